@@ -1,0 +1,206 @@
+//! What a run measured, as plain data, and the statistics computed from it.
+//!
+//! The simulation fills a `RunResult`; writers at the edge turn it into CSV files. Everything here
+//! is integer or computed from integer sums in a fixed order, so the same run gives the same bytes.
+
+use crate::ring::RingId;
+use crate::time::{SimDuration, SimTime};
+
+/// How a lookup ended (SPEC §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// Reached the true owner, and the value was there if the key had been stored.
+    Ok,
+    /// Reached the true owner, but a stored key's value was missing.
+    NotFound,
+    /// Ended at a peer that wrongly believes it owns the key.
+    WrongOwner,
+    /// Hop limit reached (or retries exhausted).
+    Failed,
+}
+
+impl Outcome {
+    /// The name used in result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotFound => "not_found",
+            Outcome::WrongOwner => "wrong_owner",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One lookup, from start to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupRecord {
+    /// Number of the lookup in its run, in start order from 0.
+    pub lookup: u64,
+    /// When it started.
+    pub start: SimTime,
+    /// The querier.
+    pub origin: RingId,
+    /// The key looked up.
+    pub key: RingId,
+    /// The peer that answered as owner (`None` when the lookup failed).
+    pub owner: Option<RingId>,
+    /// The owner according to the oracle when the query ended.
+    pub true_owner: RingId,
+    /// Forwarding messages until the owner held the query.
+    pub hops: u32,
+    /// Timed-out forwards (always 0 without churn).
+    pub timeouts: u32,
+    /// From the start until the answer reached the querier.
+    pub latency: SimDuration,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Holders found under the key.
+    pub values: Vec<RingId>,
+    /// Peers visited, origin first (empty unless paths are recorded).
+    pub path: Vec<RingId>,
+}
+
+/// How a peer left the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaveKind {
+    /// Told its neighbours and handed its keys over.
+    Leave,
+    /// Vanished silently.
+    Crash,
+}
+
+impl LeaveKind {
+    /// The name used in result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveKind::Leave => "leave",
+            LeaveKind::Crash => "crash",
+        }
+    }
+}
+
+/// One peer's life.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// Its ID.
+    pub id: RingId,
+    /// When it joined.
+    pub join: SimTime,
+    /// When and how it left, if it did.
+    pub leave: Option<(SimTime, LeaveKind)>,
+}
+
+/// Everything one run measured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// The seed of the run.
+    pub seed: u64,
+    /// Peers present at bootstrap.
+    pub initial_peers: u64,
+    /// Every lookup, in start order.
+    pub lookups: Vec<LookupRecord>,
+    /// Every peer that was ever part of the network, in address order.
+    pub peers: Vec<PeerRecord>,
+    /// Network messages sent (queries, answers; a peer answering itself sends none).
+    pub messages: u64,
+    /// Events the engine processed.
+    pub events: u64,
+    /// Virtual time when the last event ran.
+    pub end: SimTime,
+}
+
+/// The per-run statistics of `summary.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Peers at bootstrap.
+    pub peers: u64,
+    /// Lookups started.
+    pub lookups: u64,
+    /// Hop statistics over the lookups that reached a peer believing it owns the key
+    /// (every outcome but `failed`); `None` when there are none.
+    pub hops: Option<HopStats>,
+    /// Lookups per outcome.
+    pub ok: u64,
+    /// See [`Outcome::NotFound`].
+    pub not_found: u64,
+    /// See [`Outcome::WrongOwner`].
+    pub wrong_owner: u64,
+    /// See [`Outcome::Failed`].
+    pub failed: u64,
+    /// Timed-out forwards, summed over lookups.
+    pub timeouts: u64,
+    /// Network messages.
+    pub messages: u64,
+    /// Mean latency in ms over the same lookups as `hops`.
+    pub latency_ms_mean: Option<f64>,
+}
+
+/// Mean and nearest-rank percentiles of hop counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HopStats {
+    /// Arithmetic mean (integer sum divided once, so it is exact to f64 rounding).
+    pub mean: f64,
+    /// Median.
+    pub p50: u32,
+    /// 95th percentile.
+    pub p95: u32,
+    /// 99th percentile.
+    pub p99: u32,
+    /// Largest.
+    pub max: u32,
+}
+
+/// Nearest-rank percentile `p` (0 < p <= 100) of an ascending, non-empty slice.
+pub fn percentile(sorted: &[u32], p: u32) -> u32 {
+    debug_assert!(!sorted.is_empty() && (1..=100).contains(&p));
+    let rank = (sorted.len() as u64 * p as u64).div_ceil(100).max(1);
+    sorted[rank as usize - 1]
+}
+
+impl Summary {
+    /// Statistics of one run.
+    pub fn of(run: &RunResult) -> Summary {
+        let count = |o| run.lookups.iter().filter(|l| l.outcome == o).count() as u64;
+        let answered: Vec<&LookupRecord> =
+            run.lookups.iter().filter(|l| l.outcome != Outcome::Failed).collect();
+        let mut hops: Vec<u32> = answered.iter().map(|l| l.hops).collect();
+        hops.sort_unstable();
+        let n = hops.len() as u64;
+        let hop_stats = (n > 0).then(|| HopStats {
+            mean: hops.iter().map(|&h| h as u64).sum::<u64>() as f64 / n as f64,
+            p50: percentile(&hops, 50),
+            p95: percentile(&hops, 95),
+            p99: percentile(&hops, 99),
+            max: *hops.last().expect("non-empty"),
+        });
+        let latency_sum: u64 = answered.iter().map(|l| l.latency.as_ms()).sum();
+        Summary {
+            peers: run.initial_peers,
+            lookups: run.lookups.len() as u64,
+            hops: hop_stats,
+            ok: count(Outcome::Ok),
+            not_found: count(Outcome::NotFound),
+            wrong_owner: count(Outcome::WrongOwner),
+            failed: count(Outcome::Failed),
+            timeouts: run.lookups.iter().map(|l| l.timeouts as u64).sum(),
+            messages: run.messages,
+            latency_ms_mean: (n > 0).then(|| latency_sum as f64 / n as f64),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), 50);
+        assert_eq!(percentile(&v, 95), 95);
+        assert_eq!(percentile(&v, 100), 100);
+        assert_eq!(percentile(&[7], 1), 7);
+        assert_eq!(percentile(&[1, 2, 3], 50), 2);
+        assert_eq!(percentile(&[1, 2, 3, 4], 50), 2);
+    }
+}

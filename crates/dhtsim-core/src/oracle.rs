@@ -1,0 +1,74 @@
+//! The global oracle: the true live ring, for measuring and checking only.
+//!
+//! Knows every live peer and which keys have been stored. The simulation consults it to label a
+//! lookup's outcome (did it end at the true owner?) and to pick workload origins among live
+//! peers; protocols never see it, so it can never make routing look better than it is.
+
+use crate::protocol::PeerIdx;
+use crate::ring::{RingId, successor_index};
+use crate::rng::Rng;
+use rand::RngExt;
+use std::collections::BTreeSet;
+
+/// The true state of the network.
+#[derive(Debug, Default)]
+pub struct Oracle {
+    /// Live peer IDs, strictly increasing.
+    ids: Vec<RingId>,
+    /// `idx[i]` is the address of the peer with ID `ids[i]`.
+    idx: Vec<PeerIdx>,
+    /// Keys that some store has placed in the DHT.
+    stored: BTreeSet<RingId>,
+}
+
+impl Oracle {
+    /// An oracle over the live peers `(id, address)`, which must have distinct IDs.
+    pub fn new(mut peers: Vec<(RingId, PeerIdx)>) -> Self {
+        peers.sort_unstable();
+        debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
+        let (ids, idx) = peers.into_iter().unzip();
+        Oracle { ids, idx, stored: BTreeSet::new() }
+    }
+
+    /// Number of live peers.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether no peer is alive.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Live peer IDs in increasing order.
+    pub fn ids(&self) -> &[RingId] {
+        &self.ids
+    }
+
+    /// The true owner of `key`: the first live peer clockwise from it, inclusive.
+    pub fn owner(&self, key: RingId) -> (RingId, PeerIdx) {
+        let i = successor_index(&self.ids, key);
+        (self.ids[i], self.idx[i])
+    }
+
+    /// The address of the live peer with ID `id`.
+    pub fn find(&self, id: RingId) -> Option<PeerIdx> {
+        self.ids.binary_search(&id).ok().map(|i| self.idx[i])
+    }
+
+    /// A live peer chosen uniformly.
+    pub fn random_live(&self, rng: &mut Rng) -> (RingId, PeerIdx) {
+        let i = rng.random_range(0..self.ids.len() as u64) as usize;
+        (self.ids[i], self.idx[i])
+    }
+
+    /// Records that `key` has been stored in the DHT.
+    pub fn note_stored(&mut self, key: RingId) {
+        self.stored.insert(key);
+    }
+
+    /// Whether `key` has ever been stored.
+    pub fn is_stored(&self, key: RingId) -> bool {
+        self.stored.contains(&key)
+    }
+}

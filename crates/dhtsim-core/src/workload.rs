@@ -1,0 +1,128 @@
+//! The workload: when lookups start, from which peer, for which key; which files exist.
+//!
+//! Draws only from the run's workload stream, at the moment each lookup starts, so two runs that
+//! differ only in routing settings start the same lookups at the same times from the same
+//! origins. Lookups are evenly spaced over the measured window `[warmup, duration)`.
+
+use crate::config::{KeyDist, WorkloadConfig};
+use crate::oracle::Oracle;
+use crate::protocol::PeerIdx;
+use crate::ring::{IdSpace, RingId};
+use crate::rng::Rng;
+use crate::time::SimTime;
+use rand::RngExt;
+
+/// The key of a file: the SHA-1 digest of its name, truncated to its first m bits.
+pub fn file_key(space: IdSpace, name: &str) -> RingId {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(name.as_bytes());
+    let top = u64::from_be_bytes(digest[..8].try_into().expect("SHA-1 has 20 bytes"));
+    RingId(top >> (64 - space.bits()))
+}
+
+/// The name of the `i`-th file published at bootstrap.
+pub fn file_name(i: u64) -> String {
+    format!("file-{i}")
+}
+
+/// Generates the run's lookups one at a time.
+#[derive(Debug)]
+pub struct Workload {
+    cfg: WorkloadConfig,
+    space: IdSpace,
+    warmup: SimTime,
+    window_ms: u64,
+    rng: Rng,
+    /// Keys of the files published at bootstrap, in file order.
+    file_keys: Vec<RingId>,
+}
+
+/// One generated lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LookupStart {
+    /// The querier.
+    pub origin: PeerIdx,
+    /// The key it looks up.
+    pub key: RingId,
+}
+
+impl Workload {
+    /// The workload of a run whose measured window is `[warmup, duration)`, drawing from `rng`.
+    pub fn new(
+        cfg: WorkloadConfig,
+        space: IdSpace,
+        warmup: SimTime,
+        duration: SimTime,
+        rng: Rng,
+    ) -> Self {
+        let file_keys = (0..cfg.files).map(|i| file_key(space, &file_name(i))).collect();
+        Workload { cfg, space, warmup, window_ms: duration.since(warmup).as_ms(), rng, file_keys }
+    }
+
+    /// Keys of the files published at bootstrap.
+    pub fn file_keys(&self) -> &[RingId] {
+        &self.file_keys
+    }
+
+    /// Chooses the holder of each bootstrap file, in file order.
+    pub fn file_holders(&mut self, oracle: &Oracle) -> Vec<(RingId, RingId)> {
+        let keys = self.file_keys.clone();
+        keys.into_iter().map(|k| (k, oracle.random_live(&mut self.rng).0)).collect()
+    }
+
+    /// Number of lookups the workload starts.
+    pub fn lookups(&self) -> u64 {
+        self.cfg.lookups
+    }
+
+    /// When lookup `i` (`0 <= i < lookups`) starts: `warmup + floor(i * window / lookups)`.
+    pub fn start_time(&self, i: u64) -> SimTime {
+        let offset = (i as u128 * self.window_ms as u128 / self.cfg.lookups as u128) as u64;
+        SimTime(self.warmup.as_ms() + offset)
+    }
+
+    /// Draws the origin (uniform over live peers) and key of the next lookup.
+    pub fn next_lookup(&mut self, oracle: &Oracle) -> LookupStart {
+        let (_, origin) = oracle.random_live(&mut self.rng);
+        let key = match self.cfg.keys {
+            KeyDist::Uniform => self.space.wrap(self.rng.random::<u64>()),
+            KeyDist::Stored => {
+                let i = self.rng.random_range(0..self.file_keys.len() as u64);
+                self.file_keys[i as usize]
+            }
+        };
+        LookupStart { origin, key }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_keys_are_truncated_sha1() {
+        // SHA-1("file-0") = cce67500... (checked with `printf file-0 | sha1sum`).
+        let s64 = IdSpace::new(64).unwrap();
+        let s6 = IdSpace::new(6).unwrap();
+        let full = file_key(s64, "file-0").0;
+        assert_eq!(file_key(s6, "file-0").0, full >> 58);
+        assert_eq!(full >> 60, GOLDEN_TOP_NIBBLE);
+    }
+
+    const GOLDEN_TOP_NIBBLE: u64 = 0xc;
+
+    #[test]
+    fn lookups_are_evenly_spaced_inside_the_window() {
+        let cfg = WorkloadConfig { lookups: 4, keys: KeyDist::Uniform, files: 0 };
+        let s = IdSpace::new(8).unwrap();
+        let w = Workload::new(
+            cfg,
+            s,
+            SimTime(1000),
+            SimTime(2000),
+            crate::rng::stream(1, crate::rng::Purpose::Workload),
+        );
+        let times: Vec<u64> = (0..4).map(|i| w.start_time(i).as_ms()).collect();
+        assert_eq!(times, vec![1000, 1250, 1500, 1750]);
+    }
+}
