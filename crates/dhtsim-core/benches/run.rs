@@ -1,0 +1,59 @@
+//! Whole runs: a static ring of random peers (32-bit IDs, successor-only routing), 10 000 lookups
+//! of uniform keys over 600 s, constant 50 ms latency, no warmup. Counts one item per engine
+//! event, so divan's items/s is the simulator's events per second.
+//!
+//! Run with `cargo bench -p dhtsim-core --bench run`. Before the benchmarks it prints the sizes of
+//! the per-peer and per-lookup structures to stderr.
+
+use dhtsim_core::config::{
+    Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, WorkloadConfig,
+};
+use dhtsim_core::metrics::{LookupRecord, PeerRecord};
+use dhtsim_core::protocol::{Message, Peer, PeerIdx};
+use dhtsim_core::ring::{IdSpace, RingId};
+use dhtsim_core::sim;
+use dhtsim_core::time::{SimDuration, SimTime};
+use divan::Bencher;
+use divan::counter::ItemsCount;
+use std::mem::size_of;
+
+const SEED: u64 = 1;
+
+fn main() {
+    let oracle = size_of::<RingId>() + size_of::<PeerIdx>();
+    let per_peer = size_of::<Peer>() + size_of::<PeerRecord>() + oracle;
+    eprintln!(
+        "sizes (bytes): Peer {}, PeerRecord {}, oracle entry (RingId + PeerIdx) {}, \
+         total per peer {per_peer}; LookupRecord {}, Message {}",
+        size_of::<Peer>(),
+        size_of::<PeerRecord>(),
+        oracle,
+        size_of::<LookupRecord>(),
+        size_of::<Message>(),
+    );
+    divan::main();
+}
+
+/// The static-ring scenario with `peers` peers.
+fn config(peers: u64) -> Config {
+    Config {
+        name: format!("bench-{peers}"),
+        space: IdSpace::new(32).expect("32 bits is a valid space"),
+        duration: SimTime(600_000),
+        warmup: SimTime(0),
+        population: Population::Random(peers),
+        overlay: OverlayConfig { hop_limit: None },
+        network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
+        workload: WorkloadConfig { lookups: 10_000, keys: KeyDist::Uniform, files: 0 },
+        events: vec![],
+        record_paths: false,
+    }
+}
+
+#[divan::bench(args = [1_000, 10_000], sample_count = 3, sample_size = 1)]
+fn static_ring(bencher: Bencher, peers: u64) {
+    let cfg = config(peers);
+    // One untimed run to learn the event count (a run is deterministic); it also warms up.
+    let events = sim::run(&cfg, SEED).events;
+    bencher.counter(ItemsCount::new(events)).bench_local(|| sim::run(divan::black_box(&cfg), SEED));
+}

@@ -1,0 +1,129 @@
+//! The commands, from validated arguments to files and an exit status. All output paths and the
+//! choice of exit status live here; everything it calls returns plain results or errors.
+
+use crate::cli::{CheckArgs, Command, RunArgs};
+use crate::output::atomic::AtomicDir;
+use crate::output::manifest::{Manifest, RunInfo, ScenarioInfo, sha256_hex};
+use crate::output::tables::{self, RunOutput};
+use crate::scenario::{self, InputError, Scenario};
+use dhtsim_core::config::{Config, Population};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: the scenario or the arguments. Exit status 2.
+    #[error("{0}")]
+    Input(#[from] InputError),
+    /// The run could not complete (e.g. the output directory cannot be written). Exit status 1.
+    #[error("error: {0}")]
+    Failed(String),
+}
+
+impl AppError {
+    /// The process exit status for this error (SPEC §3).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            AppError::Input(_) => ExitCode::from(2),
+            AppError::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+/// Runs one parsed command line. `argv` is recorded in the manifest.
+pub fn execute(command: Command, argv: &[String]) -> Result<(), AppError> {
+    match command {
+        Command::Run(args) => run(args, argv),
+        Command::Check(args) => check(args),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<(), AppError> {
+    let s = scenario::load(&args.scenario, &args.overrides, None)?;
+    println!("{}: ok: {}", s.file, describe(&s.config, s.seed));
+    Ok(())
+}
+
+/// One line saying what a scenario will do.
+fn describe(c: &Config, seed: u64) -> String {
+    let peers = match &c.population {
+        Population::Random(n) => format!("{n} random peers"),
+        Population::Explicit(ids) => format!("{} listed peers", ids.len()),
+    };
+    format!(
+        "scenario \"{}\", seed {seed}, {} ID bits, {peers}, {} lookups over {}..{} ms, {} scripted events",
+        c.name,
+        c.space.bits(),
+        c.workload.lookups,
+        c.warmup.as_ms(),
+        c.duration.as_ms(),
+        c.events.len()
+    )
+}
+
+fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
+    let s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&s.config));
+    if !args.quiet {
+        eprintln!("running {}", describe(&s.config, s.seed));
+    }
+    let result = dhtsim_core::sim::run(&s.config, s.seed);
+    let runs = vec![RunOutput { run: 0, seed: s.seed, point: vec![], result }];
+    let files = write_results(&out_dir, &s, &runs, argv)?;
+    if !args.quiet {
+        print!("{}", crate::report::render(&runs));
+        println!("\nwrote {}/ ({})", out_dir.display(), files.join(", "));
+    }
+    Ok(())
+}
+
+/// Renders every result file and writes them, with the manifest, atomically into `out_dir`.
+/// Returns the names of the files written.
+fn write_results(
+    out_dir: &Path,
+    s: &Scenario,
+    runs: &[RunOutput],
+    argv: &[String],
+) -> Result<Vec<String>, AppError> {
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("summary.csv", tables::summary_csv(runs)),
+        ("lookups.csv", tables::lookups_csv(runs)),
+        ("peers.csv", tables::peers_csv(runs)),
+    ];
+    let manifest = Manifest {
+        dhtsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        command_line: argv.to_vec(),
+        scenario: ScenarioInfo {
+            path: s.file.clone(),
+            sha256: sha256_hex(s.text.as_bytes()),
+            text: s.text.clone(),
+        },
+        overrides: s.overrides.clone(),
+        seed: s.seed,
+        runs: runs.iter().map(|r| RunInfo { run: r.run, seed: r.seed }).collect(),
+        outputs: files
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), sha256_hex(bytes)))
+            .collect::<BTreeMap<_, _>>(),
+    };
+    let fail = |e: std::io::Error| {
+        AppError::Failed(format!("cannot write results to {}: {e}", out_dir.display()))
+    };
+    let dir = AtomicDir::create(out_dir).map_err(fail)?;
+    for (name, bytes) in &files {
+        dir.write(name, bytes).map_err(fail)?;
+    }
+    dir.write("manifest.json", &manifest.to_bytes()).map_err(fail)?;
+    dir.commit().map_err(fail)?;
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
+    names.push("manifest.json".into());
+    Ok(names)
+}
+
+/// The default output directory of a scenario.
+pub fn default_out_dir(config: &Config) -> PathBuf {
+    Path::new("results").join(&config.name)
+}

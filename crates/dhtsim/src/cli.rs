@@ -1,0 +1,51 @@
+//! Command-line arguments (SPEC §3), parsed by clap; validation happens in `app`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// dhtsim: a deterministic discrete-event simulator of distributed hash tables under churn.
+#[derive(Parser, Debug)]
+#[command(name = "dhtsim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write its results (summary.csv, lookups.csv, peers.csv, manifest.json).
+    Run(RunArgs),
+    /// Validate a scenario without running it.
+    Check(CheckArgs),
+}
+
+/// `dhtsim run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Seed of the run (overrides the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory [default: results/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override one scenario key, e.g. --set overlay.hop_limit=64 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `dhtsim check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override one scenario key before validating (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}

@@ -1,0 +1,74 @@
+//! `manifest.json`: what produced a results directory, and the SHA-256 of every file in it, so
+//! that a result can be traced to its scenario and verified byte for byte.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The manifest of one `dhtsim run`.
+#[derive(Serialize)]
+pub struct Manifest {
+    /// dhtsim's version (`CARGO_PKG_VERSION`).
+    pub dhtsim_version: String,
+    /// When the run finished, RFC 3339 UTC; the only field that differs between reruns.
+    pub created: String,
+    /// The command line, as given.
+    pub command_line: Vec<String>,
+    /// The scenario.
+    pub scenario: ScenarioInfo,
+    /// `--set` overrides applied, in order.
+    pub overrides: Vec<String>,
+    /// The run seed.
+    pub seed: u64,
+    /// Each run: its number and seed.
+    pub runs: Vec<RunInfo>,
+    /// SHA-256 (hex) of every other file in the directory, by file name.
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// The scenario a run came from.
+#[derive(Serialize)]
+pub struct ScenarioInfo {
+    /// File as named on the command line.
+    pub path: String,
+    /// SHA-256 of its text.
+    pub sha256: String,
+    /// Its full text.
+    pub text: String,
+}
+
+/// One run of the scenario.
+#[derive(Serialize)]
+pub struct RunInfo {
+    /// Number of the run.
+    pub run: u64,
+    /// Its seed.
+    pub seed: u64,
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    /// The manifest as pretty-printed JSON with a final newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("plain data serializes");
+        v.push(b'\n');
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_empty() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

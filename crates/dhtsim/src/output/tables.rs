@@ -1,0 +1,243 @@
+//! Result files as bytes: pure functions from run results to CSV (SPEC §5).
+//!
+//! Column names and order are part of the product contract; the golden header test in
+//! `tests/it` pins them. Rows are `Serialize` structs, so a column cannot be silently dropped.
+
+use dhtsim_core::metrics::{LookupRecord, PeerRecord, RunResult, Summary};
+use serde::Serialize;
+
+/// One run of a (possibly swept) scenario, as the writers see it.
+pub struct RunOutput {
+    /// Number of the run, from 0.
+    pub run: u64,
+    /// Its seed.
+    pub seed: u64,
+    /// The swept keys and the value this run used for each, in sweep order.
+    pub point: Vec<(String, String)>,
+    /// What it measured.
+    pub result: RunResult,
+}
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new())
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    w.into_inner().expect("writing to memory cannot fail")
+}
+
+/// Formats a float the shortest way that reads back exactly; empty when absent.
+fn float(x: Option<f64>) -> String {
+    x.map_or_else(String::new, |x| format!("{x}"))
+}
+
+fn opt<T: ToString>(x: Option<T>) -> String {
+    x.map_or_else(String::new, |x| x.to_string())
+}
+
+/// `summary.csv`: one row per run.
+pub fn summary_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let mut w = writer();
+    let swept: Vec<&str> =
+        runs.first().map(|r| r.point.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
+    let mut header = vec!["run", "seed"];
+    header.extend(&swept);
+    header.extend([
+        "peers",
+        "lookups",
+        "hops_mean",
+        "hops_p50",
+        "hops_p95",
+        "hops_p99",
+        "hops_max",
+        "ok",
+        "not_found",
+        "wrong_owner",
+        "failed",
+        "timeouts",
+        "messages",
+        "latency_ms_mean",
+        "events",
+        "end_ms",
+    ]);
+    w.write_record(&header).expect("in memory");
+    for r in runs {
+        let s = Summary::of(&r.result);
+        let h = s.hops;
+        let mut row = vec![r.run.to_string(), r.seed.to_string()];
+        row.extend(r.point.iter().map(|(_, v)| v.clone()));
+        row.extend([
+            s.peers.to_string(),
+            s.lookups.to_string(),
+            float(h.map(|h| h.mean)),
+            opt(h.map(|h| h.p50)),
+            opt(h.map(|h| h.p95)),
+            opt(h.map(|h| h.p99)),
+            opt(h.map(|h| h.max)),
+            s.ok.to_string(),
+            s.not_found.to_string(),
+            s.wrong_owner.to_string(),
+            s.failed.to_string(),
+            s.timeouts.to_string(),
+            s.messages.to_string(),
+            float(s.latency_ms_mean),
+            r.result.events.to_string(),
+            r.result.end.as_ms().to_string(),
+        ]);
+        w.write_record(&row).expect("in memory");
+    }
+    finish(w)
+}
+
+#[derive(Serialize)]
+struct LookupRow {
+    run: u64,
+    lookup: u64,
+    start_ms: u64,
+    origin: u64,
+    key: u64,
+    owner: Option<u64>,
+    true_owner: u64,
+    hops: u32,
+    timeouts: u32,
+    latency_ms: u64,
+    outcome: &'static str,
+    /// Holders found under the key, space-separated.
+    value: String,
+    /// Peers visited, origin first, space-separated (when `output.paths` is on).
+    path: String,
+}
+
+fn join_ids(ids: &[dhtsim_core::ring::RingId]) -> String {
+    ids.iter().map(|id| id.0.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+impl LookupRow {
+    fn new(run: u64, l: &LookupRecord) -> Self {
+        LookupRow {
+            run,
+            lookup: l.lookup,
+            start_ms: l.start.as_ms(),
+            origin: l.origin.0,
+            key: l.key.0,
+            owner: l.owner.map(|o| o.0),
+            true_owner: l.true_owner.0,
+            hops: l.hops,
+            timeouts: l.timeouts,
+            latency_ms: l.latency.as_ms(),
+            outcome: l.outcome.as_str(),
+            value: join_ids(&l.values),
+            path: join_ids(&l.path),
+        }
+    }
+}
+
+/// `lookups.csv`: one row per lookup of every run.
+pub fn lookups_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let mut w = writer();
+    for r in runs {
+        for l in &r.result.lookups {
+            w.serialize(LookupRow::new(r.run, l)).expect("in memory");
+        }
+    }
+    if runs.iter().all(|r| r.result.lookups.is_empty()) {
+        w.write_record(LOOKUP_COLUMNS).expect("in memory");
+    }
+    finish(w)
+}
+
+/// Header of `lookups.csv` (written by serde from `LookupRow`; spelled out for empty files).
+pub const LOOKUP_COLUMNS: &[&str] = &[
+    "run",
+    "lookup",
+    "start_ms",
+    "origin",
+    "key",
+    "owner",
+    "true_owner",
+    "hops",
+    "timeouts",
+    "latency_ms",
+    "outcome",
+    "value",
+    "path",
+];
+
+#[derive(Serialize)]
+struct PeerRow {
+    run: u64,
+    peer: u64,
+    join_ms: u64,
+    leave_ms: Option<u64>,
+    leave_kind: Option<&'static str>,
+}
+
+impl PeerRow {
+    fn new(run: u64, p: &PeerRecord) -> Self {
+        PeerRow {
+            run,
+            peer: p.id.0,
+            join_ms: p.join.as_ms(),
+            leave_ms: p.leave.map(|(t, _)| t.as_ms()),
+            leave_kind: p.leave.map(|(_, k)| k.as_str()),
+        }
+    }
+}
+
+/// `peers.csv`: one row per peer of every run.
+pub fn peers_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let mut w = writer();
+    for r in runs {
+        for p in &r.result.peers {
+            w.serialize(PeerRow::new(r.run, p)).expect("in memory");
+        }
+    }
+    finish(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_header_matches_the_row_struct() {
+        use dhtsim_core::metrics::Outcome;
+        use dhtsim_core::ring::RingId;
+        use dhtsim_core::time::{SimDuration, SimTime};
+        let record = LookupRecord {
+            lookup: 0,
+            start: SimTime(5),
+            origin: RingId(13),
+            key: RingId(45),
+            owner: Some(RingId(48)),
+            true_owner: RingId(48),
+            hops: 4,
+            timeouts: 0,
+            latency: SimDuration(250),
+            outcome: Outcome::Ok,
+            values: vec![RingId(1)],
+            path: vec![RingId(13), RingId(25)],
+        };
+        let mut run = RunOutput {
+            run: 0,
+            seed: 1,
+            point: vec![],
+            result: RunResult {
+                seed: 1,
+                initial_peers: 8,
+                lookups: vec![record],
+                peers: vec![],
+                messages: 5,
+                events: 6,
+                end: SimTime(255),
+            },
+        };
+        let text = String::from_utf8(lookups_csv(std::slice::from_ref(&run))).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), LOOKUP_COLUMNS.join(","));
+        assert_eq!(lines.next().unwrap(), "0,0,5,13,45,48,48,4,0,250,ok,1,13 25");
+        run.result.lookups.clear();
+        let empty = String::from_utf8(lookups_csv(&[run])).unwrap();
+        assert_eq!(empty.trim_end(), LOOKUP_COLUMNS.join(","));
+    }
+}

@@ -1,0 +1,382 @@
+//! Scenario files: from TOML text (plus `--set` overrides) to a validated `Config`.
+//!
+//! Two stages, as the core wants them: `doc` parses the text into a tree that remembers where
+//! each value is written; the reader below walks it, applying documented defaults and checking
+//! every constraint, and produces the core's `Config`. Every key read here is documented, with its
+//! default, in `docs/scenario.md` (a test keeps the two in step).
+
+pub mod doc;
+pub mod error;
+pub mod reader;
+
+use dhtsim_core::config::{
+    Action, Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, ScriptedEvent,
+    WorkloadConfig,
+};
+use dhtsim_core::ring::{IdSpace, RingId};
+use dhtsim_core::time::{SimDuration, SimTime};
+use dhtsim_core::workload::file_key;
+pub use error::InputError;
+use reader::{Reader, Table};
+use std::path::Path;
+
+/// A scenario ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file as the user named it.
+    pub file: String,
+    /// Its exact text (recorded in the manifest).
+    pub text: String,
+    /// The overrides applied, in order.
+    pub overrides: Vec<String>,
+    /// The run seed (`seed`, or `--seed`).
+    pub seed: u64,
+    /// The validated configuration.
+    pub config: Config,
+}
+
+/// Default values, in one place (documented in `docs/scenario.md`).
+pub mod defaults {
+    /// `seed`.
+    pub const SEED: u64 = 1;
+    /// `id_bits`.
+    pub const ID_BITS: u32 = 32;
+    /// `duration_s`.
+    pub const DURATION_S: f64 = 600.0;
+    /// `population.peers`, when neither `peers` nor `ids` is given.
+    pub const PEERS: u64 = 1000;
+    /// `network.latency_ms` (constant model).
+    pub const LATENCY_MS: u64 = 50;
+    /// `network.latency_min_ms` (uniform model).
+    pub const LATENCY_MIN_MS: u64 = 10;
+    /// `network.latency_max_ms` (uniform model).
+    pub const LATENCY_MAX_MS: u64 = 100;
+}
+
+/// Reads the scenario at `path`, applies `overrides` (`KEY=VALUE`) and `seed` (if given), and
+/// validates it.
+pub fn load(path: &Path, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => format!("cannot read: {e}"),
+        };
+        InputError::whole(&file, what)
+    })?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    from_text(&file, &text, &stem, overrides, seed)
+}
+
+/// Validates scenario `text` (named `file` in messages; `stem` is the default name).
+pub fn from_text(
+    file: &str,
+    text: &str,
+    stem: &str,
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<Scenario, InputError> {
+    let mut root = doc::parse(file, text)?;
+    for arg in overrides {
+        doc::apply_override(file, &mut root, arg)?;
+    }
+    let mut r = Reader::new(file, text);
+    let (config, file_seed) = read_config(&mut r, &root, stem);
+    r.finish(&root)?;
+    let config = config.expect("no errors were reported, so every part was read");
+    Ok(Scenario {
+        file: file.to_string(),
+        text: text.to_string(),
+        overrides: overrides.to_vec(),
+        seed: seed.unwrap_or(file_seed),
+        config,
+    })
+}
+
+const U64_MAX: i128 = u64::MAX as i128;
+
+/// Whether `name` can be a directory name under `results/` on any system.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Milliseconds in `s` seconds, rounded to the nearest millisecond.
+fn seconds_to_ms(s: f64) -> u64 {
+    (s * 1000.0).round() as u64
+}
+
+fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Config>, u64) {
+    let top = Table { path: "", schema: "", node: Some(root) };
+    let name = match r.string(&top, "name") {
+        Some(n) if valid_name(n) => n.to_string(),
+        Some(n) => {
+            let node = r.get(&top, "name").expect("read above");
+            let msg = format!(
+                "\"{n}\" cannot name a results directory: use letters, digits, '.', '_' and '-'"
+            );
+            r.error(&top, "name", node, msg);
+            stem.to_string()
+        }
+        None => stem.to_string(),
+    };
+    let seed = r.int(&top, "seed", 0, U64_MAX).map_or(defaults::SEED, |s| s as u64);
+    let bits = r.int(&top, "id_bits", 1, 64).map_or(defaults::ID_BITS, |b| b as u32);
+    let space = IdSpace::new(bits).expect("checked range");
+
+    let duration_s = match r.number(&top, "duration_s") {
+        Some((s, _)) if s > 0.0 && seconds_to_ms(s) > 0 => s,
+        Some((s, node)) => {
+            r.error(
+                &top,
+                "duration_s",
+                node,
+                format!("must be positive (at least 0.001 s), got {s}"),
+            );
+            defaults::DURATION_S
+        }
+        None => defaults::DURATION_S,
+    };
+    let duration = SimTime(seconds_to_ms(duration_s));
+    let warmup = match r.number(&top, "warmup_s") {
+        Some((s, node)) if !(0.0..duration_s).contains(&s) => {
+            let msg =
+                format!("must be at least 0 and less than duration_s ({duration_s}), got {s}");
+            r.error(&top, "warmup_s", node, msg);
+            SimTime::ZERO
+        }
+        Some((s, _)) => SimTime(seconds_to_ms(s)),
+        None => SimTime::ZERO,
+    };
+
+    let population = read_population(r, &top, space);
+    let overlay = read_overlay(r, &top);
+    let network = read_network(r, &top);
+    let workload = read_workload(r, &top);
+    let out = r.table(&top, "output", "output");
+    let record_paths = r.bool(&out, "paths", false);
+    let explicit = match &population {
+        Some(Population::Explicit(ids)) => Some(ids.as_slice()),
+        _ => None,
+    };
+    let events = read_events(r, &top, space, duration, explicit);
+
+    let config = match (population, network, workload, events) {
+        (Some(population), Some(network), Some(workload), Some(events)) => Some(Config {
+            name,
+            space,
+            duration,
+            warmup,
+            population,
+            overlay,
+            network,
+            workload,
+            events,
+            record_paths,
+        }),
+        _ => None,
+    };
+    (config, seed)
+}
+
+fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Option<Population> {
+    let t = r.table(top, "population", "population");
+    let max_peers = space.size().min(u32::MAX as u128) as i128;
+    let peers = r.int(&t, "peers", 1, i128::MAX);
+    let ids = r.array(&t, "ids");
+    match (peers, ids) {
+        (Some(_), Some(_)) => {
+            let msg = "give either `peers` (a count) or `ids` (a list), not both".to_string();
+            r.table_error(&t, "ids", msg);
+            None
+        }
+        (Some(n), None) if n > max_peers => {
+            let node = r.get(&t, "peers").expect("read above");
+            let msg = format!(
+                "{n} peers do not fit: at most {max_peers} distinct IDs with id_bits = {}",
+                space.bits()
+            );
+            r.error(&t, "peers", node, msg);
+            None
+        }
+        (Some(n), None) => Some(Population::Random(n as u64)),
+        (None, Some([])) => {
+            let node = r.get(&t, "ids").expect("read above");
+            r.error(&t, "ids", node, "must list at least one peer ID".into());
+            None
+        }
+        (None, Some(items)) => {
+            let mut ids: Vec<(RingId, &doc::Node)> = Vec::new();
+            for item in items {
+                let id = r.int_node(&t, "ids", item, 0, space.max_id() as i128)?;
+                ids.push((RingId(id as u64), item));
+            }
+            let mut sorted: Vec<_> = ids.iter().map(|(id, _)| *id).collect();
+            sorted.sort_unstable();
+            if let Some(dup) = sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]) {
+                let node = ids.iter().filter(|(id, _)| *id == dup).nth(1).expect("duplicate").1;
+                r.error(&t, "ids", node, format!("duplicate peer ID {dup}"));
+                return None;
+            }
+            Some(Population::Explicit(ids.into_iter().map(|(id, _)| id).collect()))
+        }
+        (None, None) if r.get(&t, "peers").is_some() || r.get(&t, "ids").is_some() => None,
+        (None, None) => Some(Population::Random(defaults::PEERS.min(max_peers as u64))),
+    }
+}
+
+fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>) -> OverlayConfig {
+    let t = r.table(top, "overlay", "overlay");
+    let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
+    OverlayConfig { hop_limit }
+}
+
+fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
+    let t = r.table(top, "network", "network");
+    let model = r.choice(&t, "latency", &["constant", "uniform"]);
+    let ms = |r: &mut Reader<'_>, key, default| {
+        r.int(&t, key, 0, u32::MAX as i128).map_or(SimDuration(default), |v| SimDuration(v as u64))
+    };
+    let constant = ms(r, "latency_ms", defaults::LATENCY_MS);
+    let min = ms(r, "latency_min_ms", defaults::LATENCY_MIN_MS);
+    let max = ms(r, "latency_max_ms", defaults::LATENCY_MAX_MS);
+    let latency = match model.unwrap_or("constant") {
+        "uniform" if min > max => {
+            let msg = format!("must be at least latency_min_ms ({})", min.as_ms());
+            match r.get(&t, "latency_max_ms") {
+                Some(node) => r.error(&t, "latency_max_ms", node, msg),
+                None => r.table_error(
+                    &t,
+                    "latency_min_ms",
+                    format!("exceeds the default latency_max_ms ({})", max.as_ms()),
+                ),
+            }
+            return None;
+        }
+        "uniform" => Latency::Uniform { min, max },
+        _ => Latency::Constant(constant),
+    };
+    Some(NetworkConfig { latency })
+}
+
+fn read_workload(r: &mut Reader<'_>, top: &Table<'_>) -> Option<WorkloadConfig> {
+    let t = r.table(top, "workload", "workload");
+    let lookups = r.int(&t, "lookups", 0, U64_MAX).map_or(0, |n| n as u64);
+    let files = r.int(&t, "files", 0, u32::MAX as i128).map_or(0, |n| n as u64);
+    let keys = match r.choice(&t, "keys", &["uniform", "stored"]) {
+        Some("stored") if files == 0 => {
+            let node = r.get(&t, "keys").expect("read above");
+            let msg = "\"stored\" needs files to look up: set `workload.files` to 1 or more".into();
+            r.error(&t, "keys", node, msg);
+            return None;
+        }
+        Some("stored") => KeyDist::Stored,
+        _ => KeyDist::Uniform,
+    };
+    Some(WorkloadConfig { lookups, keys, files })
+}
+
+fn read_events(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    space: IdSpace,
+    duration: SimTime,
+    explicit: Option<&[RingId]>,
+) -> Option<Vec<ScriptedEvent>> {
+    let Some(items) = r.array(top, "events") else { return Some(Vec::new()) };
+    let paths: Vec<String> = (0..items.len()).map(|i| format!("events[{i}]")).collect();
+    let mut events = Vec::new();
+    let mut ok = true;
+    for (item, path) in items.iter().zip(&paths) {
+        if !matches!(item.kind, doc::Kind::Table(_)) {
+            let t = Table { path: "", schema: "", node: Some(item) };
+            let msg = format!("expected a table ([[events]]), found {}", item.kind.type_name());
+            r.error(&t, path, item, msg);
+            ok = false;
+            continue;
+        }
+        let t = Table { path, schema: "events", node: Some(item) };
+        match read_event(r, &t, space, duration, explicit) {
+            Some(ev) => events.push(ev),
+            None => ok = false,
+        }
+    }
+    ok.then_some(events)
+}
+
+fn read_event(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    space: IdSpace,
+    duration: SimTime,
+    explicit: Option<&[RingId]>,
+) -> Option<ScriptedEvent> {
+    let last_ms = duration.as_ms() as i128 - 1;
+    let at = r.int(t, "at_ms", 0, i128::MAX);
+    let kind = r.choice(t, "kind", &["lookup", "store"]);
+    let from = r.int(t, "from", 0, space.max_id() as i128);
+    let key = r.int(t, "key", 0, space.max_id() as i128);
+    let file = r.string(t, "file");
+    let (Some(at), Some(kind)) = (at, kind) else {
+        for (k, v) in [("at_ms", r.get(t, "at_ms").is_none()), ("kind", r.get(t, "kind").is_none())]
+        {
+            if v {
+                r.table_error(t, k, format!("missing: every event needs `{k}`"));
+            }
+        }
+        return None;
+    };
+    if at > last_ms {
+        let node = r.get(t, "at_ms").expect("read above");
+        let msg =
+            format!("{at} is not before the end of the run (duration_s = {} ms)", duration.as_ms());
+        r.error(t, "at_ms", node, msg);
+        return None;
+    }
+    let key = match (key, file) {
+        (Some(k), None) => RingId(k as u64),
+        (None, Some(name)) => file_key(space, name),
+        (Some(_), Some(_)) => {
+            r.table_error(
+                t,
+                "file",
+                "give either `key` or `file` (a name hashed to a key), not both".into(),
+            );
+            return None;
+        }
+        (None, None) => {
+            if r.get(t, "key").is_none() && r.get(t, "file").is_none() {
+                r.table_error(t, "key", format!("missing: a {kind} event needs `key` or `file`"));
+            }
+            return None;
+        }
+    };
+    let Some(from) = from else {
+        if r.get(t, "from").is_none() {
+            r.table_error(t, "from", format!("missing: a {kind} event needs `from` (a peer ID)"));
+        }
+        return None;
+    };
+    let from = RingId(from as u64);
+    let node = r.get(t, "from").expect("read above");
+    match explicit {
+        None => {
+            let msg =
+                "events name peers by ID, so the population must list them: use `population.ids`"
+                    .into();
+            r.error(t, "from", node, msg);
+            return None;
+        }
+        Some(ids) if !ids.contains(&from) => {
+            r.error(t, "from", node, format!("no peer has ID {from} (see `population.ids`)"));
+            return None;
+        }
+        Some(_) => {}
+    }
+    let action = match kind {
+        "lookup" => Action::Lookup { from, key },
+        _ => Action::Store { from, key },
+    };
+    Some(ScriptedEvent { at: SimTime(at as u64), action })
+}
