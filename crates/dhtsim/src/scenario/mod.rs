@@ -93,6 +93,23 @@ pub fn from_text(
     })
 }
 
+/// Every key a scenario file may contain, as dotted names (`[[events]]` keys as `events.KEY`).
+/// Sections themselves (`overlay`, `events`) are listed too.
+pub fn known_keys() -> Vec<String> {
+    let root = doc::parse("", "").expect("the empty document parses");
+    let mut r = Reader::new("", "");
+    let _ = read_config(&mut r, &root, "x");
+    // `[[events]]` keys are only read when an event exists: read one to list them.
+    let one = doc::parse("", "[[events]]\n").expect("parses");
+    let mut r2 = Reader::new("", "");
+    let _ = read_config(&mut r2, &one, "x");
+    let mut keys = r.known_keys();
+    keys.extend(r2.known_keys());
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 const U64_MAX: i128 = u64::MAX as i128;
 
 /// Whether `name` can be a directory name under `results/` on any system.

@@ -201,6 +201,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Every key read so far, as dotted names (`overlay.hop_limit`, `events.at_ms`), sorted.
+    pub fn known_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .known
+            .iter()
+            .flat_map(|(table, keys)| {
+                keys.iter().map(move |k| {
+                    if table.is_empty() { k.to_string() } else { format!("{table}.{k}") }
+                })
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// Checks every table of `root` for keys nobody asked for, then returns the first error:
     /// unknown keys first, in file order, then the others in the order they were found.
     pub fn finish(self, root: &Node) -> Result<(), InputError> {

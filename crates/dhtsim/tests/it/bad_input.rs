@@ -1,0 +1,150 @@
+//! Bad input: each mistake exits with status 2 and one message naming the file, line and key,
+//! without a panic and without leaving a results directory behind.
+
+use super::*;
+
+const RING: &str = "[population]\nids = [1, 12, 13, 25, 32, 40, 48, 60]\n";
+
+/// Runs `dhtsim run` on `text` and checks the failure: status 2, the message names `s.toml`, the
+/// 1-based `line` and the `key` (when given), contains `needle`, and nothing was written.
+fn rejects(text: &str, line: usize, key: Option<&str>, needle: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    for args in [&["run", "s.toml"][..], &["check", "s.toml"][..]] {
+        let o = dhtsim(dir.path(), args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(&format!("error: s.toml:{line}:")), "{args:?} line {line}: {err}");
+        if let Some(key) = key {
+            assert!(err.contains(&format!("key `{key}`")), "{args:?} key {key}: {err}");
+        }
+        assert!(err.contains(needle), "{args:?} wants {needle:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(o.stdout.is_empty(), "nothing on stdout");
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec!["s.toml"], "no results directory is left behind");
+    }
+    stderr(&dhtsim(dir.path(), &["check", "s.toml"]))
+}
+
+#[test]
+fn toml_syntax_error() {
+    rejects("seed = 1\nid_bits = = 6\n", 2, None, "invalid TOML");
+}
+
+#[test]
+fn unknown_key_gets_a_suggestion() {
+    let err =
+        rejects("seed = 1\n[overlay]\nhop_limt = 4\n", 3, Some("overlay.hop_limt"), "unknown key");
+    assert!(err.contains("did you mean `hop_limit`?"), "{err}");
+    let err = rejects("[populaton]\npeers = 5\n", 1, Some("populaton"), "unknown section");
+    assert!(err.contains("did you mean `population`?"), "{err}");
+}
+
+#[test]
+fn unknown_key_inside_an_event() {
+    let text =
+        format!("id_bits = 6\n{RING}[[events]]\nat_ms = 0\nkind = \"lookup\"\nfrom = 1\nkye = 3\n");
+    let err = rejects(&text, 8, Some("events[0].kye"), "unknown key");
+    assert!(err.contains("did you mean `key`?"), "{err}");
+}
+
+#[test]
+fn wrong_type() {
+    rejects("id_bits = \"six\"\n", 1, Some("id_bits"), "expected an integer, found a string");
+    rejects("[output]\npaths = 1\n", 2, Some("output.paths"), "expected a boolean");
+}
+
+#[test]
+fn id_bits_out_of_range() {
+    rejects("id_bits = 0\n", 1, Some("id_bits"), "expected 1 to 64");
+    rejects("id_bits = 65\n", 1, Some("id_bits"), "expected 1 to 64");
+}
+
+#[test]
+fn duplicate_explicit_ids() {
+    rejects(
+        "id_bits = 6\n[population]\nids = [1, 12, 1]\n",
+        3,
+        Some("population.ids"),
+        "duplicate peer ID 1",
+    );
+}
+
+#[test]
+fn ids_and_keys_outside_the_space() {
+    rejects(
+        "id_bits = 6\n[population]\nids = [1, 64]\n",
+        3,
+        Some("population.ids"),
+        "expected 0 to 63",
+    );
+    let text = format!(
+        "id_bits = 6\n{RING}[[events]]\nat_ms = 0\nkind = \"lookup\"\nfrom = 1\nkey = 64\n"
+    );
+    rejects(&text, 8, Some("events[0].key"), "expected 0 to 63");
+}
+
+#[test]
+fn negative_or_zero_duration() {
+    rejects("duration_s = -5\n", 1, Some("duration_s"), "must be positive");
+    rejects("duration_s = 0\n", 1, Some("duration_s"), "must be positive");
+    rejects("duration_s = 10\nwarmup_s = 10\n", 2, Some("warmup_s"), "less than duration_s");
+}
+
+#[test]
+fn event_naming_a_missing_peer() {
+    let text =
+        format!("id_bits = 6\n{RING}[[events]]\nat_ms = 0\nkind = \"lookup\"\nfrom = 2\nkey = 3\n");
+    rejects(&text, 7, Some("events[0].from"), "no peer has ID 2");
+}
+
+#[test]
+fn event_problems() {
+    let text =
+        format!("id_bits = 6\n{RING}[[events]]\nat_ms = 0\nkind = \"jump\"\nfrom = 1\nkey = 3\n");
+    rejects(&text, 6, Some("events[0].kind"), "expected one of \"lookup\", \"store\"");
+    let text = format!(
+        "id_bits = 6\nduration_s = 1\n{RING}[[events]]\nat_ms = 1000\nkind = \"lookup\"\nfrom = 1\nkey = 3\n"
+    );
+    rejects(&text, 6, Some("events[0].at_ms"), "not before the end of the run");
+}
+
+#[test]
+fn population_conflicts() {
+    rejects("id_bits = 2\n[population]\npeers = 5\n", 3, Some("population.peers"), "do not fit");
+    rejects("[population]\npeers = 5\nids = [1]\n", 1, Some("population.ids"), "not both");
+}
+
+#[test]
+fn missing_scenario_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["run", "check"] {
+        let o = dhtsim(dir.path(), &[cmd, "nope.toml"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr(&o).trim_end(), "error: nope.toml: no such file");
+    }
+}
+
+#[test]
+fn bad_override() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), "seed = 1\n").unwrap();
+    let o = dhtsim(dir.path(), &["check", "s.toml", "--set", "overlay.hop_limit=zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--set overlay.hop_limit=zero: key `overlay.hop_limit`: expected an integer"),
+        "{err}"
+    );
+    let o = dhtsim(dir.path(), &["check", "s.toml", "--set", "overlay.hop_limt=3"]);
+    assert!(stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(dhtsim(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    assert_eq!(dhtsim(dir.path(), &["run"]).status.code(), Some(2));
+}

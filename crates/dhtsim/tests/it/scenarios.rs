@@ -1,0 +1,61 @@
+//! Every shipped scenario validates and runs; the documentation covers every scenario key; the
+//! result file headers are the contract's.
+
+use super::*;
+
+#[test]
+fn every_shipped_scenario_checks_and_runs() {
+    let dir = repo_root().join("scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        n += 1;
+        let tmp = tempfile::tempdir().unwrap();
+        let p = path.to_str().unwrap();
+        let o = dhtsim(tmp.path(), &["check", p]);
+        assert!(o.status.success(), "{p}: {}", stderr(&o));
+        // Smoke-run at a reduced size where the scenario is large.
+        let o = dhtsim(tmp.path(), &["run", p, "--out", "out", "--quiet"]);
+        assert!(o.status.success(), "{p}: {}", stderr(&o));
+    }
+    assert!(n >= 1, "scenarios/ ships at least the lecture");
+}
+
+#[test]
+fn docs_cover_every_scenario_key() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/scenario.md")).unwrap();
+    for key in dhtsim::scenario::known_keys() {
+        let leaf = key.rsplit('.').next().unwrap();
+        assert!(
+            doc.contains(&format!("`{key}`"))
+                || doc.contains(&format!("| `{leaf}`"))
+                || doc.contains(&format!("[{key}]")),
+            "docs/scenario.md does not document `{key}`"
+        );
+    }
+}
+
+#[test]
+fn result_headers_are_the_contract() {
+    let text = "id_bits = 8\nduration_s = 1\n[population]\npeers = 4\n[workload]\nlookups = 2\n";
+    let (_d, out) = run_text(text, &[]);
+    let header = |f: &str| {
+        let t = std::fs::read_to_string(out.join(f)).unwrap();
+        t.lines().next().unwrap().to_string()
+    };
+    assert_eq!(
+        header("summary.csv"),
+        "run,seed,peers,lookups,hops_mean,hops_p50,hops_p95,hops_p99,hops_max,ok,not_found,\
+         wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms"
+    );
+    assert_eq!(
+        header("lookups.csv"),
+        "run,lookup,start_ms,origin,key,owner,true_owner,hops,timeouts,latency_ms,outcome,value,path"
+    );
+    assert_eq!(header("peers.csv"), "run,peer,join_ms,leave_ms,leave_kind");
+    let bytes = std::fs::read(out.join("summary.csv")).unwrap();
+    assert!(bytes.ends_with(b"\r\n"), "RFC 4180 line endings");
+}
