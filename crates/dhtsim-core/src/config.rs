@@ -63,6 +63,14 @@ pub struct OverlayConfig {
     /// Most forwards a lookup may take before it ends as `failed`; `None` = twice the initial
     /// population plus 16, which no lookup on a consistent ring reaches.
     pub hop_limit: Option<u32>,
+    /// Chord finger tables: finger i of p is the successor of p + 2^i.
+    pub fingers: bool,
+    /// Learned shortcuts each peer keeps (0 = no cache).
+    pub cache_size: u32,
+    /// Length r of each peer's successor list (`>= 1`).
+    pub successors: u32,
+    /// Route through the whole successor list, not only the first successor.
+    pub route_via_successors: bool,
 }
 
 /// One-way message latency.
@@ -87,16 +95,22 @@ pub struct NetworkConfig {
 }
 
 /// Where the keys of generated lookups come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum KeyDist {
     /// Uniform over the whole identifier space.
     Uniform,
     /// Uniform over the keys of the files stored at bootstrap (`files >= 1`).
     Stored,
+    /// Zipf over the files stored at bootstrap (`files >= 1`): file i (from 0) is chosen with
+    /// probability proportional to 1 / (i + 1)^exponent.
+    Zipf {
+        /// The exponent s (`>= 0`; 0 is uniform).
+        exponent: f64,
+    },
 }
 
 /// Generated lookups and stored files.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadConfig {
     /// Lookups started, evenly spaced over `[warmup, duration)`.
     pub lookups: u64,

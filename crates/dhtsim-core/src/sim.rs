@@ -112,8 +112,22 @@ impl<'c> Simulation<'c> {
         assert!(!ids.is_empty(), "a validated config has at least one peer");
         let n = ids.len();
         let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
-        let peers: Vec<Peer> =
-            (0..n).map(|i| Peer::new(at(i), at((i + n - 1) % n), at((i + 1) % n))).collect();
+        let r = (cfg.overlay.successors as usize).clamp(1, n.saturating_sub(1).max(1));
+        let mut peers: Vec<Peer> = (0..n)
+            .map(|i| {
+                let succs = (1..=r).map(|k| at((i + k) % n)).collect();
+                Peer::new(at(i), at((i + n - 1) % n), succs)
+            })
+            .collect();
+        if cfg.overlay.fingers {
+            for (i, peer) in peers.iter_mut().enumerate() {
+                let fingers = (0..space.bits()).map(|b| {
+                    let target = space.add(ids[i], 1u64 << b);
+                    at(crate::ring::successor_index(&ids, target))
+                });
+                peer.set_fingers(space, fingers);
+            }
+        }
         let peer_records =
             ids.iter().map(|&id| PeerRecord { id, join: SimTime::ZERO, leave: None }).collect();
         let oracle =
@@ -132,7 +146,12 @@ impl<'c> Simulation<'c> {
         let mut sim = Simulation {
             cfg,
             seed,
-            params: Params { space, hop_limit },
+            params: Params {
+                space,
+                hop_limit,
+                cache_size: cfg.overlay.cache_size as usize,
+                route_via_successors: cfg.overlay.route_via_successors,
+            },
             engine: Engine::new(),
             peers,
             peer_records,
@@ -225,7 +244,7 @@ impl<'c> Simulation<'c> {
             end: None,
         });
         self.in_flight += 1;
-        let q = Query { op, kind, key, querier, hops: 0, expect_owner: false };
+        let q = Query { op, kind, key, querier, hops: 0, expect_owner: false, jumped: false };
         self.peers[origin.0 as usize].handle_query(&self.params, q, &mut self.out);
         self.apply(origin);
     }
@@ -286,7 +305,7 @@ impl<'c> Simulation<'c> {
         let (outcome, values) = match a.reply {
             Reply::HopLimit => (Outcome::Failed, Vec::new()),
             Reply::Stored => (Outcome::Ok, Vec::new()),
-            Reply::Owner { values } => {
+            Reply::Owner { values, .. } => {
                 let outcome = if owner != Some(true_owner) {
                     Outcome::WrongOwner
                 } else if was_stored && values.is_empty() {

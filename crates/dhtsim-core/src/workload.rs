@@ -35,6 +35,8 @@ pub struct Workload {
     rng: Rng,
     /// Keys of the files published at bootstrap, in file order.
     file_keys: Vec<RingId>,
+    /// For Zipf keys: `cdf[i]` = P(file <= i), computed once in file order.
+    cdf: Vec<f64>,
 }
 
 /// One generated lookup.
@@ -56,7 +58,12 @@ impl Workload {
         rng: Rng,
     ) -> Self {
         let file_keys = (0..cfg.files).map(|i| file_key(space, &file_name(i))).collect();
-        Workload { cfg, space, warmup, window_ms: duration.since(warmup).as_ms(), rng, file_keys }
+        let cdf = match cfg.keys {
+            KeyDist::Zipf { exponent } => zipf_cdf(cfg.files, exponent),
+            _ => Vec::new(),
+        };
+        let window_ms = duration.since(warmup).as_ms();
+        Workload { cfg, space, warmup, window_ms, rng, file_keys, cdf }
     }
 
     /// Keys of the files published at bootstrap.
@@ -90,9 +97,32 @@ impl Workload {
                 let i = self.rng.random_range(0..self.file_keys.len() as u64);
                 self.file_keys[i as usize]
             }
+            KeyDist::Zipf { .. } => {
+                let u: f64 = self.rng.random();
+                let i = self.cdf.partition_point(|&c| c <= u).min(self.cdf.len() - 1);
+                self.file_keys[i]
+            }
         };
         LookupStart { origin, key }
     }
+}
+
+/// Cumulative Zipf probabilities of `n` ranks with exponent `s`, summed in rank order.
+fn zipf_cdf(n: u64, s: f64) -> Vec<f64> {
+    let weights: Vec<f64> = (1..=n).map(|r| (r as f64).powf(-s)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut acc = 0.0;
+    let mut cdf: Vec<f64> = weights
+        .iter()
+        .map(|w| {
+            acc += w;
+            acc / total
+        })
+        .collect();
+    if let Some(last) = cdf.last_mut() {
+        *last = 1.0;
+    }
+    cdf
 }
 
 #[cfg(test)]
@@ -110,6 +140,27 @@ mod tests {
     }
 
     const GOLDEN_TOP_NIBBLE: u64 = 0xc;
+
+    #[test]
+    fn zipf_prefers_low_ranks_in_proportion() {
+        let cfg = WorkloadConfig { lookups: 1, keys: KeyDist::Zipf { exponent: 1.0 }, files: 10 };
+        let s = IdSpace::new(32).unwrap();
+        let rng = crate::rng::stream(3, crate::rng::Purpose::Workload);
+        let mut w = Workload::new(cfg, s, SimTime(0), SimTime(1), rng);
+        let oracle = Oracle::new(vec![(RingId(5), PeerIdx(0))]);
+        let keys = w.file_keys().to_vec();
+        let mut counts = [0u32; 10];
+        for _ in 0..20_000 {
+            let k = w.next_lookup(&oracle).key;
+            counts[keys.iter().position(|&x| x == k).unwrap()] += 1;
+        }
+        // P(rank 1) / P(rank 2) = 2 with s = 1; H(10) = 2.929, so P(rank 1) = 0.341.
+        let p1 = counts[0] as f64 / 20_000.0;
+        assert!((p1 - 0.341).abs() < 0.015, "{p1}");
+        let ratio = counts[0] as f64 / counts[1] as f64;
+        assert!((ratio - 2.0).abs() < 0.15, "{ratio}");
+        assert!(counts.windows(2).all(|c| c[0] > c[1] / 2));
+    }
 
     #[test]
     fn lookups_are_evenly_spaced_inside_the_window() {

@@ -5,6 +5,7 @@ use crate::cli::{CheckArgs, Command, RunArgs};
 use crate::output::atomic::AtomicDir;
 use crate::output::manifest::{Manifest, RunInfo, ScenarioInfo, sha256_hex};
 use crate::output::tables::{self, RunOutput};
+use crate::plot::PlotRun;
 use crate::scenario::{self, InputError, Scenario};
 use dhtsim_core::config::{Config, Population};
 use std::collections::BTreeMap;
@@ -42,19 +43,25 @@ pub fn execute(command: Command, argv: &[String]) -> Result<(), AppError> {
 
 fn check(args: CheckArgs) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, None)?;
-    println!("{}: ok: {}", s.file, describe(&s.config, s.seed));
+    println!("{}: ok: {}", s.file, describe(&s));
     Ok(())
 }
 
 /// One line saying what a scenario will do.
-fn describe(c: &Config, seed: u64) -> String {
+fn describe(s: &Scenario) -> String {
+    let c = s.config();
+    if s.runs.len() > 1 {
+        let swept = if s.swept.is_empty() { "seeds".to_string() } else { s.swept.join(", ") };
+        return format!("scenario \"{}\": {} runs sweeping {swept}", c.name, s.runs.len());
+    }
     let peers = match &c.population {
         Population::Random(n) => format!("{n} random peers"),
         Population::Explicit(ids) => format!("{} listed peers", ids.len()),
     };
     format!(
-        "scenario \"{}\", seed {seed}, {} ID bits, {peers}, {} lookups over {}..{} ms, {} scripted events",
+        "scenario \"{}\", seed {}, {} ID bits, {peers}, {} lookups over {}..{} ms, {} scripted events",
         c.name,
+        s.runs[0].seed,
         c.space.bits(),
         c.workload.lookups,
         c.warmup.as_ms(),
@@ -65,18 +72,39 @@ fn describe(c: &Config, seed: u64) -> String {
 
 fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&s.config));
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(s.config()));
     if !args.quiet {
-        eprintln!("running {}", describe(&s.config, s.seed));
+        eprintln!("running {}", describe(&s));
     }
-    let result = dhtsim_core::sim::run(&s.config, s.seed);
-    let runs = vec![RunOutput { run: 0, seed: s.seed, point: vec![], result }];
+    let runs = execute_runs(&s, args.jobs)?;
     let files = write_results(&out_dir, &s, &runs, argv)?;
     if !args.quiet {
         print!("{}", crate::report::render(&runs));
         println!("\nwrote {}/ ({})", out_dir.display(), files.join(", "));
     }
     Ok(())
+}
+
+/// Runs every run of the scenario, in parallel over `jobs` threads (0 = one per core). Results
+/// come back in run order whatever the thread count, and each run is a pure function of its
+/// config and seed, so the bytes written never depend on `jobs`.
+fn execute_runs(s: &Scenario, jobs: usize) -> Result<Vec<RunOutput>, AppError> {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| AppError::Failed(format!("cannot start {jobs} worker threads: {e}")))?;
+    Ok(pool.install(|| {
+        s.runs
+            .par_iter()
+            .map(|spec| RunOutput {
+                run: spec.run,
+                seed: spec.seed,
+                point: spec.point.clone(),
+                result: dhtsim_core::sim::run(&spec.config, spec.seed),
+            })
+            .collect()
+    }))
 }
 
 /// Renders every result file and writes them, with the manifest, atomically into `out_dir`.
@@ -87,11 +115,29 @@ fn write_results(
     runs: &[RunOutput],
     argv: &[String],
 ) -> Result<Vec<String>, AppError> {
-    let files: Vec<(&str, Vec<u8>)> = vec![
-        ("summary.csv", tables::summary_csv(runs)),
-        ("lookups.csv", tables::lookups_csv(runs)),
-        ("peers.csv", tables::peers_csv(runs)),
+    let out = &s.output;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("summary.csv".into(), tables::summary_csv(runs)),
+        ("hops.csv".into(), tables::hops_csv(runs)),
+        ("peers.csv".into(), tables::peers_csv(runs)),
     ];
+    if out.lookups {
+        files.push(("lookups.csv".into(), tables::lookups_csv(runs)));
+    }
+    if out.plots {
+        let plot_runs: Vec<PlotRun> = runs
+            .iter()
+            .map(|r| PlotRun {
+                run: r.run,
+                point: r.point.clone(),
+                peers: r.result.initial_peers,
+                hops: tables::hop_histogram(&r.result),
+            })
+            .collect();
+        let plots = crate::plot::render_all(&plot_runs, out.distribution_peers)
+            .map_err(AppError::Failed)?;
+        files.extend(plots.into_iter().map(|(name, bytes)| (format!("plots/{name}"), bytes)));
+    }
     let manifest = Manifest {
         dhtsim_version: env!("CARGO_PKG_VERSION").to_string(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -103,7 +149,10 @@ fn write_results(
         },
         overrides: s.overrides.clone(),
         seed: s.seed,
-        runs: runs.iter().map(|r| RunInfo { run: r.run, seed: r.seed }).collect(),
+        runs: runs
+            .iter()
+            .map(|r| RunInfo { run: r.run, seed: r.seed, point: r.point.iter().cloned().collect() })
+            .collect(),
         outputs: files
             .iter()
             .map(|(name, bytes)| (name.to_string(), sha256_hex(bytes)))
@@ -118,7 +167,7 @@ fn write_results(
     }
     dir.write("manifest.json", &manifest.to_bytes()).map_err(fail)?;
     dir.commit().map_err(fail)?;
-    let mut names: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     names.push("manifest.json".into());
     Ok(names)
 }

@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Runs executed at once (0 = one per core). Results do not depend on it.
+    #[arg(long, short, default_value_t = 0)]
+    pub jobs: usize,
 }
 
 /// `dhtsim check`.

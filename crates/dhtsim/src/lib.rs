@@ -12,5 +12,6 @@
 pub mod app;
 pub mod cli;
 pub mod output;
+pub mod plot;
 pub mod report;
 pub mod scenario;

@@ -44,6 +44,8 @@ pub struct RunInfo {
     pub run: u64,
     /// Its seed.
     pub seed: u64,
+    /// The value of each swept key.
+    pub point: BTreeMap<String, String>,
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

@@ -3,7 +3,7 @@
 //! Column names and order are part of the product contract; the golden header test in
 //! `tests/it` pins them. Rows are `Serialize` structs, so a column cannot be silently dropped.
 
-use dhtsim_core::metrics::{LookupRecord, PeerRecord, RunResult, Summary};
+use dhtsim_core::metrics::{LookupRecord, Outcome, PeerRecord, RunResult, Summary};
 use serde::Serialize;
 
 /// One run of a (possibly swept) scenario, as the writers see it.
@@ -24,6 +24,21 @@ fn writer() -> csv::Writer<Vec<u8>> {
 
 fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
     w.into_inner().expect("writing to memory cannot fail")
+}
+
+/// A CSV of `rows`, with the header serde derives from the row type; `columns` (the same names)
+/// is written instead when there are no rows, so an empty table still has its header.
+fn write_rows<T: Serialize>(columns: &[&str], rows: impl IntoIterator<Item = T>) -> Vec<u8> {
+    let mut w = writer();
+    let mut empty = true;
+    for row in rows {
+        w.serialize(row).expect("in memory");
+        empty = false;
+    }
+    if empty {
+        w.write_record(columns).expect("in memory");
+    }
+    finish(w)
 }
 
 /// Formats a float the shortest way that reads back exactly; empty when absent.
@@ -134,16 +149,8 @@ impl LookupRow {
 
 /// `lookups.csv`: one row per lookup of every run.
 pub fn lookups_csv(runs: &[RunOutput]) -> Vec<u8> {
-    let mut w = writer();
-    for r in runs {
-        for l in &r.result.lookups {
-            w.serialize(LookupRow::new(r.run, l)).expect("in memory");
-        }
-    }
-    if runs.iter().all(|r| r.result.lookups.is_empty()) {
-        w.write_record(LOOKUP_COLUMNS).expect("in memory");
-    }
-    finish(w)
+    let rows = runs.iter().flat_map(|r| r.result.lookups.iter().map(|l| LookupRow::new(r.run, l)));
+    write_rows(LOOKUP_COLUMNS, rows)
 }
 
 /// Header of `lookups.csv` (written by serde from `LookupRow`; spelled out for empty files).
@@ -186,13 +193,38 @@ impl PeerRow {
 
 /// `peers.csv`: one row per peer of every run.
 pub fn peers_csv(runs: &[RunOutput]) -> Vec<u8> {
-    let mut w = writer();
-    for r in runs {
-        for p in &r.result.peers {
-            w.serialize(PeerRow::new(r.run, p)).expect("in memory");
-        }
+    let rows = runs.iter().flat_map(|r| r.result.peers.iter().map(|p| PeerRow::new(r.run, p)));
+    write_rows(&["run", "peer", "join_ms", "leave_ms", "leave_kind"], rows)
+}
+
+#[derive(Serialize)]
+struct HopRow {
+    run: u64,
+    hops: u32,
+    lookups: u64,
+}
+
+/// `hops.csv`: the hop-count distribution of each run, one row per (run, hop count) that
+/// occurred, over the lookups answered by an owner (every outcome but `failed`). Compact enough
+/// to keep for every sweep, and all the plots need.
+pub fn hops_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let rows = runs.iter().flat_map(|r| {
+        hop_histogram(&r.result).into_iter().map(|(hops, lookups)| HopRow {
+            run: r.run,
+            hops,
+            lookups,
+        })
+    });
+    write_rows(&["run", "hops", "lookups"], rows)
+}
+
+/// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
+pub fn hop_histogram(result: &RunResult) -> Vec<(u32, u64)> {
+    let mut counts: std::collections::BTreeMap<u32, u64> = Default::default();
+    for l in result.lookups.iter().filter(|l| l.outcome != Outcome::Failed) {
+        *counts.entry(l.hops).or_default() += 1;
     }
-    finish(w)
+    counts.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -201,7 +233,6 @@ mod tests {
 
     #[test]
     fn lookup_header_matches_the_row_struct() {
-        use dhtsim_core::metrics::Outcome;
         use dhtsim_core::ring::RingId;
         use dhtsim_core::time::{SimDuration, SimTime};
         let record = LookupRecord {

@@ -5,7 +5,7 @@
 //! caused it.
 
 use super::error::{InputError, Origin};
-use std::collections::BTreeMap;
+use indexmap::IndexMap;
 use toml::de::{DeTable, DeValue};
 
 /// A value with its origin.
@@ -34,8 +34,8 @@ pub enum Kind {
     Datetime(String),
     /// An array.
     Array(Vec<Node>),
-    /// A table, keys in lexicographic order.
-    Table(BTreeMap<String, Node>),
+    /// A table, keys in file order.
+    Table(IndexMap<String, Node>),
 }
 
 impl Kind {
@@ -70,7 +70,7 @@ fn convert_table(
     t: DeTable<'_>,
     origin: Origin,
 ) -> Result<Node, InputError> {
-    let mut map = BTreeMap::new();
+    let mut map = IndexMap::new();
     for (k, v) in t {
         let key_origin = Origin::File(k.span());
         let mut node = convert(file, text, v)?;
@@ -121,7 +121,8 @@ fn parse_float(s: &str) -> Option<f64> {
 }
 
 /// Applies `--set KEY=VALUE` to the tree: KEY is a dotted path (`overlay.hop_limit`); VALUE is a
-/// TOML value (`true`, `64`, `"text"`, `[1, 2]`), or else taken as a plain string.
+/// TOML value (`true`, `64`, `"text"`, `[1, 2]`), or else taken as a plain string. A key under
+/// `sweep.` names a swept key, itself dotted: `sweep.population.peers=[16, 32]`.
 pub fn apply_override(file: &str, root: &mut Node, arg: &str) -> Result<(), InputError> {
     let origin = Origin::Override(arg.to_string());
     let err = |key: Option<&str>, msg: String| InputError::at(file, "", &origin, key, msg);
@@ -129,35 +130,64 @@ pub fn apply_override(file: &str, root: &mut Node, arg: &str) -> Result<(), Inpu
         return Err(err(None, "expected KEY=VALUE, e.g. --set overlay.hop_limit=64".into()));
     };
     let path = path.trim();
-    let parts: Vec<&str> = path.split('.').map(str::trim).collect();
+    let mut parts: Vec<String> = path.split('.').map(|p| p.trim().to_string()).collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(err(Some(path), "empty key segment".into()));
     }
+    if parts[0] == "sweep" && parts.len() > 2 {
+        parts = vec!["sweep".to_string(), parts[1..].join(".")];
+    }
     let raw = raw.trim();
-    let kind = match DeValue::parse(raw) {
+    let mut kind = match DeValue::parse(raw) {
         Ok(v) => convert("--set", raw, v).map(|n| n.kind).unwrap_or(Kind::Str(raw.to_string())),
         Err(_) => Kind::Str(raw.to_string()),
     };
-    let mut kind = kind;
     set_origin_deep(&mut kind, &origin);
+    let node = Node { kind, origin: origin.clone(), key_origin: origin.clone() };
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    set_path(root, &parts, node).map_err(|msg| err(Some(path), msg))
+}
+
+/// Sets the value at the dotted path `parts` (creating tables on the way) to `node`. Fails with a
+/// message when the path runs through something that is not a table.
+pub fn set_path(root: &mut Node, parts: &[&str], node: Node) -> Result<(), String> {
     let mut table = root;
     for (i, part) in parts.iter().enumerate() {
         let Kind::Table(map) = &mut table.kind else {
-            let parent = parts[..i].join(".");
-            return Err(err(Some(path), format!("`{parent}` is not a table")));
+            return Err(format!("`{}` is not a table", parts[..i].join(".")));
         };
         if i + 1 == parts.len() {
-            let node = Node { kind, origin: origin.clone(), key_origin: origin.clone() };
             map.insert(part.to_string(), node);
             return Ok(());
         }
+        let origin = node.key_origin.clone();
         table = map.entry(part.to_string()).or_insert_with(|| Node {
-            kind: Kind::Table(BTreeMap::new()),
+            kind: Kind::Table(IndexMap::new()),
             origin: origin.clone(),
-            key_origin: origin.clone(),
+            key_origin: origin,
         });
     }
     unreachable!("the loop returns at the last part")
+}
+
+/// A value as a user would write it, for result columns: `true`, `64`, `0.5`, `uniform`,
+/// `[1, 2]`.
+pub fn display(kind: &Kind) -> String {
+    match kind {
+        Kind::Str(s) | Kind::Datetime(s) => s.clone(),
+        Kind::Int(i) => i.to_string(),
+        Kind::Float(x) => x.to_string(),
+        Kind::Bool(b) => b.to_string(),
+        Kind::Array(items) => {
+            let inner: Vec<String> = items.iter().map(|n| display(&n.kind)).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Kind::Table(map) => {
+            let inner: Vec<String> =
+                map.iter().map(|(k, n)| format!("{k} = {}", display(&n.kind))).collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
 }
 
 fn set_origin_deep(kind: &mut Kind, origin: &Origin) {
@@ -204,6 +234,9 @@ mod tests {
         apply_override("f", &mut root, "overlay.hop_limit=64").unwrap();
         apply_override("f", &mut root, "name=plain words").unwrap();
         apply_override("f", &mut root, "seed = 9").unwrap();
+        apply_override("f", &mut root, "sweep.population.peers=[1, 2]").unwrap();
+        let swept = get(get(&root, "sweep"), "population.peers");
+        assert_eq!(display(&swept.kind), "[1, 2]");
         assert_eq!(get(get(&root, "overlay"), "hop_limit").kind, Kind::Int(64));
         assert_eq!(get(&root, "name").kind, Kind::Str("plain words".into()));
         assert_eq!(get(&root, "seed").kind, Kind::Int(9));

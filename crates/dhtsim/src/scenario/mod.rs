@@ -20,7 +20,7 @@ pub use error::InputError;
 use reader::{Reader, Table};
 use std::path::Path;
 
-/// A scenario ready to run.
+/// A scenario ready to run: every run of its sweep, validated.
 #[derive(Clone, Debug)]
 pub struct Scenario {
     /// The file as the user named it.
@@ -29,10 +29,46 @@ pub struct Scenario {
     pub text: String,
     /// The overrides applied, in order.
     pub overrides: Vec<String>,
-    /// The run seed (`seed`, or `--seed`).
+    /// The top-level seed (`seed`, or `--seed`).
     pub seed: u64,
+    /// The swept keys, in the order the `[sweep]` section lists them (without `seeds`).
+    pub swept: Vec<String>,
+    /// Every run: each sweep point (first key varying slowest) with each seed.
+    pub runs: Vec<RunSpec>,
+    /// Which files to write.
+    pub output: OutputConfig,
+}
+
+/// The `[output]` settings that concern writers, not the simulation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputConfig {
+    /// Write `lookups.csv` (one row per lookup; large for big sweeps).
+    pub lookups: bool,
+    /// Draw plots into `plots/`.
+    pub plots: bool,
+    /// N at which the hop distribution is drawn (default: the largest).
+    pub distribution_peers: Option<u64>,
+}
+
+/// One run of a scenario.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// Number of the run, from 0.
+    pub run: u64,
+    /// Its seed: all of its randomness derives from this alone, so runs that share a seed see
+    /// the same peers and the same lookups whatever their routing settings.
+    pub seed: u64,
+    /// The value of each swept key in this run, as written.
+    pub point: Vec<(String, String)>,
     /// The validated configuration.
     pub config: Config,
+}
+
+impl Scenario {
+    /// The configuration of the first run (its name is the scenario's).
+    pub fn config(&self) -> &Config {
+        &self.runs[0].config
+    }
 }
 
 /// Default values, in one place (documented in `docs/scenario.md`).
@@ -45,6 +81,10 @@ pub mod defaults {
     pub const DURATION_S: f64 = 600.0;
     /// `population.peers`, when neither `peers` nor `ids` is given.
     pub const PEERS: u64 = 1000;
+    /// `overlay.successors`: the lecture's "immediate and next successor".
+    pub const SUCCESSORS: u32 = 2;
+    /// `workload.zipf_exponent`.
+    pub const ZIPF_EXPONENT: f64 = 1.0;
     /// `network.latency_ms` (constant model).
     pub const LATENCY_MS: u64 = 50;
     /// `network.latency_min_ms` (uniform model).
@@ -80,17 +120,131 @@ pub fn from_text(
     for arg in overrides {
         doc::apply_override(file, &mut root, arg)?;
     }
-    let mut r = Reader::new(file, text);
-    let (config, file_seed) = read_config(&mut r, &root, stem);
-    r.finish(&root)?;
-    let config = config.expect("no errors were reported, so every part was read");
+    let sweep_node = match &mut root.kind {
+        doc::Kind::Table(map) => map.shift_remove("sweep"),
+        _ => None,
+    };
+    let sweep = read_sweep(file, text, sweep_node.as_ref())?;
+    // The base document alone gives the top-level seed (and is fully checked when not swept).
+    let (base_seed, output) = {
+        let mut r = Reader::new(file, text);
+        let (_, file_seed) = read_config(&mut r, &root, stem);
+        let top = Table { path: "", schema: "", node: Some(&root) };
+        let out = r.table(&top, "output", "output");
+        let output = read_output(&mut r, &out);
+        if sweep.keys.is_empty() {
+            r.finish(&root)?;
+        }
+        (file_seed, output)
+    };
+    let top_seed = seed.unwrap_or(base_seed);
+    let seeds = match (seed, &sweep.seeds) {
+        (None, Some(list)) => list.clone(),
+        _ => vec![top_seed],
+    };
+    let mut runs = Vec::new();
+    for values in cartesian(&sweep.values) {
+        let mut point_doc = root.clone();
+        let mut point = Vec::new();
+        for ((key, key_origin), value) in sweep.keys.iter().zip(&values) {
+            let parts: Vec<&str> = key.split('.').collect();
+            let node = doc::Node { key_origin: key_origin.clone(), ..(*value).clone() };
+            doc::set_path(&mut point_doc, &parts, node).map_err(|msg| {
+                InputError::at(file, text, key_origin, Some(&format!("sweep.{key}")), msg)
+            })?;
+            point.push((key.clone(), doc::display(&value.kind)));
+        }
+        let mut r = Reader::new(file, text);
+        let (config, _) = read_config(&mut r, &point_doc, stem);
+        r.finish(&point_doc)?;
+        let config = config.expect("no errors were reported, so every part was read");
+        for &seed in &seeds {
+            let run = runs.len() as u64;
+            runs.push(RunSpec { run, seed, point: point.clone(), config: config.clone() });
+        }
+    }
     Ok(Scenario {
         file: file.to_string(),
         text: text.to_string(),
         overrides: overrides.to_vec(),
-        seed: seed.unwrap_or(file_seed),
-        config,
+        seed: top_seed,
+        swept: sweep.keys.into_iter().map(|(k, _)| k).collect(),
+        runs,
+        output,
     })
+}
+
+/// The `[sweep]` section: swept keys with their origins and value lists, and the seeds.
+struct Sweep {
+    keys: Vec<(String, error::Origin)>,
+    values: Vec<Vec<doc::Node>>,
+    seeds: Option<Vec<u64>>,
+}
+
+fn read_sweep(file: &str, text: &str, node: Option<&doc::Node>) -> Result<Sweep, InputError> {
+    let mut sweep = Sweep { keys: Vec::new(), values: Vec::new(), seeds: None };
+    let Some(node) = node else { return Ok(sweep) };
+    let at = |n: &doc::Node, key: &str, msg: String| {
+        InputError::at(file, text, &n.origin, Some(&format!("sweep.{key}")), msg)
+    };
+    let doc::Kind::Table(map) = &node.kind else {
+        let msg = format!("expected a table (a [sweep] section), found {}", node.kind.type_name());
+        return Err(InputError::at(file, text, &node.origin, Some("sweep"), msg));
+    };
+    for (key, value) in map {
+        let doc::Kind::Array(items) = &value.kind else {
+            let msg = format!(
+                "expected a list of values to sweep over, found {}",
+                value.kind.type_name()
+            );
+            return Err(at(value, key, msg));
+        };
+        if items.is_empty() {
+            return Err(at(value, key, "must list at least one value".into()));
+        }
+        if key == "seeds" {
+            let mut seeds = Vec::new();
+            for item in items {
+                match item.kind {
+                    doc::Kind::Int(i) if (0..=U64_MAX).contains(&i) => seeds.push(i as u64),
+                    _ => {
+                        let msg = format!(
+                            "expected a seed (0 to 2^64-1), found {}",
+                            doc::display(&item.kind)
+                        );
+                        return Err(at(item, key, msg));
+                    }
+                }
+            }
+            sweep.seeds = Some(seeds);
+            continue;
+        }
+        if key == "seed" {
+            return Err(at(value, key, "sweep seeds with `seeds = [...]`".into())
+                .with_hint("a run's seed is recorded in the `seed` column"));
+        }
+        sweep.keys.push((key.clone(), value.key_origin.clone()));
+        sweep.values.push(items.clone());
+    }
+    Ok(sweep)
+}
+
+/// Every combination of one value from each list, the first list varying slowest.
+fn cartesian(lists: &[Vec<doc::Node>]) -> Vec<Vec<&doc::Node>> {
+    let mut combos: Vec<Vec<&doc::Node>> = vec![Vec::new()];
+    for list in lists {
+        combos = combos
+            .into_iter()
+            .flat_map(|prefix| {
+                list.iter().map(move |v| {
+                    let mut c = prefix.clone();
+                    c.push(v);
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
 }
 
 /// Every key a scenario file may contain, as dotted names (`[[events]]` keys as `events.KEY`).
@@ -105,6 +259,8 @@ pub fn known_keys() -> Vec<String> {
     let _ = read_config(&mut r2, &one, "x");
     let mut keys = r.known_keys();
     keys.extend(r2.known_keys());
+    keys.push("sweep".into());
+    keys.push("sweep.seeds".into());
     keys.sort();
     keys.dedup();
     keys
@@ -173,6 +329,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     let workload = read_workload(r, &top);
     let out = r.table(&top, "output", "output");
     let record_paths = r.bool(&out, "paths", false);
+    let _ = read_output(r, &out);
     let explicit = match &population {
         Some(Population::Explicit(ids)) => Some(ids.as_slice()),
         _ => None,
@@ -195,6 +352,14 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         _ => None,
     };
     (config, seed)
+}
+
+fn read_output(r: &mut Reader<'_>, out: &Table<'_>) -> OutputConfig {
+    OutputConfig {
+        lookups: r.bool(out, "lookups", true),
+        plots: r.bool(out, "plots", true),
+        distribution_peers: r.int(out, "distribution_peers", 1, U64_MAX).map(|n| n as u64),
+    }
 }
 
 fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Option<Population> {
@@ -246,7 +411,12 @@ fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Optio
 fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>) -> OverlayConfig {
     let t = r.table(top, "overlay", "overlay");
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
-    OverlayConfig { hop_limit }
+    let fingers = r.bool(&t, "fingers", false);
+    let cache_size = r.int(&t, "cache_size", 0, u32::MAX as i128).map_or(0, |c| c as u32);
+    let successors =
+        r.int(&t, "successors", 1, u32::MAX as i128).map_or(defaults::SUCCESSORS, |c| c as u32);
+    let route_via_successors = r.bool(&t, "route_via_successors", false);
+    OverlayConfig { hop_limit, fingers, cache_size, successors, route_via_successors }
 }
 
 fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
@@ -281,14 +451,25 @@ fn read_workload(r: &mut Reader<'_>, top: &Table<'_>) -> Option<WorkloadConfig> 
     let t = r.table(top, "workload", "workload");
     let lookups = r.int(&t, "lookups", 0, U64_MAX).map_or(0, |n| n as u64);
     let files = r.int(&t, "files", 0, u32::MAX as i128).map_or(0, |n| n as u64);
-    let keys = match r.choice(&t, "keys", &["uniform", "stored"]) {
-        Some("stored") if files == 0 => {
+    let exponent = match r.number(&t, "zipf_exponent") {
+        Some((s, node)) if s < 0.0 => {
+            r.error(&t, "zipf_exponent", node, format!("must be at least 0, got {s}"));
+            defaults::ZIPF_EXPONENT
+        }
+        Some((s, _)) => s,
+        None => defaults::ZIPF_EXPONENT,
+    };
+    let keys = match r.choice(&t, "keys", &["uniform", "stored", "zipf"]) {
+        Some(kind @ ("stored" | "zipf")) if files == 0 => {
             let node = r.get(&t, "keys").expect("read above");
-            let msg = "\"stored\" needs files to look up: set `workload.files` to 1 or more".into();
+            let msg = format!(
+                "\"{kind}\" draws keys from the stored files: set `workload.files` to 1 or more"
+            );
             r.error(&t, "keys", node, msg);
             return None;
         }
         Some("stored") => KeyDist::Stored,
+        Some("zipf") => KeyDist::Zipf { exponent },
         _ => KeyDist::Uniform,
     };
     Some(WorkloadConfig { lookups, keys, files })

@@ -5,6 +5,7 @@ mod bad_input;
 mod determinism;
 mod lecture;
 mod scenarios;
+mod shortcuts;
 mod static_ring;
 
 use std::path::{Path, PathBuf};

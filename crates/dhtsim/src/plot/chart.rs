@@ -1,0 +1,249 @@
+//! Drawing: each chart is drawn once per backend (SVG text, RGB bitmap encoded as PNG).
+
+use super::Variant;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::sync::Once;
+
+const SIZE: (u32, u32) = (1000, 650);
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// A chart that can be drawn on any backend.
+pub trait Chart {
+    /// Draws the chart on `area`.
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
+}
+
+fn register_font() {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .map_err(|_| ())
+            .expect("the embedded DejaVu Sans font loads");
+    });
+}
+
+/// `NAME.svg` and `NAME.png` of `chart`.
+pub fn both(name: &str, chart: &impl Chart) -> Result<Vec<(String, Vec<u8>)>, String> {
+    register_font();
+    let err = |e: &dyn std::fmt::Display| format!("cannot draw {name}: {e}");
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        chart.draw(&area).map_err(|e| err(&e))?;
+        area.present().map_err(|e| err(&e))?;
+    }
+    let (w, h) = SIZE;
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        chart.draw(&area).map_err(|e| err(&e))?;
+        area.present().map_err(|e| err(&e))?;
+    }
+    let mut png_bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png_bytes, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| err(&e))?;
+        writer.write_image_data(&rgb).map_err(|e| err(&e))?;
+    }
+    Ok(vec![(format!("{name}.svg"), svg.into_bytes()), (format!("{name}.png"), png_bytes)])
+}
+
+/// Tick values 1, 2, 5, 10, 20, 50, ... from `lo` up to `hi`.
+fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 1.0;
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let t = decade * m;
+            if (lo..=hi).contains(&t) {
+                ticks.push(t);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
+}
+
+/// Mean hops vs N with p5–p95 bands and the two reference curves.
+pub struct HopsVsN<'a> {
+    /// The variants to draw.
+    pub variants: &'a [Variant],
+}
+
+impl Chart for HopsVsN<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let ns = self.variants.iter().flat_map(|v| v.by_n.iter().map(|p| p.n as f64));
+        let (n_min, n_max) = ns.fold((f64::MAX, 1.0f64), |(lo, hi), n| (lo.min(n), hi.max(n)));
+        let y_floor = 0.5;
+        let ring_max = (n_max - 1.0) / 2.0;
+        let top = self
+            .variants
+            .iter()
+            .flat_map(|v| v.by_n.iter().map(|p| p.p95 as f64))
+            .fold(ring_max, f64::max)
+            .max(2.0)
+            * 1.6;
+        let mut chart = ChartBuilder::on(area)
+            .caption("Lookup hops vs number of peers", ("sans-serif", 26))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                ((n_min / 1.4).max(1.0)..n_max * 1.4).log_scale().with_key_points(
+                    self.variants
+                        .iter()
+                        .flat_map(|v| v.by_n.iter().map(|p| p.n))
+                        .collect::<std::collections::BTreeSet<u64>>()
+                        .into_iter()
+                        .map(|n| n as f64)
+                        .collect(),
+                ),
+                (y_floor..top).log_scale().with_key_points(one_two_five(1.0, top)),
+            )?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y}"))
+            .x_desc("peers N (log scale)")
+            .y_desc("hops per lookup (log scale)")
+            .axis_desc_style(("sans-serif", 18))
+            .label_style(("sans-serif", 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, v) in self.variants.iter().enumerate() {
+            let c = color(i);
+            let clamp = |y: f64| y.max(y_floor);
+            let mut band: Vec<(f64, f64)> =
+                v.by_n.iter().map(|p| (p.n as f64, clamp(p.p95 as f64))).collect();
+            band.extend(v.by_n.iter().rev().map(|p| (p.n as f64, clamp(p.p5 as f64))));
+            chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))?;
+            let means: Vec<(f64, f64)> =
+                v.by_n.iter().map(|p| (p.n as f64, clamp(p.mean))).collect();
+            chart
+                .draw_series(LineSeries::new(means.clone(), c.stroke_width(3)))?
+                .label(format!("{} (mean, p5–p95 band)", v.label))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                });
+            chart.draw_series(means.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+        }
+        let grid: Vec<f64> = (0..=60)
+            .map(|k| {
+                (n_min / 1.4).max(1.0)
+                    * (n_max * 1.4 / (n_min / 1.4).max(1.0)).powf(k as f64 / 60.0)
+            })
+            .collect();
+        let ring: Vec<(f64, f64)> =
+            grid.iter().map(|&n| (n, ((n - 1.0) / 2.0).max(y_floor))).collect();
+        let chord: Vec<(f64, f64)> = grid.iter().map(|&n| (n, 0.5 * n.log2() + 1.0)).collect();
+        let (black, gray) = (BLACK.mix(0.7), RGBColor(90, 90, 90));
+        chart
+            .draw_series(DashedLineSeries::new(ring, 8, 6, black.stroke_width(2)))?
+            .label("(N-1)/2: successor-only ring")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], black.stroke_width(2))
+            });
+        chart
+            .draw_series(DashedLineSeries::new(chord, 3, 4, gray.stroke_width(2)))?
+            .label("½·log2 N + 1: Chord fingers")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], gray.stroke_width(2))
+            });
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// Cumulative hop-count distribution per variant at one N.
+pub struct HopDistribution<'a> {
+    /// The variants to draw.
+    pub variants: &'a [Variant],
+    /// The number of peers to show.
+    pub n: u64,
+}
+
+impl Chart for HopDistribution<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let at_n: Vec<(usize, &super::Pooled)> = self
+            .variants
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.by_n.iter().find(|p| p.n == self.n).map(|p| (i, p)))
+            .collect();
+        let max_h =
+            at_n.iter().filter_map(|(_, p)| p.hist.last()).map(|&(h, _)| h).max().unwrap_or(1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("Hop count distribution at N = {}", self.n), ("sans-serif", 26))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                (1f64..(max_h.max(2) as f64) * 1.3)
+                    .log_scale()
+                    .with_key_points(one_two_five(1.0, (max_h.max(2) as f64) * 1.3)),
+                0f64..1.02,
+            )?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| format!("{x}"))
+            .x_desc("hops h (log scale; lookups of 0 hops are counted at h = 1)")
+            .y_desc("fraction of lookups with at most h hops")
+            .axis_desc_style(("sans-serif", 18))
+            .label_style(("sans-serif", 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, p) in at_n {
+            let c = color(i);
+            let mut steps = Vec::with_capacity(p.hist.len() * 2);
+            let mut cum = 0u64;
+            for &(h, count) in &p.hist {
+                let x = (h.max(1)) as f64;
+                steps.push((x, cum as f64 / p.lookups as f64));
+                cum += count;
+                steps.push((x, cum as f64 / p.lookups as f64));
+            }
+            let label = format!(
+                "{} (mean {:.2} hops, {} lookups)",
+                self.variants[i].label, p.mean, p.lookups
+            );
+            chart.draw_series(LineSeries::new(steps, c.stroke_width(3)))?.label(label).legend(
+                move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)),
+            );
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Plots, drawn from result tables alone (summary rows and hop histograms), so the same code
+//! serves `dhtsim run` and a later re-plot from CSV files. SVG and PNG, with an embedded font
+//! (DejaVu Sans): no system fonts or libraries, and identical bytes on every machine.
+//!
+//! - `hops_vs_n`: mean hops against the number of peers (log-log), one line per variant with its
+//!   p5–p95 band, beside the reference curves (N-1)/2 and ½·log2 N + 1;
+//! - `hop_distribution`: the cumulative distribution of hop counts per variant at one N.
+//!
+//! A *variant* is a sweep point without its `population.peers` value: runs of the same variant
+//! at the same N (different seeds) are pooled.
+
+mod chart;
+
+use std::collections::BTreeMap;
+
+/// What a plot needs to know about one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlotRun {
+    /// Number of the run.
+    pub run: u64,
+    /// Swept keys and values, as in `summary.csv`.
+    pub point: Vec<(String, String)>,
+    /// Peers at bootstrap.
+    pub peers: u64,
+    /// Hop histogram: (hops, lookups), ascending.
+    pub hops: Vec<(u32, u64)>,
+}
+
+/// The swept key that plays the role of N.
+pub const PEERS_KEY: &str = "population.peers";
+
+/// Pooled hop statistics of one variant at one N.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pooled {
+    /// Peers.
+    pub n: u64,
+    /// Lookups pooled.
+    pub lookups: u64,
+    /// Mean hops.
+    pub mean: f64,
+    /// 5th percentile (nearest rank).
+    pub p5: u32,
+    /// 95th percentile (nearest rank).
+    pub p95: u32,
+    /// Pooled histogram.
+    pub hist: Vec<(u32, u64)>,
+}
+
+/// A variant: its label and its pooled statistics by N, ascending.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    /// Legend text.
+    pub label: String,
+    /// One entry per N.
+    pub by_n: Vec<Pooled>,
+}
+
+/// Groups runs into variants (in order of first appearance) and pools each variant's runs at
+/// each N.
+pub fn variants(runs: &[PlotRun]) -> Vec<Variant> {
+    let mut order: Vec<Vec<(String, String)>> = Vec::new();
+    let mut groups: BTreeMap<usize, BTreeMap<u64, BTreeMap<u32, u64>>> = BTreeMap::new();
+    for r in runs {
+        let key: Vec<(String, String)> =
+            r.point.iter().filter(|(k, _)| k != PEERS_KEY).cloned().collect();
+        let i = order.iter().position(|k| *k == key).unwrap_or_else(|| {
+            order.push(key);
+            order.len() - 1
+        });
+        let hist = groups.entry(i).or_default().entry(r.peers).or_default();
+        for &(h, c) in &r.hops {
+            *hist.entry(h).or_default() += c;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(i, by_n)| Variant {
+            label: label(&order[i]),
+            by_n: by_n.into_iter().filter_map(|(n, hist)| pool(n, hist)).collect(),
+        })
+        .collect()
+}
+
+fn pool(n: u64, hist: BTreeMap<u32, u64>) -> Option<Pooled> {
+    let lookups: u64 = hist.values().sum();
+    if lookups == 0 {
+        return None;
+    }
+    let total: u64 = hist.iter().map(|(&h, &c)| h as u64 * c).sum();
+    let hist: Vec<(u32, u64)> = hist.into_iter().collect();
+    Some(Pooled {
+        n,
+        lookups,
+        mean: total as f64 / lookups as f64,
+        p5: percentile(&hist, lookups, 5),
+        p95: percentile(&hist, lookups, 95),
+        hist,
+    })
+}
+
+/// Nearest-rank percentile of a histogram holding `total` values.
+fn percentile(hist: &[(u32, u64)], total: u64, p: u64) -> u32 {
+    let rank = (total * p).div_ceil(100).max(1);
+    let mut seen = 0;
+    for &(h, c) in hist {
+        seen += c;
+        if seen >= rank {
+            return h;
+        }
+    }
+    hist.last().map_or(0, |&(h, _)| h)
+}
+
+/// A legend label for a variant: "ring", "fingers", "ring + cache 16", or key=value pairs.
+pub fn label(point: &[(String, String)]) -> String {
+    let get = |k: &str| point.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let mut parts = Vec::new();
+    match get("overlay.fingers") {
+        Some("true") => parts.push("fingers".to_string()),
+        Some(_) => parts.push("ring".to_string()),
+        None => {}
+    }
+    if let Some(c) = get("overlay.cache_size") {
+        parts.push(if c == "0" { "no cache".to_string() } else { format!("cache {c}") });
+    }
+    for (k, v) in point {
+        if k != "overlay.fingers" && k != "overlay.cache_size" && k != PEERS_KEY {
+            let short = k.rsplit('.').next().unwrap_or(k);
+            parts.push(format!("{short}={v}"));
+        }
+    }
+    if parts.is_empty() { "all runs".to_string() } else { parts.join(" + ") }
+}
+
+/// Every plot the data supports, as (file name under `plots/`, bytes). `distribution_n` picks
+/// the N of the hop distribution (default: the largest N).
+pub fn render_all(
+    runs: &[PlotRun],
+    distribution_n: Option<u64>,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let variants = variants(runs);
+    let mut files = Vec::new();
+    let ns: std::collections::BTreeSet<u64> =
+        variants.iter().flat_map(|v| v.by_n.iter().map(|p| p.n)).collect();
+    if ns.len() >= 2 {
+        files.extend(chart::both("hops_vs_n", &chart::HopsVsN { variants: &variants })?);
+    }
+    let n = distribution_n.filter(|n| ns.contains(n)).or_else(|| ns.last().copied());
+    if let Some(n) = n {
+        let dist = chart::HopDistribution { variants: &variants, n };
+        files.extend(chart::both("hop_distribution", &dist)?);
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(run: u64, fingers: &str, peers: u64, hops: Vec<(u32, u64)>) -> PlotRun {
+        let point = vec![
+            ("overlay.fingers".to_string(), fingers.to_string()),
+            (PEERS_KEY.to_string(), peers.to_string()),
+        ];
+        PlotRun { run, point, peers, hops }
+    }
+
+    #[test]
+    fn pools_seeds_per_variant_and_n() {
+        let runs = vec![
+            run(0, "false", 16, vec![(1, 2), (3, 2)]),
+            run(1, "false", 16, vec![(5, 4)]),
+            run(2, "true", 16, vec![(1, 1)]),
+        ];
+        let v = variants(&runs);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].label, "ring");
+        assert_eq!(v[1].label, "fingers");
+        let p = &v[0].by_n[0];
+        assert_eq!((p.n, p.lookups), (16, 8));
+        assert_eq!(p.mean, (2.0 + 6.0 + 20.0) / 8.0);
+        assert_eq!((p.p5, p.p95), (1, 5));
+        assert_eq!(p.hist, vec![(1, 2), (3, 2), (5, 4)]);
+    }
+
+    #[test]
+    fn labels() {
+        let pt = |kv: &[(&str, &str)]| -> Vec<(String, String)> {
+            kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(
+            label(&pt(&[("overlay.fingers", "false"), ("overlay.cache_size", "16")])),
+            "ring + cache 16"
+        );
+        assert_eq!(label(&pt(&[("network.latency_ms", "5")])), "latency_ms=5");
+        assert_eq!(label(&[]), "all runs");
+    }
+
+    #[test]
+    fn renders_deterministic_svg_and_png() {
+        let runs = vec![
+            run(0, "false", 16, vec![(0, 1), (7, 5), (15, 1)]),
+            run(1, "false", 64, vec![(31, 5), (60, 1)]),
+            run(2, "true", 16, vec![(2, 3), (3, 4)]),
+            run(3, "true", 64, vec![(3, 3), (4, 4)]),
+        ];
+        let a = render_all(&runs, None).unwrap();
+        let b = render_all(&runs, None).unwrap();
+        let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["hops_vs_n.svg", "hops_vs_n.png", "hop_distribution.svg", "hop_distribution.png"]
+        );
+        assert_eq!(a, b, "same data, same bytes");
+        let svg = String::from_utf8(a[0].1.clone()).unwrap();
+        assert!(svg.contains("(N-1)/2") && svg.contains("fingers"), "legend and reference curves");
+        assert!(a[1].1.starts_with(b"\x89PNG"));
+    }
+}
