@@ -120,8 +120,9 @@ pub fn label(point: &[(String, String)]) -> String {
         Some(_) => parts.push("ring".to_string()),
         None => {}
     }
-    if let Some(c) = get("overlay.cache_size") {
-        parts.push(if c == "0" { "no cache".to_string() } else { format!("cache {c}") });
+    let cache = get("overlay.cache_size");
+    if let Some(c) = cache.filter(|&c| c != "0") {
+        parts.push(format!("cache {c}"));
     }
     for (k, v) in point {
         if k != "overlay.fingers" && k != "overlay.cache_size" && k != PEERS_KEY {
@@ -129,7 +130,11 @@ pub fn label(point: &[(String, String)]) -> String {
             parts.push(format!("{short}={v}"));
         }
     }
-    if parts.is_empty() { "all runs".to_string() } else { parts.join(" + ") }
+    match (parts.is_empty(), cache) {
+        (false, _) => parts.join(" + "),
+        (true, Some(_)) => "no cache".to_string(),
+        (true, None) => "all runs".to_string(),
+    }
 }
 
 /// Every plot the data supports, as (file name under `plots/`, bytes). `distribution_n` picks
@@ -192,6 +197,11 @@ mod tests {
             label(&pt(&[("overlay.fingers", "false"), ("overlay.cache_size", "16")])),
             "ring + cache 16"
         );
+        assert_eq!(
+            label(&pt(&[("overlay.fingers", "true"), ("overlay.cache_size", "0")])),
+            "fingers"
+        );
+        assert_eq!(label(&pt(&[("overlay.cache_size", "0")])), "no cache");
         assert_eq!(label(&pt(&[("network.latency_ms", "5")])), "latency_ms=5");
         assert_eq!(label(&[]), "all runs");
     }
