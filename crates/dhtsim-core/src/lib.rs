@@ -23,11 +23,18 @@
 //!         cache_size: 0,
 //!         successors: 2,
 //!         route_via_successors: false,
+//!         replication: 1,
+//!         maintenance: None,
+//!         timer_jitter: false,
+//!         rpc_timeout: SimDuration(500),
 //!     },
 //!     network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
 //!     workload: WorkloadConfig { lookups: 1000, keys: KeyDist::Uniform, files: 0 },
 //!     events: vec![],
 //!     record_paths: false,
+//!     churn: dhtsim_core::churn::ChurnConfig::none(),
+//!     sample: None,
+//!     stop_on_violation: false,
 //! };
 //! let result = dhtsim_core::sim::run(&cfg, 7);
 //! let summary = dhtsim_core::metrics::Summary::of(&result);
@@ -38,6 +45,8 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod churn;
 pub mod config;
 pub mod engine;
 pub mod metrics;

@@ -84,14 +84,45 @@ impl LeaveKind {
 pub struct PeerRecord {
     /// Its ID.
     pub id: RingId,
-    /// When it joined.
-    pub join: SimTime,
+    /// When it became a member of the ring (0 for bootstrap peers; `None` if its join never
+    /// completed).
+    pub join: Option<SimTime>,
     /// When and how it left, if it did.
     pub leave: Option<(SimTime, LeaveKind)>,
+    /// Messages its join query took to reach its successor (`None` for bootstrap peers).
+    pub join_hops: Option<u32>,
+    /// The peers its join query visited, the joiner first (when paths are recorded).
+    pub join_path: Vec<RingId>,
+}
+
+/// One sample of the time series: counts over the interval ending at `t`, and the ring's health
+/// at `t`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// End of the interval.
+    pub t: SimTime,
+    /// Joins completed in the interval.
+    pub joins: u64,
+    /// Graceful leaves in the interval.
+    pub leaves: u64,
+    /// Crashes in the interval.
+    pub crashes: u64,
+    /// Lookups that ended in the interval.
+    pub lookups: u64,
+    /// Sum of their hops (over those answered by an owner).
+    pub hops_sum: u64,
+    /// How many of them were answered by an owner.
+    pub answered: u64,
+    /// How many ended `ok`.
+    pub ok: u64,
+    /// How many ended `failed`.
+    pub failed: u64,
+    /// Ring health at `t`.
+    pub health: crate::check::Health,
 }
 
 /// Everything one run measured.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunResult {
     /// The seed of the run.
     pub seed: u64,
@@ -107,6 +138,13 @@ pub struct RunResult {
     pub events: u64,
     /// Virtual time when the last event ran.
     pub end: SimTime,
+    /// Time series samples (empty unless sampling is on).
+    pub samples: Vec<Sample>,
+    /// Why the run stopped early, if it did: the failed properties and the last events.
+    pub stopped: Option<String>,
+    /// Things the run skipped that the user should know about (e.g. a trace event naming a peer
+    /// that was not there).
+    pub warnings: Vec<String>,
 }
 
 /// The per-run statistics of `summary.csv`.

@@ -1,5 +1,8 @@
 //! The global oracle: the true live ring, for measuring and checking only.
 //!
+//! Its members are the live peers that have joined the ring (a joining peer becomes a member
+//! when it has a successor; a departing one stops being one at once).
+//!
 //! Knows every live peer and which keys have been stored. The simulation consults it to label a
 //! lookup's outcome (did it end at the true owner?) and to pick workload origins among live
 //! peers; protocols never see it, so it can never make routing look better than it is.
@@ -65,6 +68,31 @@ impl Oracle {
     /// Records that `key` has been stored in the DHT.
     pub fn note_stored(&mut self, key: RingId) {
         self.stored.insert(key);
+    }
+
+    /// Every key ever stored, ascending.
+    pub fn stored_keys(&self) -> impl Iterator<Item = RingId> + '_ {
+        self.stored.iter().copied()
+    }
+
+    /// Adds a member (a peer that has joined the ring).
+    pub fn insert(&mut self, id: RingId, idx: PeerIdx) {
+        let i = self.ids.partition_point(|&x| x < id);
+        debug_assert!(self.ids.get(i) != Some(&id), "duplicate member {id}");
+        self.ids.insert(i, id);
+        self.idx.insert(i, idx);
+    }
+
+    /// Removes a member; returns whether it was one.
+    pub fn remove(&mut self, id: RingId) -> bool {
+        match self.ids.binary_search(&id) {
+            Ok(i) => {
+                self.ids.remove(i);
+                self.idx.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Whether `key` has ever been stored.

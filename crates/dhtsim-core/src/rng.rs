@@ -23,6 +23,8 @@ pub enum Purpose {
     Workload = 3,
     /// Message latencies and losses.
     Network = 4,
+    /// Phases and jitter of the peers' maintenance timers.
+    Maintenance = 5,
 }
 
 /// The generator for `purpose` in the run seeded with `seed`.

@@ -1,50 +1,92 @@
 //! One simulation run: bootstrap, the event loop, and the measurements it takes.
 //!
-//! This is where the pieces meet. The engine orders events; peers (`protocol.rs`) decide what to
-//! send; the network decides when it arrives; the workload decides what is asked; the oracle
-//! says what the right answer was. The simulation owns the closed set of event kinds and applies
-//! the commands peers emit, recording hops, paths and outcomes as messages pass: measurement
-//! happens here, beside the protocol, never inside it.
+//! This is where the pieces meet. The engine orders events; peers (`protocol`) decide what to
+//! send; the network decides when it arrives; the workload and churn models decide what happens;
+//! the oracle says what the right answer was. The simulation owns the closed set of event kinds
+//! and applies the commands peers emit, recording hops, paths and outcomes as messages pass:
+//! measurement happens here, beside the protocol, never inside it.
+//!
+//! A message to a peer that has departed is lost; its sender learns it as *undeliverable* one
+//! RPC timeout after sending (the missing ack), which is how peers detect failures.
 
+use crate::check::{self, Health};
+use crate::churn::{Arrivals, ChurnModel, TraceKind, poisson_gap};
 use crate::config::{Action, Config, Population};
 use crate::engine::Engine;
-use crate::metrics::{LookupRecord, Outcome, PeerRecord, RunResult};
+use crate::metrics::{LeaveKind, LookupRecord, Outcome, PeerRecord, RunResult, Sample};
 use crate::network::Network;
 use crate::oracle::Oracle;
 use crate::protocol::{
-    Answer, Command, Message, Op, OpId, Params, Peer, PeerIdx, PeerRef, Query, Reply,
+    Answer, Command, Message, Op, OpId, Params, Peer, PeerIdx, PeerRef, Query, Reply, Timer,
 };
 use crate::ring::{IdSpace, RingId};
 use crate::rng::{Purpose, Rng, stream};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use crate::workload::Workload;
 use rand::RngExt;
+use std::collections::{BTreeSet, VecDeque};
 
 /// Every kind of event a run processes.
 #[derive(Debug)]
 enum Event {
-    /// A message arrives at peer `to`.
-    Deliver { to: PeerIdx, msg: Message },
+    /// A message from `from`, sent at `sent`, arrives at peer `to`.
+    Deliver { to: PeerIdx, from: PeerRef, sent: SimTime, msg: Message },
+    /// A message `sender` sent to `dead` was not acknowledged within the RPC timeout.
+    Undeliverable { sender: PeerIdx, dead: PeerRef, msg: Message },
+    /// A peer's periodic timer fires.
+    Timer { peer: PeerIdx, timer: Timer },
     /// The workload starts its lookup number `i`.
     WorkloadLookup(u64),
     /// Scripted event number `i` of the scenario happens.
     Scripted(usize),
+    /// The churn model's peer departs.
+    Depart(PeerIdx),
+    /// The churn model adds a peer.
+    Arrive,
+    /// Trace event number `i` happens.
+    Trace(usize),
+    /// Take a time-series sample and check the ring.
+    Sample,
 }
 
 /// What the simulation remembers about an operation while it is in flight.
 #[derive(Debug)]
 struct OpState {
-    is_lookup: bool,
+    kind: OpKind,
     start: SimTime,
     origin: RingId,
     key: RingId,
     hops: u32,
+    timeouts: u32,
     path: Vec<RingId>,
     /// Set when an answer is sent: (who answered as owner, the true owner then, was the key
     /// stored then).
     answered_by: Option<(Option<RingId>, RingId, bool)>,
     end: Option<(SimTime, Outcome, Vec<RingId>)>,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    Lookup,
+    Store,
+    Join(PeerIdx),
+}
+
+/// Counters of the current sample interval.
+#[derive(Debug, Default)]
+struct Interval {
+    joins: u64,
+    leaves: u64,
+    crashes: u64,
+    lookups: u64,
+    hops_sum: u64,
+    answered: u64,
+    ok: u64,
+    failed: u64,
+}
+
+/// How many recent events a run keeps to explain a stop on a failed property.
+const TRACE_LEN: usize = 32;
 
 /// A run in progress.
 pub struct Simulation<'c> {
@@ -53,14 +95,25 @@ pub struct Simulation<'c> {
     params: Params,
     engine: Engine<Event>,
     peers: Vec<Peer>,
+    alive: Vec<bool>,
     peer_records: Vec<PeerRecord>,
+    /// IDs of live peers, members or joining (no two live peers share an ID).
+    ids_in_use: BTreeSet<RingId>,
     oracle: Oracle,
     network: Network,
     workload: Workload,
+    id_rng: Rng,
+    churn_rng: Rng,
+    timer_rng: Rng,
     ops: Vec<OpState>,
     in_flight: u64,
     messages: u64,
     out: Vec<Command>,
+    interval: Interval,
+    samples: Vec<Sample>,
+    recent: VecDeque<String>,
+    stopped: Option<String>,
+    warnings: Vec<String>,
 }
 
 /// Runs `cfg` with `seed` to the end and returns what it measured.
@@ -96,13 +149,14 @@ pub fn draw_ids(space: IdSpace, n: u64, rng: &mut Rng) -> Vec<RingId> {
 }
 
 impl<'c> Simulation<'c> {
-    /// Bootstraps the network of `cfg` for the run seeded with `seed`: draws the peer IDs, links
-    /// every peer to its true predecessor and successor, publishes the workload's files, and
-    /// schedules the scripted events and the first generated lookup.
+    /// Bootstraps the network of `cfg` for the run seeded with `seed`: draws the peer IDs, gives
+    /// every peer its true predecessor, successor list and fingers, publishes the workload's
+    /// files, and schedules the scripted events, churn, samples and the first generated lookup.
     pub fn new(cfg: &'c Config, seed: u64) -> Self {
         let space = cfg.space;
+        let mut id_rng = stream(seed, Purpose::PeerIds);
         let ids = match &cfg.population {
-            Population::Random(n) => draw_ids(space, *n, &mut stream(seed, Purpose::PeerIds)),
+            Population::Random(n) => draw_ids(space, *n, &mut id_rng),
             Population::Explicit(ids) => {
                 let mut ids = ids.clone();
                 ids.sort_unstable();
@@ -116,7 +170,7 @@ impl<'c> Simulation<'c> {
         let mut peers: Vec<Peer> = (0..n)
             .map(|i| {
                 let succs = (1..=r).map(|k| at((i + k) % n)).collect();
-                Peer::new(at(i), at((i + n - 1) % n), succs)
+                Peer::new(at(i), Some(at((i + n - 1) % n)), succs)
             })
             .collect();
         if cfg.overlay.fingers {
@@ -128,8 +182,16 @@ impl<'c> Simulation<'c> {
                 peer.set_fingers(space, fingers);
             }
         }
-        let peer_records =
-            ids.iter().map(|&id| PeerRecord { id, join: SimTime::ZERO, leave: None }).collect();
+        let peer_records = ids
+            .iter()
+            .map(|&id| PeerRecord {
+                id,
+                join: Some(SimTime::ZERO),
+                leave: None,
+                join_hops: None,
+                join_path: Vec::new(),
+            })
+            .collect();
         let oracle =
             Oracle::new(ids.iter().enumerate().map(|(i, &id)| (id, PeerIdx(i as u32))).collect());
         let hop_limit = cfg
@@ -150,66 +212,166 @@ impl<'c> Simulation<'c> {
                 space,
                 hop_limit,
                 cache_size: cfg.overlay.cache_size as usize,
+                successors: cfg.overlay.successors as usize,
                 route_via_successors: cfg.overlay.route_via_successors,
+                fingers: cfg.overlay.fingers,
+                replication: cfg.overlay.replication as usize,
+                maintenance: cfg.overlay.maintenance,
             },
             engine: Engine::new(),
+            alive: vec![true; n],
             peers,
             peer_records,
+            ids_in_use: ids.iter().copied().collect(),
             oracle,
             network: Network::new(cfg.network.latency, stream(seed, Purpose::Network)),
             workload,
+            id_rng,
+            churn_rng: stream(seed, Purpose::Churn),
+            timer_rng: stream(seed, Purpose::Maintenance),
             ops: Vec::new(),
             in_flight: 0,
             messages: 0,
             out: Vec::new(),
+            interval: Interval::default(),
+            samples: Vec::new(),
+            recent: VecDeque::new(),
+            stopped: None,
+            warnings: Vec::new(),
         };
-        for (key, holder) in sim.workload.file_holders(&sim.oracle) {
-            let (_, owner) = sim.oracle.owner(key);
-            sim.peers[owner.0 as usize].store(key, holder);
-            sim.oracle.note_stored(key);
+        sim.publish_files();
+        if let Some(m) = cfg.overlay.maintenance {
+            // Stagger the first firing of every timer uniformly over its period.
+            for i in 0..n {
+                let idx = PeerIdx(i as u32);
+                let mut timers = vec![(Timer::Stabilize, m.stabilize)];
+                timers.push((Timer::CheckPredecessor, m.check_predecessor));
+                if cfg.overlay.fingers {
+                    timers.push((Timer::FixFinger, m.fix_finger));
+                }
+                for (timer, period) in timers {
+                    let phase = SimDuration(sim.timer_rng.random_range(0..period.as_ms().max(1)));
+                    sim.engine
+                        .schedule_at(SimTime::ZERO + phase, Event::Timer { peer: idx, timer });
+                }
+            }
         }
         for (i, ev) in cfg.events.iter().enumerate() {
             sim.engine.schedule_at(ev.at, Event::Scripted(i));
         }
+        sim.schedule_churn(n);
         if sim.workload.lookups() > 0 {
             sim.engine.schedule_at(sim.workload.start_time(0), Event::WorkloadLookup(0));
+        }
+        if let Some(dt) = cfg.sample {
+            sim.engine.schedule_at(SimTime::ZERO + dt, Event::Sample);
         }
         sim
     }
 
-    /// Runs until nothing is left to do: every scripted and generated operation has started and
-    /// every one of them has been answered.
+    fn publish_files(&mut self) {
+        for (key, holder) in self.workload.file_holders(&self.oracle) {
+            let (_, owner) = self.oracle.owner(key);
+            let mut at = owner;
+            // The owner and its next replication - 1 successors hold the entry.
+            for _ in 0..self.cfg.overlay.replication.max(1) {
+                self.peers[at.0 as usize].store(key, holder);
+                let next = self.peers[at.0 as usize].succ().expect("bootstrap member").idx;
+                if next == owner {
+                    break;
+                }
+                at = next;
+            }
+            self.oracle.note_stored(key);
+        }
+    }
+
+    fn schedule_churn(&mut self, n: usize) {
+        let churn = &self.cfg.churn;
+        match &churn.model {
+            ChurnModel::None => {}
+            ChurnModel::Sessions { session, arrivals, .. } => {
+                for i in 0..n {
+                    let at = churn.start + session.sample(&mut self.churn_rng);
+                    if at < churn.stop {
+                        self.engine.schedule_at(at, Event::Depart(PeerIdx(i as u32)));
+                    }
+                }
+                if let Arrivals::Poisson { rate_per_ms } = *arrivals {
+                    let at = churn.start + poisson_gap(rate_per_ms, &mut self.churn_rng);
+                    if at < churn.stop {
+                        self.engine.schedule_at(at, Event::Arrive);
+                    }
+                }
+            }
+            ChurnModel::Trace(events) => {
+                for (i, ev) in events.iter().enumerate() {
+                    self.engine.schedule_at(ev.at, Event::Trace(i));
+                }
+            }
+        }
+    }
+
+    /// Runs until nothing is left to do: the measured window is over and every operation
+    /// started in it has ended (or a checked property failed, with `stop_on_violation`).
     pub fn run(mut self) -> RunResult {
         while self.step() {}
         self.finish()
     }
 
+    /// Runs every event before `t` (and no later one); `false` if the run ended first.
+    pub fn run_until(&mut self, t: SimTime) -> bool {
+        while self.engine.peek_time().is_some_and(|next| next < t) {
+            if !self.step() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Processes one event; `false` when the run is over.
     pub fn step(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
         match self.engine.peek_time() {
             None => return false,
             Some(t) if t >= self.cfg.duration && self.in_flight == 0 => return false,
             Some(_) => {}
         }
         let (now, event) = self.engine.pop().expect("peeked");
+        if self.cfg.stop_on_violation {
+            if self.recent.len() == TRACE_LEN {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(format!("{now}: {}", describe(&event, &self.peers)));
+        }
         match event {
-            Event::Deliver { to, msg } => self.deliver(now, to, msg),
+            Event::Deliver { to, from, sent, msg } => self.deliver(now, to, from, sent, msg),
+            Event::Undeliverable { sender, dead, msg } => {
+                self.undeliverable(now, sender, dead, msg)
+            }
+            Event::Timer { peer, timer } => {
+                if self.alive[peer.0 as usize] {
+                    self.peers[peer.0 as usize].handle_timer(&self.params, timer, &mut self.out);
+                    self.apply(now, peer);
+                }
+            }
             Event::WorkloadLookup(i) => {
-                let start = self.workload.next_lookup(&self.oracle);
-                self.start_op(now, start.origin, start.key, Op::Lookup);
+                if !self.oracle.is_empty() {
+                    let start = self.workload.next_lookup(&self.oracle);
+                    self.start_op(now, start.origin, start.key, Op::Lookup);
+                }
                 if i + 1 < self.workload.lookups() {
                     let next = self.workload.start_time(i + 1);
                     self.engine.schedule_at(next, Event::WorkloadLookup(i + 1));
                 }
             }
-            Event::Scripted(i) => {
-                let (from, key, kind) = match self.cfg.events[i].action {
-                    Action::Lookup { from, key } => (from, key, Op::Lookup),
-                    Action::Store { from, key } => (from, key, Op::Store { holder: from }),
-                };
-                let origin = self.oracle.find(from).expect("validated: scripted peer exists");
-                self.start_op(now, origin, key, kind);
-            }
+            Event::Scripted(i) => self.scripted(now, self.cfg.events[i].action),
+            Event::Depart(peer) => self.churn_depart(now, peer),
+            Event::Arrive => self.churn_arrive(now),
+            Event::Trace(i) => self.trace(now, i),
+            Event::Sample => self.sample(now),
         }
         true
     }
@@ -229,82 +391,209 @@ impl<'c> Simulation<'c> {
         &self.peers[idx.0 as usize]
     }
 
+    /// The protocol state of the live peer with ID `id` (member or joining).
+    pub fn peer_by_id(&self, id: RingId) -> Option<&Peer> {
+        self.peers.iter().zip(&self.alive).find(|(p, a)| **a && p.me().id == id).map(|(p, _)| p)
+    }
+
+    /// Mutable access to a peer's state, for tests that corrupt it on purpose.
+    pub fn peer_mut(&mut self, idx: PeerIdx) -> &mut Peer {
+        &mut self.peers[idx.0 as usize]
+    }
+
+    /// Checks the ring now.
+    pub fn health(&self) -> Health {
+        check::check(
+            self.cfg.space,
+            &self.peers,
+            &self.alive,
+            &self.oracle,
+            self.cfg.overlay.fingers,
+        )
+    }
+
+    // ----- operations -----
+
     fn start_op(&mut self, now: SimTime, origin: PeerIdx, key: RingId, kind: Op) {
-        let op = OpId(u32::try_from(self.ops.len()).expect("more than 2^32 operations in one run"));
+        let op = self.new_op(
+            now,
+            origin,
+            key,
+            if kind == Op::Lookup { OpKind::Lookup } else { OpKind::Store },
+        );
         let querier = self.peers[origin.0 as usize].me();
-        let path = if self.cfg.record_paths { vec![querier.id] } else { Vec::new() };
+        let q = Query {
+            op,
+            kind,
+            key,
+            querier,
+            hops: 0,
+            timeouts: 0,
+            expect_owner: false,
+            jumped: false,
+        };
+        self.peers[origin.0 as usize].start_query(&self.params, q, &mut self.out);
+        self.apply(now, origin);
+    }
+
+    fn new_op(&mut self, now: SimTime, origin: PeerIdx, key: RingId, kind: OpKind) -> OpId {
+        let op = OpId(u32::try_from(self.ops.len()).expect("fewer than 2^32 operations"));
+        assert!(op != OpId::MAINTENANCE, "fewer than 2^32 - 1 operations in one run");
+        let origin_id = self.peers[origin.0 as usize].me().id;
+        let path = if self.cfg.record_paths { vec![origin_id] } else { Vec::new() };
         self.ops.push(OpState {
-            is_lookup: kind == Op::Lookup,
+            kind,
             start: now,
-            origin: querier.id,
+            origin: origin_id,
             key,
             hops: 0,
+            timeouts: 0,
             path,
             answered_by: None,
             end: None,
         });
         self.in_flight += 1;
-        let q = Query { op, kind, key, querier, hops: 0, expect_owner: false, jumped: false };
-        self.peers[origin.0 as usize].handle_query(&self.params, q, &mut self.out);
-        self.apply(origin);
+        op
     }
 
-    fn deliver(&mut self, now: SimTime, to: PeerIdx, msg: Message) {
+    fn deliver(&mut self, now: SimTime, to: PeerIdx, from: PeerRef, sent: SimTime, msg: Message) {
+        if !self.alive[to.0 as usize] {
+            // Lost: the sender notices when its RPC timeout expires.
+            if let Message::Answer(a) = &msg
+                && a.op != OpId::MAINTENANCE
+            {
+                // The querier left: the lookup is over all the same; record how it ended.
+                self.finish_op(now, a.clone());
+            }
+            let dead = self.peers[to.0 as usize].me();
+            let at = (sent + self.cfg.overlay.rpc_timeout).max(now);
+            self.engine.schedule_at(at, Event::Undeliverable { sender: from.idx, dead, msg });
+            return;
+        }
         match msg {
             Message::Query(q) => {
-                self.peers[to.0 as usize].handle_query(&self.params, q, &mut self.out);
-                self.apply(to);
-            }
-            Message::Answer(a) => {
-                self.peers[to.0 as usize].handle_answer(&self.params, &a, &mut self.out);
-                self.apply(to);
-                self.finish_op(now, a);
-            }
-        }
-    }
-
-    /// Carries out the commands peer `from` just emitted, measuring as they pass.
-    fn apply(&mut self, from: PeerIdx) {
-        let mut out = std::mem::take(&mut self.out);
-        for cmd in out.drain(..) {
-            let Command::Send { to, msg } = cmd;
-            match &msg {
-                Message::Query(q) => {
+                if q.op != OpId::MAINTENANCE {
                     let op = &mut self.ops[q.op.0 as usize];
                     op.hops += 1;
-                    debug_assert_eq!(op.hops, q.hops);
                     if self.cfg.record_paths {
                         op.path.push(self.peers[to.0 as usize].me().id);
                     }
                 }
-                Message::Answer(a) => {
-                    let op = &mut self.ops[a.op.0 as usize];
-                    let (true_owner, _) = self.oracle.owner(op.key);
-                    let owner = match a.reply {
-                        Reply::HopLimit => None,
-                        Reply::Owner { .. } | Reply::Stored => Some(a.from.id),
-                    };
-                    op.answered_by = Some((owner, true_owner, self.oracle.is_stored(op.key)));
-                    if a.reply == Reply::Stored {
-                        self.oracle.note_stored(op.key);
-                    }
+                self.peers[to.0 as usize].handle_message(
+                    &self.params,
+                    from,
+                    Message::Query(q),
+                    &mut self.out,
+                );
+                self.apply(now, to);
+            }
+            Message::Answer(a) => {
+                let measured = (a.op != OpId::MAINTENANCE).then(|| a.clone());
+                self.peers[to.0 as usize].handle_message(
+                    &self.params,
+                    from,
+                    Message::Answer(a),
+                    &mut self.out,
+                );
+                self.apply(now, to);
+                if let Some(a) = measured {
+                    self.finish_op(now, a);
                 }
             }
-            if from != to {
-                self.messages += 1;
+            msg => {
+                self.peers[to.0 as usize].handle_message(&self.params, from, msg, &mut self.out);
+                self.apply(now, to);
             }
-            let delay = self.network.delay(from, to);
-            self.engine.schedule_in(delay, Event::Deliver { to, msg });
+        }
+    }
+
+    fn undeliverable(&mut self, now: SimTime, sender: PeerIdx, dead: PeerRef, msg: Message) {
+        if let Message::Query(q) = &msg
+            && q.op != OpId::MAINTENANCE
+        {
+            self.ops[q.op.0 as usize].timeouts += 1;
+            if !self.alive[sender.0 as usize] {
+                // The query died with the peer that held it.
+                let a = Answer { op: q.op, kind: q.kind, from: dead, reply: Reply::Failed };
+                self.note_answer(&a);
+                self.finish_op(now, a);
+                return;
+            }
+        }
+        if self.alive[sender.0 as usize] {
+            self.peers[sender.0 as usize].handle_undeliverable(
+                &self.params,
+                dead,
+                msg,
+                &mut self.out,
+            );
+            self.apply(now, sender);
+        }
+    }
+
+    /// Carries out the commands peer `from` just emitted, measuring as they pass.
+    fn apply(&mut self, now: SimTime, from: PeerIdx) {
+        let mut out = std::mem::take(&mut self.out);
+        let sender = self.peers[from.0 as usize].me();
+        for cmd in out.drain(..) {
+            match cmd {
+                Command::Send { to, msg } => {
+                    if let Message::Answer(a) = &msg
+                        && a.op != OpId::MAINTENANCE
+                    {
+                        self.note_answer(a);
+                    }
+                    if from != to.idx {
+                        self.messages += 1;
+                    }
+                    let delay = self.network.delay(from, to.idx);
+                    self.engine.schedule_in(
+                        delay,
+                        Event::Deliver { to: to.idx, from: sender, sent: now, msg },
+                    );
+                }
+                Command::SetTimer { after, timer } => {
+                    let after = if self.cfg.overlay.timer_jitter {
+                        let ms = after.as_ms();
+                        SimDuration(self.timer_rng.random_range(ms / 2..=ms + ms / 2))
+                    } else {
+                        after
+                    };
+                    self.engine.schedule_in(after, Event::Timer { peer: from, timer });
+                }
+                Command::Joined => self.joined(now, from),
+            }
         }
         self.out = out;
     }
 
+    /// An answer leaves its sender: note who answered and who should have.
+    fn note_answer(&mut self, a: &Answer) {
+        let op = &mut self.ops[a.op.0 as usize];
+        let (true_owner, _) =
+            if self.oracle.is_empty() { (op.key, PeerIdx(0)) } else { self.oracle.owner(op.key) };
+        let owner = match a.reply {
+            Reply::Failed => None,
+            _ => Some(a.from.id),
+        };
+        op.answered_by = Some((owner, true_owner, self.oracle.is_stored(op.key)));
+        if a.reply == Reply::Stored {
+            self.oracle.note_stored(op.key);
+        }
+    }
+
     fn finish_op(&mut self, now: SimTime, a: Answer) {
         let op = &mut self.ops[a.op.0 as usize];
+        if op.end.is_some() {
+            return;
+        }
         let (owner, true_owner, was_stored) = op.answered_by.expect("answered before delivered");
         let (outcome, values) = match a.reply {
-            Reply::HopLimit => (Outcome::Failed, Vec::new()),
-            Reply::Stored => (Outcome::Ok, Vec::new()),
+            Reply::Failed => (Outcome::Failed, Vec::new()),
+            Reply::Stored | Reply::Successor { .. } => (
+                if owner == Some(true_owner) { Outcome::Ok } else { Outcome::WrongOwner },
+                Vec::new(),
+            ),
             Reply::Owner { values, .. } => {
                 let outcome = if owner != Some(true_owner) {
                     Outcome::WrongOwner
@@ -316,16 +605,260 @@ impl<'c> Simulation<'c> {
                 (outcome, values)
             }
         };
+        if op.kind == OpKind::Lookup {
+            let iv = &mut self.interval;
+            iv.lookups += 1;
+            match outcome {
+                Outcome::Failed => iv.failed += 1,
+                Outcome::Ok => iv.ok += 1,
+                _ => {}
+            }
+            if outcome != Outcome::Failed {
+                iv.answered += 1;
+                iv.hops_sum += op.hops as u64;
+            }
+        }
+        if let OpKind::Join(peer) = op.kind {
+            let rec = &mut self.peer_records[peer.0 as usize];
+            rec.join_hops = Some(op.hops);
+            rec.join_path = op.path.clone();
+        }
         op.end = Some((now, outcome, values));
         self.in_flight -= 1;
     }
 
+    // ----- membership -----
+
+    fn scripted(&mut self, now: SimTime, action: Action) {
+        let find = |sim: &Self, id: RingId| {
+            sim.peers
+                .iter()
+                .zip(&sim.alive)
+                .position(|(p, a)| *a && p.me().id == id)
+                .map(|i| PeerIdx(i as u32))
+        };
+        match action {
+            Action::Lookup { from, key } | Action::Store { from, key } => {
+                let Some(origin) = find(self, from) else {
+                    self.warnings.push(format!(
+                        "{now}: peer {from} is not alive; its scripted operation is skipped"
+                    ));
+                    return;
+                };
+                let kind = match action {
+                    Action::Store { .. } => Op::Store { holder: from },
+                    _ => Op::Lookup,
+                };
+                self.start_op(now, origin, key, kind);
+            }
+            Action::Join { peer, via } => {
+                let Some(via) = find(self, via) else {
+                    self.warnings.push(format!(
+                        "{now}: well-known peer {via} is not alive; join of {peer} skipped"
+                    ));
+                    return;
+                };
+                if self.ids_in_use.contains(&peer) {
+                    self.warnings.push(format!("{now}: ID {peer} is in use; join skipped"));
+                    return;
+                }
+                self.spawn(now, peer, via);
+            }
+            Action::Leave { peer } | Action::Crash { peer } => {
+                let Some(idx) = find(self, peer) else {
+                    self.warnings
+                        .push(format!("{now}: peer {peer} is not alive; its departure is skipped"));
+                    return;
+                };
+                let kind = if matches!(action, Action::Leave { .. }) {
+                    LeaveKind::Leave
+                } else {
+                    LeaveKind::Crash
+                };
+                self.depart(now, idx, kind);
+            }
+        }
+    }
+
+    /// Creates a peer with ID `id` that joins through `via`.
+    fn spawn(&mut self, now: SimTime, id: RingId, via: PeerIdx) -> PeerIdx {
+        let idx = PeerIdx(u32::try_from(self.peers.len()).expect("fewer than 2^32 peers"));
+        let me = PeerRef { idx, id };
+        self.peers.push(Peer::joining(me));
+        self.alive.push(true);
+        self.ids_in_use.insert(id);
+        self.peer_records.push(PeerRecord {
+            id,
+            join: None,
+            leave: None,
+            join_hops: None,
+            join_path: Vec::new(),
+        });
+        let op = self.new_op(now, idx, id, OpKind::Join(idx));
+        let via_ref = self.peers[via.0 as usize].me();
+        self.peers[idx.0 as usize].join(via_ref, op, &mut self.out);
+        self.apply(now, idx);
+        idx
+    }
+
+    fn joined(&mut self, now: SimTime, peer: PeerIdx) {
+        let id = self.peers[peer.0 as usize].me().id;
+        self.oracle.insert(id, peer);
+        self.peer_records[peer.0 as usize].join = Some(now);
+        self.interval.joins += 1;
+    }
+
+    fn depart(&mut self, now: SimTime, peer: PeerIdx, kind: LeaveKind) {
+        if !self.alive[peer.0 as usize] {
+            return;
+        }
+        if kind == LeaveKind::Leave {
+            self.peers[peer.0 as usize].leave(&mut self.out);
+            self.apply(now, peer);
+            self.interval.leaves += 1;
+        } else {
+            self.interval.crashes += 1;
+        }
+        self.alive[peer.0 as usize] = false;
+        let id = self.peers[peer.0 as usize].me().id;
+        self.oracle.remove(id);
+        self.ids_in_use.remove(&id);
+        self.peer_records[peer.0 as usize].leave = Some((now, kind));
+    }
+
+    /// Keeps a network that churns at no fewer than r + 1 members, the least a successor list
+    /// of length r can keep connected.
+    fn can_lose_a_member(&self) -> bool {
+        self.oracle.len() > self.params.successors + 1
+    }
+
+    fn churn_depart(&mut self, now: SimTime, peer: PeerIdx) {
+        let ChurnModel::Sessions { arrivals, crash_fraction, .. } = self.cfg.churn.model else {
+            return;
+        };
+        if !self.alive[peer.0 as usize] {
+            return;
+        }
+        let crash = self.churn_rng.random::<f64>() < crash_fraction;
+        if self.can_lose_a_member() {
+            let kind = if crash { LeaveKind::Crash } else { LeaveKind::Leave };
+            self.depart(now, peer, kind);
+        } else {
+            self.warnings.push(format!("{now}: departure skipped to keep r + 1 members"));
+        }
+        if arrivals == Arrivals::Steady {
+            self.churn_arrive_one(now);
+        }
+    }
+
+    fn churn_arrive(&mut self, now: SimTime) {
+        let ChurnModel::Sessions { arrivals: Arrivals::Poisson { rate_per_ms }, .. } =
+            self.cfg.churn.model
+        else {
+            return;
+        };
+        self.churn_arrive_one(now);
+        let at = now + poisson_gap(rate_per_ms, &mut self.churn_rng);
+        if at < self.cfg.churn.stop {
+            self.engine.schedule_at(at, Event::Arrive);
+        }
+    }
+
+    /// A new peer with a fresh ID joins through a random member; its session is drawn.
+    fn churn_arrive_one(&mut self, now: SimTime) {
+        let ChurnModel::Sessions { session, .. } = self.cfg.churn.model else { return };
+        if self.oracle.is_empty() {
+            return;
+        }
+        let (_, via) = self.oracle.random_live(&mut self.churn_rng);
+        let id = self.fresh_id();
+        let peer = self.spawn(now, id, via);
+        let at = now + session.sample(&mut self.churn_rng);
+        if at < self.cfg.churn.stop {
+            self.engine.schedule_at(at, Event::Depart(peer));
+        }
+    }
+
+    /// An ID no live peer has, from the IDs stream.
+    fn fresh_id(&mut self) -> RingId {
+        assert!((self.ids_in_use.len() as u128) < self.cfg.space.size(), "the ID space is full");
+        loop {
+            let id = self.cfg.space.wrap(self.id_rng.random::<u64>());
+            if !self.ids_in_use.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn trace(&mut self, now: SimTime, i: usize) {
+        let ChurnModel::Trace(events) = &self.cfg.churn.model else { return };
+        let ev = events[i];
+        match ev.kind {
+            TraceKind::Join => {
+                if self.ids_in_use.contains(&ev.peer) || self.oracle.is_empty() {
+                    self.warnings.push(format!(
+                        "{now}: trace join of {} skipped (ID in use or empty ring)",
+                        ev.peer
+                    ));
+                    return;
+                }
+                let (_, via) = self.oracle.random_live(&mut self.churn_rng);
+                self.spawn(now, ev.peer, via);
+            }
+            TraceKind::Leave | TraceKind::Crash => {
+                let kind = if ev.kind == TraceKind::Leave {
+                    Action::Leave { peer: ev.peer }
+                } else {
+                    Action::Crash { peer: ev.peer }
+                };
+                self.scripted(now, kind);
+            }
+        }
+    }
+
+    // ----- sampling -----
+
+    fn sample(&mut self, now: SimTime) {
+        let health = self.health();
+        let iv = std::mem::take(&mut self.interval);
+        let violations = health.violations();
+        self.samples.push(Sample {
+            t: now,
+            joins: iv.joins,
+            leaves: iv.leaves,
+            crashes: iv.crashes,
+            lookups: iv.lookups,
+            hops_sum: iv.hops_sum,
+            answered: iv.answered,
+            ok: iv.ok,
+            failed: iv.failed,
+            health,
+        });
+        if self.cfg.stop_on_violation && !violations.is_empty() {
+            let trace: Vec<String> = self.recent.iter().cloned().collect();
+            self.stopped = Some(format!(
+                "ring property failed at {now}: {}\nlast {} events:\n  {}",
+                violations.join(", "),
+                trace.len(),
+                trace.join("\n  ")
+            ));
+            return;
+        }
+        if let Some(dt) = self.cfg.sample
+            && (now < self.cfg.duration || self.in_flight > 0)
+        {
+            self.engine.schedule_in(dt, Event::Sample);
+        }
+    }
+
     /// The measurements of a finished run.
     fn finish(self) -> RunResult {
+        let stopped = self.stopped.is_some();
         let lookups = self
             .ops
             .into_iter()
-            .filter(|op| op.is_lookup)
+            .filter(|op| op.kind == OpKind::Lookup)
+            .filter(|op| !stopped || op.end.is_some())
             .enumerate()
             .map(|(i, op)| {
                 let (owner, true_owner, _) = op.answered_by.expect("every lookup ends");
@@ -338,7 +871,7 @@ impl<'c> Simulation<'c> {
                     owner,
                     true_owner,
                     hops: op.hops,
-                    timeouts: 0,
+                    timeouts: op.timeouts,
                     latency: end - op.start,
                     outcome,
                     values,
@@ -354,6 +887,37 @@ impl<'c> Simulation<'c> {
             messages: self.messages,
             events: self.engine.events_processed(),
             end: self.engine.now(),
+            samples: self.samples,
+            stopped: self.stopped,
+            warnings: self.warnings,
         }
+    }
+}
+
+/// One line about an event, for the trace printed when a property fails.
+fn describe(event: &Event, peers: &[Peer]) -> String {
+    let id = |i: PeerIdx| peers[i.0 as usize].me().id;
+    match event {
+        Event::Deliver { to, from, msg, .. } => {
+            format!("{} -> {}: {}", from.id, id(*to), msg_name(msg))
+        }
+        Event::Undeliverable { sender, dead, msg } => {
+            format!("{} gave up on {}: {}", id(*sender), dead.id, msg_name(msg))
+        }
+        Event::Timer { peer, timer } => format!("{} timer {timer:?}", id(*peer)),
+        Event::WorkloadLookup(i) => format!("workload lookup {i}"),
+        Event::Scripted(i) => format!("scripted event {i}"),
+        Event::Depart(p) => format!("{} departs", id(*p)),
+        Event::Arrive => "a peer arrives".to_string(),
+        Event::Trace(i) => format!("trace event {i}"),
+        Event::Sample => "sample".to_string(),
+    }
+}
+
+fn msg_name(msg: &Message) -> String {
+    match msg {
+        Message::Query(q) => format!("query {:?} for key {}", q.kind, q.key),
+        Message::Answer(a) => format!("answer {:?} for {:?}", a.reply, a.kind),
+        other => format!("{other:?}"),
     }
 }

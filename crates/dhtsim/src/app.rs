@@ -77,10 +77,20 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
         eprintln!("running {}", describe(&s));
     }
     let runs = execute_runs(&s, args.jobs)?;
+    for r in &runs {
+        for w in &r.result.warnings {
+            eprintln!("warning: run {}: {w}", r.run);
+        }
+    }
     let files = write_results(&out_dir, &s, &runs, argv)?;
     if !args.quiet {
         print!("{}", crate::report::render(&runs));
         println!("\nwrote {}/ ({})", out_dir.display(), files.join(", "));
+    }
+    if let Some((run, why)) =
+        runs.iter().find_map(|r| r.result.stopped.as_ref().map(|w| (r.run, w)))
+    {
+        return Err(AppError::Failed(format!("run {run} stopped: {why}")));
     }
     Ok(())
 }
@@ -121,6 +131,9 @@ fn write_results(
         ("hops.csv".into(), tables::hops_csv(runs)),
         ("peers.csv".into(), tables::peers_csv(runs)),
     ];
+    if runs.iter().any(|r| !r.result.samples.is_empty()) {
+        files.push(("timeseries.csv".into(), tables::timeseries_csv(runs)));
+    }
     if out.lookups {
         files.push(("lookups.csv".into(), tables::lookups_csv(runs)));
     }

@@ -174,9 +174,13 @@ pub const LOOKUP_COLUMNS: &[&str] = &[
 struct PeerRow {
     run: u64,
     peer: u64,
-    join_ms: u64,
+    join_ms: Option<u64>,
     leave_ms: Option<u64>,
     leave_kind: Option<&'static str>,
+    /// Messages the join query took (empty for bootstrap peers).
+    join_hops: Option<u32>,
+    /// Peers the join query visited, the joiner first (when paths are recorded).
+    join_path: String,
 }
 
 impl PeerRow {
@@ -184,9 +188,11 @@ impl PeerRow {
         PeerRow {
             run,
             peer: p.id.0,
-            join_ms: p.join.as_ms(),
+            join_ms: p.join.map(|t| t.as_ms()),
             leave_ms: p.leave.map(|(t, _)| t.as_ms()),
             leave_kind: p.leave.map(|(_, k)| k.as_str()),
+            join_hops: p.join_hops,
+            join_path: join_ids(&p.join_path),
         }
     }
 }
@@ -194,7 +200,89 @@ impl PeerRow {
 /// `peers.csv`: one row per peer of every run.
 pub fn peers_csv(runs: &[RunOutput]) -> Vec<u8> {
     let rows = runs.iter().flat_map(|r| r.result.peers.iter().map(|p| PeerRow::new(r.run, p)));
-    write_rows(&["run", "peer", "join_ms", "leave_ms", "leave_kind"], rows)
+    let columns = ["run", "peer", "join_ms", "leave_ms", "leave_kind", "join_hops", "join_path"];
+    write_rows(&columns, rows)
+}
+
+#[derive(Serialize)]
+struct SampleRow {
+    run: u64,
+    t_ms: u64,
+    live_peers: u64,
+    joins: u64,
+    leaves: u64,
+    crashes: u64,
+    lookups: u64,
+    hops_mean: String,
+    ok: u64,
+    failed: u64,
+    at_least_one_ring: u8,
+    at_most_one_ring: u8,
+    ordered_ring: u8,
+    connected_appendages: u8,
+    ordered_successor_lists: u8,
+    succ_correct: f64,
+    pred_correct: f64,
+    fingers_correct: f64,
+    lost_keys: u64,
+    sccs: u64,
+}
+
+/// Columns of `timeseries.csv`.
+pub const SAMPLE_COLUMNS: &[&str] = &[
+    "run",
+    "t_ms",
+    "live_peers",
+    "joins",
+    "leaves",
+    "crashes",
+    "lookups",
+    "hops_mean",
+    "ok",
+    "failed",
+    "at_least_one_ring",
+    "at_most_one_ring",
+    "ordered_ring",
+    "connected_appendages",
+    "ordered_successor_lists",
+    "succ_correct",
+    "pred_correct",
+    "fingers_correct",
+    "lost_keys",
+    "sccs",
+];
+
+/// `timeseries.csv`: one row per run and sample interval: counts over the interval (joins,
+/// departures, lookups that ended in it) and the ring's health at its end.
+pub fn timeseries_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let rows = runs.iter().flat_map(|r| {
+        r.result.samples.iter().map(move |s| {
+            let h = &s.health;
+            SampleRow {
+                run: r.run,
+                t_ms: s.t.as_ms(),
+                live_peers: h.members,
+                joins: s.joins,
+                leaves: s.leaves,
+                crashes: s.crashes,
+                lookups: s.lookups,
+                hops_mean: float((s.answered > 0).then(|| s.hops_sum as f64 / s.answered as f64)),
+                ok: s.ok,
+                failed: s.failed,
+                at_least_one_ring: h.at_least_one_ring.into(),
+                at_most_one_ring: h.at_most_one_ring.into(),
+                ordered_ring: h.ordered_ring.into(),
+                connected_appendages: h.connected_appendages.into(),
+                ordered_successor_lists: h.ordered_successor_lists.into(),
+                succ_correct: h.succ_correct,
+                pred_correct: h.pred_correct,
+                fingers_correct: h.fingers_correct,
+                lost_keys: h.lost_keys,
+                sccs: h.sccs,
+            }
+        })
+    });
+    write_rows(SAMPLE_COLUMNS, rows)
 }
 
 #[derive(Serialize)]
@@ -261,6 +349,9 @@ mod tests {
                 messages: 5,
                 events: 6,
                 end: SimTime(255),
+                samples: vec![],
+                stopped: None,
+                warnings: vec![],
             },
         };
         let text = String::from_utf8(lookups_csv(std::slice::from_ref(&run))).unwrap();

@@ -9,10 +9,12 @@ pub mod doc;
 pub mod error;
 pub mod reader;
 
+use dhtsim_core::churn::{Arrivals, ChurnConfig, ChurnModel, SessionDist, TraceEvent, TraceKind};
 use dhtsim_core::config::{
     Action, Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, ScriptedEvent,
     WorkloadConfig,
 };
+use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
 use dhtsim_core::time::{SimDuration, SimTime};
 use dhtsim_core::workload::file_key;
@@ -83,6 +85,20 @@ pub mod defaults {
     pub const PEERS: u64 = 1000;
     /// `overlay.successors`: the lecture's "immediate and next successor".
     pub const SUCCESSORS: u32 = 2;
+    /// `output.sample_s` when membership changes.
+    pub const SAMPLE_S: u64 = 10;
+    /// `overlay.stabilize_s`, `fix_fingers_s`, `check_predecessor_s`.
+    pub const MAINTENANCE_S: u64 = 30;
+    /// `overlay.rpc_timeout_ms`.
+    pub const RPC_TIMEOUT_MS: u64 = 500;
+    /// `churn.session_mean_s`.
+    pub const SESSION_MEAN_S: f64 = 3600.0;
+    /// `churn.crash_fraction`.
+    pub const CRASH_FRACTION: f64 = 0.5;
+    /// `churn.shape` with the Pareto model.
+    pub const PARETO_SHAPE: f64 = 2.0;
+    /// `churn.shape` with the Weibull model (file-sharing measurements: 0.34 to 0.59).
+    pub const WEIBULL_SHAPE: f64 = 0.5;
     /// `workload.zipf_exponent`.
     pub const ZIPF_EXPONENT: f64 = 1.0;
     /// `network.latency_ms` (constant model).
@@ -324,7 +340,6 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     };
 
     let population = read_population(r, &top, space);
-    let overlay = read_overlay(r, &top);
     let network = read_network(r, &top);
     let workload = read_workload(r, &top);
     let out = r.table(&top, "output", "output");
@@ -335,20 +350,68 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         _ => None,
     };
     let events = read_events(r, &top, space, duration, explicit);
+    let mut churn = read_churn(r, &top, space, duration);
+    // Poisson arrivals default to the rate that balances departures: N / mean session.
+    if let (Some(c), Some(p)) = (&mut churn, &population)
+        && let ChurnModel::Sessions { session, arrivals: Arrivals::Poisson { rate_per_ms }, .. } =
+            &mut c.model
+        && rate_per_ms.is_nan()
+    {
+        *rate_per_ms = p.len() as f64 / session.mean_ms();
+    }
+    let membership_changes = churn.as_ref().is_some_and(|c| c.is_active())
+        || events.as_ref().is_some_and(|evs| {
+            evs.iter().any(|e| {
+                matches!(
+                    e.action,
+                    Action::Join { .. } | Action::Leave { .. } | Action::Crash { .. }
+                )
+            })
+        });
+    let overlay = read_overlay(r, &top, membership_changes);
+    if let (Some(p), true) = (&population, membership_changes)
+        && p.len() < overlay.successors as u64 + 1
+    {
+        let t = r.table(&top, "population", "population");
+        let key = if matches!(p, Population::Explicit(_)) { "ids" } else { "peers" };
+        let msg = format!(
+            "a network with churn starts from at least successors + 1 = {} peers (got {}): \
+             below that a successor list cannot be kept correct",
+            overlay.successors + 1,
+            p.len()
+        );
+        match r.get(&t, key) {
+            Some(node) => r.error(&t, key, node, msg),
+            None => r.table_error(&t, key, msg),
+        }
+    }
+    let sample = match r.seconds(&out, "sample_s", true) {
+        Some(0) => None,
+        Some(ms) => Some(SimDuration(ms)),
+        None if membership_changes => Some(SimDuration(defaults::SAMPLE_S * 1000)),
+        None => None,
+    };
+    let check = r.table(&top, "check", "check");
+    let stop_on_violation = r.bool(&check, "stop_on_violation", false);
 
-    let config = match (population, network, workload, events) {
-        (Some(population), Some(network), Some(workload), Some(events)) => Some(Config {
-            name,
-            space,
-            duration,
-            warmup,
-            population,
-            overlay,
-            network,
-            workload,
-            events,
-            record_paths,
-        }),
+    let config = match (population, network, workload, events, churn) {
+        (Some(population), Some(network), Some(workload), Some(events), Some(churn)) => {
+            Some(Config {
+                name,
+                space,
+                duration,
+                warmup,
+                population,
+                overlay,
+                network,
+                workload,
+                events,
+                record_paths,
+                churn,
+                sample,
+                stop_on_violation,
+            })
+        }
         _ => None,
     };
     (config, seed)
@@ -408,15 +471,203 @@ fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Optio
     }
 }
 
-fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>) -> OverlayConfig {
+fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -> OverlayConfig {
     let t = r.table(top, "overlay", "overlay");
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
     let fingers = r.bool(&t, "fingers", false);
     let cache_size = r.int(&t, "cache_size", 0, u32::MAX as i128).map_or(0, |c| c as u32);
-    let successors =
-        r.int(&t, "successors", 1, u32::MAX as i128).map_or(defaults::SUCCESSORS, |c| c as u32);
+    let successors = r.int(&t, "successors", 1, 1024).map_or(defaults::SUCCESSORS, |c| c as u32);
     let route_via_successors = r.bool(&t, "route_via_successors", false);
-    OverlayConfig { hop_limit, fingers, cache_size, successors, route_via_successors }
+    let replication = r.int(&t, "replication", 1, 1024).map_or(1, |c| c as u32);
+    if replication > successors + 1
+        && let Some(node) = r.get(&t, "replication")
+    {
+        let msg = format!(
+            "at most successors + 1 = {} (copies go to the successor list)",
+            successors + 1
+        );
+        r.error(&t, "replication", node, msg);
+    }
+    let maintain = r.bool(&t, "maintenance", membership_changes);
+    let period = |r: &mut Reader<'_>, key| {
+        SimDuration(r.seconds(&t, key, false).unwrap_or(defaults::MAINTENANCE_S * 1000))
+    };
+    let stabilize = period(r, "stabilize_s");
+    let fix_finger = period(r, "fix_fingers_s");
+    let check_predecessor = period(r, "check_predecessor_s");
+    let timer_jitter = r.bool(&t, "timer_jitter", false);
+    let rpc_timeout = SimDuration(
+        r.int(&t, "rpc_timeout_ms", 1, u32::MAX as i128)
+            .map_or(defaults::RPC_TIMEOUT_MS, |v| v as u64),
+    );
+    OverlayConfig {
+        hop_limit,
+        fingers,
+        cache_size,
+        successors,
+        route_via_successors,
+        replication,
+        maintenance: maintain.then_some(Maintenance { stabilize, fix_finger, check_predecessor }),
+        timer_jitter,
+        rpc_timeout,
+    }
+}
+
+fn read_churn(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    space: IdSpace,
+    duration: SimTime,
+) -> Option<ChurnConfig> {
+    let t = r.table(top, "churn", "churn");
+    let model = r.choice(&t, "model", &["none", "exponential", "pareto", "weibull", "trace"]);
+    let mean_s = r.number(&t, "session_mean_s");
+    let shape = r.number(&t, "shape");
+    let crash = r.number(&t, "crash_fraction");
+    let arrivals = r.choice(&t, "arrivals", &["steady", "poisson"]);
+    let rate = r.number(&t, "arrival_rate_per_s");
+    let start = r.seconds(&t, "start_s", true).unwrap_or(0);
+    let stop = r.seconds(&t, "stop_s", true).unwrap_or(duration.as_ms());
+    let trace = r.string(&t, "trace");
+    let model = model.unwrap_or("none");
+    let mut ok = true;
+    let mut positive =
+        |r: &mut Reader<'_>, v: Option<(f64, &doc::Node)>, key: &str, min: f64, what: &str| match v
+        {
+            Some((x, node)) if x <= min => {
+                r.error(&t, key, node, format!("must be {what}, got {x}"));
+                ok = false;
+                None
+            }
+            Some((x, _)) => Some(x),
+            None => None,
+        };
+    let mean_ms = positive(r, mean_s, "session_mean_s", 0.0, "positive")
+        .unwrap_or(defaults::SESSION_MEAN_S)
+        * 1000.0;
+    let shape_min = if model == "pareto" { 1.0 } else { 0.0 };
+    let shape_what = if model == "pareto" { "greater than 1 (a finite mean)" } else { "positive" };
+    let shape = positive(r, shape, "shape", shape_min, shape_what);
+    let rate = positive(r, rate, "arrival_rate_per_s", 0.0, "positive");
+    let crash_fraction = match crash {
+        Some((x, node)) if !(0.0..=1.0).contains(&x) => {
+            r.error(&t, "crash_fraction", node, format!("must be between 0 and 1, got {x}"));
+            ok = false;
+            0.5
+        }
+        Some((x, _)) => x,
+        None => defaults::CRASH_FRACTION,
+    };
+    let session = match model {
+        "pareto" => SessionDist::Pareto { mean_ms, shape: shape.unwrap_or(defaults::PARETO_SHAPE) },
+        "weibull" => {
+            SessionDist::Weibull { mean_ms, shape: shape.unwrap_or(defaults::WEIBULL_SHAPE) }
+        }
+        _ => SessionDist::Exponential { mean_ms },
+    };
+    let arrivals = match arrivals.unwrap_or("steady") {
+        "poisson" => Arrivals::Poisson { rate_per_ms: rate.map_or(f64::NAN, |x| x / 1000.0) },
+        _ => Arrivals::Steady,
+    };
+    let model = match model {
+        "none" => ChurnModel::None,
+        "trace" => match trace {
+            Some(path) => ChurnModel::Trace(read_trace(r, &t, path, space)?),
+            None => {
+                r.table_error(
+                    &t,
+                    "trace",
+                    "model \"trace\" needs `trace`, a CSV file of at_ms,kind,peer rows".into(),
+                );
+                return None;
+            }
+        },
+        _ => ChurnModel::Sessions { session, arrivals, crash_fraction },
+    };
+    ok.then_some(ChurnConfig { model, start: SimTime(start), stop: SimTime(stop) })
+}
+
+/// Reads a churn trace: CSV with header `at_ms,kind,peer`, kind one of join, leave, crash, times
+/// never going backwards. Relative paths are relative to the scenario file.
+fn read_trace(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    path: &str,
+    space: IdSpace,
+) -> Option<Vec<TraceEvent>> {
+    let base = Path::new(r.file()).parent().unwrap_or(Path::new(""));
+    let full = base.join(path);
+    let shown = full.display().to_string();
+    let text = match std::fs::read_to_string(&full) {
+        Ok(text) => text,
+        Err(e) => {
+            let node = r.get(t, "trace").expect("read above");
+            r.error(t, "trace", node, format!("cannot read {shown}: {e}"));
+            return None;
+        }
+    };
+    let fail = |r: &mut Reader<'_>, line: usize, msg: String| {
+        let e = InputError {
+            location: Some(error::Location::File {
+                line,
+                col: 1,
+                text: text.lines().nth(line - 1).unwrap_or("").to_string(),
+                width: 1,
+            }),
+            ..InputError::whole(&shown, msg)
+        };
+        r.push(e);
+        None
+    };
+    let mut events = Vec::new();
+    let mut last = 0u64;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let row = raw.trim();
+        if row.is_empty() || row.starts_with('#') || (i == 0 && row.starts_with("at_ms")) {
+            continue;
+        }
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        let [at, kind, peer] = fields[..] else {
+            return fail(
+                r,
+                line,
+                format!("expected 3 fields at_ms,kind,peer, found {}", fields.len()),
+            );
+        };
+        let Ok(at) = at.parse::<u64>() else {
+            return fail(
+                r,
+                line,
+                format!("at_ms: expected milliseconds (an integer), found \"{at}\""),
+            );
+        };
+        if at < last {
+            return fail(r, line, format!("at_ms goes backwards: {at} after {last}"));
+        }
+        last = at;
+        let kind = match kind {
+            "join" => TraceKind::Join,
+            "leave" => TraceKind::Leave,
+            "crash" => TraceKind::Crash,
+            other => {
+                return fail(
+                    r,
+                    line,
+                    format!("unknown event \"{other}\": expected join, leave or crash"),
+                );
+            }
+        };
+        let Some(peer) = peer.parse::<u64>().ok().filter(|&p| space.contains(p)) else {
+            return fail(
+                r,
+                line,
+                format!("peer: expected an ID in 0..2^{}, found \"{peer}\"", space.bits()),
+            );
+        };
+        events.push(TraceEvent { at: SimTime(at), kind, peer: RingId(peer) });
+    }
+    Some(events)
 }
 
 fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
@@ -484,7 +735,7 @@ fn read_events(
 ) -> Option<Vec<ScriptedEvent>> {
     let Some(items) = r.array(top, "events") else { return Some(Vec::new()) };
     let paths: Vec<String> = (0..items.len()).map(|i| format!("events[{i}]")).collect();
-    let mut events = Vec::new();
+    let mut events: Vec<(ScriptedEvent, Table<'_>)> = Vec::new();
     let mut ok = true;
     for (item, path) in items.iter().zip(&paths) {
         if !matches!(item.kind, doc::Kind::Table(_)) {
@@ -495,12 +746,68 @@ fn read_events(
             continue;
         }
         let t = Table { path, schema: "events", node: Some(item) };
-        match read_event(r, &t, space, duration, explicit) {
-            Some(ev) => events.push(ev),
+        match read_event(r, &t, space, duration) {
+            Some(ev) => events.push((ev, t)),
             None => ok = false,
         }
     }
-    ok.then_some(events)
+    if !ok {
+        return None;
+    }
+    // Peers are named by ID: check each one exists (or does not, for a join) when its event
+    // happens, replaying joins and departures in time order (file order at equal times).
+    let Some(ids) = explicit else {
+        if let Some((_, t)) = events.first() {
+            let key = if r.get(t, "from").is_some() { "from" } else { "peer" };
+            let msg =
+                "events name peers by ID, so the population must list them: use `population.ids`";
+            match r.get(t, key) {
+                Some(node) => r.error(t, key, node, msg.into()),
+                None => r.table_error(t, key, msg.into()),
+            }
+            return None;
+        }
+        return Some(Vec::new());
+    };
+    let mut live: std::collections::BTreeSet<RingId> = ids.iter().copied().collect();
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| events[i].0.at);
+    for i in order {
+        let (ev, t) = &events[i];
+        let need = |r: &mut Reader<'_>, key: &'static str, id: RingId, alive: bool| {
+            if live.contains(&id) != alive {
+                let node = r.get(t, key).expect("read");
+                let msg = if alive {
+                    format!(
+                        "no peer has ID {id} at {} ms (see `population.ids` and earlier joins)",
+                        ev.at.as_ms()
+                    )
+                } else {
+                    format!("ID {id} is already in use at {} ms", ev.at.as_ms())
+                };
+                r.error(t, key, node, msg);
+                return false;
+            }
+            true
+        };
+        let fine = match ev.action {
+            Action::Lookup { from, .. } | Action::Store { from, .. } => need(r, "from", from, true),
+            Action::Join { peer, via } => {
+                let fine = need(r, "peer", peer, false) && need(r, "via", via, true);
+                live.insert(peer);
+                fine
+            }
+            Action::Leave { peer } | Action::Crash { peer } => {
+                let fine = need(r, "peer", peer, true);
+                live.remove(&peer);
+                fine
+            }
+        };
+        if !fine {
+            return None;
+        }
+    }
+    Some(events.into_iter().map(|(ev, _)| ev).collect())
 }
 
 fn read_event(
@@ -508,18 +815,19 @@ fn read_event(
     t: &Table<'_>,
     space: IdSpace,
     duration: SimTime,
-    explicit: Option<&[RingId]>,
 ) -> Option<ScriptedEvent> {
     let last_ms = duration.as_ms() as i128 - 1;
+    let max_id = space.max_id() as i128;
     let at = r.int(t, "at_ms", 0, i128::MAX);
-    let kind = r.choice(t, "kind", &["lookup", "store"]);
-    let from = r.int(t, "from", 0, space.max_id() as i128);
-    let key = r.int(t, "key", 0, space.max_id() as i128);
+    let kind = r.choice(t, "kind", &["lookup", "store", "join", "leave", "crash"]);
+    let from = r.int(t, "from", 0, max_id);
+    let key = r.int(t, "key", 0, max_id);
     let file = r.string(t, "file");
+    let peer = r.int(t, "peer", 0, max_id);
+    let via = r.int(t, "via", 0, max_id);
     let (Some(at), Some(kind)) = (at, kind) else {
-        for (k, v) in [("at_ms", r.get(t, "at_ms").is_none()), ("kind", r.get(t, "kind").is_none())]
-        {
-            if v {
+        for k in ["at_ms", "kind"] {
+            if r.get(t, k).is_none() {
                 r.table_error(t, k, format!("missing: every event needs `{k}`"));
             }
         }
@@ -532,49 +840,62 @@ fn read_event(
         r.error(t, "at_ms", node, msg);
         return None;
     }
-    let key = match (key, file) {
-        (Some(k), None) => RingId(k as u64),
-        (None, Some(name)) => file_key(space, name),
-        (Some(_), Some(_)) => {
-            r.table_error(
-                t,
-                "file",
-                "give either `key` or `file` (a name hashed to a key), not both".into(),
-            );
-            return None;
+    let required = |r: &mut Reader<'_>, key: &'static str, v: Option<i128>, what: &str| {
+        if v.is_none() && r.get(t, key).is_none() {
+            r.table_error(t, key, format!("missing: a {kind} event needs `{key}` ({what})"));
         }
-        (None, None) => {
-            if r.get(t, "key").is_none() && r.get(t, "file").is_none() {
-                r.table_error(t, "key", format!("missing: a {kind} event needs `key` or `file`"));
-            }
-            return None;
-        }
+        v.map(|x| RingId(x as u64))
     };
-    let Some(from) = from else {
-        if r.get(t, "from").is_none() {
-            r.table_error(t, "from", format!("missing: a {kind} event needs `from` (a peer ID)"));
-        }
-        return None;
+    // Keys that make no sense for this kind are mistakes, not silently ignored.
+    let allowed: &[&str] = match kind {
+        "lookup" | "store" => &["at_ms", "kind", "from", "key", "file"],
+        "join" => &["at_ms", "kind", "peer", "via"],
+        _ => &["at_ms", "kind", "peer"],
     };
-    let from = RingId(from as u64);
-    let node = r.get(t, "from").expect("read above");
-    match explicit {
-        None => {
-            let msg =
-                "events name peers by ID, so the population must list them: use `population.ids`"
-                    .into();
-            r.error(t, "from", node, msg);
+    for k in ["from", "key", "file", "peer", "via"] {
+        if !allowed.contains(&k)
+            && let Some(node) = r.get(t, k)
+        {
+            let msg = format!("a {kind} event has no `{k}` (it takes {})", allowed[2..].join(", "));
+            r.error(t, k, node, msg);
             return None;
         }
-        Some(ids) if !ids.contains(&from) => {
-            r.error(t, "from", node, format!("no peer has ID {from} (see `population.ids`)"));
-            return None;
-        }
-        Some(_) => {}
     }
     let action = match kind {
-        "lookup" => Action::Lookup { from, key },
-        _ => Action::Store { from, key },
+        "lookup" | "store" => {
+            let key = match (key, file) {
+                (Some(k), None) => RingId(k as u64),
+                (None, Some(name)) => file_key(space, name),
+                (Some(_), Some(_)) => {
+                    let msg = "give either `key` or `file` (a name hashed to a key), not both";
+                    r.table_error(t, "file", msg.into());
+                    return None;
+                }
+                (None, None) => {
+                    if r.get(t, "key").is_none() && r.get(t, "file").is_none() {
+                        r.table_error(
+                            t,
+                            "key",
+                            format!("missing: a {kind} event needs `key` or `file`"),
+                        );
+                    }
+                    return None;
+                }
+            };
+            let from = required(r, "from", from, "a peer ID")?;
+            if kind == "lookup" {
+                Action::Lookup { from, key }
+            } else {
+                Action::Store { from, key }
+            }
+        }
+        "join" => {
+            let peer = required(r, "peer", peer, "the new peer's ID")?;
+            let via = required(r, "via", via, "the well-known peer it contacts")?;
+            Action::Join { peer, via }
+        }
+        "leave" => Action::Leave { peer: required(r, "peer", peer, "a peer ID")? },
+        _ => Action::Crash { peer: required(r, "peer", peer, "a peer ID")? },
     };
     Some(ScriptedEvent { at: SimTime(at as u64), action })
 }

@@ -35,6 +35,34 @@ impl<'a> Reader<'a> {
         Reader { file, text, errors: Vec::new(), known: BTreeMap::new() }
     }
 
+    /// The scenario file as named by the user.
+    pub fn file(&self) -> &str {
+        self.file
+    }
+
+    /// Records a ready-made error.
+    pub fn push(&mut self, e: InputError) {
+        self.errors.push(e);
+    }
+
+    /// A duration in seconds (integer or decimal), rounded to the millisecond; must be > 0 (or
+    /// >= 0 with `allow_zero`). `None` when absent or invalid.
+    pub fn seconds(
+        &mut self,
+        table: &Table<'_>,
+        key: &'static str,
+        allow_zero: bool,
+    ) -> Option<u64> {
+        let (s, node) = self.number(table, key)?;
+        let ms = (s * 1000.0).round();
+        if s < 0.0 || (!allow_zero && ms < 1.0) || ms > 1e15 {
+            let want = if allow_zero { "at least 0" } else { "positive (at least 0.001 s)" };
+            self.error(table, key, node, format!("must be {want}, got {s}"));
+            return None;
+        }
+        Some(ms as u64)
+    }
+
     /// The dotted name of `key` in `table`.
     pub fn key_name(table: &Table<'_>, key: &str) -> String {
         if table.path.is_empty() { key.to_string() } else { format!("{}.{key}", table.path) }

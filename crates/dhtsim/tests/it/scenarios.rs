@@ -58,7 +58,7 @@ fn result_headers_are_the_contract() {
         header("lookups.csv"),
         "run,lookup,start_ms,origin,key,owner,true_owner,hops,timeouts,latency_ms,outcome,value,path"
     );
-    assert_eq!(header("peers.csv"), "run,peer,join_ms,leave_ms,leave_kind");
+    assert_eq!(header("peers.csv"), "run,peer,join_ms,leave_ms,leave_kind,join_hops,join_path");
     let bytes = std::fs::read(out.join("summary.csv")).unwrap();
     assert!(bytes.ends_with(b"\r\n"), "RFC 4180 line endings");
 }

@@ -1,0 +1,234 @@
+//! Ring health: the invariants of Pamela Zave's "Reasoning about identifier spaces: how to make
+//! Chord correct" (IEEE TSE 2017), checked on a snapshot of every live member's state against
+//! the oracle, plus the fractions of correct pointers and the keys lost.
+//!
+//! A checker lives beside the protocol and only reads it. Zave's properties are over each
+//! member's *best successor* (the first live entry of its successor list):
+//! - AtLeastOneRing: some cycle exists;
+//! - AtMostOneRing: at most one cycle exists;
+//! - OrderedRing: the cycle visits identifiers in ring order, going round exactly once;
+//! - ConnectedAppendages: every member reaches the cycle;
+//! - OrderedSuccessorLists: each successor list is in ring order from its owner.
+
+use crate::oracle::Oracle;
+use crate::protocol::{Peer, PeerIdx};
+use crate::ring::{IdSpace, successor_index};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+/// What one check found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Health {
+    /// Live ring members.
+    pub members: u64,
+    /// AtLeastOneRing.
+    pub at_least_one_ring: bool,
+    /// AtMostOneRing.
+    pub at_most_one_ring: bool,
+    /// OrderedRing.
+    pub ordered_ring: bool,
+    /// ConnectedAppendages.
+    pub connected_appendages: bool,
+    /// OrderedSuccessorLists.
+    pub ordered_successor_lists: bool,
+    /// Fraction of members whose best successor is the true successor.
+    pub succ_correct: f64,
+    /// Fraction of members whose predecessor is the true predecessor.
+    pub pred_correct: f64,
+    /// Fraction of members whose finger table is exactly the true one (1 without fingers).
+    pub fingers_correct: f64,
+    /// Stored keys that no live peer holds any more.
+    pub lost_keys: u64,
+    /// Strongly connected components of the successor + finger graph over members.
+    pub sccs: u64,
+}
+
+impl Health {
+    /// The names of the properties that fail, empty when all hold.
+    pub fn violations(&self) -> Vec<&'static str> {
+        let props = [
+            ("AtLeastOneRing", self.at_least_one_ring),
+            ("AtMostOneRing", self.at_most_one_ring),
+            ("OrderedRing", self.ordered_ring),
+            ("ConnectedAppendages", self.connected_appendages),
+            ("OrderedSuccessorLists", self.ordered_successor_lists),
+        ];
+        props.iter().filter(|(_, ok)| !ok).map(|(name, _)| *name).collect()
+    }
+
+    /// Whether every property holds and every pointer is right.
+    pub fn is_perfect(&self) -> bool {
+        self.violations().is_empty()
+            && self.succ_correct == 1.0
+            && self.pred_correct == 1.0
+            && self.fingers_correct == 1.0
+    }
+}
+
+/// Checks the members listed by `oracle`; `alive[i]` tells whether peer i is alive; `fingers`
+/// whether finger tables are kept; `stored` are the keys ever stored.
+pub fn check(
+    space: IdSpace,
+    peers: &[Peer],
+    alive: &[bool],
+    oracle: &Oracle,
+    fingers: bool,
+) -> Health {
+    let ids = oracle.ids();
+    let n = ids.len();
+    if n == 0 {
+        return Health::default();
+    }
+    let members: Vec<PeerIdx> = ids.iter().map(|&id| oracle.find(id).expect("member")).collect();
+    // Position of each member in the oracle's order, by address.
+    let mut pos = vec![usize::MAX; peers.len()];
+    for (i, m) in members.iter().enumerate() {
+        pos[m.0 as usize] = i;
+    }
+    let is_member = |idx: PeerIdx| pos[idx.0 as usize] != usize::MAX;
+    let best = |p: &Peer| {
+        p.successors().iter().find(|s| alive[s.idx.0 as usize] && is_member(s.idx)).copied()
+    };
+    // Best-successor functional graph over member positions (usize::MAX = none).
+    let next: Vec<usize> = members
+        .iter()
+        .map(|m| best(&peers[m.0 as usize]).map_or(usize::MAX, |s| pos[s.idx.0 as usize]))
+        .collect();
+
+    // Cycles of a functional graph: walk from each unvisited node, colouring the path.
+    let mut state = vec![0u8; n]; // 0 new, 1 on the current path, 2 done
+    let mut on_cycle = vec![false; n];
+    let mut cycles: Vec<usize> = Vec::new(); // one node of each cycle
+    for start in 0..n {
+        let mut path = Vec::new();
+        let mut v = start;
+        while v != usize::MAX && state[v] == 0 {
+            state[v] = 1;
+            path.push(v);
+            v = next[v];
+        }
+        if v != usize::MAX && state[v] == 1 {
+            cycles.push(v);
+            let mut u = v;
+            loop {
+                on_cycle[u] = true;
+                u = next[u];
+                if u == v {
+                    break;
+                }
+            }
+        }
+        for p in path {
+            state[p] = 2;
+        }
+    }
+    let ordered_ring = cycles.len() == 1 && {
+        let start = cycles[0];
+        let (mut u, mut total) = (start, 0u128);
+        loop {
+            let v = next[u];
+            let d = space.dist(ids[u], ids[v]) as u128;
+            total += if d == 0 { space.size() } else { d };
+            u = v;
+            if u == start {
+                break;
+            }
+        }
+        total == space.size()
+    };
+    // Every member reaches a cycle unless its walk hits a dead end.
+    let mut reaches = on_cycle.clone();
+    let mut connected = true;
+    for start in 0..n {
+        let mut path = Vec::new();
+        let mut v = start;
+        while v != usize::MAX && !reaches[v] && !path.contains(&v) {
+            path.push(v);
+            v = next[v];
+        }
+        let ok = v != usize::MAX && reaches[v];
+        connected &= ok;
+        if ok {
+            for p in path {
+                reaches[p] = true;
+            }
+        }
+    }
+    let ordered_lists = members.iter().all(|m| {
+        let p = &peers[m.0 as usize];
+        let d: Vec<u64> = p.successors().iter().map(|s| space.dist(p.me().id, s.id)).collect();
+        d.windows(2).all(|w| w[0] < w[1]) && d.iter().all(|&x| x != 0 || n == 1)
+    });
+
+    let mut succ_ok = 0u64;
+    let mut pred_ok = 0u64;
+    let mut fingers_ok = 0u64;
+    for (i, m) in members.iter().enumerate() {
+        let p = &peers[m.0 as usize];
+        if best(p).map(|s| s.idx) == Some(members[(i + 1) % n]) {
+            succ_ok += 1;
+        }
+        if p.pred().map(|q| q.idx) == Some(members[(i + n - 1) % n]) {
+            pred_ok += 1;
+        }
+        if !fingers || true_fingers_match(space, ids, &members, p) {
+            fingers_ok += 1;
+        }
+    }
+
+    let mut lost = 0;
+    for key in oracle.stored_keys() {
+        let held = members.iter().any(|m| !peers[m.0 as usize].values(key).is_empty());
+        if !held {
+            lost += 1;
+        }
+    }
+
+    Health {
+        members: n as u64,
+        at_least_one_ring: !cycles.is_empty(),
+        at_most_one_ring: cycles.len() <= 1,
+        ordered_ring,
+        connected_appendages: connected,
+        ordered_successor_lists: ordered_lists,
+        succ_correct: succ_ok as f64 / n as f64,
+        pred_correct: pred_ok as f64 / n as f64,
+        fingers_correct: fingers_ok as f64 / n as f64,
+        lost_keys: lost,
+        sccs: scc_count(peers, &members, &pos, alive),
+    }
+}
+
+/// Whether `p`'s (deduplicated) finger list is exactly the true one.
+fn true_fingers_match(
+    space: IdSpace,
+    ids: &[crate::ring::RingId],
+    members: &[PeerIdx],
+    p: &Peer,
+) -> bool {
+    let me = p.me();
+    let mut want: Vec<PeerIdx> = Vec::new();
+    for b in 0..space.bits() {
+        let f = members[successor_index(ids, space.add(me.id, 1u64 << b))];
+        if f != me.idx && want.last() != Some(&f) {
+            want.push(f);
+        }
+    }
+    p.fingers().iter().map(|f| f.idx).eq(want)
+}
+
+/// Strongly connected components of the overlay (successor-list and finger edges between live
+/// members), by petgraph's Tarjan.
+fn scc_count(peers: &[Peer], members: &[PeerIdx], pos: &[usize], alive: &[bool]) -> u64 {
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(members.len(), members.len() * 4);
+    let nodes: Vec<NodeIndex> = members.iter().map(|_| g.add_node(())).collect();
+    for (i, m) in members.iter().enumerate() {
+        let p = &peers[m.0 as usize];
+        for t in p.successors().iter().chain(p.fingers()) {
+            let j = pos[t.idx.0 as usize];
+            if alive[t.idx.0 as usize] && j != usize::MAX {
+                g.add_edge(nodes[i], nodes[j], ());
+            }
+        }
+    }
+    petgraph::algo::tarjan_scc(&g).len() as u64
+}

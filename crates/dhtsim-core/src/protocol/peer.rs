@@ -1,0 +1,633 @@
+//! One peer: routing (SPEC §2) and ring maintenance (Chord, with Pamela Zave's corrections:
+//! adopt a successor only after it has answered, copy the successor's list, replace the
+//! predecessor only by a closer notifier or when it is found dead).
+//!
+//! Routing at peer p with predecessor q and successor s:
+//! 1. key ∈ (q, p]: p owns it and answers the querier (with no known predecessor, p owns the key
+//!    when the sender expected it to);
+//! 2. the sender expected p to own it but it does not (stale view): back to q;
+//! 3. key ∈ (p, s]: forward to s, which should own it;
+//! 4. a cached peer c answered for a range (pred_c, c] holding the key, and this query has not
+//!    jumped yet: jump straight to c (at most one such jump per query);
+//! 5. else forward to the known peer (s, fingers, cached peers, and the rest of the successor list
+//!    when `route_via_successors`) that most closely precedes the key, or to s if none does.
+
+use super::cache::ShortcutCache;
+use super::{
+    Answer, Command, Entries, Message, Op, OpId, Params, PeerIdx, PeerRef, Query, Reply, Timer,
+};
+use crate::ring::{IdSpace, RingId};
+use std::collections::BTreeMap;
+
+/// One peer's protocol state.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    me: PeerRef,
+    pred: Option<PeerRef>,
+    /// Successor list, nearest first, at most r long; empty only before joining.
+    succs: Vec<PeerRef>,
+    /// Distinct finger-table entries other than this peer, in increasing clockwise distance.
+    fingers: Vec<PeerRef>,
+    /// The finger the next `FixFinger` timer repairs.
+    next_finger: u8,
+    cache: ShortcutCache,
+    entries: BTreeMap<RingId, Vec<RingId>>,
+    joined: bool,
+    /// A notifier farther than the current predecessor, adopted if that one turns out dead.
+    pred_candidate: Option<PeerRef>,
+}
+
+impl Peer {
+    /// A member of the bootstrap ring that knows its predecessor and its successor list, nearest
+    /// first (itself, for both, when alone).
+    pub fn new(me: PeerRef, pred: Option<PeerRef>, succs: Vec<PeerRef>) -> Self {
+        assert!(!succs.is_empty(), "a ring member always has a successor");
+        Peer { succs, pred, joined: true, ..Peer::joining(me) }
+    }
+
+    /// A peer that is not part of the ring yet: call [`Peer::join`].
+    pub fn joining(me: PeerRef) -> Self {
+        Peer {
+            me,
+            pred: None,
+            succs: Vec::new(),
+            fingers: Vec::new(),
+            next_finger: 0,
+            cache: ShortcutCache::default(),
+            entries: BTreeMap::new(),
+            joined: false,
+            pred_candidate: None,
+        }
+    }
+
+    // ----- inspection (for the simulation's checks and for tests) -----
+
+    /// This peer.
+    pub fn me(&self) -> PeerRef {
+        self.me
+    }
+
+    /// Its current predecessor, if it knows one.
+    pub fn pred(&self) -> Option<PeerRef> {
+        self.pred
+    }
+
+    /// Its current successor (`None` before it has joined).
+    pub fn succ(&self) -> Option<PeerRef> {
+        self.succs.first().copied()
+    }
+
+    /// Its successor list, nearest first.
+    pub fn successors(&self) -> &[PeerRef] {
+        &self.succs
+    }
+
+    /// The distinct finger-table entries, nearest first.
+    pub fn fingers(&self) -> &[PeerRef] {
+        &self.fingers
+    }
+
+    /// The peers in the learned shortcut cache, in insertion order.
+    pub fn shortcuts(&self) -> impl Iterator<Item = PeerRef> + '_ {
+        self.cache.peers()
+    }
+
+    /// Whether it has joined the ring.
+    pub fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    /// The holders stored here under `key`.
+    pub fn values(&self, key: RingId) -> &[RingId] {
+        self.entries.get(&key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every key stored here (owned or replicated), ascending.
+    pub fn keys(&self) -> impl Iterator<Item = RingId> + '_ {
+        self.entries.keys().copied()
+    }
+
+    /// Number of keys stored here (owned or replicated).
+    pub fn stored_keys(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether this peer believes it owns `key`: key ∈ (pred, me].
+    pub fn owns(&self, space: IdSpace, key: RingId) -> bool {
+        self.pred.is_some_and(|p| space.in_open_closed(key, p.id, self.me.id))
+    }
+
+    // ----- setup -----
+
+    /// Stores the entry (key, holder) here, once.
+    pub fn store(&mut self, key: RingId, holder: RingId) {
+        let holders = self.entries.entry(key).or_default();
+        if !holders.contains(&holder) {
+            holders.push(holder);
+        }
+    }
+
+    /// Sets the finger table: finger i is the successor of me + 2^i, for i = 0..m-1. Entries equal
+    /// to this peer or to the previous finger are dropped; `fingers` must be in finger order.
+    pub fn set_fingers(&mut self, space: IdSpace, fingers: impl IntoIterator<Item = PeerRef>) {
+        self.fingers.clear();
+        for f in fingers {
+            if f.idx != self.me.idx && self.fingers.last().is_none_or(|l| l.idx != f.idx) {
+                self.fingers.push(f);
+            }
+        }
+        debug_assert!(
+            self.fingers
+                .windows(2)
+                .all(|w| { space.dist(self.me.id, w[0].id) < space.dist(self.me.id, w[1].id) })
+        );
+    }
+
+    /// Arms the periodic timers (for a bootstrap member; a joiner arms them when it joins).
+    pub fn start_timers(&self, params: &Params, out: &mut Vec<Command>) {
+        if let Some(m) = params.maintenance {
+            out.push(Command::SetTimer { after: m.stabilize, timer: Timer::Stabilize });
+            out.push(Command::SetTimer {
+                after: m.check_predecessor,
+                timer: Timer::CheckPredecessor,
+            });
+            if params.fingers {
+                out.push(Command::SetTimer { after: m.fix_finger, timer: Timer::FixFinger });
+            }
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Starts a query at this peer (the querier), as if it had arrived here.
+    pub fn start_query(&mut self, params: &Params, q: Query, out: &mut Vec<Command>) {
+        self.route(params, q, out);
+    }
+
+    /// A joining peer sends its join query to the well-known peer `via`; `op` tags it for
+    /// measurement.
+    pub fn join(&mut self, via: PeerRef, op: OpId, out: &mut Vec<Command>) {
+        let q = Query {
+            op,
+            kind: Op::Join,
+            key: self.me.id,
+            querier: self.me,
+            hops: 1,
+            timeouts: 0,
+            expect_owner: false,
+            jumped: false,
+        };
+        out.push(Command::Send { to: via, msg: Message::Query(q) });
+    }
+
+    /// Leaves gracefully: the successor gets the owned entries and the predecessor; the
+    /// predecessor gets the successor list. The simulation removes the peer afterwards.
+    pub fn leave(&mut self, out: &mut Vec<Command>) {
+        let succ = self.succ().filter(|s| s.idx != self.me.idx);
+        let pred = self.pred.filter(|p| p.idx != self.me.idx);
+        if let Some(s) = succ {
+            let entries = self.owned_entries();
+            let msg = Message::Leaving { pred: self.pred, succs: Vec::new(), entries };
+            out.push(Command::Send { to: s, msg });
+        }
+        if let Some(p) = pred {
+            let msg =
+                Message::Leaving { pred: None, succs: self.succs.clone(), entries: Vec::new() };
+            out.push(Command::Send { to: p, msg });
+        }
+    }
+
+    /// Handles a message from `from`.
+    pub fn handle_message(
+        &mut self,
+        params: &Params,
+        from: PeerRef,
+        msg: Message,
+        out: &mut Vec<Command>,
+    ) {
+        match msg {
+            Message::Query(q) => self.route(params, q, out),
+            Message::Answer(a) => self.handle_answer(params, a, out),
+            Message::StabilizeReq => {
+                let msg = Message::StabilizeResp { pred: self.pred, succs: self.succs.clone() };
+                out.push(Command::Send { to: from, msg });
+            }
+            Message::StabilizeResp { pred, succs } => {
+                self.on_stabilize_resp(params, from, pred, succs, out)
+            }
+            Message::Notify => self.on_notify(params, from, out),
+            Message::Ping => out.push(Command::Send { to: from, msg: Message::Pong }),
+            Message::Pong => {
+                if self.pred.is_some_and(|p| p.idx == from.idx) {
+                    self.pred_candidate = None;
+                }
+            }
+            Message::Leaving { pred, succs, entries } => {
+                self.on_leaving(params, from, pred, succs, entries)
+            }
+            Message::Entries(entries) => self.store_all(entries),
+        }
+    }
+
+    /// Handles a periodic timer and re-arms it.
+    pub fn handle_timer(&mut self, params: &Params, timer: Timer, out: &mut Vec<Command>) {
+        let Some(m) = params.maintenance else { return };
+        match timer {
+            Timer::Stabilize => {
+                self.ensure_successor();
+                if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
+                    out.push(Command::Send { to: s, msg: Message::StabilizeReq });
+                }
+                out.push(Command::SetTimer { after: m.stabilize, timer });
+            }
+            Timer::CheckPredecessor => {
+                if let Some(p) = self.pred.filter(|p| p.idx != self.me.idx) {
+                    out.push(Command::Send { to: p, msg: Message::Ping });
+                }
+                out.push(Command::SetTimer { after: m.check_predecessor, timer });
+            }
+            Timer::FixFinger => {
+                self.fix_next_finger(params, out);
+                out.push(Command::SetTimer { after: m.fix_finger, timer });
+            }
+        }
+    }
+
+    /// A message this peer sent to `to` could not be delivered: `to` is gone. Forget it, then
+    /// retry or repair.
+    pub fn handle_undeliverable(
+        &mut self,
+        params: &Params,
+        to: PeerRef,
+        msg: Message,
+        out: &mut Vec<Command>,
+    ) {
+        self.forget(to.idx);
+        match msg {
+            Message::Query(mut q) => {
+                q.hops -= 1;
+                q.timeouts += 1;
+                q.expect_owner = false;
+                self.route(params, q, out);
+            }
+            Message::StabilizeReq => {
+                // The successor is dead: the next one is promoted; ask it for its list now.
+                if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
+                    out.push(Command::Send { to: s, msg: Message::StabilizeReq });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- routing -----
+
+    fn route(&mut self, params: &Params, mut q: Query, out: &mut Vec<Command>) {
+        let space = params.space;
+        let owner = match self.pred {
+            Some(p) => space.in_open_closed(q.key, p.id, self.me.id),
+            None => q.expect_owner || self.succs.is_empty() && self.joined,
+        };
+        if owner {
+            self.answer_query(params, q, out);
+            return;
+        }
+        let Some(succ) = self.succ() else {
+            self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+            return;
+        };
+        let (next, expect_owner) = if q.expect_owner {
+            (self.pred.expect("a peer without predecessor owns what it is expected to"), true)
+        } else if space.in_open_closed(q.key, self.me.id, succ.id) {
+            (succ, true)
+        } else if let Some(c) = (!q.jumped && params.cache_size > 0)
+            .then(|| self.cache.covering(space, q.key))
+            .flatten()
+        {
+            q.jumped = true;
+            (c, true)
+        } else {
+            let next = self.closest_preceding(params, q.key).unwrap_or(succ);
+            self.cache.mark_used(next.idx);
+            (next, false)
+        };
+        if q.hops + q.timeouts >= params.hop_limit {
+            self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+            return;
+        }
+        q.hops += 1;
+        q.expect_owner = expect_owner;
+        out.push(Command::Send { to: next, msg: Message::Query(q) });
+    }
+
+    /// The known peer that most closely precedes `key`: the largest clockwise step from here that
+    /// stays inside (me, key).
+    fn closest_preceding(&self, params: &Params, key: RingId) -> Option<PeerRef> {
+        let space = params.space;
+        let limit = space.dist(self.me.id, key);
+        let step = |c: &PeerRef| space.dist(self.me.id, c.id);
+        let inside = |c: &PeerRef| {
+            let d = step(c);
+            d != 0 && d < limit
+        };
+        // Fingers are sorted by distance: the last one inside (me, key) is the best finger.
+        let below = self.fingers.partition_point(|f| step(f) < limit);
+        let finger = self.fingers[..below].last().copied().filter(inside);
+        let n_succs = if params.route_via_successors { self.succs.len() } else { 1 };
+        let best = self.succs[..n_succs.min(self.succs.len())]
+            .iter()
+            .copied()
+            .chain(finger)
+            .filter(inside)
+            .max_by_key(step);
+        if self.cache.is_empty() {
+            return best;
+        }
+        best.into_iter().chain(self.cache.peers().filter(inside)).max_by_key(step)
+    }
+
+    fn answer_query(&mut self, params: &Params, q: Query, out: &mut Vec<Command>) {
+        let reply = match q.kind {
+            Op::Lookup => Reply::Owner {
+                values: self.values(q.key).to_vec(),
+                range_start: self.pred.map_or(self.me.id, |p| p.id),
+            },
+            Op::Store { holder } => {
+                self.store(q.key, holder);
+                let entry = vec![(q.key, vec![holder])];
+                for &r in self.replicas(params) {
+                    out.push(Command::Send { to: r, msg: Message::Entries(entry.clone()) });
+                }
+                Reply::Stored
+            }
+            Op::Join => {
+                let mut succs = vec![self.me];
+                succs.extend(self.succs.iter().copied().filter(|s| s.idx != q.querier.idx));
+                Reply::Successor { succs }
+            }
+            Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me] },
+        };
+        self.answer(q.querier, q.op, q.kind, reply, out);
+    }
+
+    fn answer(&self, querier: PeerRef, op: OpId, kind: Op, reply: Reply, out: &mut Vec<Command>) {
+        let msg = Message::Answer(Answer { op, kind, from: self.me, reply });
+        out.push(Command::Send { to: querier, msg });
+    }
+
+    fn handle_answer(&mut self, params: &Params, a: Answer, out: &mut Vec<Command>) {
+        match (a.kind, a.reply) {
+            (Op::Lookup, Reply::Owner { range_start, .. }) if a.from.idx != self.me.idx => {
+                self.cache.remember(a.from, range_start, params.cache_size);
+            }
+            (Op::Join, Reply::Successor { succs }) if !self.joined => {
+                self.succs = succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
+                self.succs.truncate(params.successors);
+                if let Some(s) = self.succ() {
+                    self.joined = true;
+                    out.push(Command::Joined);
+                    out.push(Command::Send { to: s, msg: Message::Notify });
+                    self.start_timers(params, out);
+                }
+            }
+            (Op::FindFinger { index }, Reply::Successor { succs }) => {
+                if let Some(&f) = succs.first() {
+                    self.update_finger(params.space, index, f);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- maintenance -----
+
+    fn on_stabilize_resp(
+        &mut self,
+        params: &Params,
+        from: PeerRef,
+        their_pred: Option<PeerRef>,
+        their_succs: Vec<PeerRef>,
+        out: &mut Vec<Command>,
+    ) {
+        let space = params.space;
+        let accept = match self.succ() {
+            None => true,
+            Some(s) if s.idx == from.idx => true,
+            // A closer successor that has just proved it is alive (Zave: never adopt unchecked).
+            Some(s) => space.in_open(from.id, self.me.id, s.id),
+        };
+        if !accept {
+            return;
+        }
+        let old_replicas: Vec<PeerRef> = self.replicas(params).to_vec();
+        let mut succs = vec![from];
+        for s in their_succs {
+            if s.idx != self.me.idx && !succs.iter().any(|x| x.idx == s.idx) {
+                succs.push(s);
+            }
+        }
+        succs.truncate(params.successors);
+        self.succs = succs;
+        let new_replicas: Vec<PeerRef> = self
+            .replicas(params)
+            .iter()
+            .copied()
+            .filter(|r| !old_replicas.iter().any(|o| o.idx == r.idx))
+            .collect();
+        if !new_replicas.is_empty() {
+            let owned = self.owned_entries();
+            if !owned.is_empty() {
+                for r in new_replicas {
+                    out.push(Command::Send { to: r, msg: Message::Entries(owned.clone()) });
+                }
+            }
+        }
+        if let Some(x) = their_pred
+            && x.idx != self.me.idx
+            && space.in_open(x.id, self.me.id, from.id)
+        {
+            // A peer may sit between us: check it is alive before adopting it.
+            out.push(Command::Send { to: x, msg: Message::StabilizeReq });
+        }
+        out.push(Command::Send { to: from, msg: Message::Notify });
+    }
+
+    fn on_notify(&mut self, params: &Params, from: PeerRef, out: &mut Vec<Command>) {
+        if from.idx == self.me.idx {
+            return;
+        }
+        match self.pred {
+            Some(p) if p.idx == from.idx => {}
+            Some(p) if !params.space.in_open(from.id, p.id, self.me.id) => {
+                // Not closer: keep the predecessor unless it turns out dead.
+                self.pred_candidate = Some(from);
+                if p.idx != self.me.idx {
+                    out.push(Command::Send { to: p, msg: Message::Ping });
+                }
+            }
+            old => {
+                self.pred = Some(from);
+                self.pred_candidate = None;
+                self.hand_off(params, old, from, out);
+            }
+        }
+    }
+
+    /// `new` became this peer's predecessor (replacing `old`): give it the entries it now owns.
+    fn hand_off(
+        &mut self,
+        params: &Params,
+        old: Option<PeerRef>,
+        new: PeerRef,
+        out: &mut Vec<Command>,
+    ) {
+        let space = params.space;
+        let moving: Vec<RingId> = self
+            .entries
+            .keys()
+            .copied()
+            .filter(|&k| match old {
+                Some(o) if o.idx != self.me.idx => space.in_open_closed(k, o.id, new.id),
+                _ => !space.in_open_closed(k, new.id, self.me.id),
+            })
+            .collect();
+        if moving.is_empty() {
+            return;
+        }
+        let entries: Entries = if params.replication <= 1 {
+            moving.iter().map(|k| (*k, self.entries.remove(k).expect("listed"))).collect()
+        } else {
+            moving.iter().map(|k| (*k, self.entries[k].clone())).collect()
+        };
+        out.push(Command::Send { to: new, msg: Message::Entries(entries) });
+    }
+
+    fn on_leaving(
+        &mut self,
+        params: &Params,
+        from: PeerRef,
+        their_pred: Option<PeerRef>,
+        their_succs: Vec<PeerRef>,
+        entries: Entries,
+    ) {
+        if let Some(i) = self.succs.iter().position(|s| s.idx == from.idx) {
+            let mut succs: Vec<PeerRef> = self.succs[..i].to_vec();
+            for s in their_succs.into_iter().chain(self.succs[i + 1..].iter().copied()) {
+                if s.idx != self.me.idx
+                    && s.idx != from.idx
+                    && !succs.iter().any(|x| x.idx == s.idx)
+                {
+                    succs.push(s);
+                }
+            }
+            succs.truncate(params.successors);
+            self.succs = succs;
+        }
+        if self.pred.is_some_and(|p| p.idx == from.idx) {
+            self.pred = their_pred.filter(|p| p.idx != from.idx);
+            self.store_all(entries);
+        }
+        self.forget(from.idx);
+    }
+
+    fn fix_next_finger(&mut self, params: &Params, out: &mut Vec<Command>) {
+        if !params.fingers || !self.joined {
+            return;
+        }
+        let space = params.space;
+        let index = self.next_finger;
+        self.next_finger = ((index as u32 + 1) % space.bits()) as u8;
+        let target = space.add(self.me.id, 1u64 << index);
+        match self.succ() {
+            Some(s) if space.in_open_closed(target, self.me.id, s.id) => {
+                self.update_finger(space, index, s)
+            }
+            _ => {
+                let q = Query {
+                    op: OpId::MAINTENANCE,
+                    kind: Op::FindFinger { index },
+                    key: target,
+                    querier: self.me,
+                    hops: 0,
+                    timeouts: 0,
+                    expect_owner: false,
+                    jumped: true, // repairs follow fingers, not remembered answers
+                };
+                self.route(params, q, out);
+            }
+        }
+    }
+
+    /// `f` owns the target of finger `index`: drop fingers in [target, f) (a live one there would
+    /// have owned the target) and insert `f` in distance order.
+    fn update_finger(&mut self, space: IdSpace, index: u8, f: PeerRef) {
+        let me = self.me.id;
+        let target = space.add(me, 1u64 << index);
+        let (lo, hi) = (space.dist(me, target), space.dist(me, f.id));
+        self.fingers.retain(|e| {
+            let d = space.dist(me, e.id);
+            e.idx != f.idx && !(lo <= d && d < hi && d != 0)
+        });
+        if f.idx != self.me.idx {
+            let at = self.fingers.partition_point(|e| space.dist(me, e.id) < hi);
+            self.fingers.insert(at, f);
+        }
+    }
+
+    /// Drops every reference to a peer found dead.
+    fn forget(&mut self, dead: PeerIdx) {
+        self.succs.retain(|s| s.idx != dead);
+        self.fingers.retain(|f| f.idx != dead);
+        self.cache.remove(dead);
+        if self.pred_candidate.is_some_and(|c| c.idx == dead) {
+            self.pred_candidate = None;
+        }
+        if self.pred.is_some_and(|p| p.idx == dead) {
+            self.pred = self.pred_candidate.take();
+        }
+        self.ensure_successor();
+    }
+
+    /// With every successor gone, fall back on the nearest peer still known (a finger or a
+    /// cached peer), so the ring can heal through stabilization.
+    fn ensure_successor(&mut self) {
+        if !self.succs.is_empty() || !self.joined {
+            return;
+        }
+        let me = self.me;
+        let nearest = self.fingers.first().copied().or_else(|| self.cache.peers().next());
+        self.succs.push(nearest.unwrap_or(me));
+    }
+
+    /// The peers that hold copies of this peer's entries: its first `replication - 1` successors.
+    fn replicas(&self, params: &Params) -> &[PeerRef] {
+        let n = params.replication.saturating_sub(1).min(self.succs.len());
+        let list = &self.succs[..n];
+        if list.iter().any(|s| s.idx == self.me.idx) { &[] } else { list }
+    }
+
+    /// The entries of keys this peer owns: (pred, me].
+    fn owned_entries(&self) -> Entries {
+        let Some(p) = self.pred else { return Vec::new() };
+        let space_all = p.idx == self.me.idx;
+        self.entries
+            .iter()
+            .filter(|(k, _)| space_all || in_range(**k, p.id, self.me.id))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    }
+
+    fn store_all(&mut self, entries: Entries) {
+        for (key, holders) in entries {
+            for h in holders {
+                self.store(key, h);
+            }
+        }
+    }
+}
+
+/// `x ∈ (a, b]` on a ring of any size (used where the space is not at hand: a key and two peer
+/// IDs of one ring).
+fn in_range(x: RingId, a: RingId, b: RingId) -> bool {
+    if a < b { a < x && x <= b } else { x > a || x <= b }
+}

@@ -1,0 +1,324 @@
+//! Unit tests of one peer's routing and maintenance, message by message.
+
+use super::*;
+use crate::ring::{IdSpace, RingId};
+use crate::time::SimDuration;
+
+fn r(idx: u32, id: u64) -> PeerRef {
+    PeerRef { idx: PeerIdx(idx), id: RingId(id) }
+}
+
+fn params() -> Params {
+    Params {
+        space: IdSpace::new(6).unwrap(),
+        hop_limit: 100,
+        cache_size: 0,
+        successors: 2,
+        route_via_successors: false,
+        fingers: false,
+        replication: 1,
+        maintenance: None,
+    }
+}
+
+fn query(key: u64, hops: u32) -> Query {
+    Query {
+        op: OpId(0),
+        kind: Op::Lookup,
+        key: RingId(key),
+        querier: r(9, 13),
+        hops,
+        timeouts: 0,
+        expect_owner: false,
+        jumped: false,
+    }
+}
+
+/// Peer 25 in the lecture ring, between 13 and 32.
+fn peer25() -> Peer {
+    Peer::new(r(3, 25), Some(r(2, 13)), vec![r(4, 32), r(5, 40)])
+}
+
+#[test]
+fn owner_answers_the_querier_directly() {
+    let mut p = peer25();
+    p.store(RingId(20), RingId(1));
+    let mut out = Vec::new();
+    p.start_query(&params(), query(20, 3), &mut out);
+    let want = Message::Answer(Answer {
+        op: OpId(0),
+        kind: Op::Lookup,
+        from: r(3, 25),
+        reply: Reply::Owner { values: vec![RingId(1)], range_start: RingId(13) },
+    });
+    assert_eq!(out, vec![Command::Send { to: r(9, 13), msg: want }]);
+}
+
+#[test]
+fn forwards_to_successor_and_counts_the_hop() {
+    let mut p = peer25();
+    let mut out = Vec::new();
+    p.start_query(&params(), query(45, 1), &mut out);
+    let Command::Send { to, msg: Message::Query(q) } = &out[0] else { panic!("{out:?}") };
+    assert_eq!(to.idx, PeerIdx(4));
+    assert_eq!(q.hops, 2);
+    assert!(!q.expect_owner, "45 is beyond the successor 32");
+    out.clear();
+    p.start_query(&params(), query(30, 1), &mut out);
+    let Command::Send { msg: Message::Query(q), .. } = &out[0] else { panic!() };
+    assert!(q.expect_owner, "30 ∈ (25, 32]: the successor should own it");
+}
+
+#[test]
+fn stale_sender_gets_sent_back_to_predecessor() {
+    let mut p = peer25();
+    let mut q = query(10, 1);
+    q.expect_owner = true;
+    let mut out = Vec::new();
+    p.start_query(&params(), q, &mut out);
+    assert!(matches!(&out[0], Command::Send { to, .. } if to.idx == PeerIdx(2)));
+}
+
+#[test]
+fn hop_limit_ends_the_query() {
+    let mut p = peer25();
+    let mut out = Vec::new();
+    p.start_query(&params(), query(45, 100), &mut out);
+    let Command::Send { to, msg: Message::Answer(a) } = &out[0] else { panic!() };
+    assert_eq!((to.idx, &a.reply), (PeerIdx(9), &Reply::Failed));
+}
+
+#[test]
+fn store_is_idempotent_per_holder() {
+    let mut p = peer25();
+    p.store(RingId(20), RingId(1));
+    p.store(RingId(20), RingId(1));
+    p.store(RingId(20), RingId(7));
+    assert_eq!(p.values(RingId(20)), &[RingId(1), RingId(7)]);
+    assert_eq!(p.stored_keys(), 1);
+}
+
+/// Peer 13 of the lecture ring with fingers: successors of 13 + 2^i for i = 0..5
+/// (14, 15, 17, 21, 29, 45) are 25, 25, 25, 25, 32, 48.
+fn peer13_with_fingers() -> Peer {
+    let s = IdSpace::new(6).unwrap();
+    let mut p = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
+    p.set_fingers(s, [r(3, 25), r(3, 25), r(3, 25), r(3, 25), r(4, 32), r(6, 48)]);
+    p
+}
+
+fn next_hop(p: &mut Peer, params: &Params, q: Query) -> (PeerIdx, Query) {
+    let mut out = Vec::new();
+    p.start_query(params, q, &mut out);
+    match out.pop() {
+        Some(Command::Send { to, msg: Message::Query(q) }) => (to.idx, q),
+        other => panic!("expected a forward, got {other:?}"),
+    }
+}
+
+#[test]
+fn fingers_are_deduplicated_and_route_to_the_closest_preceding() {
+    let mut p = peer13_with_fingers();
+    assert_eq!(p.fingers().iter().map(|f| f.id.0).collect::<Vec<_>>(), vec![25, 32, 48]);
+    // 45: the closest finger preceding it is 32 (48 would overshoot).
+    assert_eq!(next_hop(&mut p, &params(), query(45, 0)).0, PeerIdx(4));
+    // 50: 48 precedes it.
+    assert_eq!(next_hop(&mut p, &params(), query(50, 0)).0, PeerIdx(6));
+    // 5 (wrapping): 48 is the farthest known peer before it.
+    assert_eq!(next_hop(&mut p, &params(), query(5, 0)).0, PeerIdx(6));
+}
+
+#[test]
+fn cache_jumps_once_straight_to_the_remembered_owner() {
+    let params = Params { cache_size: 2, ..params() };
+    let mut p = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
+    let from48 = Answer {
+        op: OpId(0),
+        kind: Op::Lookup,
+        from: r(6, 48),
+        reply: Reply::Owner { values: vec![], range_start: RingId(40) },
+    };
+    p.handle_message(&params, r(6, 48), Message::Answer(from48), &mut Vec::new());
+    let (to, q) = next_hop(&mut p, &params, query(45, 0));
+    assert_eq!(to, PeerIdx(6), "straight to 48, which owns (40, 48]");
+    assert!(q.jumped && q.expect_owner);
+    // A query that already jumped does not jump again: it goes the ring way, but may still
+    // use 48 as a routing candidate if it precedes the key.
+    let mut again = query(45, 1);
+    again.jumped = true;
+    assert_eq!(next_hop(&mut p, &params, again).0, PeerIdx(3));
+    let mut past = query(50, 1);
+    past.jumped = true;
+    assert_eq!(next_hop(&mut p, &params, past).0, PeerIdx(6), "48 precedes 50");
+}
+
+#[test]
+fn cache_evicts_the_least_recently_used() {
+    let params = Params { cache_size: 2, ..params() };
+    let mut p = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
+    let owner = |idx, id, from| Answer {
+        op: OpId(0),
+        kind: Op::Lookup,
+        from: r(idx, id),
+        reply: Reply::Owner { values: vec![], range_start: RingId(from) },
+    };
+    p.handle_message(&params, r(4, 32), Message::Answer(owner(4, 32, 25)), &mut Vec::new());
+    p.handle_message(&params, r(5, 40), Message::Answer(owner(5, 40, 32)), &mut Vec::new());
+    // Use 32 (a jump for key 30), so 40 becomes the least recently used.
+    assert_eq!(next_hop(&mut p, &params, query(30, 0)).0, PeerIdx(4), "jump to 32: (25, 32]");
+    p.handle_message(&params, r(6, 48), Message::Answer(owner(6, 48, 40)), &mut Vec::new());
+    let ids: Vec<u64> = p.shortcuts().map(|c| c.id.0).collect();
+    assert_eq!(ids, vec![32, 48], "40 was evicted");
+    // Nothing is cached without a cache.
+    let params_plain = super::tests::params();
+    let mut plain = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
+    plain.handle_message(
+        &params_plain,
+        r(4, 32),
+        Message::Answer(owner(4, 32, 25)),
+        &mut Vec::new(),
+    );
+    assert_eq!(plain.shortcuts().count(), 0);
+}
+
+#[test]
+fn successor_list_routes_only_when_enabled() {
+    let mut p = peer25();
+    // 45 from 25: succs are 32 and 40; 40 precedes 45.
+    assert_eq!(next_hop(&mut p, &params(), query(45, 0)).0, PeerIdx(4));
+    let via = Params { route_via_successors: true, ..params() };
+    assert_eq!(next_hop(&mut p, &via, query(45, 0)).0, PeerIdx(5));
+}
+
+fn maint() -> Params {
+    let m = Maintenance {
+        stabilize: SimDuration(1000),
+        fix_finger: SimDuration(1000),
+        check_predecessor: SimDuration(1000),
+    };
+    Params { maintenance: Some(m), replication: 2, ..params() }
+}
+
+fn sends(out: &[Command]) -> Vec<(u64, Message)> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Send { to, msg } => Some((to.id.0, msg.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The lecture's crash story at peer 13: its successor 25 crashed. Stabilize times out, 32 is
+/// promoted and asked for its list; 32 still names 25 as predecessor, which 13 checks before
+/// believing; 13 then notifies 32.
+#[test]
+fn crash_of_successor_promotes_the_next_one() {
+    let params = maint();
+    let mut p13 = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25), r(4, 32)]);
+    let mut out = Vec::new();
+    p13.handle_timer(&params, Timer::Stabilize, &mut out);
+    assert_eq!(sends(&out), vec![(25, Message::StabilizeReq)]);
+    out.clear();
+    p13.handle_undeliverable(&params, r(3, 25), Message::StabilizeReq, &mut out);
+    assert_eq!(p13.successors(), &[r(4, 32)], "next successor promoted");
+    assert_eq!(sends(&out), vec![(32, Message::StabilizeReq)], "and asked for its list");
+    out.clear();
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(5, 40), r(6, 48)] };
+    p13.handle_message(&params, r(4, 32), resp, &mut out);
+    assert_eq!(p13.successors(), &[r(4, 32), r(5, 40)], "copies its successor's list");
+    assert_eq!(
+        sends(&out),
+        vec![(25, Message::StabilizeReq), (32, Message::Notify)],
+        "25 is checked before being adopted; 32 is notified"
+    );
+}
+
+/// 32's predecessor 25 crashed; 13 notifies. 13 is not closer than 25, so 32 pings 25 first and
+/// adopts 13 only when 25 is found dead.
+#[test]
+fn predecessor_replaced_only_when_dead_or_by_a_closer_notifier() {
+    let params = maint();
+    let mut p32 = Peer::new(r(4, 32), Some(r(3, 25)), vec![r(5, 40), r(6, 48)]);
+    let mut out = Vec::new();
+    p32.handle_message(&params, r(2, 13), Message::Notify, &mut out);
+    assert_eq!(p32.pred(), Some(r(3, 25)));
+    assert_eq!(sends(&out), vec![(25, Message::Ping)]);
+    out.clear();
+    p32.handle_undeliverable(&params, r(3, 25), Message::Ping, &mut out);
+    assert_eq!(p32.pred(), Some(r(2, 13)), "the dead predecessor is replaced by the notifier");
+    // A closer notifier (a joiner, 28) replaces 13 at once and receives the keys in (13, 28].
+    for k in [14, 20, 28, 30] {
+        p32.store(RingId(k), RingId(1));
+    }
+    p32.handle_message(&params, r(9, 28), Message::Notify, &mut out);
+    assert_eq!(p32.pred(), Some(r(9, 28)));
+    let handed: Vec<u64> = sends(&out)
+        .into_iter()
+        .flat_map(|(to, m)| match m {
+            Message::Entries(e) if to == 28 => e.into_iter().map(|(k, _)| k.0).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(handed, vec![14, 20, 28]);
+    assert_eq!(p32.stored_keys(), 4, "with replication 2, 32 keeps copies as 28's successor");
+}
+
+#[test]
+fn a_joiner_adopts_the_owners_list_and_notifies() {
+    let params = maint();
+    let mut j = Peer::joining(r(9, 28));
+    let mut out = Vec::new();
+    j.join(r(7, 60), OpId(3), &mut out);
+    let Command::Send { to, msg: Message::Query(q) } = &out[0] else { panic!("{out:?}") };
+    assert_eq!((to.id.0, q.kind, q.key), (60, Op::Join, RingId(28)));
+    out.clear();
+    let accept = Answer {
+        op: OpId(3),
+        kind: Op::Join,
+        from: r(4, 32),
+        reply: Reply::Successor { succs: vec![r(4, 32), r(5, 40), r(6, 48)] },
+    };
+    j.handle_message(&params, r(4, 32), Message::Answer(accept), &mut out);
+    assert!(j.is_joined());
+    assert_eq!(j.successors(), &[r(4, 32), r(5, 40)], "truncated to r = 2");
+    assert_eq!(out[0], Command::Joined);
+    assert_eq!(sends(&out), vec![(32, Message::Notify)]);
+    assert!(out.iter().any(|c| matches!(c, Command::SetTimer { timer: Timer::Stabilize, .. })));
+}
+
+#[test]
+fn graceful_leave_hands_keys_to_the_successor_and_the_list_to_the_predecessor() {
+    let params = maint();
+    let mut p40 = Peer::new(r(5, 40), Some(r(4, 32)), vec![r(6, 48), r(7, 60)]);
+    p40.store(RingId(35), RingId(1));
+    p40.store(RingId(30), RingId(1)); // a replica, not owned: stays behind
+    let mut out = Vec::new();
+    p40.leave(&mut out);
+    let msgs = sends(&out);
+    assert_eq!(msgs.len(), 2);
+    let Message::Leaving { pred, entries, .. } = &msgs[0].1 else { panic!() };
+    assert_eq!(
+        (msgs[0].0, *pred, entries.clone()),
+        (48, Some(r(4, 32)), vec![(RingId(35), vec![RingId(1)])])
+    );
+    // The successor takes the keys and the new predecessor; the predecessor splices the list.
+    let mut p48 = Peer::new(r(6, 48), Some(r(5, 40)), vec![r(7, 60), r(0, 1)]);
+    p48.handle_message(&params, r(5, 40), msgs[0].1.clone(), &mut Vec::new());
+    assert_eq!((p48.pred(), p48.values(RingId(35))), (Some(r(4, 32)), &[RingId(1)][..]));
+    let mut p32 = Peer::new(r(4, 32), Some(r(3, 25)), vec![r(5, 40), r(6, 48)]);
+    p32.handle_message(&params, r(5, 40), msgs[1].1.clone(), &mut Vec::new());
+    assert_eq!(p32.successors(), &[r(6, 48), r(7, 60)]);
+}
+
+#[test]
+fn a_timed_out_forward_is_retried_with_the_next_candidate() {
+    let params = maint();
+    let mut p = peer25();
+    let mut out = Vec::new();
+    p.start_query(&params, query(45, 0), &mut out);
+    let Some(Command::Send { to, msg }) = out.pop() else { panic!() };
+    assert_eq!(to.id.0, 32);
+    p.handle_undeliverable(&params, to, msg, &mut out);
+    let Some(Command::Send { to, msg: Message::Query(q) }) = out.pop() else { panic!("{out:?}") };
+    assert_eq!((to.id.0, q.hops, q.timeouts), (40, 1, 1), "32 forgotten; 40 is next");
+}
