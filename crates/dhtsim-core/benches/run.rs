@@ -1,6 +1,7 @@
-//! Whole runs: a static ring of random peers (32-bit IDs, successor-only routing), 10 000 lookups
-//! of uniform keys over 600 s, constant 50 ms latency, no warmup. Counts one item per engine
-//! event, so divan's items/s is the simulator's events per second.
+//! Whole runs: a static ring of random peers (32-bit IDs, successor-only routing: no fingers, no
+//! cache, successor list of the default length 2 but only the first successor used), 10 000
+//! lookups of uniform keys over 600 s, constant 50 ms latency, no warmup. Counts one item per
+//! engine event, so divan's items/s is the simulator's events per second.
 //!
 //! Run with `cargo bench -p dhtsim-core --bench run`. Before the benchmarks it prints the sizes of
 //! the per-peer and per-lookup structures to stderr.
@@ -9,7 +10,7 @@ use dhtsim_core::config::{
     Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, WorkloadConfig,
 };
 use dhtsim_core::metrics::{LookupRecord, PeerRecord};
-use dhtsim_core::protocol::{Message, Peer, PeerIdx};
+use dhtsim_core::protocol::{Message, Peer, PeerIdx, PeerRef};
 use dhtsim_core::ring::{IdSpace, RingId};
 use dhtsim_core::sim;
 use dhtsim_core::time::{SimDuration, SimTime};
@@ -19,12 +20,17 @@ use std::mem::size_of;
 
 const SEED: u64 = 1;
 
+/// Successor-list length (the scenario default).
+const SUCCESSORS: u32 = 2;
+
 fn main() {
     let oracle = size_of::<RingId>() + size_of::<PeerIdx>();
-    let per_peer = size_of::<Peer>() + size_of::<PeerRecord>() + oracle;
+    // The successor list lives on the heap, outside `size_of::<Peer>()`.
+    let succs = SUCCESSORS as usize * size_of::<PeerRef>();
+    let per_peer = size_of::<Peer>() + succs + size_of::<PeerRecord>() + oracle;
     eprintln!(
-        "sizes (bytes): Peer {}, PeerRecord {}, oracle entry (RingId + PeerIdx) {}, \
-         total per peer {per_peer}; LookupRecord {}, Message {}",
+        "sizes (bytes): Peer {} + successor list {succs} on the heap, PeerRecord {}, oracle \
+         entry (RingId + PeerIdx) {}, total per peer {per_peer}; LookupRecord {}, Message {}",
         size_of::<Peer>(),
         size_of::<PeerRecord>(),
         oracle,
@@ -42,11 +48,24 @@ fn config(peers: u64) -> Config {
         duration: SimTime(600_000),
         warmup: SimTime(0),
         population: Population::Random(peers),
-        overlay: OverlayConfig { hop_limit: None },
+        overlay: OverlayConfig {
+            hop_limit: None,
+            fingers: false,
+            cache_size: 0,
+            successors: SUCCESSORS,
+            route_via_successors: false,
+            replication: 1,
+            maintenance: None,
+            timer_jitter: false,
+            rpc_timeout: SimDuration(500),
+        },
         network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
         workload: WorkloadConfig { lookups: 10_000, keys: KeyDist::Uniform, files: 0 },
         events: vec![],
         record_paths: false,
+        churn: dhtsim_core::churn::ChurnConfig::none(),
+        sample: None,
+        stop_on_violation: false,
     }
 }
 
