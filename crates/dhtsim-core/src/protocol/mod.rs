@@ -114,6 +114,9 @@ pub enum Reply {
     Successor {
         /// `from` followed by its successors.
         succs: Vec<PeerRef>,
+        /// For a join: the entries `from` holds in the joiner's new range, so the joiner can
+        /// answer for its keys the moment it joins.
+        entries: Entries,
     },
     /// The query could not be routed further (hop limit, or no live peer left to try).
     Failed,
@@ -155,6 +158,12 @@ pub enum Message {
     },
     /// Entries to store: a handoff to a new owner, or replicas.
     Entries(Entries),
+    /// "Send me the entries you hold in (start, me]": a peer that has just learned its
+    /// predecessor asks its successor, whose own view of that range may have been stale.
+    FetchRange {
+        /// Start of the range (exclusive): the asker's predecessor.
+        start: RingId,
+    },
 }
 
 /// The periodic timers of a peer.

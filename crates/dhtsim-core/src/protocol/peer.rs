@@ -143,6 +143,12 @@ impl Peer {
         );
     }
 
+    /// Overwrites the successor list. Only for tests that break a ring on purpose to see the
+    /// checker catch it.
+    pub fn corrupt_successors(&mut self, succs: Vec<PeerRef>) {
+        self.succs = succs;
+    }
+
     /// Arms the periodic timers (for a bootstrap member; a joiner arms them when it joins).
     pub fn start_timers(&self, params: &Params, out: &mut Vec<Command>) {
         if let Some(m) = params.maintenance {
@@ -223,9 +229,21 @@ impl Peer {
                 }
             }
             Message::Leaving { pred, succs, entries } => {
-                self.on_leaving(params, from, pred, succs, entries)
+                self.on_leaving(params, from, pred, succs, entries, out)
             }
             Message::Entries(entries) => self.store_all(entries),
+            Message::FetchRange { start } => {
+                let space = params.space;
+                let entries: Entries = self
+                    .entries
+                    .iter()
+                    .filter(|(k, _)| space.in_open_closed(**k, start, from.id))
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect();
+                if !entries.is_empty() {
+                    out.push(Command::Send { to: from, msg: Message::Entries(entries) });
+                }
+            }
         }
     }
 
@@ -262,7 +280,11 @@ impl Peer {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
+        let had_pred = self.pred;
         self.forget(to.idx);
+        if had_pred != self.pred {
+            self.push_replicas(params, out);
+        }
         match msg {
             Message::Query(mut q) => {
                 q.hops -= 1;
@@ -363,9 +385,21 @@ impl Peer {
             Op::Join => {
                 let mut succs = vec![self.me];
                 succs.extend(self.succs.iter().copied().filter(|s| s.idx != q.querier.idx));
-                Reply::Successor { succs }
+                // Copies of the keys the joiner is about to own: (pred, joiner].
+                let joiner = q.querier.id;
+                let space = params.space;
+                let entries = self
+                    .entries
+                    .iter()
+                    .filter(|(k, _)| match self.pred {
+                        Some(p) if p.idx != self.me.idx => space.in_open_closed(**k, p.id, joiner),
+                        _ => !space.in_open_closed(**k, joiner, self.me.id),
+                    })
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect();
+                Reply::Successor { succs, entries }
             }
-            Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me] },
+            Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me], entries: Vec::new() },
         };
         self.answer(q.querier, q.op, q.kind, reply, out);
     }
@@ -380,7 +414,8 @@ impl Peer {
             (Op::Lookup, Reply::Owner { range_start, .. }) if a.from.idx != self.me.idx => {
                 self.cache.remember(a.from, range_start, params.cache_size);
             }
-            (Op::Join, Reply::Successor { succs }) if !self.joined => {
+            (Op::Join, Reply::Successor { succs, entries }) if !self.joined => {
+                self.store_all(entries);
                 self.succs = succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
                 self.succs.truncate(params.successors);
                 if let Some(s) = self.succ() {
@@ -390,7 +425,7 @@ impl Peer {
                     self.start_timers(params, out);
                 }
             }
-            (Op::FindFinger { index }, Reply::Successor { succs }) => {
+            (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
                 if let Some(&f) = succs.first() {
                     self.update_finger(params.space, index, f);
                 }
@@ -469,6 +504,13 @@ impl Peer {
                 self.pred = Some(from);
                 self.pred_candidate = None;
                 self.hand_off(params, old, from, out);
+                if old.is_none()
+                    && let Some(s) = self.succ().filter(|s| s.idx != self.me.idx)
+                {
+                    // First predecessor (a joiner, or after losing it): make sure we hold every
+                    // key of (pred, me], whatever our successor believed when we joined.
+                    out.push(Command::Send { to: s, msg: Message::FetchRange { start: from.id } });
+                }
             }
         }
     }
@@ -509,6 +551,7 @@ impl Peer {
         their_pred: Option<PeerRef>,
         their_succs: Vec<PeerRef>,
         entries: Entries,
+        out: &mut Vec<Command>,
     ) {
         if let Some(i) = self.succs.iter().position(|s| s.idx == from.idx) {
             let mut succs: Vec<PeerRef> = self.succs[..i].to_vec();
@@ -523,11 +566,15 @@ impl Peer {
             succs.truncate(params.successors);
             self.succs = succs;
         }
-        if self.pred.is_some_and(|p| p.idx == from.idx) {
+        let was_pred = self.pred.is_some_and(|p| p.idx == from.idx);
+        if was_pred {
             self.pred = their_pred.filter(|p| p.idx != from.idx);
             self.store_all(entries);
         }
         self.forget(from.idx);
+        if was_pred {
+            self.push_replicas(params, out);
+        }
     }
 
     fn fix_next_finger(&mut self, params: &Params, out: &mut Vec<Command>) {
@@ -558,18 +605,23 @@ impl Peer {
         }
     }
 
-    /// `f` owns the target of finger `index`: drop fingers in [target, f) (a live one there would
-    /// have owned the target) and insert `f` in distance order.
+    /// `f` owns target t_i = me + 2^index of finger `index`. No other peer in
+    /// [t_i, max(f, t_{i+1})) can be a finger of any index (a live one in [t_i, f) would own t_i;
+    /// one in (f, t_{i+1}) is nobody's first peer at or after a target), so such entries are
+    /// dropped and `f` is inserted in distance order. After one round over every index the list
+    /// is exactly the true finger table.
     fn update_finger(&mut self, space: IdSpace, index: u8, f: PeerRef) {
         let me = self.me.id;
-        let target = space.add(me, 1u64 << index);
-        let (lo, hi) = (space.dist(me, target), space.dist(me, f.id));
+        let lo = 1u128 << index;
+        let next = 1u128 << (index as u32 + 1); // t_{i+1}; 2^m (the whole ring) for the last
+        let hi = next.max(space.dist(me, f.id) as u128);
         self.fingers.retain(|e| {
-            let d = space.dist(me, e.id);
-            e.idx != f.idx && !(lo <= d && d < hi && d != 0)
+            let d = space.dist(me, e.id) as u128;
+            !(lo <= d && d < hi) || e.idx == f.idx
         });
-        if f.idx != self.me.idx {
-            let at = self.fingers.partition_point(|e| space.dist(me, e.id) < hi);
+        if f.idx != self.me.idx && !self.fingers.iter().any(|e| e.idx == f.idx) {
+            let d = space.dist(me, f.id);
+            let at = self.fingers.partition_point(|e| space.dist(me, e.id) < d);
             self.fingers.insert(at, f);
         }
     }
@@ -597,6 +649,22 @@ impl Peer {
         let me = self.me;
         let nearest = self.fingers.first().copied().or_else(|| self.cache.peers().next());
         self.succs.push(nearest.unwrap_or(me));
+    }
+
+    /// Sends everything this peer owns to its replicas (after its range grew: a predecessor
+    /// died or left, so keys it only held as a copy are now its own and need new copies).
+    fn push_replicas(&self, params: &Params, out: &mut Vec<Command>) {
+        let replicas = self.replicas(params);
+        if replicas.is_empty() {
+            return;
+        }
+        let owned = self.owned_entries();
+        if owned.is_empty() {
+            return;
+        }
+        for &r in replicas {
+            out.push(Command::Send { to: r, msg: Message::Entries(owned.clone()) });
+        }
     }
 
     /// The peers that hold copies of this peer's entries: its first `replication - 1` successors.

@@ -276,10 +276,14 @@ fn a_joiner_adopts_the_owners_list_and_notifies() {
         op: OpId(3),
         kind: Op::Join,
         from: r(4, 32),
-        reply: Reply::Successor { succs: vec![r(4, 32), r(5, 40), r(6, 48)] },
+        reply: Reply::Successor {
+            succs: vec![r(4, 32), r(5, 40), r(6, 48)],
+            entries: vec![(RingId(20), vec![RingId(1)])],
+        },
     };
     j.handle_message(&params, r(4, 32), Message::Answer(accept), &mut out);
     assert!(j.is_joined());
+    assert_eq!(j.values(RingId(20)), &[RingId(1)], "the keys of its range come with the answer");
     assert_eq!(j.successors(), &[r(4, 32), r(5, 40)], "truncated to r = 2");
     assert_eq!(out[0], Command::Joined);
     assert_eq!(sends(&out), vec![(32, Message::Notify)]);

@@ -2,6 +2,7 @@
 //! topic (keeps link time low).
 
 mod bad_input;
+mod churn;
 mod determinism;
 mod lecture;
 mod scenarios;
