@@ -114,6 +114,8 @@ pub struct Simulation<'c> {
     recent: VecDeque<String>,
     stopped: Option<String>,
     warnings: Vec<String>,
+    /// Churn departures skipped to keep r + 1 members.
+    skipped_departures: u64,
 }
 
 /// Runs `cfg` with `seed` to the end and returns what it measured.
@@ -238,6 +240,7 @@ impl<'c> Simulation<'c> {
             recent: VecDeque::new(),
             stopped: None,
             warnings: Vec::new(),
+            skipped_departures: 0,
         };
         sim.publish_files();
         if let Some(m) = cfg.overlay.maintenance {
@@ -431,6 +434,7 @@ impl<'c> Simulation<'c> {
             timeouts: 0,
             expect_owner: false,
             jumped: false,
+            lower: RingId(0),
         };
         self.peers[origin.0 as usize].start_query(&self.params, q, &mut self.out);
         self.apply(now, origin);
@@ -744,7 +748,7 @@ impl<'c> Simulation<'c> {
             let kind = if crash { LeaveKind::Crash } else { LeaveKind::Leave };
             self.depart(now, peer, kind);
         } else {
-            self.warnings.push(format!("{now}: departure skipped to keep r + 1 members"));
+            self.skipped_departures += 1;
         }
         if arrivals == Arrivals::Steady {
             self.churn_arrive_one(now);
@@ -852,7 +856,20 @@ impl<'c> Simulation<'c> {
     }
 
     /// The measurements of a finished run.
-    fn finish(self) -> RunResult {
+    fn finish(mut self) -> RunResult {
+        if self.skipped_departures > 0 {
+            self.warnings.push(format!(
+                "{} churn departures were skipped to keep at least r + 1 = {} members \
+                 (joins kept failing: the ring was broken)",
+                self.skipped_departures,
+                self.params.successors + 1
+            ));
+        }
+        let failed_joins =
+            self.peer_records.iter().filter(|p| p.join.is_none() && p.leave.is_none()).count();
+        if failed_joins > 0 {
+            self.warnings.push(format!("{failed_joins} peers never completed their join"));
+        }
         let stopped = self.stopped.is_some();
         let lookups = self
             .ops

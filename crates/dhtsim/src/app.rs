@@ -140,11 +140,18 @@ fn write_results(
     if out.plots {
         let plot_runs: Vec<PlotRun> = runs
             .iter()
-            .map(|r| PlotRun {
-                run: r.run,
-                point: r.point.clone(),
-                peers: r.result.initial_peers,
-                hops: tables::hop_histogram(&r.result),
+            .map(|r| {
+                let s = dhtsim_core::metrics::Summary::of(&r.result);
+                PlotRun {
+                    run: r.run,
+                    point: r.point.clone(),
+                    peers: r.result.initial_peers,
+                    hops: tables::hop_histogram(&r.result),
+                    lookups: s.lookups,
+                    failed: s.failed,
+                    wrong: s.not_found + s.wrong_owner,
+                    timeouts: s.timeouts,
+                }
             })
             .collect();
         let plots = crate::plot::render_all(&plot_runs, out.distribution_peers)

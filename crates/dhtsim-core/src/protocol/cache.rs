@@ -48,8 +48,8 @@ impl ShortcutCache {
     }
 
     /// The cached peer whose remembered range holds `key` (the one closest clockwise from the key
-    /// if stale entries overlap), marked as used.
-    pub fn covering(&mut self, space: IdSpace, key: RingId) -> Option<PeerRef> {
+    /// if stale entries overlap), with the start of that range, marked as used.
+    pub fn covering(&mut self, space: IdSpace, key: RingId) -> Option<(PeerRef, RingId)> {
         let i = self
             .entries
             .iter()
@@ -59,7 +59,7 @@ impl ShortcutCache {
             .0;
         let used = self.tick();
         self.entries[i].used = used;
-        Some(self.entries[i].peer)
+        Some((self.entries[i].peer, self.entries[i].from))
     }
 
     /// Marks the entry of `idx`, if any, as just used.

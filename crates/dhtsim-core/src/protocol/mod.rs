@@ -81,6 +81,11 @@ pub struct Query {
     pub expect_owner: bool,
     /// An earlier step of this query jumped to a cached peer (SPEC §2 step 3).
     pub jumped: bool,
+    /// When `expect_owner` is set: a point the key is known to lie after, i.e. the key is in
+    /// (lower, receiver]. A forward sender sets it to itself (or to a cached range's start); a
+    /// step back to a predecessor keeps it. It lets a peer that does not know its predecessor
+    /// accept only keys it can be sure are its own.
+    pub lower: RingId,
 }
 
 /// The owner's (or a failing peer's) answer, sent straight to the querier.

@@ -182,6 +182,7 @@ impl Peer {
             timeouts: 0,
             expect_owner: false,
             jumped: false,
+            lower: RingId(0),
         };
         out.push(Command::Send { to: via, msg: Message::Query(q) });
     }
@@ -306,27 +307,41 @@ impl Peer {
 
     fn route(&mut self, params: &Params, mut q: Query, out: &mut Vec<Command>) {
         let space = params.space;
+        // Without a predecessor a peer cannot tell where its range starts: it accepts a key it
+        // was expected to own only if the key is known to lie in (lower, me].
         let owner = match self.pred {
             Some(p) => space.in_open_closed(q.key, p.id, self.me.id),
-            None => q.expect_owner || self.succs.is_empty() && self.joined,
+            None => {
+                q.expect_owner && space.in_open_closed(q.key, q.lower, self.me.id)
+                    || self.succs.is_empty() && self.joined
+            }
         };
         if owner {
             self.answer_query(params, q, out);
             return;
         }
-        let Some(succ) = self.succ() else {
+        // No successor, or only itself after losing every successor (a lone peer owns
+        // everything and answered above): there is nowhere to go.
+        let Some(succ) = self.succ().filter(|s| s.idx != self.me.idx) else {
             self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
             return;
         };
         let (next, expect_owner) = if q.expect_owner {
-            (self.pred.expect("a peer without predecessor owns what it is expected to"), true)
+            let Some(pred) = self.pred else {
+                // Sent back to a peer that cannot go back further: no route.
+                self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+                return;
+            };
+            (pred, true)
         } else if space.in_open_closed(q.key, self.me.id, succ.id) {
+            q.lower = self.me.id;
             (succ, true)
-        } else if let Some(c) = (!q.jumped && params.cache_size > 0)
+        } else if let Some((c, from)) = (!q.jumped && params.cache_size > 0)
             .then(|| self.cache.covering(space, q.key))
             .flatten()
         {
             q.jumped = true;
+            q.lower = from;
             (c, true)
         } else {
             let next = self.closest_preceding(params, q.key).unwrap_or(succ);
@@ -599,6 +614,7 @@ impl Peer {
                     timeouts: 0,
                     expect_owner: false,
                     jumped: true, // repairs follow fingers, not remembered answers
+                    lower: RingId(0),
                 };
                 self.route(params, q, out);
             }

@@ -31,6 +31,7 @@ fn query(key: u64, hops: u32) -> Query {
         timeouts: 0,
         expect_owner: false,
         jumped: false,
+        lower: RingId(0),
     }
 }
 

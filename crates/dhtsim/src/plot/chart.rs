@@ -247,3 +247,97 @@ impl Chart for HopDistribution<'_> {
         Ok(())
     }
 }
+
+/// Failure rate, mean hops and timeouts per lookup against the mean session time, one panel
+/// each, one line per variant.
+pub struct ChurnEffects<'a> {
+    /// (label, points by session time) per variant.
+    pub variants: &'a [(String, Vec<super::ChurnPoint>)],
+}
+
+impl Chart for ChurnEffects<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let (title, body) = area.split_vertically(50);
+        title.titled(
+            "Lookups under churn (x: mean session time, log scale; shorter = more churn)",
+            ("sans-serif", 22),
+        )?;
+        let panels = body.split_evenly((1, 3));
+        let xs = self.variants.iter().flat_map(|(_, p)| p.iter().map(|c| c.session_s));
+        let (x_min, x_max) = xs.fold((f64::MAX, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        let x_range = (x_min / 1.3).max(1e-3)..x_max * 1.3;
+        let keys: Vec<f64> = {
+            let mut v: Vec<f64> =
+                self.variants.iter().flat_map(|(_, p)| p.iter().map(|c| c.session_s)).collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        };
+        type Metric = fn(&super::ChurnPoint) -> f64;
+        let metrics: [(&str, Metric); 3] = [
+            ("failed or wrong lookups (fraction)", |c| c.failure_rate),
+            ("mean hops per lookup", |c| c.hops_mean),
+            ("timeouts per lookup", |c| c.timeouts_per_lookup),
+        ];
+        for (panel, (name, metric)) in panels.iter().zip(metrics) {
+            let y_max = self
+                .variants
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(metric))
+                .fold(0.0f64, f64::max)
+                .max(1e-3)
+                * 1.15;
+            let mut chart = ChartBuilder::on(panel)
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(60)
+                .caption(name, ("sans-serif", 17))
+                .build_cartesian_2d(
+                    x_range.clone().log_scale().with_key_points(keys.clone()),
+                    0f64..y_max,
+                )?;
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|x| format_seconds(*x))
+                .x_desc("mean session")
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 14))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()?;
+            for (i, (label, points)) in self.variants.iter().enumerate() {
+                let c = color(i);
+                let line: Vec<(f64, f64)> =
+                    points.iter().map(|p| (p.session_s, metric(p))).collect();
+                chart
+                    .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
+                    .label(label.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
+                chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+            }
+            if name.starts_with("failed") {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .label_font(("sans-serif", 12))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.4))
+                    .draw()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// "10 min", "1 h", "90 s".
+fn format_seconds(s: f64) -> String {
+    if s >= 3600.0 && (s / 3600.0).fract() == 0.0 {
+        format!("{} h", s / 3600.0)
+    } else if s >= 60.0 && (s / 60.0).fract() == 0.0 {
+        format!("{} min", s / 60.0)
+    } else {
+        format!("{s} s")
+    }
+}

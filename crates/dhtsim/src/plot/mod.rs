@@ -4,7 +4,9 @@
 //!
 //! - `hops_vs_n`: mean hops against the number of peers (log-log), one line per variant with its
 //!   p5–p95 band, beside the reference curves (N-1)/2 and ½·log2 N + 1;
-//! - `hop_distribution`: the cumulative distribution of hop counts per variant at one N.
+//! - `hop_distribution`: the cumulative distribution of hop counts per variant at one N;
+//! - `churn_effects`: lookup failure rate, mean hops and timeouts per lookup against the mean
+//!   session time, when `churn.session_mean_s` is swept.
 //!
 //! A *variant* is a sweep point without its `population.peers` value: runs of the same variant
 //! at the same N (different seeds) are pooled.
@@ -24,10 +26,84 @@ pub struct PlotRun {
     pub peers: u64,
     /// Hop histogram: (hops, lookups), ascending.
     pub hops: Vec<(u32, u64)>,
+    /// Lookups started.
+    pub lookups: u64,
+    /// Lookups that ended `failed`.
+    pub failed: u64,
+    /// Lookups that reached an owner but not the right value (`not_found`, `wrong_owner`).
+    pub wrong: u64,
+    /// Timed-out forwards, summed over lookups.
+    pub timeouts: u64,
 }
 
 /// The swept key that plays the role of N.
 pub const PEERS_KEY: &str = "population.peers";
+
+/// The swept key that sets the churn rate.
+pub const SESSION_KEY: &str = "churn.session_mean_s";
+
+/// Churn statistics of one variant at one mean session time, pooled over seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChurnPoint {
+    /// Mean session time, seconds.
+    pub session_s: f64,
+    /// Fraction of lookups that did not end `ok`.
+    pub failure_rate: f64,
+    /// Mean hops over answered lookups.
+    pub hops_mean: f64,
+    /// Timeouts per lookup.
+    pub timeouts_per_lookup: f64,
+}
+
+/// Groups runs by variant (the point without `SESSION_KEY`) and pools each variant's runs at
+/// each session time.
+pub fn churn_variants(runs: &[PlotRun]) -> Vec<(String, Vec<ChurnPoint>)> {
+    let mut order: Vec<Vec<(String, String)>> = Vec::new();
+    let mut groups: BTreeMap<usize, BTreeMap<String, [u64; 6]>> = BTreeMap::new();
+    for r in runs {
+        let Some(session) = r.point.iter().find(|(k, _)| k == SESSION_KEY).map(|(_, v)| v.clone())
+        else {
+            continue;
+        };
+        let key: Vec<(String, String)> =
+            r.point.iter().filter(|(k, _)| k != SESSION_KEY).cloned().collect();
+        let i = order.iter().position(|k| *k == key).unwrap_or_else(|| {
+            order.push(key);
+            order.len() - 1
+        });
+        let answered: u64 = r.hops.iter().map(|&(_, c)| c).sum();
+        let hop_sum: u64 = r.hops.iter().map(|&(h, c)| h as u64 * c).sum();
+        let acc = groups.entry(i).or_default().entry(session).or_default();
+        for (a, v) in
+            acc.iter_mut().zip([r.lookups, r.failed, r.wrong, r.timeouts, answered, hop_sum])
+        {
+            *a += v;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(i, by_session)| {
+            let mut points: Vec<ChurnPoint> = by_session
+                .into_iter()
+                .filter_map(|(s, [lookups, failed, wrong, timeouts, answered, hop_sum])| {
+                    let session_s: f64 = s.parse().ok()?;
+                    (lookups > 0).then(|| ChurnPoint {
+                        session_s,
+                        failure_rate: (failed + wrong) as f64 / lookups as f64,
+                        hops_mean: if answered > 0 {
+                            hop_sum as f64 / answered as f64
+                        } else {
+                            0.0
+                        },
+                        timeouts_per_lookup: timeouts as f64 / lookups as f64,
+                    })
+                })
+                .collect();
+            points.sort_by(|a, b| a.session_s.total_cmp(&b.session_s));
+            (label(&order[i]), points)
+        })
+        .collect()
+}
 
 /// Pooled hop statistics of one variant at one N.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,8 +200,13 @@ pub fn label(point: &[(String, String)]) -> String {
     if let Some(c) = cache.filter(|&c| c != "0") {
         parts.push(format!("cache {c}"));
     }
+    if let Some(r) = get("overlay.successors") {
+        parts.push(format!("r={r}"));
+    }
     for (k, v) in point {
-        if k != "overlay.fingers" && k != "overlay.cache_size" && k != PEERS_KEY {
+        let shown =
+            ["overlay.fingers", "overlay.cache_size", "overlay.successors", PEERS_KEY, SESSION_KEY];
+        if !shown.contains(&k.as_str()) {
             let short = k.rsplit('.').next().unwrap_or(k);
             parts.push(format!("{short}={v}"));
         }
@@ -150,6 +231,10 @@ pub fn render_all(
     if ns.len() >= 2 {
         files.extend(chart::both("hops_vs_n", &chart::HopsVsN { variants: &variants })?);
     }
+    let churn = churn_variants(runs);
+    if churn.iter().any(|(_, pts)| pts.len() >= 2) {
+        files.extend(chart::both("churn_effects", &chart::ChurnEffects { variants: &churn })?);
+    }
     let n = distribution_n.filter(|n| ns.contains(n)).or_else(|| ns.last().copied());
     if let Some(n) = n {
         let dist = chart::HopDistribution { variants: &variants, n };
@@ -167,7 +252,8 @@ mod tests {
             ("overlay.fingers".to_string(), fingers.to_string()),
             (PEERS_KEY.to_string(), peers.to_string()),
         ];
-        PlotRun { run, point, peers, hops }
+        let lookups = hops.iter().map(|&(_, c)| c).sum();
+        PlotRun { run, point, peers, hops, lookups, failed: 0, wrong: 0, timeouts: 0 }
     }
 
     #[test]
