@@ -217,7 +217,7 @@ fn true_fingers_match(
 }
 
 /// Strongly connected components of the overlay (successor-list and finger edges between live
-/// members), by petgraph's Tarjan.
+/// members), by petgraph's Kosaraju (iterative: deep overlays do not overflow the stack).
 fn scc_count(peers: &[Peer], members: &[PeerIdx], pos: &[usize], alive: &[bool]) -> u64 {
     let mut g: DiGraph<(), ()> = DiGraph::with_capacity(members.len(), members.len() * 4);
     let nodes: Vec<NodeIndex> = members.iter().map(|_| g.add_node(())).collect();
@@ -230,5 +230,5 @@ fn scc_count(peers: &[Peer], members: &[PeerIdx], pos: &[usize], alive: &[bool])
             }
         }
     }
-    petgraph::algo::tarjan_scc(&g).len() as u64
+    petgraph::algo::kosaraju_scc(&g).len() as u64
 }

@@ -242,3 +242,18 @@ fn bad_churn_input_exits_2() {
         assert!(!dir.path().join("results").exists());
     }
 }
+
+#[test]
+fn checking_a_large_ring_fits_a_worker_threads_stack() {
+    // Runs execute on rayon workers (2 MiB stacks): the checker must not recurse per peer.
+    let text = "id_bits = 32\nduration_s = 1\n[population]\npeers = 100000\n";
+    let s = load(text);
+    let cfg = s.runs[0].config.clone();
+    let h = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || Simulation::new(&cfg, 1).health())
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert!(h.is_perfect() && h.sccs == 1 && h.members == 100_000, "{h:?}");
+}

@@ -17,11 +17,14 @@ fn every_shipped_scenario_checks_and_runs() {
         let p = path.to_str().unwrap();
         let o = dhtsim(tmp.path(), &["check", p]);
         assert!(o.status.success(), "{p}: {}", stderr(&o));
-        // Smoke-run at a reduced size: few generated lookups keep every sweep point cheap.
-        let o = dhtsim(
-            tmp.path(),
-            &["run", p, "--out", "out", "--quiet", "--set", "workload.lookups=20"],
-        );
+        // Smoke-run at a reduced size: few generated lookups keep every sweep point cheap, and
+        // benchmark scenarios (bench-*) also shrink their population and duration.
+        let mut args = vec!["run", p, "--out", "out", "--quiet", "--set", "workload.lookups=20"];
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("bench-") {
+            args.extend(["--set", "population.peers=200", "--set", "duration_s=120"]);
+        }
+        let o = dhtsim(tmp.path(), &args);
         assert!(o.status.success(), "{p}: {}", stderr(&o));
     }
     assert!(n >= 1, "scenarios/ ships at least the lecture");
