@@ -66,6 +66,7 @@ fn config(peers: u64) -> Config {
         churn: dhtsim_core::churn::ChurnConfig::none(),
         sample: None,
         stop_on_violation: false,
+        snapshots: vec![],
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Config {
     pub sample: Option<SimDuration>,
     /// Stop the run at the first sample where one of Zave's ring properties fails.
     pub stop_on_violation: bool,
+    /// Times at which to take a snapshot of the overlay (for a DOT export).
+    pub snapshots: Vec<SimTime>,
 }
 
 /// The peers present at bootstrap.

@@ -35,6 +35,7 @@
 //!     churn: dhtsim_core::churn::ChurnConfig::none(),
 //!     sample: None,
 //!     stop_on_violation: false,
+//!     snapshots: vec![],
 //! };
 //! let result = dhtsim_core::sim::run(&cfg, 7);
 //! let summary = dhtsim_core::metrics::Summary::of(&result);

@@ -142,6 +142,8 @@ pub struct RunResult {
     pub samples: Vec<Sample>,
     /// Why the run stopped early, if it did: the failed properties and the last events.
     pub stopped: Option<String>,
+    /// Overlay snapshots taken at the requested times.
+    pub snapshots: Vec<Snapshot>,
     /// Things the run skipped that the user should know about (e.g. a trace event naming a peer
     /// that was not there).
     pub warnings: Vec<String>,
@@ -241,4 +243,16 @@ mod tests {
         assert_eq!(percentile(&[1, 2, 3], 50), 2);
         assert_eq!(percentile(&[1, 2, 3, 4], 50), 2);
     }
+}
+
+/// The overlay at one moment: every member and the pointers it holds to other members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// When.
+    pub t: SimTime,
+    /// Members in ring order, with their predecessor pointer.
+    pub members: Vec<(RingId, Option<RingId>)>,
+    /// (from, to, kind) pointers between live members; kind is "succ" (the first successor),
+    /// "list" (the rest of the successor list) or "finger".
+    pub edges: Vec<(RingId, RingId, &'static str)>,
 }

@@ -47,6 +47,8 @@ enum Event {
     Trace(usize),
     /// Take a time-series sample and check the ring.
     Sample,
+    /// Take a snapshot of the overlay.
+    Snapshot,
 }
 
 /// What the simulation remembers about an operation while it is in flight.
@@ -114,6 +116,7 @@ pub struct Simulation<'c> {
     recent: VecDeque<String>,
     stopped: Option<String>,
     warnings: Vec<String>,
+    snapshots: Vec<crate::metrics::Snapshot>,
     /// Churn departures skipped to keep r + 1 members.
     skipped_departures: u64,
 }
@@ -240,6 +243,7 @@ impl<'c> Simulation<'c> {
             recent: VecDeque::new(),
             stopped: None,
             warnings: Vec::new(),
+            snapshots: Vec::new(),
             skipped_departures: 0,
         };
         sim.publish_files();
@@ -268,6 +272,9 @@ impl<'c> Simulation<'c> {
         }
         if let Some(dt) = cfg.sample {
             sim.engine.schedule_at(SimTime::ZERO + dt, Event::Sample);
+        }
+        for &t in &cfg.snapshots {
+            sim.engine.schedule_at(t, Event::Snapshot);
         }
         sim
     }
@@ -375,6 +382,10 @@ impl<'c> Simulation<'c> {
             Event::Arrive => self.churn_arrive(now),
             Event::Trace(i) => self.trace(now, i),
             Event::Sample => self.sample(now),
+            Event::Snapshot => {
+                let snap = self.snapshot(now);
+                self.snapshots.push(snap);
+            }
         }
         true
     }
@@ -822,6 +833,24 @@ impl<'c> Simulation<'c> {
 
     // ----- sampling -----
 
+    /// The overlay now: members with their pointers to other live members.
+    pub fn snapshot(&self, now: SimTime) -> crate::metrics::Snapshot {
+        let live = |idx: PeerIdx| self.alive[idx.0 as usize];
+        let mut members = Vec::with_capacity(self.oracle.len());
+        let mut edges = Vec::new();
+        for &id in self.oracle.ids() {
+            let p = &self.peers[self.oracle.find(id).expect("member").0 as usize];
+            members.push((id, p.pred().filter(|q| live(q.idx)).map(|q| q.id)));
+            for (i, s) in p.successors().iter().enumerate().filter(|(_, s)| live(s.idx)) {
+                edges.push((id, s.id, if i == 0 { "succ" } else { "list" }));
+            }
+            for f in p.fingers().iter().filter(|f| live(f.idx)) {
+                edges.push((id, f.id, "finger"));
+            }
+        }
+        crate::metrics::Snapshot { t: now, members, edges }
+    }
+
     fn sample(&mut self, now: SimTime) {
         let health = self.health();
         let iv = std::mem::take(&mut self.interval);
@@ -906,6 +935,7 @@ impl<'c> Simulation<'c> {
             end: self.engine.now(),
             samples: self.samples,
             stopped: self.stopped,
+            snapshots: self.snapshots,
             warnings: self.warnings,
         }
     }
@@ -928,6 +958,7 @@ fn describe(event: &Event, peers: &[Peer]) -> String {
         Event::Arrive => "a peer arrives".to_string(),
         Event::Trace(i) => format!("trace event {i}"),
         Event::Sample => "sample".to_string(),
+        Event::Snapshot => "snapshot".to_string(),
     }
 }
 

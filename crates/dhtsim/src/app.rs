@@ -134,6 +134,7 @@ fn write_results(
     if runs.iter().any(|r| !r.result.samples.is_empty()) {
         files.push(("timeseries.csv".into(), tables::timeseries_csv(runs)));
     }
+    files.extend(tables::dot_files(runs));
     if out.lookups {
         files.push(("lookups.csv".into(), tables::lookups_csv(runs)));
     }

@@ -391,6 +391,24 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         None if membership_changes => Some(SimDuration(defaults::SAMPLE_S * 1000)),
         None => None,
     };
+    let mut snapshots = Vec::new();
+    for item in r.array(&out, "dot_at_s").unwrap_or(&[]) {
+        let v = match item.kind {
+            doc::Kind::Int(i) => Some(i as f64),
+            doc::Kind::Float(x) => Some(x),
+            _ => None,
+        };
+        match v {
+            Some(s) if (0.0..duration_s).contains(&s) => snapshots.push(SimTime(seconds_to_ms(s))),
+            _ => {
+                let msg = format!(
+                    "expected times in seconds from 0 to before duration_s ({duration_s}), found {}",
+                    doc::display(&item.kind)
+                );
+                r.error(&out, "dot_at_s", item, msg);
+            }
+        }
+    }
     let check = r.table(&top, "check", "check");
     let stop_on_violation = r.bool(&check, "stop_on_violation", false);
 
@@ -410,6 +428,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
                 churn,
                 sample,
                 stop_on_violation,
+                snapshots,
             })
         }
         _ => None,

@@ -257,3 +257,15 @@ fn checking_a_large_ring_fits_a_worker_threads_stack() {
         .expect("no stack overflow");
     assert!(h.is_perfect() && h.sccs == 1 && h.members == 100_000, "{h:?}");
 }
+
+#[test]
+fn overlay_snapshots_export_as_dot() {
+    let scenario = repo_root().join("scenarios/lecture-churn.toml");
+    let text = std::fs::read_to_string(scenario).unwrap();
+    let (_d, out) = run_text(&text, &["--set", "output.dot_at_s=[5, 45]"]);
+    let before = std::fs::read_to_string(out.join("overlay-run0-5000ms.dot")).unwrap();
+    let after = std::fs::read_to_string(out.join("overlay-run0-45000ms.dot")).unwrap();
+    assert!(before.contains("\"13\" -> \"25\" [style=solid"), "{before}");
+    assert!(after.contains("\"13\" -> \"28\" [style=solid"), "{after}");
+    assert!(after.contains("\"28\" [tooltip=\"pred 13\"]") && !after.contains("\"25\""), "{after}");
+}
