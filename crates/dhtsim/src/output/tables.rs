@@ -315,6 +315,40 @@ pub fn hop_histogram(result: &RunResult) -> Vec<(u32, u64)> {
     counts.into_iter().collect()
 }
 
+/// One Graphviz DOT file per overlay snapshot: `overlay-run<R>-<t>ms.dot`, members as nodes in
+/// ring order (labelled by ID, with their predecessor), successor pointers solid, the rest of the
+/// successor list dashed, fingers dotted.
+pub fn dot_files(runs: &[RunOutput]) -> Vec<(String, Vec<u8>)> {
+    use std::fmt::Write;
+    let mut files = Vec::new();
+    for r in runs {
+        for snap in &r.result.snapshots {
+            let mut s = String::new();
+            let t = snap.t.as_ms();
+            writeln!(s, "digraph overlay {{").expect("string");
+            writeln!(s, "  label=\"run {} at {t} ms: {} members\";", r.run, snap.members.len())
+                .expect("string");
+            writeln!(s, "  node [shape=circle];").expect("string");
+            for (id, pred) in &snap.members {
+                let pred = pred.map_or_else(|| "?".to_string(), |p| p.0.to_string());
+                writeln!(s, "  \"{id}\" [tooltip=\"pred {pred}\"];").expect("string");
+            }
+            for (from, to, kind) in &snap.edges {
+                let style = match *kind {
+                    "succ" => "solid",
+                    "list" => "dashed",
+                    _ => "dotted",
+                };
+                writeln!(s, "  \"{from}\" -> \"{to}\" [style={style}, class={kind}];")
+                    .expect("string");
+            }
+            writeln!(s, "}}").expect("string");
+            files.push((format!("overlay-run{}-{t}ms.dot", r.run), s.into_bytes()));
+        }
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,38 +397,4 @@ mod tests {
         let empty = String::from_utf8(lookups_csv(&[run])).unwrap();
         assert_eq!(empty.trim_end(), LOOKUP_COLUMNS.join(","));
     }
-}
-
-/// One Graphviz DOT file per overlay snapshot: `overlay-run<R>-<t>ms.dot`, members as nodes in
-/// ring order (labelled by ID, with their predecessor), successor pointers solid, the rest of the
-/// successor list dashed, fingers dotted.
-pub fn dot_files(runs: &[RunOutput]) -> Vec<(String, Vec<u8>)> {
-    use std::fmt::Write;
-    let mut files = Vec::new();
-    for r in runs {
-        for snap in &r.result.snapshots {
-            let mut s = String::new();
-            let t = snap.t.as_ms();
-            writeln!(s, "digraph overlay {{").expect("string");
-            writeln!(s, "  label=\"run {} at {t} ms: {} members\";", r.run, snap.members.len())
-                .expect("string");
-            writeln!(s, "  node [shape=circle];").expect("string");
-            for (id, pred) in &snap.members {
-                let pred = pred.map_or_else(|| "?".to_string(), |p| p.0.to_string());
-                writeln!(s, "  \"{id}\" [tooltip=\"pred {pred}\"];").expect("string");
-            }
-            for (from, to, kind) in &snap.edges {
-                let style = match *kind {
-                    "succ" => "solid",
-                    "list" => "dashed",
-                    _ => "dotted",
-                };
-                writeln!(s, "  \"{from}\" -> \"{to}\" [style={style}, class={kind}];")
-                    .expect("string");
-            }
-            writeln!(s, "}}").expect("string");
-            files.push((format!("overlay-run{}-{t}ms.dot", r.run), s.into_bytes()));
-        }
-    }
-    files
 }
