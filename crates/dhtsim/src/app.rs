@@ -1,7 +1,7 @@
 //! The commands, from validated arguments to files and an exit status. All output paths and the
 //! choice of exit status live here; everything it calls returns plain results or errors.
 
-use crate::cli::{CheckArgs, Command, RunArgs};
+use crate::cli::{CheckArgs, Command, DirArgs, ReproduceArgs, RunArgs};
 use crate::output::atomic::AtomicDir;
 use crate::output::manifest::{Manifest, RunInfo, ScenarioInfo, sha256_hex};
 use crate::output::tables::{self, RunOutput};
@@ -38,6 +38,90 @@ pub fn execute(command: Command, argv: &[String]) -> Result<(), AppError> {
     match command {
         Command::Run(args) => run(args, argv),
         Command::Check(args) => check(args),
+        Command::Plot(args) => plot(args),
+        Command::Reproduce(args) => reproduce(args),
+    }
+}
+
+/// The scenario recorded in a results directory's manifest.
+fn recorded_scenario(dir: &Path, m: &Manifest) -> Result<Scenario, AppError> {
+    let stem = Path::new(&m.scenario.path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if sha256_hex(m.scenario.text.as_bytes()) != m.scenario.sha256 {
+        let shown = dir.join("manifest.json").display().to_string();
+        return Err(
+            InputError::whole(&shown, "the scenario text does not match its SHA-256").into()
+        );
+    }
+    Ok(scenario::from_text(
+        &m.scenario.path,
+        &m.scenario.text,
+        &stem,
+        &m.overrides,
+        m.seed_override,
+    )?)
+}
+
+fn plot(args: DirArgs) -> Result<(), AppError> {
+    let m = crate::results::read_manifest(&args.dir)?;
+    let s = recorded_scenario(&args.dir, &m)?;
+    let runs = crate::results::plot_runs(&args.dir)?;
+    let plots = render_plots(&s, &runs)?;
+    let fail = |e: std::io::Error| {
+        AppError::Failed(format!("cannot write plots to {}: {e}", args.dir.display()))
+    };
+    let plots_dir = args.dir.join("plots");
+    let dir = AtomicDir::create(&plots_dir).map_err(fail)?;
+    for (name, bytes) in &plots {
+        dir.write(name.trim_start_matches("plots/"), bytes).map_err(fail)?;
+    }
+    dir.commit().map_err(fail)?;
+    let names: Vec<&str> = plots.iter().map(|(n, _)| n.as_str()).collect();
+    println!("wrote {} plots: {}", names.len(), names.join(", "));
+    Ok(())
+}
+
+fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
+    let m = crate::results::read_manifest(&args.dir)?;
+    crate::results::check_version(&args.dir, &m)?;
+    let s = recorded_scenario(&args.dir, &m)?;
+    if !args.quiet {
+        eprintln!("reproducing {} ({})", args.dir.display(), describe(&s));
+    }
+    let runs = execute_runs(&s, args.jobs)?;
+    let files: BTreeMap<String, Vec<u8>> = render_files(&s, &runs)?.into_iter().collect();
+    let mut problems = Vec::new();
+    for (name, want) in &m.outputs {
+        let Some(bytes) = files.get(name) else {
+            problems.push(format!("{name}: recorded in the manifest, not produced by the re-run"));
+            continue;
+        };
+        let on_disk = std::fs::read(args.dir.join(name)).ok();
+        let regenerated_ok = sha256_hex(bytes) == *want;
+        let disk_ok = on_disk.as_ref().is_none_or(|d| sha256_hex(d) == *want);
+        if regenerated_ok && disk_ok {
+            continue;
+        }
+        let detail = match &on_disk {
+            Some(d) if d != bytes => crate::results::first_difference(d, bytes),
+            _ => "differs from the digest in the manifest".to_string(),
+        };
+        let who = if disk_ok { "the re-run" } else { "the file in the directory" };
+        problems.push(format!("{name}: {who} does not match the manifest; {detail}"));
+    }
+    for name in files.keys().filter(|n| !m.outputs.contains_key(*n)) {
+        problems.push(format!("{name}: produced by the re-run, not in the manifest"));
+    }
+    if problems.is_empty() {
+        println!("reproduced: {} files identical", m.outputs.len());
+        Ok(())
+    } else {
+        for p in &problems {
+            eprintln!("differs: {p}");
+        }
+        Err(AppError::Failed(format!("{} of {} files differ", problems.len(), m.outputs.len())))
     }
 }
 
@@ -82,7 +166,7 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
             eprintln!("warning: run {}: {w}", r.run);
         }
     }
-    let files = write_results(&out_dir, &s, &runs, argv)?;
+    let files = write_results(&out_dir, &s, &runs, argv, args.seed)?;
     if !args.quiet {
         print!("{}", crate::report::render(&runs));
         println!("\nwrote {}/ ({})", out_dir.display(), files.join(", "));
@@ -117,20 +201,17 @@ fn execute_runs(s: &Scenario, jobs: usize) -> Result<Vec<RunOutput>, AppError> {
     }))
 }
 
-/// Renders every result file and writes them, with the manifest, atomically into `out_dir`.
-/// Returns the names of the files written.
-fn write_results(
-    out_dir: &Path,
-    s: &Scenario,
-    runs: &[RunOutput],
-    argv: &[String],
-) -> Result<Vec<String>, AppError> {
+/// Every result file of a run, rendered from the results (the manifest aside), as
+/// (relative path, bytes), in a fixed order.
+pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec<u8>)>, AppError> {
     let out = &s.output;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("summary.csv".into(), tables::summary_csv(runs)),
         ("hops.csv".into(), tables::hops_csv(runs)),
-        ("peers.csv".into(), tables::peers_csv(runs)),
     ];
+    if out.peers {
+        files.push(("peers.csv".into(), tables::peers_csv(runs)));
+    }
     if runs.iter().any(|r| !r.result.samples.is_empty()) {
         files.push(("timeseries.csv".into(), tables::timeseries_csv(runs)));
     }
@@ -155,10 +236,28 @@ fn write_results(
                 }
             })
             .collect();
-        let plots = crate::plot::render_all(&plot_runs, out.distribution_peers)
-            .map_err(AppError::Failed)?;
-        files.extend(plots.into_iter().map(|(name, bytes)| (format!("plots/{name}"), bytes)));
+        files.extend(render_plots(s, &plot_runs)?);
     }
+    Ok(files)
+}
+
+/// The plot files (`plots/NAME.svg`, `.png`) of `runs`.
+fn render_plots(s: &Scenario, runs: &[PlotRun]) -> Result<Vec<(String, Vec<u8>)>, AppError> {
+    let plots =
+        crate::plot::render_all(runs, s.output.distribution_peers).map_err(AppError::Failed)?;
+    Ok(plots.into_iter().map(|(name, bytes)| (format!("plots/{name}"), bytes)).collect())
+}
+
+/// Renders every result file and writes them, with the manifest, atomically into `out_dir`.
+/// Returns the names of the files written.
+fn write_results(
+    out_dir: &Path,
+    s: &Scenario,
+    runs: &[RunOutput],
+    argv: &[String],
+    seed_override: Option<u64>,
+) -> Result<Vec<String>, AppError> {
+    let files = render_files(s, runs)?;
     let manifest = Manifest {
         dhtsim_version: env!("CARGO_PKG_VERSION").to_string(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -170,6 +269,7 @@ fn write_results(
         },
         overrides: s.overrides.clone(),
         seed: s.seed,
+        seed_override,
         runs: runs
             .iter()
             .map(|r| RunInfo { run: r.run, seed: r.seed, point: r.point.iter().cloned().collect() })

@@ -19,6 +19,30 @@ pub enum Command {
     Run(RunArgs),
     /// Validate a scenario without running it.
     Check(CheckArgs),
+    /// Redraw every plot of a results directory from its CSV files (no simulation).
+    Plot(DirArgs),
+    /// Re-run the scenario recorded in a results directory's manifest and compare every file.
+    Reproduce(ReproduceArgs),
+}
+
+/// `dhtsim plot`.
+#[derive(Args, Debug)]
+pub struct DirArgs {
+    /// A results directory written by `dhtsim run`.
+    pub dir: PathBuf,
+}
+
+/// `dhtsim reproduce`.
+#[derive(Args, Debug)]
+pub struct ReproduceArgs {
+    /// A results directory written by `dhtsim run`.
+    pub dir: PathBuf,
+    /// Runs executed at once (0 = one per core). Results do not depend on it.
+    #[arg(long, short, default_value_t = 0)]
+    pub jobs: usize,
+    /// Print nothing but the verdict and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `dhtsim run`.

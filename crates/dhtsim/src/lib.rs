@@ -14,4 +14,5 @@ pub mod cli;
 pub mod output;
 pub mod plot;
 pub mod report;
+pub mod results;
 pub mod scenario;

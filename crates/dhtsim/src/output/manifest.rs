@@ -1,12 +1,13 @@
 //! `manifest.json`: what produced a results directory, and the SHA-256 of every file in it, so
 //! that a result can be traced to its scenario and verified byte for byte.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The manifest of one `dhtsim run`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// dhtsim's version (`CARGO_PKG_VERSION`).
     pub dhtsim_version: String,
@@ -18,8 +19,10 @@ pub struct Manifest {
     pub scenario: ScenarioInfo,
     /// `--set` overrides applied, in order.
     pub overrides: Vec<String>,
-    /// The run seed.
+    /// The top-level seed.
     pub seed: u64,
+    /// The `--seed` given on the command line, if any (it replaces the sweep's `seeds`).
+    pub seed_override: Option<u64>,
     /// Each run: its number and seed.
     pub runs: Vec<RunInfo>,
     /// SHA-256 (hex) of every other file in the directory, by file name.
@@ -27,7 +30,8 @@ pub struct Manifest {
 }
 
 /// The scenario a run came from.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScenarioInfo {
     /// File as named on the command line.
     pub path: String,
@@ -38,7 +42,8 @@ pub struct ScenarioInfo {
 }
 
 /// One run of the scenario.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunInfo {
     /// Number of the run.
     pub run: u64,

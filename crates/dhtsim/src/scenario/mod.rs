@@ -46,6 +46,8 @@ pub struct Scenario {
 pub struct OutputConfig {
     /// Write `lookups.csv` (one row per lookup; large for big sweeps).
     pub lookups: bool,
+    /// Write `peers.csv` (one row per peer of every run).
+    pub peers: bool,
     /// Draw plots into `plots/`.
     pub plots: bool,
     /// N at which the hop distribution is drawn (default: the largest).
@@ -439,6 +441,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
 fn read_output(r: &mut Reader<'_>, out: &Table<'_>) -> OutputConfig {
     OutputConfig {
         lookups: r.bool(out, "lookups", true),
+        peers: r.bool(out, "peers", true),
         plots: r.bool(out, "plots", true),
         distribution_peers: r.int(out, "distribution_peers", 1, U64_MAX).map(|n| n as u64),
     }

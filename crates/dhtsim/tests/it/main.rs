@@ -5,6 +5,7 @@ mod bad_input;
 mod churn;
 mod determinism;
 mod lecture;
+mod reproduce;
 mod scenarios;
 mod shortcuts;
 mod static_ring;
