@@ -329,6 +329,25 @@ impl<'c> Simulation<'c> {
         self.finish()
     }
 
+    /// Runs to the end like [`Simulation::run`], calling `progress(now, events)` every `every`
+    /// events (for a progress display; it cannot influence the run).
+    pub fn run_with_progress(
+        mut self,
+        every: u64,
+        mut progress: impl FnMut(SimTime, u64),
+    ) -> RunResult {
+        let every = every.max(1);
+        let mut n = 0u64;
+        while self.step() {
+            n += 1;
+            if n.is_multiple_of(every) {
+                progress(self.engine.now(), n);
+            }
+        }
+        progress(self.engine.now(), n);
+        self.finish()
+    }
+
     /// Runs every event before `t` (and no later one); `false` if the run ended first.
     pub fn run_until(&mut self, t: SimTime) -> bool {
         while self.engine.peek_time().is_some_and(|next| next < t) {

@@ -90,7 +90,7 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
     if !args.quiet {
         eprintln!("reproducing {} ({})", args.dir.display(), describe(&s));
     }
-    let runs = execute_runs(&s, args.jobs)?;
+    let runs = execute_runs(&s, args.jobs, !args.quiet)?;
     let files: BTreeMap<String, Vec<u8>> = render_files(&s, &runs)?.into_iter().collect();
     let mut problems = Vec::new();
     for (name, want) in &m.outputs {
@@ -160,7 +160,7 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     if !args.quiet {
         eprintln!("running {}", describe(&s));
     }
-    let runs = execute_runs(&s, args.jobs)?;
+    let runs = execute_runs(&s, args.jobs, !args.quiet)?;
     for r in &runs {
         for w in &r.result.warnings {
             eprintln!("warning: run {}: {w}", r.run);
@@ -181,24 +181,72 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
 
 /// Runs every run of the scenario, in parallel over `jobs` threads (0 = one per core). Results
 /// come back in run order whatever the thread count, and each run is a pure function of its
-/// config and seed, so the bytes written never depend on `jobs`.
-fn execute_runs(s: &Scenario, jobs: usize) -> Result<Vec<RunOutput>, AppError> {
+/// config and seed, so the bytes written never depend on `jobs`. With `show_progress`, a bar on
+/// stderr follows virtual time (one run) or runs done (a sweep), with events per second and ETA.
+fn execute_runs(
+    s: &Scenario,
+    jobs: usize,
+    show_progress: bool,
+) -> Result<Vec<RunOutput>, AppError> {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use rayon::prelude::*;
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicU64, Ordering};
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .map_err(|e| AppError::Failed(format!("cannot start {jobs} worker threads: {e}")))?;
-    Ok(pool.install(|| {
+    let single = s.runs.len() == 1;
+    let bar = if show_progress && std::io::stderr().is_terminal() {
+        let (len, template) = if single {
+            let end = s.runs[0].config.duration.as_ms();
+            (
+                end,
+                "{spinner} virtual time {pos}/{len} ms [{bar:30}] {msg} {elapsed_precise} ETA {eta}",
+            )
+        } else {
+            (
+                s.runs.len() as u64,
+                "{spinner} runs {pos}/{len} [{bar:30}] {msg} {elapsed_precise} ETA {eta}",
+            )
+        };
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let events = AtomicU64::new(0);
+    let rate = |total: u64| {
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        format!("{:.1} M events/s", total as f64 / secs / 1e6)
+    };
+    let outputs = pool.install(|| {
         s.runs
             .par_iter()
-            .map(|spec| RunOutput {
-                run: spec.run,
-                seed: spec.seed,
-                point: spec.point.clone(),
-                result: dhtsim_core::sim::run(&spec.config, spec.seed),
+            .map(|spec| {
+                let sim = dhtsim_core::sim::Simulation::new(&spec.config, spec.seed);
+                let mut last = 0;
+                let result = sim.run_with_progress(1 << 18, |now, n| {
+                    let total = events.fetch_add(n - last, Ordering::Relaxed) + (n - last);
+                    last = n;
+                    if single {
+                        bar.set_position(now.as_ms().min(bar.length().unwrap_or(0)));
+                    }
+                    bar.set_message(rate(total));
+                });
+                if !single {
+                    bar.inc(1);
+                }
+                RunOutput { run: spec.run, seed: spec.seed, point: spec.point.clone(), result }
             })
             .collect()
-    }))
+    });
+    bar.finish_and_clear();
+    Ok(outputs)
 }
 
 /// Every result file of a run, rendered from the results (the manifest aside), as
