@@ -257,6 +257,9 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
         ("summary.csv".into(), tables::summary_csv(runs)),
         ("hops.csv".into(), tables::hops_csv(runs)),
     ];
+    if runs.len() > 1 {
+        files.push(("summary_by_point.csv".into(), tables::summary_by_point_csv(runs)));
+    }
     if out.peers {
         files.push(("peers.csv".into(), tables::peers_csv(runs)));
     }
@@ -281,6 +284,22 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
                     failed: s.failed,
                     wrong: s.not_found + s.wrong_owner,
                     timeouts: s.timeouts,
+                    samples: r
+                        .result
+                        .samples
+                        .iter()
+                        .map(|x| crate::plot::TsPoint {
+                            t_ms: x.t.as_ms(),
+                            live: x.health.members,
+                            ok: x.ok,
+                            failed: x.failed,
+                            lookups: x.lookups,
+                            succ: x.health.succ_correct,
+                            pred: x.health.pred_correct,
+                            fingers: x.health.fingers_correct,
+                            lost: x.health.lost_keys,
+                        })
+                        .collect(),
                 }
             })
             .collect();

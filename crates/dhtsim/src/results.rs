@@ -106,7 +106,39 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
             failed: number(&sfile, &row, "failed")?,
             wrong: number(&sfile, &row, "not_found")? + number(&sfile, &row, "wrong_owner")?,
             timeouts: number(&sfile, &row, "timeouts")?,
+            samples: Vec::new(),
         });
+    }
+    if dir.join("timeseries.csv").exists() {
+        let tfile = dir.join("timeseries.csv").display().to_string();
+        let real = |row: &BTreeMap<String, String>, col: &str| -> Result<f64, InputError> {
+            let v = row
+                .get(col)
+                .ok_or_else(|| InputError::whole(&tfile, format!("no column `{col}`")))?;
+            v.parse().map_err(|_| {
+                InputError::whole(
+                    &tfile,
+                    format!("column `{col}`: expected a number, found \"{v}\""),
+                )
+            })
+        };
+        for row in read_csv(dir, "timeseries.csv")? {
+            let run = number(&tfile, &row, "run")?;
+            let point = crate::plot::TsPoint {
+                t_ms: number(&tfile, &row, "t_ms")?,
+                live: number(&tfile, &row, "live_peers")?,
+                ok: number(&tfile, &row, "ok")?,
+                failed: number(&tfile, &row, "failed")?,
+                lookups: number(&tfile, &row, "lookups")?,
+                succ: real(&row, "succ_correct")?,
+                pred: real(&row, "pred_correct")?,
+                fingers: real(&row, "fingers_correct")?,
+                lost: number(&tfile, &row, "lost_keys")?,
+            };
+            if let Some(r) = runs.iter_mut().find(|r| r.run == run) {
+                r.samples.push(point);
+            }
+        }
     }
     let hfile = dir.join("hops.csv").display().to_string();
     for row in read_csv(dir, "hops.csv")? {

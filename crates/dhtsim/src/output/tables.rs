@@ -315,6 +315,74 @@ pub fn hop_histogram(result: &RunResult) -> Vec<(u32, u64)> {
     counts.into_iter().collect()
 }
 
+/// Two-sided 95 % Student t quantiles for 1 to 30 degrees of freedom; 1.96 beyond.
+const T95: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// Mean and half-width of the 95 % confidence interval (Student t) of `xs`, summed in order;
+/// the half-width is `None` with fewer than two values.
+pub fn mean_ci95(xs: &[f64]) -> (f64, Option<f64>) {
+    let n = xs.len();
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, None);
+    }
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+    let t = T95.get(n - 2).copied().unwrap_or(1.96);
+    (mean, Some(t * (var / n as f64).sqrt()))
+}
+
+/// `summary_by_point.csv`: one row per sweep point, its runs (one per seed) aggregated: the mean
+/// of each per-run statistic and the half-width of its 95 % confidence interval over seeds.
+pub fn summary_by_point_csv(runs: &[RunOutput]) -> Vec<u8> {
+    type Point<'a> = &'a [(String, String)];
+    let mut groups: Vec<(Point<'_>, Vec<&RunOutput>)> = Vec::new();
+    for r in runs {
+        match groups.iter_mut().find(|(p, _)| *p == r.point.as_slice()) {
+            Some((_, members)) => members.push(r),
+            None => groups.push((&r.point, vec![r])),
+        }
+    }
+    type Metric = fn(&Summary) -> Option<f64>;
+    let metrics: [(&str, Metric); 5] = [
+        ("hops_mean", |s| s.hops.map(|h| h.mean)),
+        ("ok_rate", |s| (s.lookups > 0).then(|| s.ok as f64 / s.lookups as f64)),
+        ("failed_rate", |s| (s.lookups > 0).then(|| s.failed as f64 / s.lookups as f64)),
+        ("timeouts_per_lookup", |s| (s.lookups > 0).then(|| s.timeouts as f64 / s.lookups as f64)),
+        ("latency_ms_mean", |s| s.latency_ms_mean),
+    ];
+    let mut w = writer();
+    let mut header: Vec<String> =
+        runs.first().map(|r| r.point.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+    header.extend(["runs".to_string(), "peers".to_string()]);
+    for (name, _) in &metrics {
+        header.push(name.to_string());
+        header.push(format!("{name}_ci95"));
+    }
+    w.write_record(&header).expect("in memory");
+    for (point, members) in groups {
+        let summaries: Vec<Summary> = members.iter().map(|r| Summary::of(&r.result)).collect();
+        let mut row: Vec<String> = point.iter().map(|(_, v)| v.clone()).collect();
+        row.push(members.len().to_string());
+        row.push(summaries[0].peers.to_string());
+        for (_, metric) in &metrics {
+            let xs: Vec<f64> = summaries.iter().filter_map(metric).collect();
+            if xs.is_empty() {
+                row.extend([String::new(), String::new()]);
+            } else {
+                let (mean, ci) = mean_ci95(&xs);
+                row.push(float(Some(mean)));
+                row.push(float(ci));
+            }
+        }
+        w.write_record(&row).expect("in memory");
+    }
+    finish(w)
+}
+
 /// One Graphviz DOT file per overlay snapshot: `overlay-run<R>-<t>ms.dot`, members as nodes in
 /// ring order (labelled by ID, with their predecessor), successor pointers solid, the rest of the
 /// successor list dashed, fingers dotted.
@@ -352,6 +420,15 @@ pub fn dot_files(runs: &[RunOutput]) -> Vec<(String, Vec<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confidence_interval_of_known_values() {
+        let (m, ci) = mean_ci95(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m, 2.5);
+        // sd = 1.29099, t(3) = 3.182: 3.182 * 1.29099 / 2 = 2.0540.
+        assert!((ci.unwrap() - 2.0540).abs() < 1e-3, "{ci:?}");
+        assert_eq!(mean_ci95(&[7.0]), (7.0, None));
+    }
 
     #[test]
     fn lookup_header_matches_the_row_struct() {

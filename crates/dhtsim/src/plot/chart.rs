@@ -141,11 +141,17 @@ impl Chart for HopsVsN<'_> {
                 v.by_n.iter().map(|p| (p.n as f64, clamp(p.mean))).collect();
             chart
                 .draw_series(LineSeries::new(means.clone(), c.stroke_width(3)))?
-                .label(format!("{} (mean, p5–p95 band)", v.label))
+                .label(format!("{} (mean ± 95 % CI over seeds, p5–p95 band)", v.label))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
                 });
             chart.draw_series(means.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+            // 95 % confidence interval of the mean over seeds (often smaller than the marker).
+            chart.draw_series(v.by_n.iter().filter_map(|p| {
+                let ci = p.ci95?;
+                let (x, lo, hi) = (p.n as f64, clamp(p.mean - ci), clamp(p.mean + ci));
+                Some(PathElement::new(vec![(x, lo), (x, hi)], c.stroke_width(2)))
+            }))?;
         }
         let grid: Vec<f64> = (0..=60)
             .map(|k| {
@@ -339,5 +345,83 @@ fn format_seconds(s: f64) -> String {
         format!("{} min", s / 60.0)
     } else {
         format!("{s} s")
+    }
+}
+
+/// Live peers, lookup outcomes, correct pointers and lost keys over time, for one run.
+pub struct TimeSeries<'a> {
+    /// Which run.
+    pub run: u64,
+    /// Its samples.
+    pub samples: &'a [super::TsPoint],
+}
+
+impl Chart for TimeSeries<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let (title, body) = area.split_vertically(45);
+        title.titled(&format!("Run {} over virtual time", self.run), ("sans-serif", 22))?;
+        let panels = body.split_evenly((2, 2));
+        let t_max = self.samples.last().map_or(1.0, |s| s.t_ms as f64 / 60_000.0).max(1e-3);
+        let minutes = |s: &super::TsPoint| s.t_ms as f64 / 60_000.0;
+        type Series<'s> = Vec<(&'static str, Vec<(f64, f64)>)>;
+        let panel = |area: &DrawingArea<DB, Shift>,
+                     caption: &str,
+                     series: Series<'_>,
+                     y_top: f64|
+         -> DrawResult<DB> {
+            let mut chart = ChartBuilder::on(area)
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(55)
+                .caption(caption, ("sans-serif", 16))
+                .build_cartesian_2d(0f64..t_max, 0f64..y_top)?;
+            chart
+                .configure_mesh()
+                .x_desc("minutes")
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 13))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()?;
+            let several = series.len() > 1;
+            for (i, (label, points)) in series.into_iter().enumerate() {
+                let c = color(i);
+                chart.draw_series(LineSeries::new(points, c.stroke_width(2)))?.label(label).legend(
+                    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)),
+                );
+            }
+            if several {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerLeft)
+                    .label_font(("sans-serif", 12))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.4))
+                    .draw()?;
+            }
+            Ok(())
+        };
+        let s = self.samples;
+        let live: Vec<(f64, f64)> = s.iter().map(|p| (minutes(p), p.live as f64)).collect();
+        let live_top = live.iter().map(|p| p.1).fold(1.0, f64::max) * 1.15;
+        panel(&panels[0], "live peers", vec![("live", live)], live_top)?;
+        let share = |f: fn(&super::TsPoint) -> u64| -> Vec<(f64, f64)> {
+            s.iter()
+                .filter(|p| p.lookups > 0)
+                .map(|p| (minutes(p), f(p) as f64 / p.lookups as f64))
+                .collect()
+        };
+        let outcomes = vec![("ok", share(|p| p.ok)), ("failed", share(|p| p.failed))];
+        panel(&panels[1], "share of the lookups ending in each interval", outcomes, 1.05)?;
+        let pointers = vec![
+            ("successor", s.iter().map(|p| (minutes(p), p.succ)).collect()),
+            ("predecessor", s.iter().map(|p| (minutes(p), p.pred)).collect()),
+            ("fingers", s.iter().map(|p| (minutes(p), p.fingers)).collect()),
+        ];
+        panel(&panels[2], "share of peers whose pointers are right", pointers, 1.05)?;
+        let lost: Vec<(f64, f64)> = s.iter().map(|p| (minutes(p), p.lost as f64)).collect();
+        let lost_top = lost.iter().map(|p| p.1).fold(1.0, f64::max) * 1.15;
+        panel(&panels[3], "stored keys lost", vec![("lost", lost)], lost_top)?;
+        Ok(())
     }
 }

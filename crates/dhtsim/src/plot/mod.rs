@@ -6,7 +6,9 @@
 //!   p5–p95 band, beside the reference curves (N-1)/2 and ½·log2 N + 1;
 //! - `hop_distribution`: the cumulative distribution of hop counts per variant at one N;
 //! - `churn_effects`: lookup failure rate, mean hops and timeouts per lookup against the mean
-//!   session time, when `churn.session_mean_s` is swept.
+//!   session time, when `churn.session_mean_s` is swept;
+//! - `timeseries`: live peers, lookup outcomes, pointer correctness and lost keys over virtual
+//!   time, for the last run that has samples.
 //!
 //! A *variant* is a sweep point without its `population.peers` value: runs of the same variant
 //! at the same N (different seeds) are pooled.
@@ -34,6 +36,31 @@ pub struct PlotRun {
     pub wrong: u64,
     /// Timed-out forwards, summed over lookups.
     pub timeouts: u64,
+    /// The run's time series (empty without sampling).
+    pub samples: Vec<TsPoint>,
+}
+
+/// One time-series sample, as in `timeseries.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsPoint {
+    /// End of the interval, ms.
+    pub t_ms: u64,
+    /// Live members.
+    pub live: u64,
+    /// Lookups that ended `ok` in the interval.
+    pub ok: u64,
+    /// Lookups that ended `failed` in the interval.
+    pub failed: u64,
+    /// Lookups that ended in the interval.
+    pub lookups: u64,
+    /// Fraction of members with the right successor.
+    pub succ: f64,
+    /// Fraction of members with the right predecessor.
+    pub pred: f64,
+    /// Fraction of members with exactly the right fingers.
+    pub fingers: f64,
+    /// Keys lost so far.
+    pub lost: u64,
 }
 
 /// The swept key that plays the role of N.
@@ -120,6 +147,9 @@ pub struct Pooled {
     pub p95: u32,
     /// Pooled histogram.
     pub hist: Vec<(u32, u64)>,
+    /// Half-width of the 95 % confidence interval of the mean over runs (seeds), if there are
+    /// at least two.
+    pub ci95: Option<f64>,
 }
 
 /// A variant: its label and its pooled statistics by N, ascending.
@@ -135,7 +165,8 @@ pub struct Variant {
 /// each N.
 pub fn variants(runs: &[PlotRun]) -> Vec<Variant> {
     let mut order: Vec<Vec<(String, String)>> = Vec::new();
-    let mut groups: BTreeMap<usize, BTreeMap<u64, BTreeMap<u32, u64>>> = BTreeMap::new();
+    type Group = (BTreeMap<u32, u64>, Vec<f64>);
+    let mut groups: BTreeMap<usize, BTreeMap<u64, Group>> = BTreeMap::new();
     for r in runs {
         let key: Vec<(String, String)> =
             r.point.iter().filter(|(k, _)| k != PEERS_KEY).cloned().collect();
@@ -143,16 +174,30 @@ pub fn variants(runs: &[PlotRun]) -> Vec<Variant> {
             order.push(key);
             order.len() - 1
         });
-        let hist = groups.entry(i).or_default().entry(r.peers).or_default();
+        let (hist, means) = groups.entry(i).or_default().entry(r.peers).or_default();
         for &(h, c) in &r.hops {
             *hist.entry(h).or_default() += c;
+        }
+        let count: u64 = r.hops.iter().map(|&(_, c)| c).sum();
+        if count > 0 {
+            let sum: u64 = r.hops.iter().map(|&(h, c)| h as u64 * c).sum();
+            means.push(sum as f64 / count as f64);
         }
     }
     groups
         .into_iter()
         .map(|(i, by_n)| Variant {
             label: label(&order[i]),
-            by_n: by_n.into_iter().filter_map(|(n, hist)| pool(n, hist)).collect(),
+            by_n: by_n
+                .into_iter()
+                .filter_map(|(n, (hist, means))| {
+                    let mut p = pool(n, hist)?;
+                    p.ci95 = (!means.is_empty())
+                        .then(|| crate::output::tables::mean_ci95(&means).1)
+                        .flatten();
+                    Some(p)
+                })
+                .collect(),
         })
         .collect()
 }
@@ -171,6 +216,7 @@ fn pool(n: u64, hist: BTreeMap<u32, u64>) -> Option<Pooled> {
         p5: percentile(&hist, lookups, 5),
         p95: percentile(&hist, lookups, 95),
         hist,
+        ci95: None,
     })
 }
 
@@ -235,6 +281,10 @@ pub fn render_all(
     if churn.iter().any(|(_, pts)| pts.len() >= 2) {
         files.extend(chart::both("churn_effects", &chart::ChurnEffects { variants: &churn })?);
     }
+    if let Some(r) = runs.iter().rev().find(|r| r.samples.len() >= 2) {
+        let ts = chart::TimeSeries { run: r.run, samples: &r.samples };
+        files.extend(chart::both("timeseries", &ts)?);
+    }
     let n = distribution_n.filter(|n| ns.contains(n)).or_else(|| ns.last().copied());
     if let Some(n) = n {
         let dist = chart::HopDistribution { variants: &variants, n };
@@ -253,7 +303,17 @@ mod tests {
             (PEERS_KEY.to_string(), peers.to_string()),
         ];
         let lookups = hops.iter().map(|&(_, c)| c).sum();
-        PlotRun { run, point, peers, hops, lookups, failed: 0, wrong: 0, timeouts: 0 }
+        PlotRun {
+            run,
+            point,
+            peers,
+            hops,
+            lookups,
+            failed: 0,
+            wrong: 0,
+            timeouts: 0,
+            samples: vec![],
+        }
     }
 
     #[test]

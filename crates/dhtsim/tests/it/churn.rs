@@ -269,3 +269,36 @@ fn overlay_snapshots_export_as_dot() {
     assert!(after.contains("\"13\" -> \"28\" [style=solid"), "{after}");
     assert!(after.contains("\"28\" [tooltip=\"pred 13\"]") && !after.contains("\"25\""), "{after}");
 }
+
+#[test]
+fn a_trace_replays_joins_leaves_and_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("trace.csv"),
+        "at_ms,kind,peer\n1000,crash,25\n2000,join,28\n3000,leave,40\n# comments are fine\n4000,join,41\n",
+    )
+    .unwrap();
+    let text = "id_bits = 6\nduration_s = 60\n[population]\nids = [1, 12, 13, 25, 32, 40, 48, 60]\n\
+                [overlay]\nstabilize_s = 2\ncheck_predecessor_s = 2\n\
+                [churn]\nmodel = \"trace\"\ntrace = \"trace.csv\"\n[output]\nsample_s = 1\n";
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let o = dhtsim(dir.path(), &["run", "s.toml", "--out", "out", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let peers = read_csv(&dir.path().join("out/peers.csv"));
+    let row = |id: &str| peers.iter().find(|p| p["peer"] == id).unwrap().clone();
+    assert_eq!(
+        (row("25")["leave_ms"].as_str(), row("25")["leave_kind"].as_str()),
+        ("1000", "crash")
+    );
+    assert_eq!(
+        (row("40")["leave_ms"].as_str(), row("40")["leave_kind"].as_str()),
+        ("3000", "leave")
+    );
+    assert!(!row("28")["join_ms"].is_empty() && !row("41")["join_ms"].is_empty());
+    let ts = read_csv(&dir.path().join("out/timeseries.csv"));
+    let last = ts.last().unwrap();
+    assert_eq!(last["live_peers"], "8", "8 - 2 + 2");
+    for col in ["succ_correct", "pred_correct"] {
+        assert_eq!(last[col], "1.0", "converged: {last:?}");
+    }
+}
