@@ -31,7 +31,11 @@ fn reproduce_passes_then_names_a_changed_file() {
     let (dir, _out) = run_text(SWEEP, &["--seed", "9", "--set", "workload.lookups=200"]);
     let o = dhtsim(dir.path(), &["reproduce", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let n = std::fs::read_dir(dir.path().join("out/plots")).unwrap().count() + 4;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let n = manifest["outputs"].as_object().unwrap().len();
+    assert!(n >= 9, "csv files and plots: {n}");
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         format!("reproduced: {n} files identical")
