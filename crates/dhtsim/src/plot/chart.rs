@@ -67,6 +67,26 @@ pub fn both(name: &str, chart: &impl Chart) -> Result<Vec<(String, Vec<u8>)>, St
     Ok(vec![(format!("{name}.svg"), svg.into_bytes()), (format!("{name}.png"), png_bytes)])
 }
 
+/// Draws the legend of `chart` at `position` in the fixed style of every dhtsim plot.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+}
+
+/// A legend sample: a short line in colour `c`.
+fn swatch<C: Color + Copy>(c: C, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(width))
+}
+
 /// Tick values 1, 2, 5, 10, 20, 50, ... from `lo` up to `hi`.
 fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
     let mut ticks = Vec::new();
@@ -142,9 +162,7 @@ impl Chart for HopsVsN<'_> {
             chart
                 .draw_series(LineSeries::new(means.clone(), c.stroke_width(3)))?
                 .label(format!("{} (mean ± 95 % CI over seeds, p5–p95 band)", v.label))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
+                .legend(swatch(c, 3));
             chart.draw_series(means.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
             // 95 % confidence interval of the mean over seeds (often smaller than the marker).
             chart.draw_series(v.by_n.iter().filter_map(|p| {
@@ -166,22 +184,12 @@ impl Chart for HopsVsN<'_> {
         chart
             .draw_series(DashedLineSeries::new(ring, 8, 6, black.stroke_width(2)))?
             .label("(N-1)/2: successor-only ring")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], black.stroke_width(2))
-            });
+            .legend(swatch(black, 2));
         chart
             .draw_series(DashedLineSeries::new(chord, 3, 4, gray.stroke_width(2)))?
             .label("½·log2 N + 1: Chord fingers")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], gray.stroke_width(2))
-            });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()?;
+            .legend(swatch(gray, 2));
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
     }
 }
@@ -239,17 +247,12 @@ impl Chart for HopDistribution<'_> {
                 "{} (mean {:.2} hops, {} lookups)",
                 self.variants[i].label, p.mean, p.lookups
             );
-            chart.draw_series(LineSeries::new(steps, c.stroke_width(3)))?.label(label).legend(
-                move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)),
-            );
+            chart
+                .draw_series(LineSeries::new(steps, c.stroke_width(3)))?
+                .label(label)
+                .legend(swatch(c, 3));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 15)?;
         Ok(())
     }
 }
@@ -318,19 +321,11 @@ impl Chart for ChurnEffects<'_> {
                 chart
                     .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
                     .label(label.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                    });
+                    .legend(swatch(c, 2));
                 chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
             }
             if name.starts_with("failed") {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .label_font(("sans-serif", 12))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.4))
-                    .draw()?;
+                legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
             }
         }
         Ok(())
@@ -386,18 +381,13 @@ impl Chart for TimeSeries<'_> {
             let several = series.len() > 1;
             for (i, (label, points)) in series.into_iter().enumerate() {
                 let c = color(i);
-                chart.draw_series(LineSeries::new(points, c.stroke_width(2)))?.label(label).legend(
-                    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)),
-                );
+                chart
+                    .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+                    .label(label)
+                    .legend(swatch(c, 2));
             }
             if several {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerLeft)
-                    .label_font(("sans-serif", 12))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.4))
-                    .draw()?;
+                legend(&mut chart, SeriesLabelPosition::LowerLeft, 12)?;
             }
             Ok(())
         };
