@@ -22,6 +22,9 @@ pub struct Oracle {
     idx: Vec<PeerIdx>,
     /// Keys that some store has placed in the DHT.
     stored: BTreeSet<RingId>,
+    /// Every live peer, member or still joining, by ID: what the workload and the churn model
+    /// draw from, so that their draws never depend on how fast routing lets peers join.
+    alive: Vec<(RingId, PeerIdx)>,
 }
 
 impl Oracle {
@@ -29,8 +32,9 @@ impl Oracle {
     pub fn new(mut peers: Vec<(RingId, PeerIdx)>) -> Self {
         peers.sort_unstable();
         debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
+        let alive = peers.clone();
         let (ids, idx) = peers.into_iter().unzip();
-        Oracle { ids, idx, stored: BTreeSet::new() }
+        Oracle { ids, idx, stored: BTreeSet::new(), alive }
     }
 
     /// Number of live peers.
@@ -63,6 +67,32 @@ impl Oracle {
     pub fn random_live(&self, rng: &mut Rng) -> (RingId, PeerIdx) {
         let i = rng.random_range(0..self.ids.len() as u64) as usize;
         (self.ids[i], self.idx[i])
+    }
+
+    /// A live peer (member or joining) chosen uniformly: the draw depends only on who is alive,
+    /// which churn alone decides.
+    pub fn random_alive(&self, rng: &mut Rng) -> (RingId, PeerIdx) {
+        let i = rng.random_range(0..self.alive.len() as u64) as usize;
+        self.alive[i]
+    }
+
+    /// Number of live peers, members or joining.
+    pub fn alive_count(&self) -> usize {
+        self.alive.len()
+    }
+
+    /// Adds a live peer that has started joining.
+    pub fn add_alive(&mut self, id: RingId, idx: PeerIdx) {
+        let i = self.alive.partition_point(|&(x, _)| x < id);
+        self.alive.insert(i, (id, idx));
+    }
+
+    /// Removes a departed peer from the live peers (and from the members).
+    pub fn remove_alive(&mut self, id: RingId) {
+        if let Ok(i) = self.alive.binary_search_by_key(&id, |&(x, _)| x) {
+            self.alive.remove(i);
+        }
+        self.remove(id);
     }
 
     /// Records that `key` has been stored in the DHT.

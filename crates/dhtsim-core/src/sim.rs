@@ -387,7 +387,7 @@ impl<'c> Simulation<'c> {
                 }
             }
             Event::WorkloadLookup(i) => {
-                if !self.oracle.is_empty() {
+                if self.oracle.alive_count() > 0 {
                     let start = self.workload.next_lookup(&self.oracle);
                     self.start_op(now, start.origin, start.key, Op::Lookup);
                 }
@@ -721,6 +721,7 @@ impl<'c> Simulation<'c> {
         self.peers.push(Peer::joining(me));
         self.alive.push(true);
         self.ids_in_use.insert(id);
+        self.oracle.add_alive(id, idx);
         self.peer_records.push(PeerRecord {
             id,
             join: None,
@@ -755,7 +756,7 @@ impl<'c> Simulation<'c> {
         }
         self.alive[peer.0 as usize] = false;
         let id = self.peers[peer.0 as usize].me().id;
-        self.oracle.remove(id);
+        self.oracle.remove_alive(id);
         self.ids_in_use.remove(&id);
         self.peer_records[peer.0 as usize].leave = Some((now, kind));
     }
@@ -804,13 +805,21 @@ impl<'c> Simulation<'c> {
         if self.oracle.is_empty() {
             return;
         }
-        let (_, via) = self.oracle.random_live(&mut self.churn_rng);
+        let via = self.well_known_peer();
         let id = self.fresh_id();
         let peer = self.spawn(now, id, via);
         let at = now + session.sample(&mut self.churn_rng);
         if at < self.cfg.churn.stop {
             self.engine.schedule_at(at, Event::Depart(peer));
         }
+    }
+
+    /// The well-known peer a churn joiner contacts: a live peer drawn uniformly from the churn
+    /// stream (a draw that does not depend on routing); if that one is still joining, the first
+    /// member clockwise from it.
+    fn well_known_peer(&mut self) -> PeerIdx {
+        let (id, idx) = self.oracle.random_alive(&mut self.churn_rng);
+        if self.oracle.find(id).is_some() { idx } else { self.oracle.owner(id).1 }
     }
 
     /// An ID no live peer has, from the IDs stream.
@@ -836,7 +845,7 @@ impl<'c> Simulation<'c> {
                     ));
                     return;
                 }
-                let (_, via) = self.oracle.random_live(&mut self.churn_rng);
+                let via = self.well_known_peer();
                 self.spawn(now, ev.peer, via);
             }
             TraceKind::Leave | TraceKind::Crash => {

@@ -88,9 +88,10 @@ impl Workload {
         SimTime(self.warmup.as_ms() + offset)
     }
 
-    /// Draws the origin (uniform over live peers) and key of the next lookup.
+    /// Draws the origin (uniform over live peers, members or still joining) and key of the next
+    /// lookup.
     pub fn next_lookup(&mut self, oracle: &Oracle) -> LookupStart {
-        let (_, origin) = oracle.random_live(&mut self.rng);
+        let (_, origin) = oracle.random_alive(&mut self.rng);
         let key = match self.cfg.keys {
             KeyDist::Uniform => self.space.wrap(self.rng.random::<u64>()),
             KeyDist::Stored => {

@@ -193,7 +193,12 @@ impl Peer {
         let succ = self.succ().filter(|s| s.idx != self.me.idx);
         let pred = self.pred.filter(|p| p.idx != self.me.idx);
         if let Some(s) = succ {
-            let entries = self.owned_entries();
+            // Without a known predecessor the leaver cannot tell which keys are its own: it hands
+            // over everything it holds.
+            let entries = match self.pred {
+                Some(_) => self.owned_entries(),
+                None => self.entries.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            };
             let msg = Message::Leaving { pred: self.pred, succs: Vec::new(), entries };
             out.push(Command::Send { to: s, msg });
         }
@@ -282,9 +287,12 @@ impl Peer {
         out: &mut Vec<Command>,
     ) {
         let had_pred = self.pred;
+        let replicas_before = self.replicas(params).to_vec();
         self.forget(to.idx);
         if had_pred != self.pred {
             self.push_replicas(params, out);
+        } else {
+            self.refresh_replicas(params, &replicas_before, out);
         }
         match msg {
             Message::Query(mut q) => {
@@ -387,7 +395,12 @@ impl Peer {
         let reply = match q.kind {
             Op::Lookup => Reply::Owner {
                 values: self.values(q.key).to_vec(),
-                range_start: self.pred.map_or(self.me.id, |p| p.id),
+                // Without a predecessor, report only what is known: the key lies after `lower`.
+                range_start: match self.pred {
+                    Some(p) => p.id,
+                    None if q.expect_owner => q.lower,
+                    None => self.me.id,
+                },
             },
             Op::Store { holder } => {
                 self.store(q.key, holder);
@@ -426,7 +439,10 @@ impl Peer {
 
     fn handle_answer(&mut self, params: &Params, a: Answer, out: &mut Vec<Command>) {
         match (a.kind, a.reply) {
-            (Op::Lookup, Reply::Owner { range_start, .. }) if a.from.idx != self.me.idx => {
+            // (x, x] would claim the whole ring: only a lone peer owns that, and it needs no cache.
+            (Op::Lookup, Reply::Owner { range_start, .. })
+                if a.from.idx != self.me.idx && range_start != a.from.id =>
+            {
                 self.cache.remember(a.from, range_start, params.cache_size);
             }
             (Op::Join, Reply::Successor { succs, entries }) if !self.joined => {
@@ -568,6 +584,7 @@ impl Peer {
         entries: Entries,
         out: &mut Vec<Command>,
     ) {
+        let replicas_before = self.replicas(params).to_vec();
         if let Some(i) = self.succs.iter().position(|s| s.idx == from.idx) {
             let mut succs: Vec<PeerRef> = self.succs[..i].to_vec();
             for s in their_succs.into_iter().chain(self.succs[i + 1..].iter().copied()) {
@@ -584,11 +601,18 @@ impl Peer {
         let was_pred = self.pred.is_some_and(|p| p.idx == from.idx);
         if was_pred {
             self.pred = their_pred.filter(|p| p.idx != from.idx);
-            self.store_all(entries);
+        } else if let Some(p) = self.pred.filter(|p| p.idx != from.idx && p.idx != self.me.idx)
+            && !entries.is_empty()
+        {
+            // A peer joined between the leaver and us: it is the keys' new owner.
+            out.push(Command::Send { to: p, msg: Message::Entries(entries.clone()) });
         }
+        self.store_all(entries);
         self.forget(from.idx);
         if was_pred {
             self.push_replicas(params, out);
+        } else {
+            self.refresh_replicas(params, &replicas_before, out);
         }
     }
 
@@ -662,8 +686,16 @@ impl Peer {
         if !self.succs.is_empty() || !self.joined {
             return;
         }
+        // Failing those, the predecessor: stabilizing through it walks the successor pointer
+        // back round the ring to the first live peer (slow, but the ring heals).
         let me = self.me;
-        let nearest = self.fingers.first().copied().or_else(|| self.cache.peers().next());
+        let nearest = self
+            .fingers
+            .first()
+            .copied()
+            .or_else(|| self.cache.peers().next())
+            .or(self.pred.filter(|p| p.idx != me.idx))
+            .or(self.pred_candidate);
         self.succs.push(nearest.unwrap_or(me));
     }
 
@@ -679,6 +711,27 @@ impl Peer {
             return;
         }
         for &r in replicas {
+            out.push(Command::Send { to: r, msg: Message::Entries(owned.clone()) });
+        }
+    }
+
+    /// After the successor list changed: sends the owned entries to every replica that was not
+    /// one before (a successor vanished, so the next one now keeps a copy).
+    fn refresh_replicas(&self, params: &Params, before: &[PeerRef], out: &mut Vec<Command>) {
+        let fresh: Vec<PeerRef> = self
+            .replicas(params)
+            .iter()
+            .copied()
+            .filter(|r| !before.iter().any(|b| b.idx == r.idx))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        let owned = self.owned_entries();
+        if owned.is_empty() {
+            return;
+        }
+        for r in fresh {
             out.push(Command::Send { to: r, msg: Message::Entries(owned.clone()) });
         }
     }
