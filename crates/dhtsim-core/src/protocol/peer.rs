@@ -494,20 +494,7 @@ impl Peer {
         }
         succs.truncate(params.successors);
         self.succs = succs;
-        let new_replicas: Vec<PeerRef> = self
-            .replicas(params)
-            .iter()
-            .copied()
-            .filter(|r| !old_replicas.iter().any(|o| o.idx == r.idx))
-            .collect();
-        if !new_replicas.is_empty() {
-            let owned = self.owned_entries();
-            if !owned.is_empty() {
-                for r in new_replicas {
-                    out.push(Command::Send { to: r, msg: Message::Entries(owned.clone()) });
-                }
-            }
-        }
+        self.refresh_replicas(params, &old_replicas, out);
         if let Some(x) = their_pred
             && x.idx != self.me.idx
             && space.in_open(x.id, self.me.id, from.id)

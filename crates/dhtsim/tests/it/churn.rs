@@ -309,12 +309,7 @@ fn variants_under_churn_see_the_same_churn_and_lookups() {
         CHURNY.replace("fingers = true\n", "") + "[sweep]\n\"overlay.fingers\" = [false, true]\n";
     let (_d, out) = run_text(&text, &[]);
     let rows = read_csv(&out.join("lookups.csv"));
-    let work = |run: &str| -> Vec<(String, String, String)> {
-        rows.iter()
-            .filter(|r| r["run"] == run)
-            .map(|r| (r["start_ms"].clone(), r["origin"].clone(), r["key"].clone()))
-            .collect()
-    };
+    let work = |run: &str| lookup_work(&rows, run);
     assert_eq!(work("0"), work("1"), "same lookups (time, origin, key) with and without fingers");
     let peers = read_csv(&out.join("peers.csv"));
     let trace = |run: &str| -> Vec<(String, String, String)> {

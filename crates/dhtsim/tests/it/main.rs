@@ -56,3 +56,15 @@ pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
         })
         .collect()
 }
+
+/// The (start_ms, origin, key) of every lookup of run `run` in `lookups.csv` rows: the work a
+/// run was given, which variants of one sweep must share.
+pub fn lookup_work(
+    rows: &[std::collections::BTreeMap<String, String>],
+    run: &str,
+) -> Vec<(String, String, String)> {
+    rows.iter()
+        .filter(|r| r["run"] == run)
+        .map(|r| (r["start_ms"].clone(), r["origin"].clone(), r["key"].clone()))
+        .collect()
+}

@@ -75,12 +75,7 @@ fn variants_of_a_sweep_see_identical_lookups() {
     let summary = read_csv(&out.join("summary.csv"));
     assert_eq!(summary.len(), 8, "2 x 2 points x 2 seeds");
     let rows = read_csv(&out.join("lookups.csv"));
-    let work = |run: &str| -> Vec<(String, String, String)> {
-        rows.iter()
-            .filter(|r| r["run"] == run)
-            .map(|r| (r["start_ms"].clone(), r["origin"].clone(), r["key"].clone()))
-            .collect()
-    };
+    let work = |run: &str| lookup_work(&rows, run);
     for seed in ["1", "2"] {
         let runs: Vec<&str> =
             summary.iter().filter(|r| r["seed"] == seed).map(|r| r["run"].as_str()).collect();
