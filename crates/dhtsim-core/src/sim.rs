@@ -925,7 +925,9 @@ impl<'c> Simulation<'c> {
         let failed_joins =
             self.peer_records.iter().filter(|p| p.join.is_none() && p.leave.is_none()).count();
         if failed_joins > 0 {
-            self.warnings.push(format!("{failed_joins} peers never completed their join"));
+            self.warnings.push(format!(
+                "{failed_joins} peers never completed their join (it failed, or was still under way when the run ended)"
+            ));
         }
         let stopped = self.stopped.is_some();
         let lookups = self

@@ -15,7 +15,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a scenario and write its results (summary.csv, lookups.csv, peers.csv, manifest.json).
+    /// Run a scenario (every run of its sweep) and write its results: CSV tables, plots, manifest.json.
     Run(RunArgs),
     /// Validate a scenario without running it.
     Check(CheckArgs),
