@@ -49,14 +49,14 @@ impl SessionDist {
         // 1 - U is in (0, 1]: never takes the log of zero.
         let u = 1.0 - rng.random::<f64>();
         let ms = match *self {
-            SessionDist::Exponential { mean_ms } => -mean_ms * u.ln(),
+            SessionDist::Exponential { mean_ms } => -mean_ms * libm::log(u),
             SessionDist::Pareto { mean_ms, shape } => {
                 let scale = mean_ms * (shape - 1.0) / shape;
-                scale / u.powf(1.0 / shape)
+                scale / libm::pow(u, 1.0 / shape)
             }
             SessionDist::Weibull { mean_ms, shape } => {
                 let scale = mean_ms / gamma(1.0 + 1.0 / shape);
-                scale * (-u.ln()).powf(1.0 / shape)
+                scale * libm::pow(-libm::log(u), 1.0 / shape)
             }
         };
         SimDuration(ms.round().clamp(1.0, 1e15) as u64)
@@ -141,7 +141,7 @@ impl ChurnConfig {
 /// Exponential inter-arrival gap for a Poisson process of `rate_per_ms`.
 pub fn poisson_gap(rate_per_ms: f64, rng: &mut Rng) -> SimDuration {
     let u = 1.0 - rng.random::<f64>();
-    SimDuration((-u.ln() / rate_per_ms).round().clamp(1.0, 1e15) as u64)
+    SimDuration((-libm::log(u) / rate_per_ms).round().clamp(1.0, 1e15) as u64)
 }
 
 /// The gamma function, by the Lanczos approximation (g = 7, 9 terms; relative error < 1e-13 for
@@ -160,7 +160,7 @@ pub fn gamma(x: f64) -> f64 {
         1.505_632_735_149_311_6e-7,
     ];
     if x < 0.5 {
-        return std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma(1.0 - x));
+        return std::f64::consts::PI / (libm::sin(std::f64::consts::PI * x) * gamma(1.0 - x));
     }
     let x = x - 1.0;
     let mut a = C[0];
@@ -168,7 +168,7 @@ pub fn gamma(x: f64) -> f64 {
     for (i, c) in C.iter().enumerate().skip(1) {
         a += c / (x + i as f64);
     }
-    (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a
+    (2.0 * std::f64::consts::PI).sqrt() * libm::pow(t, x + 0.5) * libm::exp(-t) * a
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! that seed and a fixed stream number, so changing how much randomness one purpose consumes (more
 //! lookups, another latency model) never shifts the values another purpose sees (the peer IDs, the
 //! churn trace). There is deliberately no way to build an unseeded generator here.
+//!
+//! Transcendental functions applied to random draws (logarithms and powers for session times,
+//! Zipf weights) come from the `libm` crate, a pure-Rust port of musl's libm, never from the
+//! platform's C library, whose last-bit results may differ between systems: the same seed gives
+//! the same bytes on any machine.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -110,7 +110,7 @@ impl Workload {
 
 /// Cumulative Zipf probabilities of `n` ranks with exponent `s`, summed in rank order.
 fn zipf_cdf(n: u64, s: f64) -> Vec<f64> {
-    let weights: Vec<f64> = (1..=n).map(|r| (r as f64).powf(-s)).collect();
+    let weights: Vec<f64> = (1..=n).map(|r| libm::pow(r as f64, -s)).collect();
     let total: f64 = weights.iter().sum();
     let mut acc = 0.0;
     let mut cdf: Vec<f64> = weights
