@@ -352,7 +352,15 @@ impl Peer {
             q.lower = from;
             (c, true)
         } else {
-            let next = self.closest_preceding(params, q.key).unwrap_or(succ);
+            // With only the successor known, it is the answer either way: skip the search.
+            let only_succ = self.fingers.is_empty()
+                && self.cache.is_empty()
+                && (!params.route_via_successors || self.succs.len() == 1);
+            let next = if only_succ {
+                succ
+            } else {
+                self.closest_preceding(params, q.key).unwrap_or(succ)
+            };
             self.cache.mark_used(next.idx);
             (next, false)
         };
