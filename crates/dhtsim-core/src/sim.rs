@@ -504,40 +504,24 @@ impl<'c> Simulation<'c> {
             self.engine.schedule_at(at, Event::Undeliverable { sender: from.idx, dead, msg });
             return;
         }
-        match msg {
-            Message::Query(q) => {
-                if q.op != OpId::MAINTENANCE {
-                    let op = &mut self.ops[q.op.0 as usize];
-                    op.hops += 1;
-                    if self.cfg.record_paths {
-                        op.path.push(self.peers[to.0 as usize].me().id);
-                    }
+        // Measure as the message arrives: a query reaching a live peer is a hop; an answer
+        // reaching its querier ends the operation (after the querier has handled it).
+        let answer = match &msg {
+            Message::Query(q) if q.op != OpId::MAINTENANCE => {
+                let op = &mut self.ops[q.op.0 as usize];
+                op.hops += 1;
+                if self.cfg.record_paths {
+                    op.path.push(self.peers[to.0 as usize].me().id);
                 }
-                self.peers[to.0 as usize].handle_message(
-                    &self.params,
-                    from,
-                    Message::Query(q),
-                    &mut self.out,
-                );
-                self.apply(now, to);
+                None
             }
-            Message::Answer(a) => {
-                let measured = (a.op != OpId::MAINTENANCE).then(|| a.clone());
-                self.peers[to.0 as usize].handle_message(
-                    &self.params,
-                    from,
-                    Message::Answer(a),
-                    &mut self.out,
-                );
-                self.apply(now, to);
-                if let Some(a) = measured {
-                    self.finish_op(now, a);
-                }
-            }
-            msg => {
-                self.peers[to.0 as usize].handle_message(&self.params, from, msg, &mut self.out);
-                self.apply(now, to);
-            }
+            Message::Answer(a) if a.op != OpId::MAINTENANCE => Some(a.clone()),
+            _ => None,
+        };
+        self.peers[to.0 as usize].handle_message(&self.params, from, msg, &mut self.out);
+        self.apply(now, to);
+        if let Some(a) = answer {
+            self.finish_op(now, a);
         }
     }
 
