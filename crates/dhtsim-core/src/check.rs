@@ -12,7 +12,7 @@
 
 use crate::oracle::Oracle;
 use crate::protocol::{Peer, PeerIdx};
-use crate::ring::{IdSpace, successor_index};
+use crate::ring::{IdSpace, RingId, successor_index};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// What one check found.
@@ -175,13 +175,11 @@ pub fn check(
         }
     }
 
-    let mut lost = 0;
-    for key in oracle.stored_keys() {
-        let held = members.iter().any(|m| !peers[m.0 as usize].values(key).is_empty());
-        if !held {
-            lost += 1;
-        }
-    }
+    // Keys some member still holds, sorted, against the (sorted) keys ever stored.
+    let mut held: Vec<RingId> = members.iter().flat_map(|m| peers[m.0 as usize].keys()).collect();
+    held.sort_unstable();
+    held.dedup();
+    let lost = oracle.stored_keys().filter(|k| held.binary_search(k).is_err()).count() as u64;
 
     Health {
         members: n as u64,
