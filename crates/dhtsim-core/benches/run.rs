@@ -58,6 +58,7 @@ fn config(peers: u64) -> Config {
             maintenance: None,
             timer_jitter: false,
             rpc_timeout: SimDuration(500),
+            virtual_nodes: 1,
         },
         network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
         workload: WorkloadConfig { lookups: 10_000, keys: KeyDist::Uniform, files: 0 },

@@ -3,7 +3,10 @@
 //! Draws only from the run's churn stream, so runs that differ only in routing or maintenance
 //! see the same churn trace. Session lengths follow an exponential, Pareto or Weibull law with a
 //! given mean; arrivals either replace each departure at once (steady population) or form a
-//! Poisson process; a trace replays timed events from a file.
+//! Poisson process; a trace replays timed events from a file. The `Poisson` model is Chord's
+//! own (ToN 2003 §V.E): joins and departures are two independent Poisson processes, each
+//! departure striking a uniformly chosen live peer. A mass failure crashes a fraction of the
+//! members at one instant (ToN 2003 §V.D).
 
 use crate::ring::RingId;
 use crate::rng::Rng;
@@ -111,8 +114,27 @@ pub enum ChurnModel {
         /// Share of departures that are crashes (the rest leave gracefully), in [0, 1].
         crash_fraction: f64,
     },
+    /// Joins and departures as two independent Poisson processes; each departure strikes a
+    /// live peer chosen uniformly.
+    Poisson {
+        /// Joins per ms.
+        join_rate_per_ms: f64,
+        /// Departures per ms.
+        leave_rate_per_ms: f64,
+        /// Share of departures that are crashes (the rest leave gracefully), in [0, 1].
+        crash_fraction: f64,
+    },
     /// Replay of timed events, in time order.
     Trace(Vec<TraceEvent>),
+}
+
+/// Many members crashing at the same instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MassFailure {
+    /// When.
+    pub at: SimTime,
+    /// Share of the members that crash, in [0, 1); at least one member survives.
+    pub fraction: f64,
 }
 
 /// Churn settings.
@@ -124,17 +146,24 @@ pub struct ChurnConfig {
     pub start: SimTime,
     /// No departure or arrival is scheduled at or after this time, so the ring can converge.
     pub stop: SimTime,
+    /// A mass failure, if any (independent of the model).
+    pub mass_failure: Option<MassFailure>,
 }
 
 impl ChurnConfig {
     /// No churn at all.
     pub fn none() -> Self {
-        ChurnConfig { model: ChurnModel::None, start: SimTime::ZERO, stop: SimTime::ZERO }
+        ChurnConfig {
+            model: ChurnModel::None,
+            start: SimTime::ZERO,
+            stop: SimTime::ZERO,
+            mass_failure: None,
+        }
     }
 
-    /// Whether membership ever changes through this model.
+    /// Whether membership ever changes through this model or a mass failure.
     pub fn is_active(&self) -> bool {
-        !matches!(self.model, ChurnModel::None)
+        !matches!(self.model, ChurnModel::None) || self.mass_failure.is_some()
     }
 }
 

@@ -90,6 +90,10 @@ pub struct OverlayConfig {
     pub timer_jitter: bool,
     /// How long a sender waits for a message to a departed peer before giving up on it.
     pub rpc_timeout: SimDuration,
+    /// Ring nodes each physical peer runs (`>= 1`; Chord's virtual nodes). With `v > 1` a random
+    /// population of `n` peers puts `n·v` nodes on the ring, each an independent Chord node;
+    /// a peer's load is the sum of its nodes' loads.
+    pub virtual_nodes: u32,
 }
 
 /// One-way message latency.

@@ -27,6 +27,7 @@
 //!         maintenance: None,
 //!         timer_jitter: false,
 //!         rpc_timeout: SimDuration(500),
+//!         virtual_nodes: 1,
 //!     },
 //!     network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
 //!     workload: WorkloadConfig { lookups: 1000, keys: KeyDist::Uniform, files: 0 },

@@ -93,6 +93,12 @@ pub struct PeerRecord {
     pub join_hops: Option<u32>,
     /// The peers its join query visited, the joiner first (when paths are recorded).
     pub join_path: Vec<RingId>,
+    /// The physical peer running this ring node (its own number, from 0, unless the overlay
+    /// runs several virtual nodes per peer).
+    pub host: u32,
+    /// Stored entries whose key it truly owns at the end of the run (`None` when it is no
+    /// longer a member, or nothing was ever stored).
+    pub keys: Option<u64>,
 }
 
 /// One sample of the time series: counts over the interval ending at `t`, and the ring's health
@@ -117,6 +123,8 @@ pub struct Sample {
     pub ok: u64,
     /// How many ended `failed`.
     pub failed: u64,
+    /// Timed-out forwards of those lookups.
+    pub timeouts: u64,
     /// Ring health at `t`.
     pub health: crate::check::Health,
 }
@@ -147,6 +155,9 @@ pub struct RunResult {
     /// Things the run skipped that the user should know about (e.g. a trace event naming a peer
     /// that was not there).
     pub warnings: Vec<String>,
+    /// Load at the end: stored entries whose key each live physical peer's nodes truly own, in
+    /// peer order (empty when nothing was ever stored).
+    pub load: Vec<u32>,
 }
 
 /// The per-run statistics of `summary.csv`.
@@ -173,6 +184,23 @@ pub struct Summary {
     pub messages: u64,
     /// Mean latency in ms over the same lookups as `hops`.
     pub latency_ms_mean: Option<f64>,
+    /// 1st and 99th percentile of timed-out forwards per lookup, over all lookups.
+    pub timeouts_p1_p99: Option<(u32, u32)>,
+    /// Stored entries per live physical peer at the end (see [`RunResult::load`]).
+    pub load: Option<LoadStats>,
+}
+
+/// Mean and nearest-rank percentiles of the entries per peer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadStats {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// 1st percentile.
+    pub p1: u32,
+    /// 99th percentile.
+    pub p99: u32,
+    /// Largest.
+    pub max: u32,
 }
 
 /// Mean and nearest-rank percentiles of hop counts.
@@ -180,6 +208,8 @@ pub struct Summary {
 pub struct HopStats {
     /// Arithmetic mean (integer sum divided once, so it is exact to f64 rounding).
     pub mean: f64,
+    /// 1st percentile.
+    pub p1: u32,
     /// Median.
     pub p50: u32,
     /// 95th percentile.
@@ -208,12 +238,23 @@ impl Summary {
         let n = hops.len() as u64;
         let hop_stats = (n > 0).then(|| HopStats {
             mean: hops.iter().map(|&h| h as u64).sum::<u64>() as f64 / n as f64,
+            p1: percentile(&hops, 1),
             p50: percentile(&hops, 50),
             p95: percentile(&hops, 95),
             p99: percentile(&hops, 99),
             max: *hops.last().expect("non-empty"),
         });
         let latency_sum: u64 = answered.iter().map(|l| l.latency.as_ms()).sum();
+        let mut timeouts: Vec<u32> = run.lookups.iter().map(|l| l.timeouts).collect();
+        timeouts.sort_unstable();
+        let mut load = run.load.clone();
+        load.sort_unstable();
+        let load = (!load.is_empty()).then(|| LoadStats {
+            mean: load.iter().map(|&k| k as u64).sum::<u64>() as f64 / load.len() as f64,
+            p1: percentile(&load, 1),
+            p99: percentile(&load, 99),
+            max: *load.last().expect("non-empty"),
+        });
         Summary {
             peers: run.initial_peers,
             lookups: run.lookups.len() as u64,
@@ -225,6 +266,9 @@ impl Summary {
             timeouts: run.lookups.iter().map(|l| l.timeouts as u64).sum(),
             messages: run.messages,
             latency_ms_mean: (n > 0).then(|| latency_sum as f64 / n as f64),
+            timeouts_p1_p99: (!timeouts.is_empty())
+                .then(|| (percentile(&timeouts, 1), percentile(&timeouts, 99))),
+            load,
         }
     }
 }

@@ -43,6 +43,10 @@ enum Event {
     Depart(PeerIdx),
     /// The churn model adds a peer.
     Arrive,
+    /// The Poisson churn model removes a random live peer.
+    PoissonDepart,
+    /// A fraction of the members crash at once.
+    MassFailure,
     /// Trace event number `i` happens.
     Trace(usize),
     /// Take a time-series sample and check the ring.
@@ -85,6 +89,7 @@ struct Interval {
     answered: u64,
     ok: u64,
     failed: u64,
+    timeouts: u64,
 }
 
 /// How many recent events a run keeps to explain a stop on a failed property.
@@ -99,6 +104,10 @@ pub struct Simulation<'c> {
     peers: Vec<Peer>,
     alive: Vec<bool>,
     peer_records: Vec<PeerRecord>,
+    /// The physical peer of each ring node (by address).
+    hosts: Vec<u32>,
+    /// The number the next new physical peer gets.
+    next_host: u32,
     /// IDs of live peers, members or joining (no two live peers share an ID).
     ids_in_use: BTreeSet<RingId>,
     oracle: Oracle,
@@ -119,6 +128,8 @@ pub struct Simulation<'c> {
     snapshots: Vec<crate::metrics::Snapshot>,
     /// Churn departures skipped to keep r + 1 members.
     skipped_departures: u64,
+    /// Entries per live physical peer, measured when the run ends.
+    load: Vec<u32>,
 }
 
 /// Runs `cfg` with `seed` to the end and returns what it measured.
@@ -160,14 +171,26 @@ impl<'c> Simulation<'c> {
     pub fn new(cfg: &'c Config, seed: u64) -> Self {
         let space = cfg.space;
         let mut id_rng = stream(seed, Purpose::PeerIds);
+        let v = cfg.overlay.virtual_nodes.max(1) as u64;
         let ids = match &cfg.population {
-            Population::Random(n) => draw_ids(space, *n, &mut id_rng),
+            Population::Random(n) => draw_ids(space, *n * v, &mut id_rng),
             Population::Explicit(ids) => {
+                assert!(v == 1, "virtual nodes need a random population");
                 let mut ids = ids.clone();
                 ids.sort_unstable();
                 ids
             }
         };
+        // Node i (in ID order) runs on physical peer hosts[i]: with virtual nodes, each peer's
+        // v nodes are spread at random (a shuffle from the IDs stream).
+        let mut hosts: Vec<u32> = (0..ids.len() as u64).map(|i| (i / v) as u32).collect();
+        if v > 1 {
+            for i in (1..hosts.len()).rev() {
+                let j = id_rng.random_range(0..=i as u64) as usize;
+                hosts.swap(i, j);
+            }
+        }
+        let next_host = (ids.len() as u64).div_ceil(v) as u32;
         assert!(!ids.is_empty(), "a validated config has at least one peer");
         let n = ids.len();
         let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
@@ -189,12 +212,15 @@ impl<'c> Simulation<'c> {
         }
         let peer_records = ids
             .iter()
-            .map(|&id| PeerRecord {
+            .zip(&hosts)
+            .map(|(&id, &host)| PeerRecord {
                 id,
                 join: Some(SimTime::ZERO),
                 leave: None,
                 join_hops: None,
                 join_path: Vec::new(),
+                host,
+                keys: None,
             })
             .collect();
         let oracle =
@@ -227,6 +253,8 @@ impl<'c> Simulation<'c> {
             alive: vec![true; n],
             peers,
             peer_records,
+            hosts,
+            next_host,
             ids_in_use: ids.iter().copied().collect(),
             oracle,
             network: Network::new(cfg.network.latency, stream(seed, Purpose::Network)),
@@ -245,6 +273,7 @@ impl<'c> Simulation<'c> {
             warnings: Vec::new(),
             snapshots: Vec::new(),
             skipped_departures: 0,
+            load: Vec::new(),
         };
         sim.publish_files();
         if let Some(m) = cfg.overlay.maintenance {
@@ -314,11 +343,24 @@ impl<'c> Simulation<'c> {
                     }
                 }
             }
+            ChurnModel::Poisson { join_rate_per_ms, leave_rate_per_ms, .. } => {
+                let arrive = churn.start + poisson_gap(*join_rate_per_ms, &mut self.churn_rng);
+                let depart = churn.start + poisson_gap(*leave_rate_per_ms, &mut self.churn_rng);
+                if arrive < churn.stop {
+                    self.engine.schedule_at(arrive, Event::Arrive);
+                }
+                if depart < churn.stop {
+                    self.engine.schedule_at(depart, Event::PoissonDepart);
+                }
+            }
             ChurnModel::Trace(events) => {
                 for (i, ev) in events.iter().enumerate() {
                     self.engine.schedule_at(ev.at, Event::Trace(i));
                 }
             }
+        }
+        if let Some(m) = churn.mass_failure {
+            self.engine.schedule_at(m.at, Event::MassFailure);
         }
     }
 
@@ -399,6 +441,8 @@ impl<'c> Simulation<'c> {
             Event::Scripted(i) => self.scripted(now, self.cfg.events[i].action),
             Event::Depart(peer) => self.churn_depart(now, peer),
             Event::Arrive => self.churn_arrive(now),
+            Event::PoissonDepart => self.poisson_depart(now),
+            Event::MassFailure => self.mass_failure(now),
             Event::Trace(i) => self.trace(now, i),
             Event::Sample => self.sample(now),
             Event::Snapshot => {
@@ -626,6 +670,7 @@ impl<'c> Simulation<'c> {
         if op.kind == OpKind::Lookup {
             let iv = &mut self.interval;
             iv.lookups += 1;
+            iv.timeouts += op.timeouts as u64;
             match outcome {
                 Outcome::Failed => iv.failed += 1,
                 Outcome::Ok => iv.ok += 1,
@@ -712,7 +757,11 @@ impl<'c> Simulation<'c> {
             leave: None,
             join_hops: None,
             join_path: Vec::new(),
+            host: self.next_host,
+            keys: None,
         });
+        self.hosts.push(self.next_host);
+        self.next_host += 1;
         let op = self.new_op(now, idx, id, OpKind::Join(idx));
         let via_ref = self.peers[via.0 as usize].me();
         self.peers[idx.0 as usize].join(via_ref, op, &mut self.out);
@@ -771,12 +820,17 @@ impl<'c> Simulation<'c> {
     }
 
     fn churn_arrive(&mut self, now: SimTime) {
-        let ChurnModel::Sessions { arrivals: Arrivals::Poisson { rate_per_ms }, .. } =
-            self.cfg.churn.model
-        else {
-            return;
+        let rate_per_ms = match self.cfg.churn.model {
+            ChurnModel::Sessions { arrivals: Arrivals::Poisson { rate_per_ms }, .. } => {
+                self.churn_arrive_one(now);
+                rate_per_ms
+            }
+            ChurnModel::Poisson { join_rate_per_ms, .. } => {
+                self.churn_spawn(now);
+                join_rate_per_ms
+            }
+            _ => return,
         };
-        self.churn_arrive_one(now);
         let at = now + poisson_gap(rate_per_ms, &mut self.churn_rng);
         if at < self.cfg.churn.stop {
             self.engine.schedule_at(at, Event::Arrive);
@@ -786,15 +840,68 @@ impl<'c> Simulation<'c> {
     /// A new peer with a fresh ID joins through a random member; its session is drawn.
     fn churn_arrive_one(&mut self, now: SimTime) {
         let ChurnModel::Sessions { session, .. } = self.cfg.churn.model else { return };
-        if self.oracle.is_empty() {
-            return;
-        }
-        let via = self.well_known_peer();
-        let id = self.fresh_id();
-        let peer = self.spawn(now, id, via);
+        let Some(peer) = self.churn_spawn(now) else { return };
         let at = now + session.sample(&mut self.churn_rng);
         if at < self.cfg.churn.stop {
             self.engine.schedule_at(at, Event::Depart(peer));
+        }
+    }
+
+    /// A new peer with a fresh ID joins through a random member (none when the ring is empty).
+    fn churn_spawn(&mut self, now: SimTime) -> Option<PeerIdx> {
+        if self.oracle.is_empty() {
+            return None;
+        }
+        let via = self.well_known_peer();
+        let id = self.fresh_id();
+        Some(self.spawn(now, id, via))
+    }
+
+    /// The Poisson model's departure: a uniformly chosen live peer leaves or crashes.
+    fn poisson_depart(&mut self, now: SimTime) {
+        let ChurnModel::Poisson { leave_rate_per_ms, crash_fraction, .. } = self.cfg.churn.model
+        else {
+            return;
+        };
+        if self.oracle.alive_count() > 0 {
+            let (_, peer) = self.oracle.random_alive(&mut self.churn_rng);
+            let crash = self.churn_rng.random::<f64>() < crash_fraction;
+            if self.can_lose_a_member() {
+                let kind = if crash { LeaveKind::Crash } else { LeaveKind::Leave };
+                self.depart(now, peer, kind);
+            } else {
+                self.skipped_departures += 1;
+            }
+        }
+        let at = now + poisson_gap(leave_rate_per_ms, &mut self.churn_rng);
+        if at < self.cfg.churn.stop {
+            self.engine.schedule_at(at, Event::PoissonDepart);
+        }
+    }
+
+    /// Crashes the scenario's fraction of the physical peers that have members on the ring,
+    /// chosen uniformly from the churn stream, all at this instant; at least one survives.
+    fn mass_failure(&mut self, now: SimTime) {
+        let Some(m) = self.cfg.churn.mass_failure else { return };
+        let mut live_hosts: Vec<u32> = self
+            .oracle
+            .ids()
+            .iter()
+            .map(|&id| self.hosts[self.oracle.find(id).expect("member").0 as usize])
+            .collect();
+        live_hosts.sort_unstable();
+        live_hosts.dedup();
+        let n = live_hosts.len();
+        let k = ((m.fraction * n as f64).round() as usize).min(n.saturating_sub(1));
+        for i in 0..k {
+            let j = self.churn_rng.random_range(i as u64..n as u64) as usize;
+            live_hosts.swap(i, j);
+        }
+        let doomed: BTreeSet<u32> = live_hosts[..k].iter().copied().collect();
+        for i in 0..self.peers.len() {
+            if self.alive[i] && doomed.contains(&self.hosts[i]) {
+                self.depart(now, PeerIdx(i as u32), LeaveKind::Crash);
+            }
         }
     }
 
@@ -877,6 +984,7 @@ impl<'c> Simulation<'c> {
             answered: iv.answered,
             ok: iv.ok,
             failed: iv.failed,
+            timeouts: iv.timeouts,
             health,
         });
         if self.cfg.stop_on_violation && !violations.is_empty() {
@@ -913,6 +1021,7 @@ impl<'c> Simulation<'c> {
                 "{failed_joins} peers never completed their join (it failed, or was still under way when the run ended)"
             ));
         }
+        self.measure_load();
         let stopped = self.stopped.is_some();
         let lookups = self
             .ops
@@ -951,7 +1060,26 @@ impl<'c> Simulation<'c> {
             stopped: self.stopped,
             snapshots: self.snapshots,
             warnings: self.warnings,
+            load: self.load,
         }
+    }
+
+    /// Counts, when anything was stored, the entries each member holds for its true range
+    /// (pred, me] and sums them per physical peer.
+    fn measure_load(&mut self) {
+        if self.oracle.stored_keys().next().is_none() || self.oracle.is_empty() {
+            return;
+        }
+        let ids = self.oracle.ids();
+        let mut per_host: std::collections::BTreeMap<u32, u64> = Default::default();
+        for (i, &id) in ids.iter().enumerate() {
+            let pred = ids[(i + ids.len() - 1) % ids.len()];
+            let idx = self.oracle.find(id).expect("member").0 as usize;
+            let keys = self.peers[idx].entries_in(self.cfg.space, pred, id);
+            self.peer_records[idx].keys = Some(keys);
+            *per_host.entry(self.hosts[idx]).or_default() += keys;
+        }
+        self.load = per_host.into_values().map(|k| u32::try_from(k).unwrap_or(u32::MAX)).collect();
     }
 }
 
@@ -970,6 +1098,8 @@ fn describe(event: &Event, peers: &[Peer]) -> String {
         Event::Scripted(i) => format!("scripted event {i}"),
         Event::Depart(p) => format!("{} departs", id(*p)),
         Event::Arrive => "a peer arrives".to_string(),
+        Event::PoissonDepart => "a random peer departs".to_string(),
+        Event::MassFailure => "mass failure".to_string(),
         Event::Trace(i) => format!("trace event {i}"),
         Event::Sample => "sample".to_string(),
         Event::Snapshot => "snapshot".to_string(),
@@ -981,5 +1111,104 @@ fn msg_name(msg: &Message) -> String {
         Message::Query(q) => format!("query {:?} for key {}", q.kind, q.key),
         Message::Answer(a) => format!("answer {:?} for {:?}", a.reply, a.kind),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::{ChurnConfig, MassFailure};
+    use crate::config::{KeyDist, Latency, NetworkConfig, OverlayConfig, WorkloadConfig};
+
+    fn config(peers: u64, files: u64) -> Config {
+        Config {
+            name: "t".into(),
+            space: IdSpace::new(32).expect("valid"),
+            duration: SimTime(1000),
+            warmup: SimTime::ZERO,
+            population: Population::Random(peers),
+            overlay: OverlayConfig {
+                hop_limit: None,
+                fingers: true,
+                cache_size: 0,
+                successors: 4,
+                route_via_successors: false,
+                replication: 1,
+                maintenance: None,
+                timer_jitter: false,
+                rpc_timeout: SimDuration(500),
+                virtual_nodes: 1,
+            },
+            network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
+            workload: WorkloadConfig { lookups: 0, keys: KeyDist::Uniform, files },
+            events: vec![],
+            record_paths: false,
+            churn: ChurnConfig::none(),
+            sample: None,
+            stop_on_violation: false,
+            snapshots: vec![],
+        }
+    }
+
+    #[test]
+    fn virtual_nodes_give_every_peer_v_nodes_and_sum_their_load() {
+        let mut cfg = config(50, 2000);
+        cfg.overlay.virtual_nodes = 4;
+        let result = run(&cfg, 3);
+        assert_eq!(result.peers.len(), 200);
+        let mut per_host = [0u32; 50];
+        for p in &result.peers {
+            per_host[p.host as usize] += 1;
+        }
+        assert!(per_host.iter().all(|&n| n == 4));
+        assert_eq!(result.load.len(), 50);
+        assert_eq!(result.load.iter().map(|&k| k as u64).sum::<u64>(), 2000);
+        let by_node: u64 = result.peers.iter().map(|p| p.keys.expect("member")).sum();
+        assert_eq!(by_node, 2000);
+        // The shuffle mixes hosts: neighbours on the ring are not all the same peer's nodes.
+        assert!(result.peers.windows(2).filter(|w| w[0].host == w[1].host).count() < 20);
+    }
+
+    #[test]
+    fn a_mass_failure_crashes_the_rounded_share_and_spares_one() {
+        for (fraction, want) in [(0.0, 0), (0.333, 33), (0.995, 99)] {
+            let mut cfg = config(100, 0);
+            cfg.churn.mass_failure = Some(MassFailure { at: SimTime(10), fraction });
+            let result = run(&cfg, 1);
+            let crashed: Vec<_> = result.peers.iter().filter_map(|p| p.leave).collect();
+            assert_eq!(crashed.len(), want, "fraction {fraction}");
+            assert!(crashed.iter().all(|&(t, k)| t == SimTime(10) && k == LeaveKind::Crash));
+        }
+    }
+
+    #[test]
+    fn poisson_churn_joins_and_departs_at_its_rate() {
+        let mut cfg = config(200, 0);
+        cfg.duration = SimTime(2_000_000);
+        cfg.overlay.maintenance = Some(crate::protocol::Maintenance {
+            stabilize: SimDuration(30_000),
+            fix_finger: SimDuration(30_000),
+            check_predecessor: SimDuration(30_000),
+        });
+        cfg.churn = ChurnConfig {
+            model: ChurnModel::Poisson {
+                join_rate_per_ms: 0.5 / 1000.0,
+                leave_rate_per_ms: 0.5 / 1000.0,
+                crash_fraction: 0.5,
+            },
+            start: SimTime::ZERO,
+            stop: cfg.duration,
+            mass_failure: None,
+        };
+        let result = run(&cfg, 5);
+        let joined = result.peers.len() - 200;
+        let departed = result.peers.iter().filter(|p| p.leave.is_some()).count();
+        let crashes =
+            result.peers.iter().filter(|p| p.leave.is_some_and(|l| l.1 == LeaveKind::Crash));
+        // 1,000 expected of each (Poisson, sd about 32).
+        assert!((900..1100).contains(&joined), "{joined} joins");
+        assert!((900..1100).contains(&departed), "{departed} departures");
+        let crashes = crashes.count() as f64 / departed as f64;
+        assert!((crashes - 0.5).abs() < 0.06, "{crashes} of departures crashed");
     }
 }

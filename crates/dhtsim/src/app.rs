@@ -282,7 +282,8 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
                     hops: tables::hop_histogram(&r.result),
                     lookups: s.lookups,
                     failed: s.failed,
-                    wrong: s.not_found + s.wrong_owner,
+                    wrong: s.wrong_owner,
+                    not_found: s.not_found,
                     timeouts: s.timeouts,
                     samples: r
                         .result

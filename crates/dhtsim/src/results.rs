@@ -104,7 +104,8 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
             hops: Vec::new(),
             lookups: number(&sfile, &row, "lookups")?,
             failed: number(&sfile, &row, "failed")?,
-            wrong: number(&sfile, &row, "not_found")? + number(&sfile, &row, "wrong_owner")?,
+            wrong: number(&sfile, &row, "wrong_owner")?,
+            not_found: number(&sfile, &row, "not_found")?,
             timeouts: number(&sfile, &row, "timeouts")?,
             samples: Vec::new(),
         });

@@ -112,6 +112,24 @@ impl Peer {
         self.entries.len()
     }
 
+    /// Stored entries (key, holder) here with the key in `(from, to]`, clockwise; the whole
+    /// store when `from == to`.
+    pub fn entries_in(&self, space: IdSpace, from: RingId, to: RingId) -> u64 {
+        let count = |r: &mut dyn Iterator<Item = (&RingId, &Vec<RingId>)>| {
+            r.map(|(_, h)| h.len() as u64).sum::<u64>()
+        };
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        if from == to {
+            count(&mut self.entries.iter())
+        } else if from < to {
+            count(&mut self.entries.range((Excluded(from), Included(to))))
+        } else {
+            debug_assert!(space.contains(from.0));
+            count(&mut self.entries.range((Excluded(from), Unbounded)))
+                + count(&mut self.entries.range(..=to))
+        }
+    }
+
     /// Whether this peer believes it owns `key`: key ∈ (pred, me].
     pub fn owns(&self, space: IdSpace, key: RingId) -> bool {
         self.pred.is_some_and(|p| space.in_open_closed(key, p.id, self.me.id))

@@ -327,3 +327,16 @@ fn a_timed_out_forward_is_retried_with_the_next_candidate() {
     let Some(Command::Send { to, msg: Message::Query(q) }) = out.pop() else { panic!("{out:?}") };
     assert_eq!((to.id.0, q.hops, q.timeouts), (40, 1, 1), "32 forgotten; 40 is next");
 }
+
+#[test]
+fn entries_in_counts_holders_over_a_wrapping_range() {
+    let space = IdSpace::new(6).expect("valid");
+    let me = PeerRef { idx: PeerIdx(0), id: RingId(5) };
+    let mut p = Peer::new(me, Some(me), vec![me]);
+    for (k, h) in [(1, 10), (1, 11), (5, 10), (6, 10), (40, 10), (63, 10)] {
+        p.store(RingId(k), RingId(h));
+    }
+    assert_eq!(p.entries_in(space, RingId(40), RingId(5)), 4, "(40, 5]: 63, 1 twice, 5");
+    assert_eq!(p.entries_in(space, RingId(5), RingId(40)), 2, "(5, 40]: 6 and 40");
+    assert_eq!(p.entries_in(space, RingId(9), RingId(9)), 6, "the whole ring");
+}

@@ -74,6 +74,13 @@ pub fn summary_csv(runs: &[RunOutput]) -> Vec<u8> {
         "latency_ms_mean",
         "events",
         "end_ms",
+        "hops_p1",
+        "timeouts_p1",
+        "timeouts_p99",
+        "keys_mean",
+        "keys_p1",
+        "keys_p99",
+        "keys_max",
     ]);
     w.write_record(&header).expect("in memory");
     for r in runs {
@@ -98,6 +105,13 @@ pub fn summary_csv(runs: &[RunOutput]) -> Vec<u8> {
             float(s.latency_ms_mean),
             r.result.events.to_string(),
             r.result.end.as_ms().to_string(),
+            opt(h.map(|h| h.p1)),
+            opt(s.timeouts_p1_p99.map(|t| t.0)),
+            opt(s.timeouts_p1_p99.map(|t| t.1)),
+            float(s.load.map(|l| l.mean)),
+            opt(s.load.map(|l| l.p1)),
+            opt(s.load.map(|l| l.p99)),
+            opt(s.load.map(|l| l.max)),
         ]);
         w.write_record(&row).expect("in memory");
     }
@@ -181,6 +195,11 @@ struct PeerRow {
     join_hops: Option<u32>,
     /// Peers the join query visited, the joiner first (when paths are recorded).
     join_path: String,
+    /// The physical peer running this ring node (differs from the row's own number only with
+    /// virtual nodes).
+    host: u32,
+    /// Stored entries whose key it truly owns at the end (empty if it left or nothing was stored).
+    keys: Option<u64>,
 }
 
 impl PeerRow {
@@ -193,6 +212,8 @@ impl PeerRow {
             leave_kind: p.leave.map(|(_, k)| k.as_str()),
             join_hops: p.join_hops,
             join_path: join_ids(&p.join_path),
+            host: p.host,
+            keys: p.keys,
         }
     }
 }
@@ -200,7 +221,17 @@ impl PeerRow {
 /// `peers.csv`: one row per peer of every run.
 pub fn peers_csv(runs: &[RunOutput]) -> Vec<u8> {
     let rows = runs.iter().flat_map(|r| r.result.peers.iter().map(|p| PeerRow::new(r.run, p)));
-    let columns = ["run", "peer", "join_ms", "leave_ms", "leave_kind", "join_hops", "join_path"];
+    let columns = [
+        "run",
+        "peer",
+        "join_ms",
+        "leave_ms",
+        "leave_kind",
+        "join_hops",
+        "join_path",
+        "host",
+        "keys",
+    ];
     write_rows(&columns, rows)
 }
 
@@ -226,6 +257,7 @@ struct SampleRow {
     fingers_correct: f64,
     lost_keys: u64,
     sccs: u64,
+    timeouts: u64,
 }
 
 /// Columns of `timeseries.csv`.
@@ -250,6 +282,7 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "fingers_correct",
     "lost_keys",
     "sccs",
+    "timeouts",
 ];
 
 /// `timeseries.csv`: one row per run and sample interval: counts over the interval (joins,
@@ -279,6 +312,7 @@ pub fn timeseries_csv(runs: &[RunOutput]) -> Vec<u8> {
                 fingers_correct: h.fingers_correct,
                 lost_keys: h.lost_keys,
                 sccs: h.sccs,
+                timeouts: s.timeouts,
             }
         })
     });
@@ -347,12 +381,26 @@ pub fn summary_by_point_csv(runs: &[RunOutput]) -> Vec<u8> {
         }
     }
     type Metric = fn(&Summary) -> Option<f64>;
-    let metrics: [(&str, Metric); 5] = [
+    fn rate(s: &Summary, n: u64) -> Option<f64> {
+        (s.lookups > 0).then(|| n as f64 / s.lookups as f64)
+    }
+    let metrics: [(&str, Metric); 16] = [
         ("hops_mean", |s| s.hops.map(|h| h.mean)),
-        ("ok_rate", |s| (s.lookups > 0).then(|| s.ok as f64 / s.lookups as f64)),
-        ("failed_rate", |s| (s.lookups > 0).then(|| s.failed as f64 / s.lookups as f64)),
-        ("timeouts_per_lookup", |s| (s.lookups > 0).then(|| s.timeouts as f64 / s.lookups as f64)),
+        ("ok_rate", |s| rate(s, s.ok)),
+        ("failed_rate", |s| rate(s, s.failed)),
+        ("timeouts_per_lookup", |s| rate(s, s.timeouts)),
         ("latency_ms_mean", |s| s.latency_ms_mean),
+        ("hops_p1", |s| s.hops.map(|h| h.p1 as f64)),
+        ("hops_p99", |s| s.hops.map(|h| h.p99 as f64)),
+        ("not_found_rate", |s| rate(s, s.not_found)),
+        ("wrong_owner_rate", |s| rate(s, s.wrong_owner)),
+        ("timeouts_p1", |s| s.timeouts_p1_p99.map(|t| t.0 as f64)),
+        ("timeouts_p99", |s| s.timeouts_p1_p99.map(|t| t.1 as f64)),
+        ("keys_mean", |s| s.load.map(|l| l.mean)),
+        ("keys_p1", |s| s.load.map(|l| l.p1 as f64)),
+        ("keys_p99", |s| s.load.map(|l| l.p99 as f64)),
+        ("keys_max", |s| s.load.map(|l| l.max as f64)),
+        ("messages_per_lookup", |s| rate(s, s.messages)),
     ];
     let mut w = writer();
     let mut header: Vec<String> =
@@ -464,6 +512,7 @@ mod tests {
                 snapshots: vec![],
                 stopped: None,
                 warnings: vec![],
+                load: vec![],
             },
         };
         let text = String::from_utf8(lookups_csv(std::slice::from_ref(&run))).unwrap();

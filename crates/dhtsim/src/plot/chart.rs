@@ -257,35 +257,45 @@ impl Chart for HopDistribution<'_> {
     }
 }
 
-/// Failure rate, mean hops and timeouts per lookup against the mean session time, one panel
-/// each, one line per variant.
+/// Routing failures, lost keys, mean hops and timeouts per lookup against the churn level, one
+/// panel each, one line per variant.
 pub struct ChurnEffects<'a> {
-    /// (label, points by session time) per variant.
+    /// (label, points by churn level) per variant.
     pub variants: &'a [(String, Vec<super::ChurnPoint>)],
+    /// What the churn level is.
+    pub axis: super::ChurnAxis,
 }
 
 impl Chart for ChurnEffects<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         area.fill(&WHITE)?;
         let (title, body) = area.split_vertically(50);
-        title.titled(
-            "Lookups under churn (x: mean session time, log scale; shorter = more churn)",
-            ("sans-serif", 22),
-        )?;
-        let panels = body.split_evenly((1, 3));
-        let xs = self.variants.iter().flat_map(|(_, p)| p.iter().map(|c| c.session_s));
+        let (heading, x_desc) = match self.axis {
+            super::ChurnAxis::Session => (
+                "Lookups under churn (x: mean session time, log scale; shorter = more churn)",
+                "mean session",
+            ),
+            super::ChurnAxis::Rate => (
+                "Lookups under churn (x: joins and departures per second, log scale)",
+                "rate (per s)",
+            ),
+        };
+        title.titled(heading, ("sans-serif", 22))?;
+        let panels = body.split_evenly((2, 2));
+        let xs = self.variants.iter().flat_map(|(_, p)| p.iter().map(|c| c.x));
         let (x_min, x_max) = xs.fold((f64::MAX, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
         let x_range = (x_min / 1.3).max(1e-3)..x_max * 1.3;
         let keys: Vec<f64> = {
             let mut v: Vec<f64> =
-                self.variants.iter().flat_map(|(_, p)| p.iter().map(|c| c.session_s)).collect();
+                self.variants.iter().flat_map(|(_, p)| p.iter().map(|c| c.x)).collect();
             v.sort_by(f64::total_cmp);
             v.dedup();
             v
         };
         type Metric = fn(&super::ChurnPoint) -> f64;
-        let metrics: [(&str, Metric); 3] = [
-            ("failed or wrong lookups (fraction)", |c| c.failure_rate),
+        let metrics: [(&str, Metric); 4] = [
+            ("routing failures: failed or wrong owner (fraction)", |c| c.failure_rate),
+            ("lost keys: not found at the owner (fraction)", |c| c.lost_rate),
             ("mean hops per lookup", |c| c.hops_mean),
             ("timeouts per lookup", |c| c.timeouts_per_lookup),
         ];
@@ -308,23 +318,25 @@ impl Chart for ChurnEffects<'_> {
                 )?;
             chart
                 .configure_mesh()
-                .x_label_formatter(&|x| format_seconds(*x))
-                .x_desc("mean session")
+                .x_label_formatter(&|x| match self.axis {
+                    super::ChurnAxis::Session => format_seconds(*x),
+                    super::ChurnAxis::Rate => format!("{x}"),
+                })
+                .x_desc(x_desc)
                 .label_style(("sans-serif", 13))
                 .axis_desc_style(("sans-serif", 14))
                 .light_line_style(WHITE.mix(0.0))
                 .draw()?;
             for (i, (label, points)) in self.variants.iter().enumerate() {
                 let c = color(i);
-                let line: Vec<(f64, f64)> =
-                    points.iter().map(|p| (p.session_s, metric(p))).collect();
+                let line: Vec<(f64, f64)> = points.iter().map(|p| (p.x, metric(p))).collect();
                 chart
                     .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
                     .label(label.clone())
                     .legend(swatch(c, 2));
                 chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
             }
-            if name.starts_with("failed") {
+            if name.starts_with("routing") {
                 legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
             }
         }

@@ -6,7 +6,8 @@
 //!   p5–p95 band, beside the reference curves (N-1)/2 and ½·log2 N + 1;
 //! - `hop_distribution`: the cumulative distribution of hop counts per variant at one N;
 //! - `churn_effects`: lookup failure rate, mean hops and timeouts per lookup against the mean
-//!   session time, when `churn.session_mean_s` is swept;
+//!   session time, when `churn.session_mean_s` is swept, or against the Poisson model's
+//!   `churn.rate_per_s`;
 //! - `timeseries`: live peers, lookup outcomes, pointer correctness and lost keys over virtual
 //!   time, for the last run that has samples.
 //!
@@ -32,8 +33,10 @@ pub struct PlotRun {
     pub lookups: u64,
     /// Lookups that ended `failed`.
     pub failed: u64,
-    /// Lookups that reached an owner but not the right value (`not_found`, `wrong_owner`).
+    /// Lookups answered by a peer that wrongly believed it owned the key (`wrong_owner`).
     pub wrong: u64,
+    /// Lookups that reached the true owner, which had lost the value (`not_found`).
+    pub not_found: u64,
     /// Timed-out forwards, summed over lookups.
     pub timeouts: u64,
     /// The run's time series (empty without sampling).
@@ -66,34 +69,65 @@ pub struct TsPoint {
 /// The swept key that plays the role of N.
 pub const PEERS_KEY: &str = "population.peers";
 
-/// The swept key that sets the churn rate.
+/// The swept key that sets the churn rate through the session time.
 pub const SESSION_KEY: &str = "churn.session_mean_s";
 
-/// Churn statistics of one variant at one mean session time, pooled over seeds.
+/// The swept key that sets the Poisson model's rate.
+pub const RATE_KEY: &str = "churn.rate_per_s";
+
+/// What the x axis of `churn_effects` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChurnAxis {
+    /// Mean session time, seconds (`churn.session_mean_s`): less is more churn.
+    Session,
+    /// Joins and departures per second (`churn.rate_per_s`): more is more churn.
+    Rate,
+}
+
+impl ChurnAxis {
+    /// The swept key.
+    pub fn key(self) -> &'static str {
+        match self {
+            ChurnAxis::Session => SESSION_KEY,
+            ChurnAxis::Rate => RATE_KEY,
+        }
+    }
+}
+
+/// Churn statistics of one variant at one churn level, pooled over seeds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChurnPoint {
-    /// Mean session time, seconds.
-    pub session_s: f64,
-    /// Fraction of lookups that did not end `ok`.
+    /// The churn level: the swept key's value (see [`ChurnAxis`]).
+    pub x: f64,
+    /// Fraction of lookups that ended `failed` or `wrong_owner` (routing failures).
     pub failure_rate: f64,
+    /// Fraction of lookups that ended `not_found` (the key was lost).
+    pub lost_rate: f64,
     /// Mean hops over answered lookups.
     pub hops_mean: f64,
     /// Timeouts per lookup.
     pub timeouts_per_lookup: f64,
 }
 
-/// Groups runs by variant (the point without `SESSION_KEY`) and pools each variant's runs at
-/// each session time.
-pub fn churn_variants(runs: &[PlotRun]) -> Vec<(String, Vec<ChurnPoint>)> {
+/// The churn axis the runs sweep (the session time first), if any.
+pub fn churn_axis(runs: &[PlotRun]) -> Option<ChurnAxis> {
+    [ChurnAxis::Session, ChurnAxis::Rate]
+        .into_iter()
+        .find(|a| runs.iter().any(|r| r.point.iter().any(|(k, _)| k == a.key())))
+}
+
+/// Groups runs by variant (the point without the `axis` key) and pools each variant's runs at
+/// each churn level.
+pub fn churn_variants(runs: &[PlotRun], axis: ChurnAxis) -> Vec<(String, Vec<ChurnPoint>)> {
     let mut order: Vec<Vec<(String, String)>> = Vec::new();
-    let mut groups: BTreeMap<usize, BTreeMap<String, [u64; 6]>> = BTreeMap::new();
+    let mut groups: BTreeMap<usize, BTreeMap<String, [u64; 7]>> = BTreeMap::new();
     for r in runs {
-        let Some(session) = r.point.iter().find(|(k, _)| k == SESSION_KEY).map(|(_, v)| v.clone())
+        let Some(session) = r.point.iter().find(|(k, _)| k == axis.key()).map(|(_, v)| v.clone())
         else {
             continue;
         };
         let key: Vec<(String, String)> =
-            r.point.iter().filter(|(k, _)| k != SESSION_KEY).cloned().collect();
+            r.point.iter().filter(|(k, _)| k != axis.key()).cloned().collect();
         let i = order.iter().position(|k| *k == key).unwrap_or_else(|| {
             order.push(key);
             order.len() - 1
@@ -101,9 +135,8 @@ pub fn churn_variants(runs: &[PlotRun]) -> Vec<(String, Vec<ChurnPoint>)> {
         let answered: u64 = r.hops.iter().map(|&(_, c)| c).sum();
         let hop_sum: u64 = r.hops.iter().map(|&(h, c)| h as u64 * c).sum();
         let acc = groups.entry(i).or_default().entry(session).or_default();
-        for (a, v) in
-            acc.iter_mut().zip([r.lookups, r.failed, r.wrong, r.timeouts, answered, hop_sum])
-        {
+        let counts = [r.lookups, r.failed, r.wrong, r.not_found, r.timeouts, answered, hop_sum];
+        for (a, v) in acc.iter_mut().zip(counts) {
             *a += v;
         }
     }
@@ -112,11 +145,12 @@ pub fn churn_variants(runs: &[PlotRun]) -> Vec<(String, Vec<ChurnPoint>)> {
         .map(|(i, by_session)| {
             let mut points: Vec<ChurnPoint> = by_session
                 .into_iter()
-                .filter_map(|(s, [lookups, failed, wrong, timeouts, answered, hop_sum])| {
-                    let session_s: f64 = s.parse().ok()?;
+                .filter_map(|(s, [lookups, failed, wrong, lost, timeouts, answered, hop_sum])| {
+                    let x: f64 = s.parse().ok()?;
                     (lookups > 0).then(|| ChurnPoint {
-                        session_s,
+                        x,
                         failure_rate: (failed + wrong) as f64 / lookups as f64,
+                        lost_rate: lost as f64 / lookups as f64,
                         hops_mean: if answered > 0 {
                             hop_sum as f64 / answered as f64
                         } else {
@@ -126,7 +160,7 @@ pub fn churn_variants(runs: &[PlotRun]) -> Vec<(String, Vec<ChurnPoint>)> {
                     })
                 })
                 .collect();
-            points.sort_by(|a, b| a.session_s.total_cmp(&b.session_s));
+            points.sort_by(|a, b| a.x.total_cmp(&b.x));
             (label(&order[i]), points)
         })
         .collect()
@@ -250,8 +284,14 @@ pub fn label(point: &[(String, String)]) -> String {
         parts.push(format!("r={r}"));
     }
     for (k, v) in point {
-        let shown =
-            ["overlay.fingers", "overlay.cache_size", "overlay.successors", PEERS_KEY, SESSION_KEY];
+        let shown = [
+            "overlay.fingers",
+            "overlay.cache_size",
+            "overlay.successors",
+            PEERS_KEY,
+            SESSION_KEY,
+            RATE_KEY,
+        ];
         if !shown.contains(&k.as_str()) {
             let short = k.rsplit('.').next().unwrap_or(k);
             parts.push(format!("{short}={v}"));
@@ -277,9 +317,12 @@ pub fn render_all(
     if ns.len() >= 2 {
         files.extend(chart::both("hops_vs_n", &chart::HopsVsN { variants: &variants })?);
     }
-    let churn = churn_variants(runs);
-    if churn.iter().any(|(_, pts)| pts.len() >= 2) {
-        files.extend(chart::both("churn_effects", &chart::ChurnEffects { variants: &churn })?);
+    if let Some(axis) = churn_axis(runs) {
+        let churn = churn_variants(runs, axis);
+        if churn.iter().any(|(_, pts)| pts.len() >= 2) {
+            let chart = chart::ChurnEffects { variants: &churn, axis };
+            files.extend(chart::both("churn_effects", &chart)?);
+        }
     }
     if let Some(r) = runs.iter().rev().find(|r| r.samples.len() >= 2) {
         let ts = chart::TimeSeries { run: r.run, samples: &r.samples };
@@ -311,6 +354,7 @@ mod tests {
             lookups,
             failed: 0,
             wrong: 0,
+            not_found: 0,
             timeouts: 0,
             samples: vec![],
         }

@@ -120,9 +120,19 @@ fn parse_float(s: &str) -> Option<f64> {
     }
 }
 
+/// Pairs of keys that say the same thing two ways (a scenario gives one or the other).
+const ALTERNATIVES: [(&str, &str, &str); 3] = [
+    ("workload", "lookups", "rate_per_s"),
+    ("workload", "files", "files_per_peer"),
+    ("population", "peers", "ids"),
+];
+
 /// Applies `--set KEY=VALUE` to the tree: KEY is a dotted path (`overlay.hop_limit`); VALUE is a
 /// TOML value (`true`, `64`, `"text"`, `[1, 2]`), or else taken as a plain string. A key under
-/// `sweep.` names a swept key, itself dotted: `sweep.population.peers=[16, 32]`.
+/// `sweep.` names a swept key, itself dotted: `sweep.population.peers=[16, 32]` (or quoted,
+/// as in the file: `sweep."population.peers"=[16, 32]`). Setting one of two alternative keys
+/// (`workload.lookups` / `rate_per_s`, `workload.files` / `files_per_peer`, `population.peers` /
+/// `ids`) removes the other.
 pub fn apply_override(file: &str, root: &mut Node, arg: &str) -> Result<(), InputError> {
     let origin = Origin::Override(arg.to_string());
     let err = |key: Option<&str>, msg: String| InputError::at(file, "", &origin, key, msg);
@@ -134,8 +144,22 @@ pub fn apply_override(file: &str, root: &mut Node, arg: &str) -> Result<(), Inpu
     if parts.iter().any(|p| p.is_empty()) {
         return Err(err(Some(path), "empty key segment".into()));
     }
-    if parts[0] == "sweep" && parts.len() > 2 {
-        parts = vec!["sweep".to_string(), parts[1..].join(".")];
+    if parts[0] == "sweep" && parts.len() > 1 {
+        // `sweep.a.b` and `sweep."a.b"` both name the swept key `a.b`.
+        let key = parts[1..].join(".");
+        parts = vec!["sweep".to_string(), key.trim_matches('"').to_string()];
+    }
+    // Setting one of two alternative keys replaces the other, so `--set workload.lookups=20`
+    // works on a scenario that gives `rate_per_s`.
+    for (table, a, b) in ALTERNATIVES {
+        if let [t, k] = &parts[..]
+            && t == table
+            && (k == a || k == b)
+            && let Kind::Table(map) = &mut root.kind
+            && let Some(Node { kind: Kind::Table(section), .. }) = map.get_mut(table)
+        {
+            section.shift_remove(if k == a { b } else { a });
+        }
     }
     let raw = raw.trim();
     let mut kind = match DeValue::parse(raw) {

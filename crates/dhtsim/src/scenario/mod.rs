@@ -9,7 +9,9 @@ pub mod doc;
 pub mod error;
 pub mod reader;
 
-use dhtsim_core::churn::{Arrivals, ChurnConfig, ChurnModel, SessionDist, TraceEvent, TraceKind};
+use dhtsim_core::churn::{
+    Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
+};
 use dhtsim_core::config::{
     Action, Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, ScriptedEvent,
     WorkloadConfig,
@@ -343,7 +345,8 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
 
     let population = read_population(r, &top, space);
     let network = read_network(r, &top);
-    let workload = read_workload(r, &top);
+    let window_s = duration_s - (warmup.as_ms() as f64 / 1000.0);
+    let workload = read_workload(r, &top, window_s, population.as_ref().map(Population::len));
     let out = r.table(&top, "output", "output");
     let record_paths = r.bool(&out, "paths", false);
     let _ = read_output(r, &out);
@@ -371,6 +374,28 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             })
         });
     let overlay = read_overlay(r, &top, membership_changes);
+    if overlay.virtual_nodes > 1 {
+        let ot = r.table(&top, "overlay", "overlay");
+        let node = r.get(&ot, "virtual_nodes").expect("read when above 1");
+        let churn_model = churn.as_ref().is_some_and(|c| !matches!(c.model, ChurnModel::None));
+        if matches!(population, Some(Population::Explicit(_))) {
+            let msg = "virtual nodes need `population.peers` (IDs drawn at random), not `ids`";
+            r.error(&ot, "virtual_nodes", node, msg.into());
+        } else if churn_model {
+            let msg = "virtual nodes are not supported with a churn model yet (only a static \
+                       population, scripted events and `churn.fail_fraction`)";
+            r.error(&ot, "virtual_nodes", node, msg.into());
+        } else if let Some(Population::Random(n)) = population
+            && (n as u128) * overlay.virtual_nodes as u128 > space.size().min(u32::MAX as u128)
+        {
+            let msg = format!(
+                "{n} peers × {} virtual nodes do not fit in id_bits = {}",
+                overlay.virtual_nodes,
+                space.bits()
+            );
+            r.error(&ot, "virtual_nodes", node, msg);
+        }
+    }
     if let (Some(p), true) = (&population, membership_changes)
         && p.len() < overlay.successors as u64 + 1
     {
@@ -522,6 +547,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         r.int(&t, "rpc_timeout_ms", 1, u32::MAX as i128)
             .map_or(defaults::RPC_TIMEOUT_MS, |v| v as u64),
     );
+    let virtual_nodes = r.int(&t, "virtual_nodes", 1, 1024).map_or(1, |v| v as u32);
     OverlayConfig {
         hop_limit,
         fingers,
@@ -532,6 +558,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         maintenance: maintain.then_some(Maintenance { stabilize, fix_finger, check_predecessor }),
         timer_jitter,
         rpc_timeout,
+        virtual_nodes,
     }
 }
 
@@ -542,12 +569,16 @@ fn read_churn(
     duration: SimTime,
 ) -> Option<ChurnConfig> {
     let t = r.table(top, "churn", "churn");
-    let model = r.choice(&t, "model", &["none", "exponential", "pareto", "weibull", "trace"]);
+    let model =
+        r.choice(&t, "model", &["none", "exponential", "pareto", "weibull", "poisson", "trace"]);
     let mean_s = r.number(&t, "session_mean_s");
     let shape = r.number(&t, "shape");
     let crash = r.number(&t, "crash_fraction");
     let arrivals = r.choice(&t, "arrivals", &["steady", "poisson"]);
     let rate = r.number(&t, "arrival_rate_per_s");
+    let poisson_rate = r.number(&t, "rate_per_s");
+    let fail_fraction = r.number(&t, "fail_fraction");
+    let fail_at = r.seconds(&t, "fail_at_s", true);
     let start = r.seconds(&t, "start_s", true).unwrap_or(0);
     let stop = r.seconds(&t, "stop_s", true).unwrap_or(duration.as_ms());
     let trace = r.string(&t, "trace");
@@ -571,6 +602,37 @@ fn read_churn(
     let shape_what = if model == "pareto" { "greater than 1 (a finite mean)" } else { "positive" };
     let shape = positive(r, shape, "shape", shape_min, shape_what);
     let rate = positive(r, rate, "arrival_rate_per_s", 0.0, "positive");
+    let poisson_rate = positive(r, poisson_rate, "rate_per_s", 0.0, "positive");
+    let mass_failure = match (fail_fraction, fail_at) {
+        (Some((x, node)), _) if !(0.0..1.0).contains(&x) => {
+            let msg = format!("must be at least 0 and less than 1, got {x}");
+            r.error(&t, "fail_fraction", node, msg);
+            ok = false;
+            None
+        }
+        (Some((fraction, _)), Some(at)) if at < duration.as_ms() => {
+            Some(MassFailure { at: SimTime(at), fraction })
+        }
+        (Some(_), Some(_)) => {
+            let node = r.get(&t, "fail_at_s").expect("read above");
+            let msg = format!("must be before duration_s ({} s)", duration.as_ms() as f64 / 1e3);
+            r.error(&t, "fail_at_s", node, msg);
+            ok = false;
+            None
+        }
+        (Some(_), None) => {
+            r.table_error(&t, "fail_at_s", "`fail_fraction` needs `fail_at_s`, when".into());
+            ok = false;
+            None
+        }
+        (None, Some(_)) => {
+            let msg = "`fail_at_s` needs `fail_fraction`, how many fail".into();
+            r.table_error(&t, "fail_fraction", msg);
+            ok = false;
+            None
+        }
+        (None, None) => None,
+    };
     let crash_fraction = match crash {
         Some((x, node)) if !(0.0..=1.0).contains(&x) => {
             r.error(&t, "crash_fraction", node, format!("must be between 0 and 1, got {x}"));
@@ -604,9 +666,23 @@ fn read_churn(
                 return None;
             }
         },
+        "poisson" => match poisson_rate {
+            Some(per_s) => ChurnModel::Poisson {
+                join_rate_per_ms: per_s / 1000.0,
+                leave_rate_per_ms: per_s / 1000.0,
+                crash_fraction,
+            },
+            None if !ok => return None,
+            None => {
+                let msg = "model \"poisson\" needs `rate_per_s`, joins (and departures) per second"
+                    .into();
+                r.table_error(&t, "rate_per_s", msg);
+                return None;
+            }
+        },
         _ => ChurnModel::Sessions { session, arrivals, crash_fraction },
     };
-    ok.then_some(ChurnConfig { model, start: SimTime(start), stop: SimTime(stop) })
+    ok.then_some(ChurnConfig { model, start: SimTime(start), stop: SimTime(stop), mass_failure })
 }
 
 /// Reads a churn trace: CSV with header `at_ms,kind,peer`, kind one of join, leave, crash, times
@@ -720,10 +796,49 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
     Some(NetworkConfig { latency })
 }
 
-fn read_workload(r: &mut Reader<'_>, top: &Table<'_>) -> Option<WorkloadConfig> {
+/// Reads `[workload]`; `window_s` is the measured window, `peers` the bootstrap population.
+fn read_workload(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    window_s: f64,
+    peers: Option<u64>,
+) -> Option<WorkloadConfig> {
     let t = r.table(top, "workload", "workload");
-    let lookups = r.int(&t, "lookups", 0, U64_MAX).map_or(0, |n| n as u64);
-    let files = r.int(&t, "files", 0, u32::MAX as i128).map_or(0, |n| n as u64);
+    let count = r.int(&t, "lookups", 0, U64_MAX).map(|n| n as u64);
+    let rate = r.number(&t, "rate_per_s");
+    let lookups = match (count, rate) {
+        (Some(_), Some((_, node))) => {
+            let msg = "give either `lookups` (a count) or `rate_per_s`, not both".into();
+            r.error(&t, "rate_per_s", node, msg);
+            return None;
+        }
+        (_, Some((x, node))) if !(x >= 0.0 && x * window_s < u32::MAX as f64) => {
+            let msg = format!("must be at least 0 and give fewer than 2^32 lookups, got {x}");
+            r.error(&t, "rate_per_s", node, msg);
+            return None;
+        }
+        (_, Some((x, _))) => (x * window_s).round() as u64,
+        (count, None) => count.unwrap_or(0),
+    };
+    let files = r.int(&t, "files", 0, u32::MAX as i128).map(|n| n as u64);
+    let per_peer = r.int(&t, "files_per_peer", 0, u32::MAX as i128).map(|n| n as u64);
+    let files = match (files, per_peer, peers) {
+        (Some(_), Some(_), _) => {
+            let node = r.get(&t, "files_per_peer").expect("read above");
+            let msg = "give either `files` or `files_per_peer`, not both".into();
+            r.error(&t, "files_per_peer", node, msg);
+            return None;
+        }
+        (_, Some(k), Some(n)) if k as u128 * n as u128 > u32::MAX as u128 => {
+            let node = r.get(&t, "files_per_peer").expect("read above");
+            let msg = format!("{k} files for each of {n} peers is more than 2^32 - 1 files");
+            r.error(&t, "files_per_peer", node, msg);
+            return None;
+        }
+        (_, Some(k), Some(n)) => k * n,
+        (_, Some(_), None) => return None,
+        (files, None, _) => files.unwrap_or(0),
+    };
     let exponent = match r.number(&t, "zipf_exponent") {
         Some((s, node)) if s < 0.0 => {
             r.error(&t, "zipf_exponent", node, format!("must be at least 0, got {s}"));

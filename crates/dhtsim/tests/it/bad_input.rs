@@ -148,3 +148,45 @@ fn usage_errors_exit_2() {
     assert_eq!(dhtsim(dir.path(), &["frobnicate"]).status.code(), Some(2));
     assert_eq!(dhtsim(dir.path(), &["run"]).status.code(), Some(2));
 }
+
+#[test]
+fn lookup_count_and_rate_together() {
+    rejects(
+        "[workload]\nlookups = 5\nrate_per_s = 1\n",
+        3,
+        Some("workload.rate_per_s"),
+        "not both",
+    );
+}
+
+#[test]
+fn files_and_files_per_peer_together() {
+    let text = "[workload]\nfiles = 3\nfiles_per_peer = 2\n";
+    rejects(text, 3, Some("workload.files_per_peer"), "not both");
+}
+
+#[test]
+fn mass_failure_of_everyone() {
+    let text = "[churn]\nfail_fraction = 1.0\nfail_at_s = 1\n";
+    rejects(text, 2, Some("churn.fail_fraction"), "less than 1");
+}
+
+#[test]
+fn mass_failure_needs_a_time_inside_the_run() {
+    rejects("[churn]\nfail_fraction = 0.5\n", 1, Some("churn.fail_at_s"), "needs `fail_at_s`");
+    let text = "duration_s = 10\n[churn]\nfail_fraction = 0.5\nfail_at_s = 20\n";
+    rejects(text, 4, Some("churn.fail_at_s"), "before duration_s");
+}
+
+#[test]
+fn poisson_churn_needs_a_rate() {
+    rejects("[churn]\nmodel = \"poisson\"\n", 1, Some("churn.rate_per_s"), "needs `rate_per_s`");
+}
+
+#[test]
+fn virtual_nodes_with_churn_or_explicit_ids() {
+    let text = "[overlay]\nvirtual_nodes = 4\n[churn]\nmodel = \"exponential\"\n";
+    rejects(text, 2, Some("overlay.virtual_nodes"), "not supported with a churn model");
+    let text = "[population]\nids = [1, 2, 3]\n[overlay]\nvirtual_nodes = 2\n";
+    rejects(text, 4, Some("overlay.virtual_nodes"), "population.peers");
+}

@@ -9,6 +9,7 @@ mod reproduce;
 mod scenarios;
 mod shortcuts;
 mod static_ring;
+mod validation;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

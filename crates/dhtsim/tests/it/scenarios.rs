@@ -17,12 +17,23 @@ fn every_shipped_scenario_checks_and_runs() {
         let p = path.to_str().unwrap();
         let o = dhtsim(tmp.path(), &["check", p]);
         assert!(o.status.success(), "{p}: {}", stderr(&o));
-        // Smoke-run at a reduced size: few generated lookups keep every sweep point cheap, and
-        // benchmark scenarios (bench-*) also shrink their population and duration.
+        // Smoke-run at a reduced size: one seed and few generated lookups keep every sweep point
+        // cheap; benchmarks and the published experiments also shrink what makes them big.
         let mut args = vec!["run", p, "--out", "out", "--quiet", "--set", "workload.lookups=20"];
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("bench-") {
-            args.extend(["--set", "population.peers=200", "--set", "duration_s=120"]);
+        args.extend(["--set", "sweep.seeds=[1]"]);
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let shrink: &[&str] = match name.as_str() {
+            n if n.starts_with("bench-") => &["population.peers=200", "duration_s=120"],
+            "chord-path-length" => &["sweep.population.peers=[8, 64]"],
+            "chord-load-balance" => &["population.peers=200", "sweep.workload.files=[1000, 2000]"],
+            "chord-virtual-nodes" => &["population.peers=200", "workload.files=2000"],
+            "chord-stabilization" | "shortcuts-churn" => {
+                &["duration_s=900", "sweep.churn.rate_per_s=[0.05, 0.4]"]
+            }
+            _ => &[],
+        };
+        for set in shrink {
+            args.extend(["--set", set]);
         }
         let o = dhtsim(tmp.path(), &args);
         assert!(o.status.success(), "{p}: {}", stderr(&o));
@@ -55,13 +66,33 @@ fn result_headers_are_the_contract() {
     assert_eq!(
         header("summary.csv"),
         "run,seed,peers,lookups,hops_mean,hops_p50,hops_p95,hops_p99,hops_max,ok,not_found,\
-         wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms"
+         wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms,hops_p1,timeouts_p1,\
+         timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max"
     );
     assert_eq!(
         header("lookups.csv"),
         "run,lookup,start_ms,origin,key,owner,true_owner,hops,timeouts,latency_ms,outcome,value,path"
     );
-    assert_eq!(header("peers.csv"), "run,peer,join_ms,leave_ms,leave_kind,join_hops,join_path");
+    assert_eq!(
+        header("peers.csv"),
+        "run,peer,join_ms,leave_ms,leave_kind,join_hops,join_path,host,keys"
+    );
     let bytes = std::fs::read(out.join("summary.csv")).unwrap();
     assert!(bytes.ends_with(b"\r\n"), "RFC 4180 line endings");
+}
+
+#[test]
+fn an_override_replaces_the_alternative_key() {
+    let text = "duration_s = 100\n[population]\npeers = 10\n\
+                [workload]\nrate_per_s = 1\nfiles_per_peer = 3\n\
+                [output]\nplots = false\n[sweep]\n\"overlay.fingers\" = [false]\n";
+    let (_d, out) = run_text(text, &[]);
+    let row = &read_csv(&out.join("summary.csv"))[0];
+    assert_eq!((row["lookups"].as_str(), row["keys_mean"].as_str()), ("100", "3"));
+    let set = ["--set", "workload.lookups=7", "--set", "workload.files=20"];
+    let (_d, out) =
+        run_text(text, &[&set[..], &["--set", "sweep.\"overlay.fingers\"=[true]"]].concat());
+    let row = &read_csv(&out.join("summary.csv"))[0];
+    assert_eq!((row["lookups"].as_str(), row["keys_mean"].as_str()), ("7", "2"));
+    assert_eq!(row["overlay.fingers"], "true");
 }
