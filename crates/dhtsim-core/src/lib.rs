@@ -51,6 +51,7 @@ pub mod check;
 pub mod churn;
 pub mod config;
 pub mod engine;
+pub mod footprint;
 pub mod metrics;
 pub mod network;
 pub mod oracle;

@@ -76,6 +76,11 @@ impl Oracle {
         self.alive[i]
     }
 
+    /// Whether a live peer (member or joining) has ID `id`.
+    pub fn is_alive_id(&self, id: RingId) -> bool {
+        self.alive.binary_search_by_key(&id, |&(x, _)| x).is_ok()
+    }
+
     /// Number of live peers, members or joining.
     pub fn alive_count(&self) -> usize {
         self.alive.len()

@@ -55,6 +55,13 @@ enum Event {
     Snapshot,
 }
 
+/// Bytes one pending event takes in the engine (its slot and its heap key), for
+/// [`crate::footprint`].
+pub(crate) const EVENT_BYTES: usize = std::mem::size_of::<Option<Event>>() + 24;
+
+/// Bytes of the state kept per operation while the run lasts, for [`crate::footprint`].
+pub(crate) const OP_BYTES: usize = std::mem::size_of::<OpState>();
+
 /// What the simulation remembers about an operation while it is in flight.
 #[derive(Debug)]
 struct OpState {
@@ -108,8 +115,6 @@ pub struct Simulation<'c> {
     hosts: Vec<u32>,
     /// The number the next new physical peer gets.
     next_host: u32,
-    /// IDs of live peers, members or joining (no two live peers share an ID).
-    ids_in_use: BTreeSet<RingId>,
     oracle: Oracle,
     network: Network,
     workload: Workload,
@@ -203,10 +208,7 @@ impl<'c> Simulation<'c> {
             .collect();
         if cfg.overlay.fingers {
             for (i, peer) in peers.iter_mut().enumerate() {
-                let fingers = (0..space.bits()).map(|b| {
-                    let target = space.add(ids[i], 1u64 << b);
-                    at(crate::ring::successor_index(&ids, target))
-                });
+                let fingers = crate::ring::finger_indices(space, &ids, i).into_iter().map(at);
                 peer.set_fingers(space, fingers);
             }
         }
@@ -255,7 +257,6 @@ impl<'c> Simulation<'c> {
             peer_records,
             hosts,
             next_host,
-            ids_in_use: ids.iter().copied().collect(),
             oracle,
             network: Network::new(cfg.network.latency, stream(seed, Purpose::Network)),
             workload,
@@ -721,7 +722,7 @@ impl<'c> Simulation<'c> {
                     ));
                     return;
                 };
-                if self.ids_in_use.contains(&peer) {
+                if self.oracle.is_alive_id(peer) {
                     self.warnings.push(format!("{now}: ID {peer} is in use; join skipped"));
                     return;
                 }
@@ -749,7 +750,6 @@ impl<'c> Simulation<'c> {
         let me = PeerRef { idx, id };
         self.peers.push(Peer::joining(me));
         self.alive.push(true);
-        self.ids_in_use.insert(id);
         self.oracle.add_alive(id, idx);
         self.peer_records.push(PeerRecord {
             id,
@@ -790,7 +790,6 @@ impl<'c> Simulation<'c> {
         self.alive[peer.0 as usize] = false;
         let id = self.peers[peer.0 as usize].me().id;
         self.oracle.remove_alive(id);
-        self.ids_in_use.remove(&id);
         self.peer_records[peer.0 as usize].leave = Some((now, kind));
     }
 
@@ -915,10 +914,13 @@ impl<'c> Simulation<'c> {
 
     /// An ID no live peer has, from the IDs stream.
     fn fresh_id(&mut self) -> RingId {
-        assert!((self.ids_in_use.len() as u128) < self.cfg.space.size(), "the ID space is full");
+        assert!(
+            (self.oracle.alive_count() as u128) < self.cfg.space.size(),
+            "the ID space is full"
+        );
         loop {
             let id = self.cfg.space.wrap(self.id_rng.random::<u64>());
-            if !self.ids_in_use.contains(&id) {
+            if !self.oracle.is_alive_id(id) {
                 return id;
             }
         }
@@ -929,7 +931,7 @@ impl<'c> Simulation<'c> {
         let ev = events[i];
         match ev.kind {
             TraceKind::Join => {
-                if self.ids_in_use.contains(&ev.peer) || self.oracle.is_empty() {
+                if self.oracle.is_alive_id(ev.peer) || self.oracle.is_empty() {
                     self.warnings.push(format!(
                         "{now}: trace join of {} skipped (ID in use or empty ring)",
                         ev.peer

@@ -128,6 +128,10 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
 fn check(args: CheckArgs) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, None)?;
     println!("{}: ok: {}", s.file, describe(&s));
+    let need = crate::memory::sweep_estimate(&s, 0);
+    let have = crate::memory::available()
+        .map_or_else(String::new, |a| format!(" ({} available)", crate::memory::human(a)));
+    println!("estimated peak memory: {}{have}", crate::memory::human(need));
     Ok(())
 }
 
@@ -156,6 +160,11 @@ fn describe(s: &Scenario) -> String {
 
 fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
+    if !args.ignore_memory_check
+        && let Some(msg) = crate::memory::too_big(&s, args.jobs)
+    {
+        return Err(InputError::whole(&s.file, msg).into());
+    }
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(s.config()));
     if !args.quiet {
         eprintln!("running {}", describe(&s));

@@ -65,6 +65,9 @@ pub struct RunArgs {
     /// Runs executed at once (0 = one per core). Results do not depend on it.
     #[arg(long, short, default_value_t = 0)]
     pub jobs: usize,
+    /// Run even if the memory estimate exceeds the memory this machine has available.
+    #[arg(long)]
+    pub ignore_memory_check: bool,
 }
 
 /// `dhtsim check`.

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod memory;
 pub mod output;
 pub mod plot;
 pub mod report;

@@ -154,6 +154,8 @@ impl Peer {
                 self.fingers.push(f);
             }
         }
+        // Built once at bootstrap for every peer: keep no spare capacity (a million peers).
+        self.fingers.shrink_to_fit();
         debug_assert!(
             self.fingers
                 .windows(2)

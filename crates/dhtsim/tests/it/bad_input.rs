@@ -190,3 +190,21 @@ fn virtual_nodes_with_churn_or_explicit_ids() {
     let text = "[population]\nids = [1, 2, 3]\n[overlay]\nvirtual_nodes = 2\n";
     rejects(text, 4, Some("overlay.virtual_nodes"), "population.peers");
 }
+
+#[test]
+fn a_run_too_big_for_the_machine_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "id_bits = 64\n[population]\npeers = 4000000000\n[overlay]\nfingers = true\n";
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let o = dhtsim(dir.path(), &["run", "s.toml"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("s.toml") && err.contains("needs about"), "{err}");
+    assert!(err.contains("--ignore-memory-check"), "{err}");
+    let left: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec!["s.toml"], "nothing written");
+    // `check` states the estimate.
+    let o = dhtsim(dir.path(), &["check", "s.toml"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("estimated peak memory"));
+}
