@@ -4,23 +4,53 @@
 //! sequence)`, so events scheduled for the same millisecond come out in the order they were
 //! scheduled, and a run is a pure function of its inputs. The caller owns the loop:
 //! `while let Some((now, ev)) = engine.pop() { ... engine.schedule(...) }`.
+//!
+//! The queue is a timing wheel over integer time: one FIFO bucket per millisecond of the next
+//! [`WHEEL_MS`] (about 65 s), found through a two-level bitmap, so scheduling and popping cost
+//! O(1) however many events wait (message latencies, RPC timeouts and maintenance periods all
+//! fall inside the window). Events further out wait in a binary heap and move into their bucket,
+//! in `(time, seq)` order, the moment the window reaches them, before anything else can be
+//! scheduled for that millisecond: so each bucket stays in insertion order and the engine pops
+//! exactly what a heap ordered by `(time, seq)` would.
 
 use crate::time::{SimDuration, SimTime};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// A virtual clock with a priority queue of pending events.
+/// Milliseconds covered by the wheel (a power of two).
+pub const WHEEL_MS: u64 = 1 << 16;
+const MASK: u64 = WHEEL_MS - 1;
+/// End of a bucket's list, or a slot that is free.
+const NIL: u32 = u32::MAX;
+
+/// A virtual clock with a queue of pending events.
 ///
-/// The heap holds small fixed-size keys `(time, seq, slot)`; the events themselves wait in a slab
-/// of reusable slots, so a sift moves 24 bytes however large the event type is.
+/// Events wait in a slab of reusable slots, linked into per-millisecond buckets (or keyed by
+/// `(time, seq, slot)` in the far-future heap), so nothing is allocated per event once the slab
+/// has grown to the largest number of pending events.
 #[derive(Debug)]
 pub struct Engine<E> {
     now: SimTime,
     next_seq: u64,
     popped: u64,
-    queue: BinaryHeap<Key>,
-    slots: Vec<Option<E>>,
+    pending: usize,
+    slots: Vec<Slot<E>>,
     free: Vec<u32>,
+    /// First and last slot of each millisecond's bucket (`NIL` when empty), by `time % WHEEL_MS`.
+    head: Vec<u32>,
+    tail: Vec<u32>,
+    /// One bit per bucket (set when non-empty), and one bit per non-zero word of `bits`.
+    bits: Vec<u64>,
+    summary: Vec<u64>,
+    /// Events at `now + WHEEL_MS` or later.
+    far: BinaryHeap<Key>,
+}
+
+#[derive(Debug)]
+struct Slot<E> {
+    event: Option<E>,
+    /// The next slot in the same bucket.
+    next: u32,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -53,13 +83,19 @@ impl<E> Default for Engine<E> {
 impl<E> Engine<E> {
     /// An engine at time zero with nothing scheduled.
     pub fn new() -> Self {
+        let buckets = WHEEL_MS as usize;
         Engine {
             now: SimTime::ZERO,
             next_seq: 0,
             popped: 0,
-            queue: BinaryHeap::new(),
+            pending: 0,
             slots: Vec::new(),
             free: Vec::new(),
+            head: vec![NIL; buckets],
+            tail: vec![NIL; buckets],
+            bits: vec![0; buckets / 64],
+            summary: vec![0; buckets / 64 / 64],
+            far: BinaryHeap::new(),
         }
     }
 
@@ -73,17 +109,22 @@ impl<E> Engine<E> {
         assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.pending += 1;
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.slots[slot as usize] = Some(event);
+                self.slots[slot as usize] = Slot { event: Some(event), next: NIL };
                 slot
             }
             None => {
-                self.slots.push(Some(event));
-                u32::try_from(self.slots.len() - 1).expect("more than 2^32 pending events")
+                self.slots.push(Slot { event: Some(event), next: NIL });
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.queue.push(Key { time, seq, slot });
+        if time.as_ms() - self.now.as_ms() < WHEEL_MS {
+            self.append(time, slot);
+        } else {
+            self.far.push(Key { time, seq, slot });
+        }
     }
 
     /// Schedules `event` after `delay` from now.
@@ -93,27 +134,94 @@ impl<E> Engine<E> {
 
     /// Removes the earliest event, advances the clock to its time, and returns both.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let Key { time, slot, .. } = self.queue.pop()?;
-        let event = self.slots[slot as usize].take().expect("a queued slot holds its event");
+        let time = self.peek_time()?;
+        if time != self.now {
+            self.now = time;
+            // The window now reaches further: bring in the far events it covers, in order.
+            while self.far.peek().is_some_and(|k| k.time.as_ms() - time.as_ms() < WHEEL_MS) {
+                let Key { time, slot, .. } = self.far.pop().expect("peeked");
+                self.append(time, slot);
+            }
+        }
+        let b = (time.as_ms() & MASK) as usize;
+        let slot = self.head[b];
+        let Slot { event, next } =
+            std::mem::replace(&mut self.slots[slot as usize], Slot { event: None, next: NIL });
+        self.head[b] = next;
+        if next == NIL {
+            self.tail[b] = NIL;
+            self.clear_bit(b);
+        }
         self.free.push(slot);
-        self.now = time;
+        self.pending -= 1;
         self.popped += 1;
-        Some((time, event))
+        Some((time, event.expect("a queued slot holds its event")))
     }
 
     /// The time of the earliest pending event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.queue.peek().map(|k| k.time)
+        let start = (self.now.as_ms() & MASK) as usize;
+        match self.first_set_from(start).or_else(|| self.first_set_from(0)) {
+            Some(b) => Some(self.now + SimDuration((b as u64).wrapping_sub(start as u64) & MASK)),
+            None => self.far.peek().map(|k| k.time),
+        }
     }
 
     /// How many events are pending.
     pub fn pending(&self) -> usize {
-        self.queue.len()
+        self.pending
     }
 
     /// How many events have been popped since the engine was created.
     pub fn events_processed(&self) -> u64 {
         self.popped
+    }
+
+    /// Appends `slot` to the bucket of `time` (inside the window).
+    fn append(&mut self, time: SimTime, slot: u32) {
+        let b = (time.as_ms() & MASK) as usize;
+        match self.tail[b] {
+            NIL => {
+                self.head[b] = slot;
+                self.bits[b / 64] |= 1 << (b % 64);
+                self.summary[b / 4096] |= 1 << (b / 64 % 64);
+            }
+            last => self.slots[last as usize].next = slot,
+        }
+        self.tail[b] = slot;
+    }
+
+    fn clear_bit(&mut self, b: usize) {
+        let w = b / 64;
+        self.bits[w] &= !(1 << (b % 64));
+        if self.bits[w] == 0 {
+            self.summary[w / 64] &= !(1 << (w % 64));
+        }
+    }
+
+    /// The first non-empty bucket at index `from` or after (no wrapping).
+    fn first_set_from(&self, from: usize) -> Option<usize> {
+        let w = from / 64;
+        let here = self.bits[w] & (!0u64 << (from % 64));
+        if here != 0 {
+            return Some(w * 64 + here.trailing_zeros() as usize);
+        }
+        // The next non-zero word after `w`, through the summary.
+        let next = w + 1;
+        if next == self.bits.len() {
+            return None;
+        }
+        let (mut s, mut mask) = (next / 64, !0u64 << (next % 64));
+        while s < self.summary.len() {
+            let m = self.summary[s] & mask;
+            if m != 0 {
+                let word = s * 64 + m.trailing_zeros() as usize;
+                return Some(word * 64 + self.bits[word].trailing_zeros() as usize);
+            }
+            s += 1;
+            mask = !0;
+        }
+        None
     }
 }
 
@@ -161,6 +269,66 @@ mod tests {
         }
         assert_eq!(e.slots.len(), 100, "slots of popped events are reused");
         assert_eq!(e.events_processed(), 300);
+    }
+
+    /// The reference: a plain binary heap ordered by (time, seq).
+    #[derive(Default)]
+    struct Reference {
+        heap: BinaryHeap<std::cmp::Reverse<(SimTime, u64, u32)>>,
+        seq: u64,
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pops_exactly_what_a_time_seq_heap_pops(
+            ops in proptest::collection::vec((0u8..4, 0u64..200_000, 0u64..3), 1..400),
+        ) {
+            let mut wheel = Engine::new();
+            let mut reference = Reference::default();
+            let mut now = SimTime::ZERO;
+            let mut id = 0u32;
+            for (kind, far, near) in ops {
+                if kind == 0 {
+                    let got = wheel.pop();
+                    let want = reference.heap.pop().map(|std::cmp::Reverse((t, _, v))| (t, v));
+                    proptest::prop_assert_eq!(got, want);
+                    if let Some((t, _)) = got {
+                        now = t;
+                    }
+                } else {
+                    // Same millisecond, the next few, inside the window, or far beyond it.
+                    let delay = match kind { 1 => near, 2 => far % 70_000, _ => far * 10 };
+                    let t = now + SimDuration(delay);
+                    wheel.schedule_at(t, id);
+                    reference.heap.push(std::cmp::Reverse((t, reference.seq, id)));
+                    reference.seq += 1;
+                    id += 1;
+                }
+                proptest::prop_assert_eq!(wheel.pending(), reference.heap.len());
+                proptest::prop_assert_eq!(
+                    wheel.peek_time(),
+                    reference.heap.peek().map(|r| (r.0).0)
+                );
+            }
+            while let Some(got) = wheel.pop() {
+                let want = reference.heap.pop().map(|std::cmp::Reverse((t, _, v))| (t, v));
+                proptest::prop_assert_eq!(Some(got), want);
+            }
+            proptest::prop_assert!(reference.heap.is_empty());
+        }
+    }
+
+    #[test]
+    fn crosses_the_window_edge_in_order() {
+        let mut e = Engine::new();
+        let w = WHEEL_MS;
+        e.schedule_at(SimTime(w + 5), "far a"); // beyond the window at time 0
+        e.schedule_at(SimTime(10), "near");
+        e.pop();
+        e.schedule_at(SimTime(w + 5), "far b"); // inside the window at time 10
+        e.schedule_at(SimTime(3 * w), "very far");
+        let order: Vec<_> = std::iter::from_fn(|| e.pop()).map(|(t, v)| (t.as_ms(), v)).collect();
+        assert_eq!(order, vec![(w + 5, "far a"), (w + 5, "far b"), (3 * w, "very far")]);
     }
 
     #[test]
