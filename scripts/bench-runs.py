@@ -31,7 +31,11 @@ BENCHMARKS = [
         for n in (1_000, 10_000, 100_000, 1_000_000)
     }),
     ("successor-ring", "scenarios/bench-ring.toml", {10_000: []}),
+    ("churn-maintenance", "scenarios/bench-churn.toml", {100_000: []}),
 ]
+
+# Benchmarks too long to repeat: one run each.
+ONCE = {"churn-maintenance"}
 
 
 def run_once(scenario, overrides):
@@ -80,7 +84,8 @@ def main():
         if not name.startswith(only):
             continue
         for peers, overrides in sizes.items():
-            samples = [run_once(scenario, overrides) for _ in range(reps)]
+            n = 1 if name in ONCE else reps
+            samples = [run_once(scenario, overrides) for _ in range(n)]
             wall = statistics.median(s[0] for s in samples)
             rss = statistics.median(s[1] for s in samples)
             events, lookups = samples[0][2], samples[0][3]
@@ -89,7 +94,7 @@ def main():
                 "wall_s": f"{wall:.2f}", "events_per_s": f"{events / wall:.0f}",
                 "peak_rss_mb": f"{rss / 1e6:.0f}",
                 "estimate_mb": f"{estimate(scenario, overrides) / 1e6:.0f}",
-                "bytes_per_peer": f"{rss / peers:.0f}", "reps": reps, "commit": commit,
+                "bytes_per_peer": f"{rss / peers:.0f}", "reps": n, "commit": commit,
             }
             print(row, flush=True)
             rows.append(row)
