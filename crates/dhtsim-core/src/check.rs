@@ -73,12 +73,12 @@ pub fn check(
     oracle: &Oracle,
     fingers: bool,
 ) -> Health {
-    let ids = oracle.ids();
+    let (ids, members): (Vec<RingId>, Vec<PeerIdx>) = oracle.members().unzip();
+    let ids = ids.as_slice();
     let n = ids.len();
     if n == 0 {
         return Health::default();
     }
-    let members: Vec<PeerIdx> = ids.iter().map(|&id| oracle.find(id).expect("member")).collect();
     // Position of each member in the oracle's order, by address.
     let mut pos = vec![usize::MAX; peers.len()];
     for (i, m) in members.iter().enumerate() {

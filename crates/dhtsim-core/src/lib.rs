@@ -56,6 +56,7 @@ pub mod metrics;
 pub mod network;
 pub mod oracle;
 pub mod protocol;
+pub mod ranked;
 pub mod ring;
 pub mod rng;
 pub mod sim;

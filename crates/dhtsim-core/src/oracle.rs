@@ -8,7 +8,8 @@
 //! peers; protocols never see it, so it can never make routing look better than it is.
 
 use crate::protocol::PeerIdx;
-use crate::ring::{RingId, successor_index};
+use crate::ranked::RankedMap;
+use crate::ring::RingId;
 use crate::rng::Rng;
 use rand::RngExt;
 use std::collections::BTreeSet;
@@ -16,15 +17,13 @@ use std::collections::BTreeSet;
 /// The true state of the network.
 #[derive(Debug, Default)]
 pub struct Oracle {
-    /// Live peer IDs, strictly increasing.
-    ids: Vec<RingId>,
-    /// `idx[i]` is the address of the peer with ID `ids[i]`.
-    idx: Vec<PeerIdx>,
+    /// Members (live peers that have joined), by ID, with their addresses.
+    members: RankedMap<PeerIdx>,
     /// Keys that some store has placed in the DHT.
     stored: BTreeSet<RingId>,
     /// Every live peer, member or still joining, by ID: what the workload and the churn model
     /// draw from, so that their draws never depend on how fast routing lets peers join.
-    alive: Vec<(RingId, PeerIdx)>,
+    alive: RankedMap<PeerIdx>,
 }
 
 impl Oracle {
@@ -32,53 +31,56 @@ impl Oracle {
     pub fn new(mut peers: Vec<(RingId, PeerIdx)>) -> Self {
         peers.sort_unstable();
         debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
-        let alive = peers.clone();
-        let (ids, idx) = peers.into_iter().unzip();
-        Oracle { ids, idx, stored: BTreeSet::new(), alive }
+        let alive = RankedMap::from_sorted(peers.clone());
+        Oracle { members: RankedMap::from_sorted(peers), stored: BTreeSet::new(), alive }
     }
 
     /// Number of live peers.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.members.len()
     }
 
     /// Whether no peer is alive.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.members.is_empty()
     }
 
-    /// Live peer IDs in increasing order.
-    pub fn ids(&self) -> &[RingId] {
-        &self.ids
+    /// Member IDs in increasing order (a copy: O(N), for checks and snapshots).
+    pub fn ids(&self) -> Vec<RingId> {
+        self.members.iter().map(|(id, _)| id).collect()
+    }
+
+    /// Members with their addresses, in ID order.
+    pub fn members(&self) -> impl Iterator<Item = (RingId, PeerIdx)> + '_ {
+        self.members.iter()
     }
 
     /// The true owner of `key`: the first live peer clockwise from it, inclusive.
     pub fn owner(&self, key: RingId) -> (RingId, PeerIdx) {
-        let i = successor_index(&self.ids, key);
-        (self.ids[i], self.idx[i])
+        self.members.successor(key).expect("the ring has a member")
     }
 
     /// The address of the live peer with ID `id`.
     pub fn find(&self, id: RingId) -> Option<PeerIdx> {
-        self.ids.binary_search(&id).ok().map(|i| self.idx[i])
+        self.members.get(id)
     }
 
     /// A live peer chosen uniformly.
     pub fn random_live(&self, rng: &mut Rng) -> (RingId, PeerIdx) {
-        let i = rng.random_range(0..self.ids.len() as u64) as usize;
-        (self.ids[i], self.idx[i])
+        let i = rng.random_range(0..self.members.len() as u64) as usize;
+        self.members.nth(i)
     }
 
     /// A live peer (member or joining) chosen uniformly: the draw depends only on who is alive,
     /// which churn alone decides.
     pub fn random_alive(&self, rng: &mut Rng) -> (RingId, PeerIdx) {
         let i = rng.random_range(0..self.alive.len() as u64) as usize;
-        self.alive[i]
+        self.alive.nth(i)
     }
 
     /// Whether a live peer (member or joining) has ID `id`.
     pub fn is_alive_id(&self, id: RingId) -> bool {
-        self.alive.binary_search_by_key(&id, |&(x, _)| x).is_ok()
+        self.alive.get(id).is_some()
     }
 
     /// Number of live peers, members or joining.
@@ -88,15 +90,12 @@ impl Oracle {
 
     /// Adds a live peer that has started joining.
     pub fn add_alive(&mut self, id: RingId, idx: PeerIdx) {
-        let i = self.alive.partition_point(|&(x, _)| x < id);
-        self.alive.insert(i, (id, idx));
+        self.alive.insert(id, idx);
     }
 
     /// Removes a departed peer from the live peers (and from the members).
     pub fn remove_alive(&mut self, id: RingId) {
-        if let Ok(i) = self.alive.binary_search_by_key(&id, |&(x, _)| x) {
-            self.alive.remove(i);
-        }
+        self.alive.remove(id);
         self.remove(id);
     }
 
@@ -112,22 +111,12 @@ impl Oracle {
 
     /// Adds a member (a peer that has joined the ring).
     pub fn insert(&mut self, id: RingId, idx: PeerIdx) {
-        let i = self.ids.partition_point(|&x| x < id);
-        debug_assert!(self.ids.get(i) != Some(&id), "duplicate member {id}");
-        self.ids.insert(i, id);
-        self.idx.insert(i, idx);
+        self.members.insert(id, idx);
     }
 
     /// Removes a member; returns whether it was one.
     pub fn remove(&mut self, id: RingId) -> bool {
-        match self.ids.binary_search(&id) {
-            Ok(i) => {
-                self.ids.remove(i);
-                self.idx.remove(i);
-                true
-            }
-            Err(_) => false,
-        }
+        self.members.remove(id)
     }
 
     /// Whether `key` has ever been stored.

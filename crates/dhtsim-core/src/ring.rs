@@ -99,22 +99,34 @@ pub fn successor_index(sorted: &[RingId], key: RingId) -> usize {
 }
 
 /// Indices in `sorted` of the true fingers of the peer at index `i`: finger b (b = 0..m-1) is the
-/// successor of `sorted[i] + 2^b`. Fingers move clockwise as b grows, so each is found by a
-/// galloping search from the previous one: O(log gap) steps instead of a binary search over the
-/// whole ring, which matters when a million peers build 32 fingers each. `sorted` must be
-/// strictly increasing and non-empty.
+/// successor of `sorted[i] + 2^b`. A million peers build 32 fingers each, so this is tuned: the
+/// low fingers, a few peers away, are found by galloping from the previous finger (O(log gap)
+/// steps over nearby, cached entries); the high ones, far away, by one binary search over the
+/// whole ring. `sorted` must be strictly increasing and non-empty.
 pub fn finger_indices(space: IdSpace, sorted: &[RingId], i: usize) -> Vec<usize> {
     let n = sorted.len();
     let me = sorted[i];
     // Clockwise distance from `me` to the peer `k` places after it; the peer n places after it
     // is itself, a whole turn away.
     let dist = |k: usize| -> u128 {
-        if k >= n { space.size() } else { space.dist(me, sorted[(i + k) % n]) as u128 }
+        if k >= n {
+            space.size()
+        } else {
+            let j = if i + k >= n { i + k - n } else { i + k };
+            space.dist(me, sorted[j]) as u128
+        }
     };
+    // Expected offset of finger b is n·2^b / 2^m: gallop while it is small.
+    let near = |b: u32| (n as u128) << b < space.size() * 64;
     let mut fingers = Vec::with_capacity(space.bits() as usize);
     let mut k = 1; // offset of the previous finger (at least the successor)
     for b in 0..space.bits() {
         let want = 1u128 << b;
+        if !near(b) {
+            let j = successor_index(sorted, space.add(me, 1u64 << b));
+            fingers.push(j);
+            continue;
+        }
         // Gallop: the first offset whose distance reaches `want` lies in (lo, hi].
         let (mut lo, mut hi) = (k - 1, k);
         let mut step = 1;
@@ -128,7 +140,7 @@ pub fn finger_indices(space: IdSpace, sorted: &[RingId], i: usize) -> Vec<usize>
             if dist(mid) >= want { hi = mid } else { lo = mid }
         }
         k = hi;
-        fingers.push((i + k) % n);
+        fingers.push(if i + k >= n { i + k - n } else { i + k });
     }
     fingers
 }
@@ -229,6 +241,24 @@ mod tests {
             ids.sort();
             ids.dedup();
             for i in 0..ids.len() {
+                let want: Vec<usize> = (0..m)
+                    .map(|b| successor_index(&ids, s.add(ids[i], 1u64 << b)))
+                    .collect();
+                prop_assert_eq!(finger_indices(s, &ids, i), want);
+            }
+        }
+
+        #[test]
+        fn finger_indices_match_on_dense_rings(
+            m in 8u32..=16,
+            raw in prop::collection::vec(any::<u64>(), 500..3000),
+        ) {
+            // Dense enough that the high fingers take the binary-search path.
+            let s = IdSpace::new(m).unwrap();
+            let mut ids: Vec<RingId> = raw.iter().map(|&x| s.wrap(x)).collect();
+            ids.sort();
+            ids.dedup();
+            for i in (0..ids.len()).step_by(7) {
                 let want: Vec<usize> = (0..m)
                     .map(|b| successor_index(&ids, s.add(ids[i], 1u64 << b)))
                     .collect();

@@ -882,12 +882,8 @@ impl<'c> Simulation<'c> {
     /// chosen uniformly from the churn stream, all at this instant; at least one survives.
     fn mass_failure(&mut self, now: SimTime) {
         let Some(m) = self.cfg.churn.mass_failure else { return };
-        let mut live_hosts: Vec<u32> = self
-            .oracle
-            .ids()
-            .iter()
-            .map(|&id| self.hosts[self.oracle.find(id).expect("member").0 as usize])
-            .collect();
+        let mut live_hosts: Vec<u32> =
+            self.oracle.members().map(|(_, idx)| self.hosts[idx.0 as usize]).collect();
         live_hosts.sort_unstable();
         live_hosts.dedup();
         let n = live_hosts.len();
@@ -959,8 +955,8 @@ impl<'c> Simulation<'c> {
         let live = |idx: PeerIdx| self.alive[idx.0 as usize];
         let mut members = Vec::with_capacity(self.oracle.len());
         let mut edges = Vec::new();
-        for &id in self.oracle.ids() {
-            let p = &self.peers[self.oracle.find(id).expect("member").0 as usize];
+        for (id, idx) in self.oracle.members() {
+            let p = &self.peers[idx.0 as usize];
             members.push((id, p.pred().filter(|q| live(q.idx)).map(|q| q.id)));
             for (i, s) in p.successors().iter().enumerate().filter(|(_, s)| live(s.idx)) {
                 edges.push((id, s.id, if i == 0 { "succ" } else { "list" }));
@@ -1072,11 +1068,11 @@ impl<'c> Simulation<'c> {
         if self.oracle.stored_keys().next().is_none() || self.oracle.is_empty() {
             return;
         }
-        let ids = self.oracle.ids();
+        let (ids, idxs): (Vec<RingId>, Vec<PeerIdx>) = self.oracle.members().unzip();
         let mut per_host: std::collections::BTreeMap<u32, u64> = Default::default();
-        for (i, &id) in ids.iter().enumerate() {
+        for (i, (&id, &idx)) in ids.iter().zip(&idxs).enumerate() {
             let pred = ids[(i + ids.len() - 1) % ids.len()];
-            let idx = self.oracle.find(id).expect("member").0 as usize;
+            let idx = idx.0 as usize;
             let keys = self.peers[idx].entries_in(self.cfg.space, pred, id);
             self.peer_records[idx].keys = Some(keys);
             *per_host.entry(self.hosts[idx]).or_default() += keys;
