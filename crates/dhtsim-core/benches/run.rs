@@ -6,14 +6,11 @@
 //! Run with `cargo bench -p dhtsim-core --bench run`. Before the benchmarks it prints the sizes of
 //! the per-peer and per-lookup structures to stderr.
 
-use dhtsim_core::config::{
-    Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, WorkloadConfig,
-};
+use dhtsim_core::config::Config;
 use dhtsim_core::metrics::{LookupRecord, PeerRecord};
 use dhtsim_core::protocol::{Message, Peer, PeerIdx, PeerRef};
-use dhtsim_core::ring::{IdSpace, RingId};
+use dhtsim_core::ring::RingId;
 use dhtsim_core::sim;
-use dhtsim_core::time::{SimDuration, SimTime};
 use divan::Bencher;
 use divan::counter::ItemsCount;
 use std::mem::size_of;
@@ -42,33 +39,7 @@ fn main() {
 
 /// The static-ring scenario with `peers` peers.
 fn config(peers: u64) -> Config {
-    Config {
-        name: format!("bench-{peers}"),
-        space: IdSpace::new(32).expect("32 bits is a valid space"),
-        duration: SimTime(600_000),
-        warmup: SimTime(0),
-        population: Population::Random(peers),
-        overlay: OverlayConfig {
-            hop_limit: None,
-            fingers: false,
-            cache_size: 0,
-            successors: SUCCESSORS,
-            route_via_successors: false,
-            replication: 1,
-            maintenance: None,
-            timer_jitter: false,
-            rpc_timeout: SimDuration(500),
-            virtual_nodes: 1,
-        },
-        network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
-        workload: WorkloadConfig { lookups: 10_000, keys: KeyDist::Uniform, files: 0 },
-        events: vec![],
-        record_paths: false,
-        churn: dhtsim_core::churn::ChurnConfig::none(),
-        sample: None,
-        stop_on_violation: false,
-        snapshots: vec![],
-    }
+    Config { name: format!("bench-{peers}"), ..Config::static_ring(peers, 10_000) }
 }
 
 #[divan::bench(args = [1_000, 10_000], sample_count = 3, sample_size = 1)]

@@ -43,6 +43,41 @@ pub struct Config {
     pub snapshots: Vec<SimTime>,
 }
 
+impl Config {
+    /// A minimal run: `peers` random peers on a static ring (32-bit IDs, successor lists of 2,
+    /// no fingers, cache, churn or maintenance), `lookups` uniform lookups over 600 s, 50 ms
+    /// latency. A starting point for tests, benchmarks and programs that embed the core.
+    pub fn static_ring(peers: u64, lookups: u64) -> Config {
+        Config {
+            name: "static-ring".into(),
+            space: IdSpace::new(32).expect("32 bits is a valid space"),
+            duration: SimTime(600_000),
+            warmup: SimTime::ZERO,
+            population: Population::Random(peers),
+            overlay: OverlayConfig {
+                hop_limit: None,
+                fingers: false,
+                cache_size: 0,
+                successors: 2,
+                route_via_successors: false,
+                replication: 1,
+                maintenance: None,
+                timer_jitter: false,
+                rpc_timeout: SimDuration(500),
+                virtual_nodes: 1,
+            },
+            network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
+            workload: WorkloadConfig { lookups, keys: KeyDist::Uniform, files: 0 },
+            events: vec![],
+            record_paths: false,
+            churn: ChurnConfig::none(),
+            sample: None,
+            stop_on_violation: false,
+            snapshots: vec![],
+        }
+    }
+}
+
 /// The peers present at bootstrap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Population {

@@ -101,39 +101,11 @@ pub fn estimate(cfg: &Config) -> Footprint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::churn::ChurnConfig;
-    use crate::config::*;
-    use crate::ring::IdSpace;
-    use crate::time::{SimDuration, SimTime};
 
     fn cfg(peers: u64, lookups: u64, fingers: bool) -> Config {
-        Config {
-            name: "t".into(),
-            space: IdSpace::new(32).expect("valid"),
-            duration: SimTime(1000),
-            warmup: SimTime::ZERO,
-            population: Population::Random(peers),
-            overlay: OverlayConfig {
-                hop_limit: None,
-                fingers,
-                cache_size: 0,
-                successors: 2,
-                route_via_successors: false,
-                replication: 1,
-                maintenance: None,
-                timer_jitter: false,
-                rpc_timeout: SimDuration(500),
-                virtual_nodes: 1,
-            },
-            network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
-            workload: WorkloadConfig { lookups, keys: KeyDist::Uniform, files: 0 },
-            events: vec![],
-            record_paths: false,
-            churn: ChurnConfig::none(),
-            sample: None,
-            stop_on_violation: false,
-            snapshots: vec![],
-        }
+        let mut cfg = Config::static_ring(peers, lookups);
+        cfg.overlay.fingers = fingers;
+        cfg
     }
 
     #[test]

@@ -806,15 +806,22 @@ impl<'c> Simulation<'c> {
         if !self.alive[peer.0 as usize] {
             return;
         }
+        self.model_departure(now, peer, crash_fraction);
+        if arrivals == Arrivals::Steady {
+            self.churn_arrive_one(now);
+        }
+    }
+
+    /// A churn model's departure of `peer`: a crash with probability `crash_fraction` (drawn
+    /// whether or not it happens, so the churn stream never depends on the ring), skipped when
+    /// the ring is down to r + 1 members.
+    fn model_departure(&mut self, now: SimTime, peer: PeerIdx, crash_fraction: f64) {
         let crash = self.churn_rng.random::<f64>() < crash_fraction;
         if self.can_lose_a_member() {
             let kind = if crash { LeaveKind::Crash } else { LeaveKind::Leave };
             self.depart(now, peer, kind);
         } else {
             self.skipped_departures += 1;
-        }
-        if arrivals == Arrivals::Steady {
-            self.churn_arrive_one(now);
         }
     }
 
@@ -864,13 +871,7 @@ impl<'c> Simulation<'c> {
         };
         if self.oracle.alive_count() > 0 {
             let (_, peer) = self.oracle.random_alive(&mut self.churn_rng);
-            let crash = self.churn_rng.random::<f64>() < crash_fraction;
-            if self.can_lose_a_member() {
-                let kind = if crash { LeaveKind::Crash } else { LeaveKind::Leave };
-                self.depart(now, peer, kind);
-            } else {
-                self.skipped_departures += 1;
-            }
+            self.model_departure(now, peer, crash_fraction);
         }
         let at = now + poisson_gap(leave_rate_per_ms, &mut self.churn_rng);
         if at < self.cfg.churn.stop {
@@ -1116,36 +1117,14 @@ fn msg_name(msg: &Message) -> String {
 mod tests {
     use super::*;
     use crate::churn::{ChurnConfig, MassFailure};
-    use crate::config::{KeyDist, Latency, NetworkConfig, OverlayConfig, WorkloadConfig};
 
     fn config(peers: u64, files: u64) -> Config {
-        Config {
-            name: "t".into(),
-            space: IdSpace::new(32).expect("valid"),
-            duration: SimTime(1000),
-            warmup: SimTime::ZERO,
-            population: Population::Random(peers),
-            overlay: OverlayConfig {
-                hop_limit: None,
-                fingers: true,
-                cache_size: 0,
-                successors: 4,
-                route_via_successors: false,
-                replication: 1,
-                maintenance: None,
-                timer_jitter: false,
-                rpc_timeout: SimDuration(500),
-                virtual_nodes: 1,
-            },
-            network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
-            workload: WorkloadConfig { lookups: 0, keys: KeyDist::Uniform, files },
-            events: vec![],
-            record_paths: false,
-            churn: ChurnConfig::none(),
-            sample: None,
-            stop_on_violation: false,
-            snapshots: vec![],
-        }
+        let mut cfg = Config::static_ring(peers, 0);
+        cfg.duration = SimTime(1000);
+        cfg.overlay.fingers = true;
+        cfg.overlay.successors = 4;
+        cfg.workload.files = files;
+        cfg
     }
 
     #[test]
