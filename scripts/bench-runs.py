@@ -98,6 +98,8 @@ def main():
             }
             print(row, flush=True)
             rows.append(row)
+    order = [name for name, _, _ in BENCHMARKS]
+    rows.sort(key=lambda r: (order.index(r["benchmark"]), int(r["peers"])))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with open(OUT, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
