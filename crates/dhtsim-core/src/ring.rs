@@ -190,6 +190,20 @@ mod tests {
         assert_eq!(s.add(RingId(60), 8), RingId(4));
     }
 
+    /// The distinct IDs of `raw` wrapped into `s`, sorted: a ring.
+    fn ring_of(s: IdSpace, raw: &[u64]) -> Vec<RingId> {
+        let mut ids: Vec<RingId> = raw.iter().map(|&x| s.wrap(x)).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The fingers of peer `i` by one successor search each: the reference for
+    /// `finger_indices`.
+    fn fingers_by_search(s: IdSpace, ids: &[RingId], i: usize) -> Vec<usize> {
+        (0..s.bits()).map(|b| successor_index(ids, s.add(ids[i], 1u64 << b))).collect()
+    }
+
     /// An m in 1..=64 and three identifiers of that space.
     fn space_and_ids() -> impl Strategy<Value = (IdSpace, RingId, RingId, RingId)> {
         (1u32..=64, any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(m, a, b, x)| {
@@ -237,14 +251,9 @@ mod tests {
             raw in prop::collection::vec(any::<u64>(), 1..60),
         ) {
             let s = IdSpace::new(m).unwrap();
-            let mut ids: Vec<RingId> = raw.iter().map(|&x| s.wrap(x)).collect();
-            ids.sort();
-            ids.dedup();
+            let ids = ring_of(s, &raw);
             for i in 0..ids.len() {
-                let want: Vec<usize> = (0..m)
-                    .map(|b| successor_index(&ids, s.add(ids[i], 1u64 << b)))
-                    .collect();
-                prop_assert_eq!(finger_indices(s, &ids, i), want);
+                prop_assert_eq!(finger_indices(s, &ids, i), fingers_by_search(s, &ids, i));
             }
         }
 
@@ -255,14 +264,9 @@ mod tests {
         ) {
             // Dense enough that the high fingers take the binary-search path.
             let s = IdSpace::new(m).unwrap();
-            let mut ids: Vec<RingId> = raw.iter().map(|&x| s.wrap(x)).collect();
-            ids.sort();
-            ids.dedup();
+            let ids = ring_of(s, &raw);
             for i in (0..ids.len()).step_by(7) {
-                let want: Vec<usize> = (0..m)
-                    .map(|b| successor_index(&ids, s.add(ids[i], 1u64 << b)))
-                    .collect();
-                prop_assert_eq!(finger_indices(s, &ids, i), want);
+                prop_assert_eq!(finger_indices(s, &ids, i), fingers_by_search(s, &ids, i));
             }
         }
 
@@ -273,9 +277,7 @@ mod tests {
             key in any::<u64>(),
         ) {
             let s = IdSpace::new(m).unwrap();
-            let mut ids: Vec<RingId> = raw.iter().map(|&x| s.wrap(x)).collect();
-            ids.sort();
-            ids.dedup();
+            let ids = ring_of(s, &raw);
             let key = s.wrap(key);
             let got = ids[successor_index(&ids, key)];
             // The owner is the peer at the smallest clockwise distance from the key.
