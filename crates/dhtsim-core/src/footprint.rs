@@ -3,12 +3,13 @@
 //!
 //! The model counts the structures that grow with the scenario: one `Peer` (with its successor
 //! list, fingers and cache on the heap) and one record per ring node ever created, one record
-//! per lookup, the stored entries, and the pending timers. Sizes come from `size_of`, so the
+//! per lookup when records are kept (operation state only while a lookup is in flight), the
+//! stored entries, and the pending timers. Sizes come from `size_of`, so the
 //! estimate follows the code; allocator overhead is a flat 25 % on heap-allocated parts.
 //! docs/performance.md compares it with measured peak memory.
 
 use crate::churn::{Arrivals, ChurnModel};
-use crate::config::{Config, Population};
+use crate::config::{Bootstrap, Config, Population};
 use crate::metrics::{LookupRecord, PeerRecord};
 use crate::protocol::{Peer, PeerIdx, PeerRef};
 use crate::ring::RingId;
@@ -74,10 +75,20 @@ pub fn estimate(cfg: &Config) -> Footprint {
         + (size_of::<RingId>() + size_of::<PeerIdx>()) as f64 * 2.0 // members and alive lists
         + 1.0 + 4.0; // alive flag, host
 
-    let lookups = cfg.workload.lookups as f64 + scripted;
+    let window_ms = cfg.duration.as_ms().saturating_sub(cfg.warmup.as_ms()) as f64;
+    let generated = match cfg.workload.per_peer_interval {
+        Some(every) => live * window_ms / every.as_ms().max(1) as f64,
+        None => cfg.workload.lookups as f64,
+    };
+    let lookups = generated + scripted;
     let hops = if cfg.overlay.fingers { live.log2() / 2.0 + 1.0 } else { live / 2.0 };
     let path = if cfg.record_paths { heap(hops * size_of::<RingId>() as f64) } else { 0.0 };
-    let per_lookup = (size_of::<LookupRecord>() + crate::sim::OP_BYTES) as f64 + path;
+    // A record per lookup only when asked for; operation state only while in flight (the slot is
+    // reused), at most about one per peer, plus every join at once when joins build the ring.
+    let recorded = if cfg.record_lookups { lookups } else { 0.0 };
+    let per_record = size_of::<LookupRecord>() as f64 + path;
+    let in_flight =
+        lookups.min(nodes) + if cfg.bootstrap == Bootstrap::Joins { initial } else { 0.0 };
 
     let copies = cfg.overlay.replication.max(1) as f64;
     // A B-tree entry (key + Vec header) and the holder list's own allocation, per copy; the
@@ -85,14 +96,14 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let stored = cfg.workload.files as f64 * (copies * heap(32.0 + 8.0 * 4.0) + heap(16.0) + 8.0);
 
     let timers = if cfg.overlay.maintenance.is_some() { 3.0 } else { 0.0 };
-    let queue = live * (timers + 1.0) * crate::sim::EVENT_BYTES as f64;
+    let per_peer_lookup = if cfg.workload.per_peer_interval.is_some() { 1.0 } else { 0.0 };
+    let queue = live * (timers + per_peer_lookup + 1.0) * crate::sim::EVENT_BYTES as f64;
 
     Footprint {
         nodes: nodes as u64,
         peers: (nodes * per_node) as u64,
-        lookups: (lookups * per_lookup) as u64,
-        results: (nodes * size_of::<PeerRecord>() as f64
-            + lookups * (size_of::<LookupRecord>() as f64 + path)) as u64,
+        lookups: (recorded * per_record + in_flight * crate::sim::OP_BYTES as f64) as u64,
+        results: (nodes * size_of::<PeerRecord>() as f64 + recorded * per_record) as u64,
         stored: stored as u64,
         queue: queue as u64,
     }
@@ -119,6 +130,12 @@ mod tests {
         assert!(estimate(&cfg(10_000, 0, true)).peers > base.peers);
         let with_lookups = estimate(&cfg(10_000, 1_000, false));
         assert!(with_lookups.lookups > 100_000 && with_lookups.results > base.results);
+        // Without records, 10^7 lookups cost only their operation state while in flight.
+        let mut streamed = cfg(10_000, 10_000_000, false);
+        streamed.record_lookups = false;
+        let streamed = estimate(&streamed);
+        assert!(streamed.lookups < 10_000 * crate::sim::OP_BYTES as u64 + 1);
+        assert_eq!(streamed.results, base.results);
         let mut files = cfg(10_000, 0, false);
         files.workload.files = 100_000;
         assert!(estimate(&files).stored > 5_000_000);

@@ -17,6 +17,7 @@
 //!     duration: SimTime(60_000),
 //!     warmup: SimTime(0),
 //!     population: Population::Random(100),
+//!     bootstrap: Bootstrap::Ring,
 //!     overlay: OverlayConfig {
 //!         hop_limit: None,
 //!         fingers: false,
@@ -30,8 +31,14 @@
 //!         virtual_nodes: 1,
 //!     },
 //!     network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
-//!     workload: WorkloadConfig { lookups: 1000, keys: KeyDist::Uniform, files: 0 },
+//!     workload: WorkloadConfig {
+//!         lookups: 1000,
+//!         keys: KeyDist::Uniform,
+//!         files: 0,
+//!         per_peer_interval: None,
+//!     },
 //!     events: vec![],
+//!     record_lookups: false,
 //!     record_paths: false,
 //!     churn: dhtsim_core::churn::ChurnConfig::none(),
 //!     sample: None,

@@ -136,8 +136,11 @@ pub struct RunResult {
     pub seed: u64,
     /// Peers present at bootstrap.
     pub initial_peers: u64,
-    /// Every lookup, in start order.
+    /// Every lookup, in start order, when the configuration asks for records
+    /// ([`crate::config::Config::record_lookups`]); empty otherwise.
     pub lookups: Vec<LookupRecord>,
+    /// Statistics of every lookup that ended, recorded or not.
+    pub lookup_stats: LookupStats,
     /// Every peer that was ever part of the network, in address order.
     pub peers: Vec<PeerRecord>,
     /// Network messages sent (queries, answers; a peer answering itself sends none).
@@ -158,6 +161,88 @@ pub struct RunResult {
     /// Load at the end: stored entries whose key each live physical peer's nodes truly own, in
     /// peer order (empty when nothing was ever stored).
     pub load: Vec<u32>,
+}
+
+/// The statistics of a run's lookups, accumulated as each one ends, so that a run of a hundred
+/// million lookups keeps a few histograms instead of a record per lookup. Every per-run statistic
+/// of [`Summary`] comes from here, recorded lookups or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LookupStats {
+    /// Lookups that ended `ok`.
+    pub ok: u64,
+    /// Lookups that ended `not_found`.
+    pub not_found: u64,
+    /// Lookups that ended `wrong_owner`.
+    pub wrong_owner: u64,
+    /// Lookups that ended `failed`.
+    pub failed: u64,
+    /// `hops[h]`: lookups answered by an owner (every outcome but `failed`) that took `h` hops.
+    pub hops: Vec<u64>,
+    /// `timeouts[t]`: lookups (any outcome) with `t` timed-out forwards.
+    pub timeouts: Vec<u64>,
+    /// Sum of the latencies, in ms, of the lookups answered by an owner.
+    pub latency_ms_sum: u64,
+}
+
+impl LookupStats {
+    /// Counts one lookup that ended.
+    pub fn add(&mut self, hops: u32, timeouts: u32, latency: SimDuration, outcome: Outcome) {
+        fn bump(counts: &mut Vec<u64>, i: u32) {
+            let i = i as usize;
+            if counts.len() <= i {
+                counts.resize(i + 1, 0);
+            }
+            counts[i] += 1;
+        }
+        match outcome {
+            Outcome::Ok => self.ok += 1,
+            Outcome::NotFound => self.not_found += 1,
+            Outcome::WrongOwner => self.wrong_owner += 1,
+            Outcome::Failed => self.failed += 1,
+        }
+        if outcome != Outcome::Failed {
+            bump(&mut self.hops, hops);
+            self.latency_ms_sum += latency.as_ms();
+        }
+        bump(&mut self.timeouts, timeouts);
+    }
+
+    /// Lookups that ended.
+    pub fn count(&self) -> u64 {
+        self.ok + self.not_found + self.wrong_owner + self.failed
+    }
+
+    /// Lookups answered by an owner (every outcome but `failed`).
+    pub fn answered(&self) -> u64 {
+        self.count() - self.failed
+    }
+
+    /// Timed-out forwards, summed over lookups.
+    pub fn timeouts_sum(&self) -> u64 {
+        self.timeouts.iter().enumerate().map(|(t, &c)| t as u64 * c).sum()
+    }
+
+    /// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
+    pub fn hop_histogram(&self) -> Vec<(u32, u64)> {
+        self.hops.iter().enumerate().filter(|(_, c)| **c > 0).map(|(h, &c)| (h as u32, c)).collect()
+    }
+}
+
+/// Nearest-rank percentile `p` (0 < p <= 100) of the values counted in `counts` (`counts[v]`
+/// occurrences of value `v`, at least one in all): the same value [`percentile`] gives on the
+/// sorted values.
+pub fn percentile_of_counts(counts: &[u64], p: u32) -> u32 {
+    let n: u64 = counts.iter().sum();
+    debug_assert!(n > 0 && (1..=100).contains(&p));
+    let rank = (n * p as u64).div_ceil(100).max(1);
+    let mut seen = 0;
+    for (v, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= rank {
+            return v as u32;
+        }
+    }
+    unreachable!("rank {rank} is within the {n} values counted")
 }
 
 /// The per-run statistics of `summary.csv`.
@@ -230,23 +315,18 @@ pub fn percentile(sorted: &[u32], p: u32) -> u32 {
 impl Summary {
     /// Statistics of one run.
     pub fn of(run: &RunResult) -> Summary {
-        let count = |o| run.lookups.iter().filter(|l| l.outcome == o).count() as u64;
-        let answered: Vec<&LookupRecord> =
-            run.lookups.iter().filter(|l| l.outcome != Outcome::Failed).collect();
-        let mut hops: Vec<u32> = answered.iter().map(|l| l.hops).collect();
-        hops.sort_unstable();
-        let n = hops.len() as u64;
+        let st = &run.lookup_stats;
+        let n = st.answered();
+        let top = |counts: &[u64]| counts.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
         let hop_stats = (n > 0).then(|| HopStats {
-            mean: hops.iter().map(|&h| h as u64).sum::<u64>() as f64 / n as f64,
-            p1: percentile(&hops, 1),
-            p50: percentile(&hops, 50),
-            p95: percentile(&hops, 95),
-            p99: percentile(&hops, 99),
-            max: *hops.last().expect("non-empty"),
+            mean: st.hops.iter().enumerate().map(|(h, &c)| h as u64 * c).sum::<u64>() as f64
+                / n as f64,
+            p1: percentile_of_counts(&st.hops, 1),
+            p50: percentile_of_counts(&st.hops, 50),
+            p95: percentile_of_counts(&st.hops, 95),
+            p99: percentile_of_counts(&st.hops, 99),
+            max: top(&st.hops),
         });
-        let latency_sum: u64 = answered.iter().map(|l| l.latency.as_ms()).sum();
-        let mut timeouts: Vec<u32> = run.lookups.iter().map(|l| l.timeouts).collect();
-        timeouts.sort_unstable();
         let mut load = run.load.clone();
         load.sort_unstable();
         let load = (!load.is_empty()).then(|| LoadStats {
@@ -257,17 +337,18 @@ impl Summary {
         });
         Summary {
             peers: run.initial_peers,
-            lookups: run.lookups.len() as u64,
+            lookups: st.count(),
             hops: hop_stats,
-            ok: count(Outcome::Ok),
-            not_found: count(Outcome::NotFound),
-            wrong_owner: count(Outcome::WrongOwner),
-            failed: count(Outcome::Failed),
-            timeouts: run.lookups.iter().map(|l| l.timeouts as u64).sum(),
+            ok: st.ok,
+            not_found: st.not_found,
+            wrong_owner: st.wrong_owner,
+            failed: st.failed,
+            timeouts: st.timeouts_sum(),
             messages: run.messages,
-            latency_ms_mean: (n > 0).then(|| latency_sum as f64 / n as f64),
-            timeouts_p1_p99: (!timeouts.is_empty())
-                .then(|| (percentile(&timeouts, 1), percentile(&timeouts, 99))),
+            latency_ms_mean: (n > 0).then(|| st.latency_ms_sum as f64 / n as f64),
+            timeouts_p1_p99: (st.count() > 0).then(|| {
+                (percentile_of_counts(&st.timeouts, 1), percentile_of_counts(&st.timeouts, 99))
+            }),
             load,
         }
     }
@@ -286,6 +367,29 @@ mod tests {
         assert_eq!(percentile(&[7], 1), 7);
         assert_eq!(percentile(&[1, 2, 3], 50), 2);
         assert_eq!(percentile(&[1, 2, 3, 4], 50), 2);
+    }
+
+    #[test]
+    fn percentiles_of_counts_match_the_sorted_values() {
+        let values = [0u32, 0, 3, 3, 3, 4, 9, 9, 12, 40, 40, 41];
+        let mut counts = vec![0u64; 42];
+        for &v in &values {
+            counts[v as usize] += 1;
+        }
+        for p in 1..=100 {
+            assert_eq!(percentile_of_counts(&counts, p), percentile(&values, p), "p{p}");
+        }
+    }
+
+    #[test]
+    fn stats_count_outcomes_hops_and_timeouts() {
+        let mut st = LookupStats::default();
+        st.add(3, 0, SimDuration(150), Outcome::Ok);
+        st.add(5, 2, SimDuration(1250), Outcome::WrongOwner);
+        st.add(7, 1, SimDuration(900), Outcome::Failed);
+        assert_eq!((st.count(), st.answered(), st.timeouts_sum()), (3, 2, 3));
+        assert_eq!(st.hop_histogram(), vec![(3, 1), (5, 1)]);
+        assert_eq!(st.latency_ms_sum, 1400);
     }
 }
 

@@ -35,6 +35,19 @@ impl Oracle {
         Oracle { members: RankedMap::from_sorted(peers), stored: BTreeSet::new(), alive }
     }
 
+    /// An oracle over the live peers `(id, address)` (distinct IDs) of which only `members` have
+    /// joined the ring so far; the others are joining.
+    pub fn forming(mut peers: Vec<(RingId, PeerIdx)>, mut members: Vec<(RingId, PeerIdx)>) -> Self {
+        peers.sort_unstable();
+        members.sort_unstable();
+        debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
+        Oracle {
+            members: RankedMap::from_sorted(members),
+            stored: BTreeSet::new(),
+            alive: RankedMap::from_sorted(peers),
+        }
+    }
+
     /// Number of live peers.
     pub fn len(&self) -> usize {
         self.members.len()

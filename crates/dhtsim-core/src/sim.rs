@@ -11,9 +11,11 @@
 
 use crate::check::{self, Health};
 use crate::churn::{Arrivals, ChurnModel, TraceKind, poisson_gap};
-use crate::config::{Action, Config, Population};
+use crate::config::{Action, Bootstrap, Config, Population};
 use crate::engine::Engine;
-use crate::metrics::{LeaveKind, LookupRecord, Outcome, PeerRecord, RunResult, Sample};
+use crate::metrics::{
+    LeaveKind, LookupRecord, LookupStats, Outcome, PeerRecord, RunResult, Sample,
+};
 use crate::network::Network;
 use crate::oracle::Oracle;
 use crate::protocol::{
@@ -37,6 +39,8 @@ enum Event {
     Timer { peer: PeerIdx, timer: Timer },
     /// The workload starts its lookup number `i`.
     WorkloadLookup(u64),
+    /// A member starts its periodic lookup (per-peer workload).
+    PeerLookup(PeerIdx),
     /// Scripted event number `i` of the scenario happens.
     Scripted(usize),
     /// The churn model's peer departs.
@@ -62,10 +66,16 @@ pub(crate) const EVENT_BYTES: usize = std::mem::size_of::<Option<Event>>() + 24;
 /// Bytes of the state kept per operation while the run lasts, for [`crate::footprint`].
 pub(crate) const OP_BYTES: usize = std::mem::size_of::<OpState>();
 
-/// What the simulation remembers about an operation while it is in flight.
+/// What the simulation remembers about an operation while it is in flight. The slot is reused
+/// once the operation has ended: an operation has one message in flight at a time (its query,
+/// then its answer), so nothing refers to it after its end.
 #[derive(Debug)]
 struct OpState {
     kind: OpKind,
+    /// For a lookup: its number, in start order from 0.
+    lookup: u64,
+    /// Ended (the slot is free).
+    done: bool,
     start: SimTime,
     origin: RingId,
     key: RingId,
@@ -75,7 +85,6 @@ struct OpState {
     /// Set when an answer is sent: (who answered as owner, the true owner then, was the key
     /// stored then).
     answered_by: Option<(Option<RingId>, RingId, bool)>,
-    end: Option<(SimTime, Outcome, Vec<RingId>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +131,13 @@ pub struct Simulation<'c> {
     churn_rng: Rng,
     timer_rng: Rng,
     ops: Vec<OpState>,
+    /// Slots of `ops` whose operation has ended, to reuse.
+    free_ops: Vec<u32>,
+    /// Lookups started so far.
+    lookups_started: u64,
+    /// Records of the lookups that ended (with `record_lookups`), in end order.
+    records: Vec<LookupRecord>,
+    stats: LookupStats,
     in_flight: u64,
     messages: u64,
     out: Vec<Command>,
@@ -169,6 +185,14 @@ pub fn draw_ids(space: IdSpace, n: u64, rng: &mut Rng) -> Vec<RingId> {
     ids
 }
 
+/// Shuffles `v` uniformly (Fisher-Yates, from the end) with draws from `rng`.
+fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i as u64) as usize;
+        v.swap(i, j);
+    }
+}
+
 impl<'c> Simulation<'c> {
     /// Bootstraps the network of `cfg` for the run seeded with `seed`: draws the peer IDs, gives
     /// every peer its true predecessor, successor list and fingers, publishes the workload's
@@ -177,7 +201,7 @@ impl<'c> Simulation<'c> {
         let space = cfg.space;
         let mut id_rng = stream(seed, Purpose::PeerIds);
         let v = cfg.overlay.virtual_nodes.max(1) as u64;
-        let ids = match &cfg.population {
+        let mut ids = match &cfg.population {
             Population::Random(n) => draw_ids(space, *n * v, &mut id_rng),
             Population::Explicit(ids) => {
                 assert!(v == 1, "virtual nodes need a random population");
@@ -186,14 +210,18 @@ impl<'c> Simulation<'c> {
                 ids
             }
         };
+        let forming = cfg.bootstrap == Bootstrap::Joins;
+        if forming {
+            // Peers come in a random order (peer i is the i-th to start): the first alone forms
+            // the ring, each later one joins through one before it.
+            assert!(v == 1, "a ring formed by joins has no virtual nodes");
+            shuffle(&mut ids, &mut id_rng);
+        }
         // Node i (in ID order) runs on physical peer hosts[i]: with virtual nodes, each peer's
         // v nodes are spread at random (a shuffle from the IDs stream).
         let mut hosts: Vec<u32> = (0..ids.len() as u64).map(|i| (i / v) as u32).collect();
         if v > 1 {
-            for i in (1..hosts.len()).rev() {
-                let j = id_rng.random_range(0..=i as u64) as usize;
-                hosts.swap(i, j);
-            }
+            shuffle(&mut hosts, &mut id_rng);
         }
         let next_host = (ids.len() as u64).div_ceil(v) as u32;
         assert!(!ids.is_empty(), "a validated config has at least one peer");
@@ -201,12 +229,16 @@ impl<'c> Simulation<'c> {
         let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
         let r = (cfg.overlay.successors as usize).clamp(1, n.saturating_sub(1).max(1));
         let mut peers: Vec<Peer> = (0..n)
-            .map(|i| {
-                let succs = (1..=r).map(|k| at((i + k) % n)).collect();
-                Peer::new(at(i), Some(at((i + n - 1) % n)), succs)
+            .map(|i| match forming {
+                false => {
+                    let succs = (1..=r).map(|k| at((i + k) % n)).collect();
+                    Peer::new(at(i), Some(at((i + n - 1) % n)), succs)
+                }
+                true if i == 0 => Peer::new(at(0), Some(at(0)), vec![at(0)]),
+                true => Peer::joining(at(i)),
             })
             .collect();
-        if cfg.overlay.fingers {
+        if cfg.overlay.fingers && !forming {
             for (i, peer) in peers.iter_mut().enumerate() {
                 let fingers = crate::ring::finger_indices(space, &ids, i).into_iter().map(at);
                 peer.set_fingers(space, fingers);
@@ -215,9 +247,10 @@ impl<'c> Simulation<'c> {
         let peer_records = ids
             .iter()
             .zip(&hosts)
-            .map(|(&id, &host)| PeerRecord {
+            .enumerate()
+            .map(|(i, (&id, &host))| PeerRecord {
                 id,
-                join: Some(SimTime::ZERO),
+                join: (!forming || i == 0).then_some(SimTime::ZERO),
                 leave: None,
                 join_hops: None,
                 join_path: Vec::new(),
@@ -225,8 +258,14 @@ impl<'c> Simulation<'c> {
                 keys: None,
             })
             .collect();
-        let oracle =
-            Oracle::new(ids.iter().enumerate().map(|(i, &id)| (id, PeerIdx(i as u32))).collect());
+        let all: Vec<(RingId, PeerIdx)> =
+            ids.iter().enumerate().map(|(i, &id)| (id, PeerIdx(i as u32))).collect();
+        let members = if forming { 1 } else { n };
+        let oracle = if forming {
+            Oracle::forming(all, vec![(ids[0], PeerIdx(0))])
+        } else {
+            Oracle::new(all)
+        };
         let hop_limit = cfg
             .overlay
             .hop_limit
@@ -264,6 +303,10 @@ impl<'c> Simulation<'c> {
             churn_rng: stream(seed, Purpose::Churn),
             timer_rng: stream(seed, Purpose::Maintenance),
             ops: Vec::new(),
+            free_ops: Vec::new(),
+            lookups_started: 0,
+            records: Vec::new(),
+            stats: LookupStats::default(),
             in_flight: 0,
             messages: 0,
             out: Vec::new(),
@@ -279,7 +322,7 @@ impl<'c> Simulation<'c> {
         sim.publish_files();
         if let Some(m) = cfg.overlay.maintenance {
             // Stagger the first firing of every timer uniformly over its period.
-            for i in 0..n {
+            for i in 0..members {
                 let idx = PeerIdx(i as u32);
                 let mut timers = vec![(Timer::Stabilize, m.stabilize)];
                 timers.push((Timer::CheckPredecessor, m.check_predecessor));
@@ -292,6 +335,13 @@ impl<'c> Simulation<'c> {
                         .schedule_at(SimTime::ZERO + phase, Event::Timer { peer: idx, timer });
                 }
             }
+        }
+        for i in 0..members {
+            sim.schedule_peer_lookups(SimTime::ZERO, PeerIdx(i as u32));
+        }
+        for k in 1..if forming { n } else { 0 } {
+            let via = PeerIdx(sim.id_rng.random_range(0..k as u64) as u32);
+            sim.start_join(SimTime::ZERO, PeerIdx(k as u32), via);
         }
         for (i, ev) in cfg.events.iter().enumerate() {
             sim.engine.schedule_at(ev.at, Event::Scripted(i));
@@ -439,6 +489,7 @@ impl<'c> Simulation<'c> {
                     self.engine.schedule_at(next, Event::WorkloadLookup(i + 1));
                 }
             }
+            Event::PeerLookup(peer) => self.peer_lookup(now, peer),
             Event::Scripted(i) => self.scripted(now, self.cfg.events[i].action),
             Event::Depart(peer) => self.churn_depart(now, peer),
             Event::Arrive => self.churn_arrive(now),
@@ -516,12 +567,16 @@ impl<'c> Simulation<'c> {
     }
 
     fn new_op(&mut self, now: SimTime, origin: PeerIdx, key: RingId, kind: OpKind) -> OpId {
-        let op = OpId(u32::try_from(self.ops.len()).expect("fewer than 2^32 operations"));
-        assert!(op != OpId::MAINTENANCE, "fewer than 2^32 - 1 operations in one run");
         let origin_id = self.peers[origin.0 as usize].me().id;
         let path = if self.cfg.record_paths { vec![origin_id] } else { Vec::new() };
-        self.ops.push(OpState {
+        let lookup = self.lookups_started;
+        if kind == OpKind::Lookup {
+            self.lookups_started += 1;
+        }
+        let state = OpState {
             kind,
+            lookup,
+            done: false,
             start: now,
             origin: origin_id,
             key,
@@ -529,8 +584,19 @@ impl<'c> Simulation<'c> {
             timeouts: 0,
             path,
             answered_by: None,
-            end: None,
-        });
+        };
+        let op = match self.free_ops.pop() {
+            Some(slot) => {
+                self.ops[slot as usize] = state;
+                OpId(slot)
+            }
+            None => {
+                let op = OpId(u32::try_from(self.ops.len()).expect("fewer than 2^32 operations"));
+                assert!(op != OpId::MAINTENANCE, "fewer than 2^32 - 1 operations in flight");
+                self.ops.push(state);
+                op
+            }
+        };
         self.in_flight += 1;
         op
     }
@@ -646,10 +712,14 @@ impl<'c> Simulation<'c> {
     }
 
     fn finish_op(&mut self, now: SimTime, a: Answer) {
-        let op = &mut self.ops[a.op.0 as usize];
-        if op.end.is_some() {
+        let slot = a.op.0 as usize;
+        if self.ops[slot].done {
             return;
         }
+        let op = &mut self.ops[slot];
+        op.done = true;
+        let path = std::mem::take(&mut op.path);
+        let op = &self.ops[slot];
         let (owner, true_owner, was_stored) = op.answered_by.expect("answered before delivered");
         let (outcome, values) = match a.reply {
             Reply::Failed => (Outcome::Failed, Vec::new()),
@@ -668,26 +738,47 @@ impl<'c> Simulation<'c> {
                 (outcome, values)
             }
         };
-        if op.kind == OpKind::Lookup {
-            let iv = &mut self.interval;
-            iv.lookups += 1;
-            iv.timeouts += op.timeouts as u64;
-            match outcome {
-                Outcome::Failed => iv.failed += 1,
-                Outcome::Ok => iv.ok += 1,
-                _ => {}
+        match op.kind {
+            OpKind::Lookup => {
+                let iv = &mut self.interval;
+                iv.lookups += 1;
+                iv.timeouts += op.timeouts as u64;
+                match outcome {
+                    Outcome::Failed => iv.failed += 1,
+                    Outcome::Ok => iv.ok += 1,
+                    _ => {}
+                }
+                if outcome != Outcome::Failed {
+                    iv.answered += 1;
+                    iv.hops_sum += op.hops as u64;
+                }
+                let latency = now - op.start;
+                self.stats.add(op.hops, op.timeouts, latency, outcome);
+                if self.cfg.record_lookups {
+                    self.records.push(LookupRecord {
+                        lookup: op.lookup,
+                        start: op.start,
+                        origin: op.origin,
+                        key: op.key,
+                        owner,
+                        true_owner,
+                        hops: op.hops,
+                        timeouts: op.timeouts,
+                        latency,
+                        outcome,
+                        values,
+                        path,
+                    });
+                }
             }
-            if outcome != Outcome::Failed {
-                iv.answered += 1;
-                iv.hops_sum += op.hops as u64;
+            OpKind::Join(peer) => {
+                let rec = &mut self.peer_records[peer.0 as usize];
+                rec.join_hops = Some(op.hops);
+                rec.join_path = path;
             }
+            OpKind::Store => {}
         }
-        if let OpKind::Join(peer) = op.kind {
-            let rec = &mut self.peer_records[peer.0 as usize];
-            rec.join_hops = Some(op.hops);
-            rec.join_path = op.path.clone();
-        }
-        op.end = Some((now, outcome, values));
+        self.free_ops.push(a.op.0);
         self.in_flight -= 1;
     }
 
@@ -762,11 +853,17 @@ impl<'c> Simulation<'c> {
         });
         self.hosts.push(self.next_host);
         self.next_host += 1;
-        let op = self.new_op(now, idx, id, OpKind::Join(idx));
-        let via_ref = self.peers[via.0 as usize].me();
-        self.peers[idx.0 as usize].join(via_ref, op, &mut self.out);
-        self.apply(now, idx);
+        self.start_join(now, idx, via);
         idx
+    }
+
+    /// Peer `peer` (alive, not joined) sends its join query to `via`.
+    fn start_join(&mut self, now: SimTime, peer: PeerIdx, via: PeerIdx) {
+        let id = self.peers[peer.0 as usize].me().id;
+        let op = self.new_op(now, peer, id, OpKind::Join(peer));
+        let via_ref = self.peers[via.0 as usize].me();
+        self.peers[peer.0 as usize].join(via_ref, op, &mut self.out);
+        self.apply(now, peer);
     }
 
     fn joined(&mut self, now: SimTime, peer: PeerIdx) {
@@ -774,6 +871,33 @@ impl<'c> Simulation<'c> {
         self.oracle.insert(id, peer);
         self.peer_records[peer.0 as usize].join = Some(now);
         self.interval.joins += 1;
+        self.schedule_peer_lookups(now, peer);
+    }
+
+    /// With a per-peer workload: schedules the first lookup of `peer`, a member since `now`.
+    fn schedule_peer_lookups(&mut self, now: SimTime, peer: PeerIdx) {
+        if let Some(at) = self.workload.first_per_peer_lookup(now)
+            && at < self.cfg.duration
+        {
+            self.engine.schedule_at(at, Event::PeerLookup(peer));
+        }
+    }
+
+    /// A member's periodic lookup: a key from the workload stream, then the next one an interval
+    /// later (while the peer is alive and the window lasts).
+    fn peer_lookup(&mut self, now: SimTime, peer: PeerIdx) {
+        if !self.alive[peer.0 as usize] {
+            return;
+        }
+        if now >= self.cfg.warmup {
+            let key = self.workload.next_key();
+            self.start_op(now, peer, key, Op::Lookup);
+        }
+        let every = self.workload.per_peer_interval().expect("per-peer workload");
+        let next = now + every;
+        if next < self.cfg.duration {
+            self.engine.schedule_at(next, Event::PeerLookup(peer));
+        }
     }
 
     fn depart(&mut self, now: SimTime, peer: PeerIdx, kind: LeaveKind) {
@@ -788,7 +912,14 @@ impl<'c> Simulation<'c> {
             self.interval.crashes += 1;
         }
         self.alive[peer.0 as usize] = false;
-        let id = self.peers[peer.0 as usize].me().id;
+        let me = self.peers[peer.0 as usize].me();
+        // Queries it held while joining die with it.
+        for q in self.peers[peer.0 as usize].take_held() {
+            let a = Answer { op: q.op, kind: q.kind, from: me, reply: Reply::Failed };
+            self.note_answer(&a);
+            self.finish_op(now, a);
+        }
+        let id = me.id;
         self.oracle.remove_alive(id);
         self.peer_records[peer.0 as usize].leave = Some((now, kind));
     }
@@ -1021,36 +1152,18 @@ impl<'c> Simulation<'c> {
             ));
         }
         self.measure_load();
-        let stopped = self.stopped.is_some();
-        let lookups = self
-            .ops
-            .into_iter()
-            .filter(|op| op.kind == OpKind::Lookup)
-            .filter(|op| !stopped || op.end.is_some())
-            .enumerate()
-            .map(|(i, op)| {
-                let (owner, true_owner, _) = op.answered_by.expect("every lookup ends");
-                let (end, outcome, values) = op.end.expect("every lookup ends");
-                LookupRecord {
-                    lookup: i as u64,
-                    start: op.start,
-                    origin: op.origin,
-                    key: op.key,
-                    owner,
-                    true_owner,
-                    hops: op.hops,
-                    timeouts: op.timeouts,
-                    latency: end - op.start,
-                    outcome,
-                    values,
-                    path: op.path,
-                }
-            })
-            .collect();
+        debug_assert!(self.stopped.is_some() || self.in_flight == 0, "every operation ends");
+        // In start order, numbered among those that ended (all of them unless the run stopped).
+        let mut lookups = std::mem::take(&mut self.records);
+        lookups.sort_unstable_by_key(|l| l.lookup);
+        for (i, l) in lookups.iter_mut().enumerate() {
+            l.lookup = i as u64;
+        }
         RunResult {
             seed: self.seed,
             initial_peers: self.cfg.population.len(),
             lookups,
+            lookup_stats: std::mem::take(&mut self.stats),
             peers: self.peer_records,
             messages: self.messages,
             events: self.engine.events_processed(),
@@ -1094,6 +1207,7 @@ fn describe(event: &Event, peers: &[Peer]) -> String {
         }
         Event::Timer { peer, timer } => format!("{} timer {timer:?}", id(*peer)),
         Event::WorkloadLookup(i) => format!("workload lookup {i}"),
+        Event::PeerLookup(p) => format!("{} starts its periodic lookup", id(*p)),
         Event::Scripted(i) => format!("scripted event {i}"),
         Event::Depart(p) => format!("{} departs", id(*p)),
         Event::Arrive => "a peer arrives".to_string(),
@@ -1117,6 +1231,7 @@ fn msg_name(msg: &Message) -> String {
 mod tests {
     use super::*;
     use crate::churn::{ChurnConfig, MassFailure};
+    use crate::config::ScriptedEvent;
 
     fn config(peers: u64, files: u64) -> Config {
         let mut cfg = Config::static_ring(peers, 0);
@@ -1125,6 +1240,120 @@ mod tests {
         cfg.overlay.successors = 4;
         cfg.workload.files = files;
         cfg
+    }
+
+    fn maintained(cfg: &mut Config) {
+        cfg.overlay.maintenance = Some(crate::protocol::Maintenance {
+            stabilize: SimDuration(20_000),
+            fix_finger: SimDuration(120_000),
+            check_predecessor: SimDuration(120_000),
+        });
+    }
+
+    #[test]
+    fn a_ring_formed_by_joins_at_time_zero_becomes_the_true_ring() {
+        let mut cfg = config(40, 0);
+        cfg.space = IdSpace::new(24).unwrap();
+        cfg.bootstrap = Bootstrap::Joins;
+        cfg.duration = SimTime(600_000);
+        maintained(&mut cfg);
+        let mut sim = Simulation::new(&cfg, 4);
+        sim.run_until(SimTime(599_000));
+        let h = sim.health();
+        assert_eq!(h.members, 40, "every peer joined");
+        assert_eq!((h.succ_correct, h.pred_correct, h.sccs), (1.0, 1.0, 1));
+        let result = sim.run();
+        let first = result.peers.iter().filter(|p| p.join == Some(SimTime::ZERO)).count();
+        assert_eq!(first, 1, "only the first peer starts on the ring");
+        assert!(
+            result
+                .peers
+                .iter()
+                .all(|p| p.join.is_some()
+                    && p.join_hops.is_some() != (p.join == Some(SimTime::ZERO)))
+        );
+    }
+
+    #[test]
+    fn a_join_through_a_peer_still_joining_waits_for_it() {
+        let mut cfg = config(1, 0);
+        cfg.population = Population::Explicit(vec![RingId(100)]);
+        cfg.duration = SimTime(100_000);
+        maintained(&mut cfg);
+        let join = |at, peer, via| ScriptedEvent {
+            at: SimTime(at),
+            action: Action::Join { peer: RingId(peer), via: RingId(via) },
+        };
+        let lookup = |at, key| ScriptedEvent {
+            at: SimTime(at),
+            action: Action::Lookup { from: RingId(100), key: RingId(key) },
+        };
+        // 300 joins through 200 before 200's own join has been answered.
+        cfg.events = vec![join(0, 200, 100), join(10, 300, 200), lookup(90_000, 150)];
+        cfg.events.push(lookup(90_000, 250));
+        let result = run(&cfg, 1);
+        assert!(result.peers.iter().all(|p| p.join.is_some()), "{:?}", result.peers);
+        // The lone first peer learned its successor from its predecessor.
+        let outcomes: Vec<_> = result.lookups.iter().map(|l| (l.owner, l.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            vec![(Some(RingId(200)), Outcome::Ok), (Some(RingId(300)), Outcome::Ok)]
+        );
+    }
+
+    #[test]
+    fn per_peer_lookups_come_once_per_interval_from_every_member() {
+        let mut cfg = config(20, 0);
+        cfg.duration = SimTime(100_000);
+        cfg.workload.per_peer_interval = Some(SimDuration(10_000));
+        let result = run(&cfg, 2);
+        assert_eq!(result.lookups.len(), 200);
+        for p in &result.peers {
+            let starts: Vec<u64> = result
+                .lookups
+                .iter()
+                .filter(|l| l.origin == p.id)
+                .map(|l| l.start.as_ms())
+                .collect();
+            assert_eq!(starts.len(), 10, "peer {}", p.id);
+            assert!(starts[0] < 10_000 && starts.windows(2).all(|w| w[1] - w[0] == 10_000));
+        }
+    }
+
+    #[test]
+    fn statistics_are_the_same_with_or_without_lookup_records() {
+        let mut cfg = config(200, 300);
+        cfg.duration = SimTime(600_000);
+        cfg.workload.lookups = 3000;
+        cfg.workload.keys = crate::config::KeyDist::Stored;
+        maintained(&mut cfg);
+        cfg.churn = ChurnConfig {
+            model: ChurnModel::Poisson {
+                join_rate_per_ms: 0.2 / 1000.0,
+                leave_rate_per_ms: 0.2 / 1000.0,
+                crash_fraction: 0.5,
+            },
+            start: SimTime::ZERO,
+            stop: cfg.duration,
+            mass_failure: None,
+        };
+        let kept = run(&cfg, 9);
+        cfg.record_lookups = false;
+        let streamed = run(&cfg, 9);
+        assert!(streamed.lookups.is_empty());
+        assert_eq!(kept.lookup_stats, streamed.lookup_stats);
+        assert_eq!(crate::metrics::Summary::of(&kept), crate::metrics::Summary::of(&streamed));
+        // And the streamed statistics are those of the records.
+        let mut hist = std::collections::BTreeMap::<u32, u64>::new();
+        for l in kept.lookups.iter().filter(|l| l.outcome != Outcome::Failed) {
+            *hist.entry(l.hops).or_default() += 1;
+        }
+        assert_eq!(kept.lookup_stats.hop_histogram(), hist.into_iter().collect::<Vec<_>>());
+        let timeouts: u64 = kept.lookups.iter().map(|l| l.timeouts as u64).sum();
+        assert_eq!(kept.lookup_stats.timeouts_sum(), timeouts);
+        assert!(timeouts > 0 && kept.lookup_stats.failed + kept.lookup_stats.wrong_owner > 0);
+        assert_eq!(kept.lookups.len() as u64, kept.lookup_stats.count());
+        assert!(kept.lookups.iter().enumerate().all(|(i, l)| l.lookup == i as u64));
     }
 
     #[test]

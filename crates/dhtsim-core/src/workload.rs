@@ -2,14 +2,15 @@
 //!
 //! Draws only from the run's workload stream, at the moment each lookup starts, so two runs that
 //! differ only in routing settings start the same lookups at the same times from the same
-//! origins. Lookups are evenly spaced over the measured window `[warmup, duration)`.
+//! origins. Lookups are evenly spaced over the measured window `[warmup, duration)`, or, with a
+//! per-peer interval, each member starts one per interval (SimGrid's Chord benchmark).
 
 use crate::config::{KeyDist, WorkloadConfig};
 use crate::oracle::Oracle;
 use crate::protocol::PeerIdx;
 use crate::ring::{IdSpace, RingId};
 use crate::rng::Rng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use rand::RngExt;
 
 /// The key of a file: the SHA-1 digest of its name, truncated to its first m bits.
@@ -92,7 +93,24 @@ impl Workload {
     /// lookup.
     pub fn next_lookup(&mut self, oracle: &Oracle) -> LookupStart {
         let (_, origin) = oracle.random_alive(&mut self.rng);
-        let key = match self.cfg.keys {
+        LookupStart { origin, key: self.next_key() }
+    }
+
+    /// The interval between two lookups of one member, when the workload is per peer.
+    pub fn per_peer_interval(&self) -> Option<SimDuration> {
+        self.cfg.per_peer_interval
+    }
+
+    /// For a per-peer workload: when a peer that becomes a member at `now` starts its first
+    /// lookup, uniformly within one interval.
+    pub fn first_per_peer_lookup(&mut self, now: SimTime) -> Option<SimTime> {
+        let every = self.cfg.per_peer_interval?.as_ms().max(1);
+        Some(now + SimDuration(self.rng.random_range(0..every)))
+    }
+
+    /// Draws the key of the next lookup.
+    pub fn next_key(&mut self) -> RingId {
+        match self.cfg.keys {
             KeyDist::Uniform => self.space.wrap(self.rng.random::<u64>()),
             KeyDist::Stored => {
                 let i = self.rng.random_range(0..self.file_keys.len() as u64);
@@ -103,8 +121,7 @@ impl Workload {
                 let i = self.cdf.partition_point(|&c| c <= u).min(self.cdf.len() - 1);
                 self.file_keys[i]
             }
-        };
-        LookupStart { origin, key }
+        }
     }
 }
 
@@ -144,7 +161,12 @@ mod tests {
 
     #[test]
     fn zipf_prefers_low_ranks_in_proportion() {
-        let cfg = WorkloadConfig { lookups: 1, keys: KeyDist::Zipf { exponent: 1.0 }, files: 10 };
+        let cfg = WorkloadConfig {
+            lookups: 1,
+            keys: KeyDist::Zipf { exponent: 1.0 },
+            files: 10,
+            per_peer_interval: None,
+        };
         let s = IdSpace::new(32).unwrap();
         let rng = crate::rng::stream(3, crate::rng::Purpose::Workload);
         let mut w = Workload::new(cfg, s, SimTime(0), SimTime(1), rng);
@@ -165,7 +187,12 @@ mod tests {
 
     #[test]
     fn lookups_are_evenly_spaced_inside_the_window() {
-        let cfg = WorkloadConfig { lookups: 4, keys: KeyDist::Uniform, files: 0 };
+        let cfg = WorkloadConfig {
+            lookups: 4,
+            keys: KeyDist::Uniform,
+            files: 0,
+            per_peer_interval: None,
+        };
         let s = IdSpace::new(8).unwrap();
         let w = Workload::new(
             cfg,

@@ -35,6 +35,9 @@ pub struct Peer {
     joined: bool,
     /// A notifier farther than the current predecessor, adopted if that one turns out dead.
     pred_candidate: Option<PeerRef>,
+    /// Queries that reached this peer before it joined (another joiner took it for its
+    /// well-known peer): routed once it has joined, failed if its own join fails.
+    held: Vec<Query>,
 }
 
 impl Peer {
@@ -57,6 +60,7 @@ impl Peer {
             entries: BTreeMap::new(),
             joined: false,
             pred_candidate: None,
+            held: Vec::new(),
         }
     }
 
@@ -238,6 +242,9 @@ impl Peer {
         out: &mut Vec<Command>,
     ) {
         match msg {
+            // Not part of the ring yet, so nowhere to route: wait until it is (SimGrid's mailbox
+            // semantics; the joiner that sent it waits meanwhile).
+            Message::Query(q) if !self.joined => self.held.push(q),
             Message::Query(q) => self.route(params, q, out),
             Message::Answer(a) => self.handle_answer(params, a, out),
             Message::StabilizeReq => {
@@ -279,7 +286,15 @@ impl Peer {
         match timer {
             Timer::Stabilize => {
                 self.ensure_successor();
-                if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
+                // Chord asks its successor for that peer's predecessor. A peer that is its own
+                // successor (it started the ring alone) holds that answer itself: its
+                // predecessor, if another peer notified it. Ask that one, to adopt it only once
+                // it has answered.
+                let ask = self
+                    .succ()
+                    .filter(|s| s.idx != self.me.idx)
+                    .or(self.pred.filter(|p| p.idx != self.me.idx));
+                if let Some(s) = ask {
                     out.push(Command::Send { to: s, msg: Message::StabilizeReq });
                 }
                 out.push(Command::SetTimer { after: m.stabilize, timer });
@@ -331,6 +346,19 @@ impl Peer {
         }
     }
 
+    /// This peer will not join (its own join failed): the queries it held cannot be routed.
+    fn fail_held(&mut self, out: &mut Vec<Command>) {
+        for q in std::mem::take(&mut self.held) {
+            self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+        }
+    }
+
+    /// Takes the queries held by a peer that has not joined (the simulation ends them when the
+    /// peer departs).
+    pub fn take_held(&mut self) -> Vec<Query> {
+        std::mem::take(&mut self.held)
+    }
+
     // ----- routing -----
 
     fn route(&mut self, params: &Params, mut q: Query, out: &mut Vec<Command>) {
@@ -348,9 +376,16 @@ impl Peer {
             self.answer_query(params, q, out);
             return;
         }
-        // No successor, or only itself after losing every successor (a lone peer owns
-        // everything and answered above): there is nowhere to go.
-        let Some(succ) = self.succ().filter(|s| s.idx != self.me.idx) else {
+        // A peer that is its own successor but has been notified by a predecessor p (it started
+        // the ring alone, or lost every successor) knows one other peer: the key, not in
+        // (p, me], is in (me, p], so p is its successor as far as it knows.
+        // No successor at all, or only itself (a lone peer owns everything and answered above):
+        // there is nowhere to go.
+        let Some(succ) = self
+            .succ()
+            .filter(|s| s.idx != self.me.idx)
+            .or(self.pred.filter(|p| p.idx != self.me.idx && self.joined))
+        else {
             self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
             return;
         };
@@ -482,8 +517,14 @@ impl Peer {
                     out.push(Command::Joined);
                     out.push(Command::Send { to: s, msg: Message::Notify });
                     self.start_timers(params, out);
+                    for q in std::mem::take(&mut self.held) {
+                        self.route(params, q, out);
+                    }
+                } else {
+                    self.fail_held(out);
                 }
             }
+            (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
             (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
                 if let Some(&f) = succs.first() {
                     self.update_finger(params.space, index, f);

@@ -3,7 +3,7 @@
 //! Column names and order are part of the product contract; the golden header test in
 //! `tests/it` pins them. Rows are `Serialize` structs, so a column cannot be silently dropped.
 
-use dhtsim_core::metrics::{LookupRecord, Outcome, PeerRecord, RunResult, Summary};
+use dhtsim_core::metrics::{LookupRecord, PeerRecord, RunResult, Summary};
 use serde::Serialize;
 
 /// One run of a (possibly swept) scenario, as the writers see it.
@@ -342,11 +342,7 @@ pub fn hops_csv(runs: &[RunOutput]) -> Vec<u8> {
 
 /// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
 pub fn hop_histogram(result: &RunResult) -> Vec<(u32, u64)> {
-    let mut counts: std::collections::BTreeMap<u32, u64> = Default::default();
-    for l in result.lookups.iter().filter(|l| l.outcome != Outcome::Failed) {
-        *counts.entry(l.hops).or_default() += 1;
-    }
-    counts.into_iter().collect()
+    result.lookup_stats.hop_histogram()
 }
 
 /// Two-sided 95 % Student t quantiles for 1 to 30 degrees of freedom; 1.96 beyond.
@@ -492,7 +488,7 @@ mod tests {
             hops: 4,
             timeouts: 0,
             latency: SimDuration(250),
-            outcome: Outcome::Ok,
+            outcome: dhtsim_core::metrics::Outcome::Ok,
             values: vec![RingId(1)],
             path: vec![RingId(13), RingId(25)],
         };
@@ -504,6 +500,7 @@ mod tests {
                 seed: 1,
                 initial_peers: 8,
                 lookups: vec![record],
+                lookup_stats: Default::default(),
                 peers: vec![],
                 messages: 5,
                 events: 6,

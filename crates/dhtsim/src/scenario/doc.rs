@@ -121,18 +121,18 @@ fn parse_float(s: &str) -> Option<f64> {
 }
 
 /// Pairs of keys that say the same thing two ways (a scenario gives one or the other).
-const ALTERNATIVES: [(&str, &str, &str); 3] = [
-    ("workload", "lookups", "rate_per_s"),
-    ("workload", "files", "files_per_peer"),
-    ("population", "peers", "ids"),
+const ALTERNATIVES: [(&str, &[&str]); 3] = [
+    ("workload", &["lookups", "rate_per_s", "per_peer_interval_s"]),
+    ("workload", &["files", "files_per_peer"]),
+    ("population", &["peers", "ids"]),
 ];
 
 /// Applies `--set KEY=VALUE` to the tree: KEY is a dotted path (`overlay.hop_limit`); VALUE is a
 /// TOML value (`true`, `64`, `"text"`, `[1, 2]`), or else taken as a plain string. A key under
 /// `sweep.` names a swept key, itself dotted: `sweep.population.peers=[16, 32]` (or quoted,
-/// as in the file: `sweep."population.peers"=[16, 32]`). Setting one of two alternative keys
-/// (`workload.lookups` / `rate_per_s`, `workload.files` / `files_per_peer`, `population.peers` /
-/// `ids`) removes the other.
+/// as in the file: `sweep."population.peers"=[16, 32]`). Setting one of alternative keys
+/// (`workload.lookups` / `rate_per_s` / `per_peer_interval_s`, `workload.files` /
+/// `files_per_peer`, `population.peers` / `ids`) removes the others.
 pub fn apply_override(file: &str, root: &mut Node, arg: &str) -> Result<(), InputError> {
     let origin = Origin::Override(arg.to_string());
     let err = |key: Option<&str>, msg: String| InputError::at(file, "", &origin, key, msg);
@@ -151,14 +151,16 @@ pub fn apply_override(file: &str, root: &mut Node, arg: &str) -> Result<(), Inpu
     }
     // Setting one of two alternative keys replaces the other, so `--set workload.lookups=20`
     // works on a scenario that gives `rate_per_s`.
-    for (table, a, b) in ALTERNATIVES {
+    for (table, keys) in ALTERNATIVES {
         if let [t, k] = &parts[..]
             && t == table
-            && (k == a || k == b)
+            && keys.contains(&k.as_str())
             && let Kind::Table(map) = &mut root.kind
             && let Some(Node { kind: Kind::Table(section), .. }) = map.get_mut(table)
         {
-            section.shift_remove(if k == a { b } else { a });
+            for other in keys.iter().filter(|o| **o != k) {
+                section.shift_remove(*other);
+            }
         }
     }
     let raw = raw.trim();

@@ -13,8 +13,8 @@ use dhtsim_core::churn::{
     Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
 };
 use dhtsim_core::config::{
-    Action, Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population, ScriptedEvent,
-    WorkloadConfig,
+    Action, Bootstrap, Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population,
+    ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -344,12 +344,13 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     };
 
     let population = read_population(r, &top, space);
+    let bootstrap = read_bootstrap(r, &top, population.as_ref());
     let network = read_network(r, &top);
     let window_s = duration_s - (warmup.as_ms() as f64 / 1000.0);
     let workload = read_workload(r, &top, window_s, population.as_ref().map(Population::len));
     let out = r.table(&top, "output", "output");
     let record_paths = r.bool(&out, "paths", false);
-    let _ = read_output(r, &out);
+    let record_lookups = read_output(r, &out).lookups || record_paths;
     let explicit = match &population {
         Some(Population::Explicit(ids)) => Some(ids.as_slice()),
         _ => None,
@@ -364,7 +365,8 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     {
         *rate_per_ms = p.len() as f64 / session.mean_ms();
     }
-    let membership_changes = churn.as_ref().is_some_and(|c| c.is_active())
+    let membership_changes = bootstrap == Bootstrap::Joins
+        || churn.as_ref().is_some_and(|c| c.is_active())
         || events.as_ref().is_some_and(|evs| {
             evs.iter().any(|e| {
                 matches!(
@@ -374,6 +376,25 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             })
         });
     let overlay = read_overlay(r, &top, membership_changes);
+    if bootstrap == Bootstrap::Joins {
+        let ot = r.table(&top, "overlay", "overlay");
+        let problem = if overlay.maintenance.is_none() {
+            Some((
+                "maintenance",
+                "a ring formed by joins needs maintenance: stabilization builds it",
+            ))
+        } else if overlay.virtual_nodes > 1 {
+            Some(("virtual_nodes", "not supported with `population.bootstrap = \"joins\"`"))
+        } else {
+            None
+        };
+        if let Some((key, msg)) = problem {
+            match r.get(&ot, key) {
+                Some(node) => r.error(&ot, key, node, msg.into()),
+                None => r.table_error(&ot, key, msg.into()),
+            }
+        }
+    }
     if overlay.virtual_nodes > 1 {
         let ot = r.table(&top, "overlay", "overlay");
         let node = r.get(&ot, "virtual_nodes").expect("read when above 1");
@@ -447,10 +468,12 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
                 duration,
                 warmup,
                 population,
+                bootstrap,
                 overlay,
                 network,
                 workload,
                 events,
+                record_lookups,
                 record_paths,
                 churn,
                 sample,
@@ -515,6 +538,25 @@ fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Optio
         }
         (None, None) if r.get(&t, "peers").is_some() || r.get(&t, "ids").is_some() => None,
         (None, None) => Some(Population::Random(defaults::PEERS.min(max_peers as u64))),
+    }
+}
+
+/// Reads `population.bootstrap`: the consistent ring (default) or a ring formed by joins.
+fn read_bootstrap(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    population: Option<&Population>,
+) -> Bootstrap {
+    let t = r.table(top, "population", "population");
+    match r.choice(&t, "bootstrap", &["ring", "joins"]) {
+        Some("joins") if matches!(population, Some(Population::Explicit(_))) => {
+            let node = r.get(&t, "bootstrap").expect("read above");
+            let msg = "\"joins\" draws the peers' IDs and join order: use `peers`, not `ids`";
+            r.error(&t, "bootstrap", node, msg.into());
+            Bootstrap::Ring
+        }
+        Some("joins") => Bootstrap::Joins,
+        _ => Bootstrap::Ring,
     }
 }
 
@@ -806,6 +848,13 @@ fn read_workload(
     let t = r.table(top, "workload", "workload");
     let count = r.int(&t, "lookups", 0, U64_MAX).map(|n| n as u64);
     let rate = r.number(&t, "rate_per_s");
+    let per_peer_interval = r.seconds(&t, "per_peer_interval_s", false).map(SimDuration);
+    if per_peer_interval.is_some() && (count.is_some() || rate.is_some()) {
+        let node = r.get(&t, "per_peer_interval_s").expect("read above");
+        let msg = "give one of `lookups` (a count), `rate_per_s` or `per_peer_interval_s`".into();
+        r.error(&t, "per_peer_interval_s", node, msg);
+        return None;
+    }
     let lookups = match (count, rate) {
         (Some(_), Some((_, node))) => {
             let msg = "give either `lookups` (a count) or `rate_per_s`, not both".into();
@@ -860,7 +909,7 @@ fn read_workload(
         Some("zipf") => KeyDist::Zipf { exponent },
         _ => KeyDist::Uniform,
     };
-    Some(WorkloadConfig { lookups, keys, files })
+    Some(WorkloadConfig { lookups, keys, files, per_peer_interval })
 }
 
 fn read_events(

@@ -184,6 +184,22 @@ fn poisson_churn_needs_a_rate() {
 }
 
 #[test]
+fn a_ring_formed_by_joins_needs_drawn_ids_and_maintenance() {
+    let text = "[population]\nids = [1, 2, 3]\nbootstrap = \"joins\"\n";
+    rejects(text, 3, Some("population.bootstrap"), "not `ids`");
+    let text = "[population]\nbootstrap = \"joins\"\n[overlay]\nmaintenance = false\n";
+    rejects(text, 4, Some("overlay.maintenance"), "needs maintenance");
+}
+
+#[test]
+fn per_peer_lookups_with_a_count_or_no_interval() {
+    let text = "[workload]\nlookups = 5\nper_peer_interval_s = 10\n";
+    rejects(text, 3, Some("workload.per_peer_interval_s"), "give one of");
+    let text = "[workload]\nper_peer_interval_s = 0\n";
+    rejects(text, 2, Some("workload.per_peer_interval_s"), "positive");
+}
+
+#[test]
 fn virtual_nodes_with_churn_or_explicit_ids() {
     let text = "[overlay]\nvirtual_nodes = 4\n[churn]\nmodel = \"exponential\"\n";
     rejects(text, 2, Some("overlay.virtual_nodes"), "not supported with a churn model");

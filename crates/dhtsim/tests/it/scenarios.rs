@@ -95,4 +95,7 @@ fn an_override_replaces_the_alternative_key() {
     let row = &read_csv(&out.join("summary.csv"))[0];
     assert_eq!((row["lookups"].as_str(), row["keys_mean"].as_str()), ("7", "2"));
     assert_eq!(row["overlay.fingers"], "true");
+    // Per-peer lookups replace the rate: 10 peers, one lookup each per 50 s of 100 s.
+    let (_d, out) = run_text(text, &["--set", "workload.per_peer_interval_s=50"]);
+    assert_eq!(read_csv(&out.join("summary.csv"))[0]["lookups"], "20");
 }
