@@ -32,10 +32,13 @@ BENCHMARKS = [
     }),
     ("successor-ring", "scenarios/bench-ring.toml", {10_000: []}),
     ("churn-maintenance", "scenarios/bench-churn.toml", {100_000: []}),
+    ("simgrid-chord", "scenarios/bench-maintenance.toml", {
+        n: [f"population.peers={n}"] for n in (10_000, 100_000)
+    }),
 ]
 
 # Benchmarks too long to repeat: one run each.
-ONCE = {"churn-maintenance"}
+ONCE = {"churn-maintenance", "simgrid-chord"}
 
 
 def run_once(scenario, overrides):
