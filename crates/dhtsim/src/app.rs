@@ -79,7 +79,7 @@ fn plot(args: DirArgs) -> Result<(), AppError> {
     }
     dir.commit().map_err(fail)?;
     let names: Vec<&str> = plots.iter().map(|(n, _)| n.as_str()).collect();
-    println!("wrote {} plots: {}", names.len(), names.join(", "));
+    say(&format!("wrote {} plots: {}\n", names.len(), names.join(", ")));
     Ok(())
 }
 
@@ -115,7 +115,7 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
         problems.push(format!("{name}: produced by the re-run, not in the manifest"));
     }
     if problems.is_empty() {
-        println!("reproduced: {} files identical", m.outputs.len());
+        say(&format!("reproduced: {} files identical\n", m.outputs.len()));
         Ok(())
     } else {
         for p in &problems {
@@ -127,11 +127,11 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
 
 fn check(args: CheckArgs) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, None)?;
-    println!("{}: ok: {}", s.file, describe(&s));
+    say(&format!("{}: ok: {}\n", s.file, describe(&s)));
     let need = crate::memory::sweep_estimate(&s, 0);
     let have = crate::memory::available()
         .map_or_else(String::new, |a| format!(" ({} available)", crate::memory::human(a)));
-    println!("estimated peak memory: {}{have}", crate::memory::human(need));
+    say(&format!("estimated peak memory: {}{have}\n", crate::memory::human(need)));
     Ok(())
 }
 
@@ -146,12 +146,19 @@ fn describe(s: &Scenario) -> String {
         Population::Random(n) => format!("{n} random peers"),
         Population::Explicit(ids) => format!("{} listed peers", ids.len()),
     };
+    let peers = match c.bootstrap {
+        dhtsim_core::config::Bootstrap::Ring => peers,
+        dhtsim_core::config::Bootstrap::Joins => format!("{peers} joining at 0 ms"),
+    };
+    let lookups = match c.workload.per_peer_interval {
+        Some(every) => format!("a lookup every {} ms from every member", every.as_ms()),
+        None => format!("{} lookups", c.workload.lookups),
+    };
     format!(
-        "scenario \"{}\", seed {}, {} ID bits, {peers}, {} lookups over {}..{} ms, {} scripted events",
+        "scenario \"{}\", seed {}, {} ID bits, {peers}, {lookups} over {}..{} ms, {} scripted events",
         c.name,
         s.runs[0].seed,
         c.space.bits(),
-        c.workload.lookups,
         c.warmup.as_ms(),
         c.duration.as_ms(),
         c.events.len()
@@ -177,8 +184,8 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     }
     let files = write_results(&out_dir, &s, &runs, argv, args.seed)?;
     if !args.quiet {
-        print!("{}", crate::report::render(&runs));
-        println!("\nwrote {}/ ({})", out_dir.display(), files.join(", "));
+        say(&crate::report::render(&runs));
+        say(&format!("\nwrote {}/ ({})\n", out_dir.display(), files.join(", ")));
     }
     if let Some((run, why)) =
         runs.iter().find_map(|r| r.result.stopped.as_ref().map(|w| (r.run, w)))
@@ -373,4 +380,12 @@ fn write_results(
 /// The default output directory of a scenario.
 pub fn default_out_dir(config: &Config) -> PathBuf {
     Path::new("results").join(&config.name)
+}
+
+/// Writes `text` to standard output. A reader that has gone away (`dhtsim check s.toml | head -1`)
+/// is not an error: the work is done and its files are written, so nothing is reported.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -150,6 +150,27 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    // `dhtsim check s.toml | head -1`: standard output closes before dhtsim writes to it.
+    let dir = tempfile::tempdir().unwrap();
+    let lecture = repo_root().join("scenarios/lecture.toml");
+    for args in [&["check"][..], &["run", "--out", "out"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dhtsim"))
+            .args(args)
+            .arg(&lecture)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}
+
+#[test]
 fn lookup_count_and_rate_together() {
     rejects(
         "[workload]\nlookups = 5\nrate_per_s = 1\n",
