@@ -67,6 +67,7 @@ impl Config {
                 cache_size: 0,
                 successors: 2,
                 route_via_successors: false,
+                reactive_stabilization: false,
                 replication: 1,
                 maintenance: None,
                 timer_jitter: false,
@@ -142,6 +143,10 @@ pub struct OverlayConfig {
     pub successors: u32,
     /// Route through the whole successor list, not only the first successor.
     pub route_via_successors: bool,
+    /// A peer answers a notify it rejects with its predecessor, and tells its old predecessor
+    /// when it adopts a closer one, so that both re-stabilize at once rather than at their next
+    /// period (reactive rather than periodic repair). Off: Chord's stabilization as published.
+    pub reactive_stabilization: bool,
     /// Copies of each stored entry: the owner and its next `replication - 1` successors.
     pub replication: u32,
     /// Periodic stabilization, finger repair and predecessor checks (`None`: static network).

@@ -24,6 +24,7 @@
 //!         cache_size: 0,
 //!         successors: 2,
 //!         route_via_successors: false,
+//!         reactive_stabilization: false,
 //!         replication: 1,
 //!         maintenance: None,
 //!         timer_jitter: false,

@@ -286,6 +286,7 @@ impl<'c> Simulation<'c> {
                 cache_size: cfg.overlay.cache_size as usize,
                 successors: cfg.overlay.successors as usize,
                 route_via_successors: cfg.overlay.route_via_successors,
+                reactive_stabilization: cfg.overlay.reactive_stabilization,
                 fingers: cfg.overlay.fingers,
                 replication: cfg.overlay.replication as usize,
                 maintenance: cfg.overlay.maintenance,
@@ -1272,6 +1273,23 @@ mod tests {
                 .all(|p| p.join.is_some()
                     && p.join_hops.is_some() != (p.join == Some(SimTime::ZERO)))
         );
+    }
+
+    #[test]
+    fn reactive_stabilization_builds_a_flash_crowd_ring_within_a_minute() {
+        let mut cfg = config(200, 0);
+        cfg.space = IdSpace::new(24).unwrap();
+        cfg.bootstrap = Bootstrap::Joins;
+        cfg.duration = SimTime(120_000);
+        maintained(&mut cfg);
+        for (reactive, correct) in [(false, 0.0..0.5), (true, 1.0..1.01)] {
+            cfg.overlay.reactive_stabilization = reactive;
+            let mut sim = Simulation::new(&cfg, 5);
+            sim.run_until(SimTime(60_000));
+            let h = sim.health();
+            assert_eq!(h.members, 200);
+            assert!(correct.contains(&h.succ_correct), "reactive {reactive}: {h:?}");
+        }
     }
 
     #[test]

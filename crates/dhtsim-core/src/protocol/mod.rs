@@ -216,6 +216,9 @@ pub struct Params {
     pub successors: usize,
     /// Whether the whole successor list (not only the first successor) is used for routing.
     pub route_via_successors: bool,
+    /// Answer a rejected notify with the predecessor, and tell a replaced predecessor about its
+    /// replacement (see `OverlayConfig::reactive_stabilization`).
+    pub reactive_stabilization: bool,
     /// Whether finger tables are kept.
     pub fingers: bool,
     /// Copies of each entry: the owner and its next `replication - 1` successors.

@@ -248,8 +248,7 @@ impl Peer {
             Message::Query(q) => self.route(params, q, out),
             Message::Answer(a) => self.handle_answer(params, a, out),
             Message::StabilizeReq => {
-                let msg = Message::StabilizeResp { pred: self.pred, succs: self.succs.clone() };
-                out.push(Command::Send { to: from, msg });
+                out.push(Command::Send { to: from, msg: self.stabilize_resp() })
             }
             Message::StabilizeResp { pred, succs } => {
                 self.on_stabilize_resp(params, from, pred, succs, out)
@@ -536,6 +535,11 @@ impl Peer {
 
     // ----- maintenance -----
 
+    /// This peer's answer to a stabilization request: its predecessor and successor list.
+    fn stabilize_resp(&self) -> Message {
+        Message::StabilizeResp { pred: self.pred, succs: self.succs.clone() }
+    }
+
     fn on_stabilize_resp(
         &mut self,
         params: &Params,
@@ -585,11 +589,21 @@ impl Peer {
                 self.pred_candidate = Some(from);
                 if p.idx != self.me.idx {
                     out.push(Command::Send { to: p, msg: Message::Ping });
+                    if params.reactive_stabilization {
+                        // The notifier's successor pointer skips p: show it p now.
+                        out.push(Command::Send { to: from, msg: self.stabilize_resp() });
+                    }
                 }
             }
             old => {
                 self.pred = Some(from);
                 self.pred_candidate = None;
+                if params.reactive_stabilization
+                    && let Some(o) = old.filter(|o| o.idx != self.me.idx && o.idx != from.idx)
+                {
+                    // The old predecessor's successor is now `from`: tell it at once.
+                    out.push(Command::Send { to: o, msg: self.stabilize_resp() });
+                }
                 self.hand_off(params, old, from, out);
                 if old.is_none()
                     && let Some(s) = self.succ().filter(|s| s.idx != self.me.idx)

@@ -15,6 +15,7 @@ fn params() -> Params {
         cache_size: 0,
         successors: 2,
         route_via_successors: false,
+        reactive_stabilization: false,
         fingers: false,
         replication: 1,
         maintenance: None,
