@@ -68,6 +68,7 @@ impl Config {
                 successors: 2,
                 route_via_successors: false,
                 reactive_stabilization: false,
+                fingers_at_join: false,
                 replication: 1,
                 maintenance: None,
                 timer_jitter: false,
@@ -147,6 +148,9 @@ pub struct OverlayConfig {
     /// when it adopts a closer one, so that both re-stabilize at once rather than at their next
     /// period (reactive rather than periodic repair). Off: Chord's stabilization as published.
     pub reactive_stabilization: bool,
+    /// A joiner looks up its whole finger table as soon as it has joined (SIGCOMM 2001 §4.4),
+    /// instead of leaving every finger to the periodic repair.
+    pub fingers_at_join: bool,
     /// Copies of each stored entry: the owner and its next `replication - 1` successors.
     pub replication: u32,
     /// Periodic stabilization, finger repair and predecessor checks (`None`: static network).

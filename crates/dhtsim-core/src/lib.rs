@@ -25,6 +25,7 @@
 //!         successors: 2,
 //!         route_via_successors: false,
 //!         reactive_stabilization: false,
+//!         fingers_at_join: false,
 //!         replication: 1,
 //!         maintenance: None,
 //!         timer_jitter: false,

@@ -287,6 +287,7 @@ impl<'c> Simulation<'c> {
                 successors: cfg.overlay.successors as usize,
                 route_via_successors: cfg.overlay.route_via_successors,
                 reactive_stabilization: cfg.overlay.reactive_stabilization,
+                fingers_at_join: cfg.overlay.fingers_at_join,
                 fingers: cfg.overlay.fingers,
                 replication: cfg.overlay.replication as usize,
                 maintenance: cfg.overlay.maintenance,
@@ -1289,6 +1290,47 @@ mod tests {
             let h = sim.health();
             assert_eq!(h.members, 200);
             assert!(correct.contains(&h.succ_correct), "reactive {reactive}: {h:?}");
+        }
+    }
+
+    #[test]
+    fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
+        let mut cfg = config(300, 0);
+        cfg.duration = SimTime(30_000);
+        maintained(&mut cfg);
+        let base = run(&cfg, 1);
+        let ids: Vec<RingId> = base.peers.iter().map(|p| p.id).collect();
+        let newcomer = RingId(ids[100].0 + 1);
+        cfg.population = Population::Explicit(ids);
+        cfg.events = vec![ScriptedEvent {
+            at: SimTime(1_000),
+            action: Action::Join { peer: newcomer, via: base.peers[0].id },
+        }];
+        for at_join in [false, true] {
+            cfg.overlay.fingers_at_join = at_join;
+            let mut sim = Simulation::new(&cfg, 1);
+            // The join and its finger lookups are done within seconds; the first periodic
+            // repair comes after 120 s.
+            sim.run_until(SimTime(10_000));
+            let all = sim.oracle().ids();
+            let me = all.binary_search(&newcomer).unwrap();
+            let want: Vec<RingId> = crate::ring::finger_indices(cfg.space, &all, me)
+                .into_iter()
+                .map(|i| all[i])
+                .filter(|&id| id != newcomer)
+                .fold(Vec::new(), |mut v, id| {
+                    if v.last() != Some(&id) {
+                        v.push(id);
+                    }
+                    v
+                });
+            let got: Vec<RingId> =
+                sim.peer_by_id(newcomer).unwrap().fingers().iter().map(|f| f.id).collect();
+            if at_join {
+                assert_eq!(got, want);
+            } else {
+                assert!(got.is_empty(), "{got:?}");
+            }
         }
     }
 

@@ -219,6 +219,8 @@ pub struct Params {
     /// Answer a rejected notify with the predecessor, and tell a replaced predecessor about its
     /// replacement (see `OverlayConfig::reactive_stabilization`).
     pub reactive_stabilization: bool,
+    /// Look up the whole finger table on joining (see `OverlayConfig::fingers_at_join`).
+    pub fingers_at_join: bool,
     /// Whether finger tables are kept.
     pub fingers: bool,
     /// Copies of each entry: the owner and its next `replication - 1` successors.

@@ -516,6 +516,11 @@ impl Peer {
                     out.push(Command::Joined);
                     out.push(Command::Send { to: s, msg: Message::Notify });
                     self.start_timers(params, out);
+                    if params.fingers && params.fingers_at_join {
+                        for index in 0..params.space.bits() {
+                            self.fix_finger(params, index as u8, out);
+                        }
+                    }
                     for q in std::mem::take(&mut self.held) {
                         self.route(params, q, out);
                     }
@@ -690,9 +695,15 @@ impl Peer {
         if !params.fingers || !self.joined {
             return;
         }
-        let space = params.space;
         let index = self.next_finger;
-        self.next_finger = ((index as u32 + 1) % space.bits()) as u8;
+        self.next_finger = ((index as u32 + 1) % params.space.bits()) as u8;
+        self.fix_finger(params, index, out);
+    }
+
+    /// Repairs finger `index`: at once when its target lies before the successor, else by a
+    /// query for the target's owner.
+    fn fix_finger(&mut self, params: &Params, index: u8, out: &mut Vec<Command>) {
+        let space = params.space;
         let target = space.add(self.me.id, 1u64 << index);
         match self.succ() {
             Some(s) if space.in_open_closed(target, self.me.id, s.id) => {

@@ -16,6 +16,7 @@ fn params() -> Params {
         successors: 2,
         route_via_successors: false,
         reactive_stabilization: false,
+        fingers_at_join: false,
         fingers: false,
         replication: 1,
         maintenance: None,

@@ -568,6 +568,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let successors = r.int(&t, "successors", 1, 1024).map_or(defaults::SUCCESSORS, |c| c as u32);
     let route_via_successors = r.bool(&t, "route_via_successors", false);
     let reactive_stabilization = r.bool(&t, "reactive_stabilization", false);
+    let fingers_at_join = r.bool(&t, "fingers_at_join", false);
     let replication = r.int(&t, "replication", 1, 1024).map_or(1, |c| c as u32);
     if replication > successors + 1
         && let Some(node) = r.get(&t, "replication")
@@ -598,6 +599,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         successors,
         route_via_successors,
         reactive_stabilization,
+        fingers_at_join,
         replication,
         maintenance: maintain.then_some(Maintenance { stabilize, fix_finger, check_predecessor }),
         timer_jitter,
