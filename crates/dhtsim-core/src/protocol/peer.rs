@@ -1,6 +1,8 @@
 //! One peer: routing (SPEC §2) and ring maintenance (Chord, with Pamela Zave's corrections:
 //! adopt a successor only after it has answered, copy the successor's list, replace the
-//! predecessor only by a closer notifier or when it is found dead).
+//! predecessor only by a closer notifier or when it is found dead). Two options go beyond the
+//! published protocol: reactive stabilization (answer a rejected notify with the predecessor,
+//! tell a replaced predecessor about its replacement) and a finger table looked up on joining.
 //!
 //! Routing at peer p with predecessor q and successor s:
 //! 1. key ∈ (q, p]: p owns it and answers the querier (with no known predecessor, p owns the key
