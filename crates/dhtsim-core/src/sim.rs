@@ -341,9 +341,11 @@ impl<'c> Simulation<'c> {
         for i in 0..members {
             sim.schedule_peer_lookups(SimTime::ZERO, PeerIdx(i as u32));
         }
-        for k in 1..if forming { n } else { 0 } {
-            let via = PeerIdx(sim.id_rng.random_range(0..k as u64) as u32);
-            sim.start_join(SimTime::ZERO, PeerIdx(k as u32), via);
+        if forming {
+            for k in 1..n {
+                let via = PeerIdx(sim.id_rng.random_range(0..k as u64) as u32);
+                sim.start_join(SimTime::ZERO, PeerIdx(k as u32), via);
+            }
         }
         for (i, ev) in cfg.events.iter().enumerate() {
             sim.engine.schedule_at(ev.at, Event::Scripted(i));
@@ -1244,6 +1246,16 @@ mod tests {
         cfg
     }
 
+    /// `peers` peers with 24-bit IDs forming their ring by joins at time 0 (SimGrid's setup).
+    fn flash_crowd(peers: u64, duration_ms: u64) -> Config {
+        let mut cfg = config(peers, 0);
+        cfg.space = IdSpace::new(24).unwrap();
+        cfg.bootstrap = Bootstrap::Joins;
+        cfg.duration = SimTime(duration_ms);
+        maintained(&mut cfg);
+        cfg
+    }
+
     fn maintained(cfg: &mut Config) {
         cfg.overlay.maintenance = Some(crate::protocol::Maintenance {
             stabilize: SimDuration(20_000),
@@ -1254,11 +1266,7 @@ mod tests {
 
     #[test]
     fn a_ring_formed_by_joins_at_time_zero_becomes_the_true_ring() {
-        let mut cfg = config(40, 0);
-        cfg.space = IdSpace::new(24).unwrap();
-        cfg.bootstrap = Bootstrap::Joins;
-        cfg.duration = SimTime(600_000);
-        maintained(&mut cfg);
+        let cfg = flash_crowd(40, 600_000);
         let mut sim = Simulation::new(&cfg, 4);
         sim.run_until(SimTime(599_000));
         let h = sim.health();
@@ -1278,11 +1286,7 @@ mod tests {
 
     #[test]
     fn reactive_stabilization_builds_a_flash_crowd_ring_within_a_minute() {
-        let mut cfg = config(200, 0);
-        cfg.space = IdSpace::new(24).unwrap();
-        cfg.bootstrap = Bootstrap::Joins;
-        cfg.duration = SimTime(120_000);
-        maintained(&mut cfg);
+        let mut cfg = flash_crowd(200, 120_000);
         for (reactive, correct) in [(false, 0.0..0.5), (true, 1.0..1.01)] {
             cfg.overlay.reactive_stabilization = reactive;
             let mut sim = Simulation::new(&cfg, 5);

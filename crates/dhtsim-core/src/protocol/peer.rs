@@ -288,14 +288,9 @@ impl Peer {
             Timer::Stabilize => {
                 self.ensure_successor();
                 // Chord asks its successor for that peer's predecessor. A peer that is its own
-                // successor (it started the ring alone) holds that answer itself: its
-                // predecessor, if another peer notified it. Ask that one, to adopt it only once
-                // it has answered.
-                let ask = self
-                    .succ()
-                    .filter(|s| s.idx != self.me.idx)
-                    .or(self.pred.filter(|p| p.idx != self.me.idx));
-                if let Some(s) = ask {
+                // successor holds that answer itself, so it asks that predecessor, to adopt it
+                // only once it has answered.
+                if let Some(s) = self.known_successor() {
                     out.push(Command::Send { to: s, msg: Message::StabilizeReq });
                 }
                 out.push(Command::SetTimer { after: m.stabilize, timer });
@@ -347,6 +342,14 @@ impl Peer {
         }
     }
 
+    /// The successor as far as this peer knows: its first successor other than itself; failing
+    /// that, its predecessor (a joined peer that is its own successor but has been notified by
+    /// another, because it started the ring alone or lost every successor, knows only that one).
+    fn known_successor(&self) -> Option<PeerRef> {
+        let other = |p: &PeerRef| p.idx != self.me.idx;
+        self.succ().filter(other).or(self.pred.filter(|p| other(p) && self.joined))
+    }
+
     /// This peer will not join (its own join failed): the queries it held cannot be routed.
     fn fail_held(&mut self, out: &mut Vec<Command>) {
         for q in std::mem::take(&mut self.held) {
@@ -377,16 +380,10 @@ impl Peer {
             self.answer_query(params, q, out);
             return;
         }
-        // A peer that is its own successor but has been notified by a predecessor p (it started
-        // the ring alone, or lost every successor) knows one other peer: the key, not in
-        // (p, me], is in (me, p], so p is its successor as far as it knows.
-        // No successor at all, or only itself (a lone peer owns everything and answered above):
-        // there is nowhere to go.
-        let Some(succ) = self
-            .succ()
-            .filter(|s| s.idx != self.me.idx)
-            .or(self.pred.filter(|p| p.idx != self.me.idx && self.joined))
-        else {
+        // The key, not in (pred, me], is in (me, succ] for the successor this peer knows (its
+        // predecessor, when it is its own successor). Knowing no other peer (a lone peer owns
+        // everything and answered above), there is nowhere to go.
+        let Some(succ) = self.known_successor() else {
             self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
             return;
         };
