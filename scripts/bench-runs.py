@@ -33,12 +33,21 @@ BENCHMARKS = [
     ("successor-ring", "scenarios/bench-ring.toml", {10_000: []}),
     ("churn-maintenance", "scenarios/bench-churn.toml", {100_000: []}),
     ("simgrid-chord", "scenarios/bench-maintenance.toml", {
-        n: [f"population.peers={n}"] for n in (10_000, 100_000)
+        n: [f"population.peers={n}"] for n in (10_000, 100_000, 1_000_000)
+    }),
+    # The same with uniform keys instead of SimGrid's own-finger lookups.
+    ("chord-uniform-keys", "scenarios/bench-maintenance.toml", {
+        n: [f"population.peers={n}", "workload.keys=uniform"] for n in (10_000, 100_000)
     }),
 ]
 
-# Benchmarks too long to repeat: one run each.
-ONCE = {"churn-maintenance", "simgrid-chord"}
+# (benchmark, peers) too long to repeat: one run each.
+ONCE = {
+    ("churn-maintenance", 100_000),
+    ("simgrid-chord", 1_000_000),
+    ("chord-uniform-keys", 10_000),
+    ("chord-uniform-keys", 100_000),
+}
 
 
 def run_once(scenario, overrides):
@@ -87,7 +96,7 @@ def main():
         if not name.startswith(only):
             continue
         for peers, overrides in sizes.items():
-            n = 1 if name in ONCE else reps
+            n = 1 if (name, peers) in ONCE else reps
             samples = [run_once(scenario, overrides) for _ in range(n)]
             wall = statistics.median(s[0] for s in samples)
             rss = statistics.median(s[1] for s in samples)

@@ -200,6 +200,11 @@ pub enum KeyDist {
         /// The exponent s (`>= 0`; 0 is uniform).
         exponent: f64,
     },
+    /// SimGrid's Chord benchmark: the ID of one of the origin's own fingers, index i drawn
+    /// uniformly from 0..m-1; no lookup when that finger is the origin itself (needs fingers).
+    /// Finger i is the nearest peer the origin knows (successor or finger) at or after
+    /// origin + 2^i, so the keys follow the origin's routing state.
+    OwnFingers,
 }
 
 /// Generated lookups and stored files.

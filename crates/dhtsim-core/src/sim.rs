@@ -24,7 +24,7 @@ use crate::protocol::{
 use crate::ring::{IdSpace, RingId};
 use crate::rng::{Purpose, Rng, stream};
 use crate::time::{SimDuration, SimTime};
-use crate::workload::Workload;
+use crate::workload::{Target, Workload};
 use rand::RngExt;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -486,7 +486,7 @@ impl<'c> Simulation<'c> {
             Event::WorkloadLookup(i) => {
                 if self.oracle.alive_count() > 0 {
                     let start = self.workload.next_lookup(&self.oracle);
-                    self.start_op(now, start.origin, start.key, Op::Lookup);
+                    self.start_workload_lookup(now, start.origin, start.target);
                 }
                 if i + 1 < self.workload.lookups() {
                     let next = self.workload.start_time(i + 1);
@@ -546,6 +546,23 @@ impl<'c> Simulation<'c> {
     }
 
     // ----- operations -----
+
+    /// Starts a lookup the workload generated. A finger target is resolved from the origin's own
+    /// finger table; one that is the origin itself starts nothing, as in SimGrid's benchmark.
+    fn start_workload_lookup(&mut self, now: SimTime, origin: PeerIdx, target: Target) {
+        let key = match target {
+            Target::Key(key) => key,
+            Target::Finger(index) => {
+                let peer = &self.peers[origin.0 as usize];
+                let finger = peer.finger(self.params.space, index);
+                if finger.idx == origin {
+                    return;
+                }
+                finger.id
+            }
+        };
+        self.start_op(now, origin, key, Op::Lookup);
+    }
 
     fn start_op(&mut self, now: SimTime, origin: PeerIdx, key: RingId, kind: Op) {
         let op = self.new_op(
@@ -894,8 +911,8 @@ impl<'c> Simulation<'c> {
             return;
         }
         if now >= self.cfg.warmup {
-            let key = self.workload.next_key();
-            self.start_op(now, peer, key, Op::Lookup);
+            let target = self.workload.next_target();
+            self.start_workload_lookup(now, peer, target);
         }
         let every = self.workload.per_peer_interval().expect("per-peer workload");
         let next = now + every;
@@ -1382,6 +1399,41 @@ mod tests {
             assert_eq!(starts.len(), 10, "peer {}", p.id);
             assert!(starts[0] < 10_000 && starts.windows(2).all(|w| w[1] - w[0] == 10_000));
         }
+    }
+
+    #[test]
+    fn own_finger_lookups_ask_for_a_true_finger_of_their_origin() {
+        let mut cfg = config(20, 0);
+        cfg.duration = SimTime(100_000);
+        cfg.workload.per_peer_interval = Some(SimDuration(10_000));
+        cfg.workload.keys = crate::config::KeyDist::OwnFingers;
+        let result = run(&cfg, 2);
+        let space = cfg.space;
+        let mut ids: Vec<RingId> = result.peers.iter().map(|p| p.id).collect();
+        ids.sort();
+        let successor = |k: RingId| *ids.iter().find(|&&id| id >= k).unwrap_or(&ids[0]);
+        // On an exact table a finger is the origin itself only when half the ring is empty.
+        assert_eq!(result.lookups.len(), 200);
+        for l in &result.lookups {
+            let fingers: Vec<RingId> = (0..space.bits())
+                .map(|i| successor(space.add(l.origin, 1 << i)))
+                .filter(|&f| f != l.origin)
+                .collect();
+            assert!(fingers.contains(&l.key), "{l:?} asks for no finger of its origin");
+            assert_eq!((l.outcome, l.true_owner), (Outcome::Ok, l.key));
+        }
+    }
+
+    #[test]
+    fn own_finger_draws_start_no_lookup_until_the_finger_is_set() {
+        // A ring formed by joins, before the first finger repair (at 120 s): only finger 0, the
+        // successor, is set, so about 1 draw in 24 starts a lookup.
+        let mut cfg = flash_crowd(40, 100_000);
+        cfg.workload.per_peer_interval = Some(SimDuration(10_000));
+        cfg.workload.keys = crate::config::KeyDist::OwnFingers;
+        let result = run(&cfg, 3);
+        let n = result.lookups.len();
+        assert!((4..50).contains(&n), "{n} lookups from about 400 draws");
     }
 
     #[test]

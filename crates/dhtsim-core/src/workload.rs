@@ -40,13 +40,23 @@ pub struct Workload {
     cdf: Vec<f64>,
 }
 
+/// What a generated lookup asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// This key.
+    Key(RingId),
+    /// The ID of the origin's finger with this index, as the origin knows it; no lookup when
+    /// that is the origin itself (`KeyDist::OwnFingers`).
+    Finger(u8),
+}
+
 /// One generated lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LookupStart {
     /// The querier.
     pub origin: PeerIdx,
-    /// The key it looks up.
-    pub key: RingId,
+    /// What it looks up.
+    pub target: Target,
 }
 
 impl Workload {
@@ -93,7 +103,7 @@ impl Workload {
     /// lookup.
     pub fn next_lookup(&mut self, oracle: &Oracle) -> LookupStart {
         let (_, origin) = oracle.random_alive(&mut self.rng);
-        LookupStart { origin, key: self.next_key() }
+        LookupStart { origin, target: self.next_target() }
     }
 
     /// The interval between two lookups of one member, when the workload is per peer.
@@ -108,18 +118,21 @@ impl Workload {
         Some(now + SimDuration(self.rng.random_range(0..every)))
     }
 
-    /// Draws the key of the next lookup.
-    pub fn next_key(&mut self) -> RingId {
+    /// Draws what the next lookup asks for.
+    pub fn next_target(&mut self) -> Target {
         match self.cfg.keys {
-            KeyDist::Uniform => self.space.wrap(self.rng.random::<u64>()),
+            KeyDist::Uniform => Target::Key(self.space.wrap(self.rng.random::<u64>())),
             KeyDist::Stored => {
                 let i = self.rng.random_range(0..self.file_keys.len() as u64);
-                self.file_keys[i as usize]
+                Target::Key(self.file_keys[i as usize])
             }
             KeyDist::Zipf { .. } => {
                 let u: f64 = self.rng.random();
                 let i = self.cdf.partition_point(|&c| c <= u).min(self.cdf.len() - 1);
-                self.file_keys[i]
+                Target::Key(self.file_keys[i])
+            }
+            KeyDist::OwnFingers => {
+                Target::Finger(self.rng.random_range(0..self.space.bits()) as u8)
             }
         }
     }
@@ -174,7 +187,7 @@ mod tests {
         let keys = w.file_keys().to_vec();
         let mut counts = [0u32; 10];
         for _ in 0..20_000 {
-            let k = w.next_lookup(&oracle).key;
+            let Target::Key(k) = w.next_lookup(&oracle).target else { panic!("zipf draws keys") };
             counts[keys.iter().position(|&x| x == k).unwrap()] += 1;
         }
         // P(rank 1) / P(rank 2) = 2 with s = 1; H(10) = 2.929, so P(rank 1) = 0.341.

@@ -32,6 +32,8 @@ pub struct Peer {
     fingers: Vec<PeerRef>,
     /// The finger the next `FixFinger` timer repairs.
     next_finger: u8,
+    /// Bit i set once finger i has been set (SimGrid's benchmark looks up only those).
+    fingers_set: u64,
     cache: ShortcutCache,
     entries: BTreeMap<RingId, Vec<RingId>>,
     joined: bool,
@@ -58,6 +60,7 @@ impl Peer {
             succs: Vec::new(),
             fingers: Vec::new(),
             next_finger: 0,
+            fingers_set: 0,
             cache: ShortcutCache::default(),
             entries: BTreeMap::new(),
             joined: false,
@@ -91,6 +94,23 @@ impl Peer {
     /// The distinct finger-table entries, nearest first.
     pub fn fingers(&self) -> &[PeerRef] {
         &self.fingers
+    }
+
+    /// Finger `index` as this peer knows it, the way SimGrid's Chord keeps its table: finger 0 is
+    /// the successor; finger i > 0 is itself until it has been set (at bootstrap, or repaired
+    /// once), then the nearest finger-table entry at or after me + 2^i (the peer the last repair
+    /// found, unless a later repair or a death replaced it). On an exact table this is the
+    /// successor of me + 2^i.
+    pub fn finger(&self, space: IdSpace, index: u8) -> PeerRef {
+        if index == 0 {
+            return self.succ().unwrap_or(self.me);
+        }
+        if self.fingers_set & (1 << index) == 0 {
+            return self.me;
+        }
+        let start = 1u64 << index;
+        let at = self.fingers.partition_point(|f| space.dist(self.me.id, f.id) < start);
+        self.fingers.get(at).copied().unwrap_or(self.me)
     }
 
     /// The peers in the learned shortcut cache, in insertion order.
@@ -162,6 +182,7 @@ impl Peer {
         }
         // Built once at bootstrap for every peer: keep no spare capacity (a million peers).
         self.fingers.shrink_to_fit();
+        self.fingers_set = u64::MAX >> (64 - space.bits());
         debug_assert!(
             self.fingers
                 .windows(2)
@@ -731,6 +752,7 @@ impl Peer {
     /// dropped and `f` is inserted in distance order. After one round over every index the list
     /// is exactly the true finger table.
     fn update_finger(&mut self, space: IdSpace, index: u8, f: PeerRef) {
+        self.fingers_set |= 1 << index;
         let me = self.me.id;
         let lo = 1u128 << index;
         let next = 1u128 << (index as u32 + 1); // t_{i+1}; 2^m (the whole ring) for the last

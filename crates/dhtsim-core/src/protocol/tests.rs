@@ -132,6 +132,28 @@ fn fingers_are_deduplicated_and_route_to_the_closest_preceding() {
 }
 
 #[test]
+fn simgrid_fingers_are_the_successor_then_only_those_set() {
+    let s = IdSpace::new(6).unwrap();
+    // An exact table: finger i is the successor of 13 + 2^i.
+    let p = peer13_with_fingers();
+    let got: Vec<u64> = (0..6).map(|i| p.finger(s, i).id.0).collect();
+    assert_eq!(got, vec![25, 25, 25, 25, 32, 48]);
+    // A peer that knows only its successor: finger 0 is the successor, the others itself until
+    // repaired (SimGrid's table starts as the peer's own ID).
+    let params = Params { fingers: true, ..maint() };
+    let mut q = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
+    assert_eq!(q.finger(s, 0), r(3, 25));
+    assert_eq!(q.finger(s, 1), r(2, 13));
+    // Fingers 0 and 1 (targets 14 and 15, before the successor) are repaired without a query.
+    let mut out = Vec::new();
+    q.handle_timer(&params, Timer::FixFinger, &mut out);
+    q.handle_timer(&params, Timer::FixFinger, &mut out);
+    assert!(sends(&out).is_empty(), "{out:?}");
+    assert_eq!(q.finger(s, 1), r(3, 25));
+    assert_eq!(q.finger(s, 2), r(2, 13));
+}
+
+#[test]
 fn cache_jumps_once_straight_to_the_remembered_owner() {
     let params = Params { cache_size: 2, ..params() };
     let mut p = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);

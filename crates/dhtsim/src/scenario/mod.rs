@@ -376,6 +376,15 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             })
         });
     let overlay = read_overlay(r, &top, membership_changes);
+    if let Some(w) = &workload
+        && w.keys == KeyDist::OwnFingers
+        && !overlay.fingers
+    {
+        let wt = r.table(&top, "workload", "workload");
+        let node = r.get(&wt, "keys").expect("read as own_fingers");
+        let msg = "\"own_fingers\" looks up the origin's fingers: set `overlay.fingers = true`";
+        r.error(&wt, "keys", node, msg.into());
+    }
     if bootstrap == Bootstrap::Joins {
         let ot = r.table(&top, "overlay", "overlay");
         let problem = if overlay.maintenance.is_none() {
@@ -900,7 +909,7 @@ fn read_workload(
         Some((s, _)) => s,
         None => defaults::ZIPF_EXPONENT,
     };
-    let keys = match r.choice(&t, "keys", &["uniform", "stored", "zipf"]) {
+    let keys = match r.choice(&t, "keys", &["uniform", "stored", "zipf", "own_fingers"]) {
         Some(kind @ ("stored" | "zipf")) if files == 0 => {
             let node = r.get(&t, "keys").expect("read above");
             let msg = format!(
@@ -911,6 +920,7 @@ fn read_workload(
         }
         Some("stored") => KeyDist::Stored,
         Some("zipf") => KeyDist::Zipf { exponent },
+        Some("own_fingers") => KeyDist::OwnFingers,
         _ => KeyDist::Uniform,
     };
     Some(WorkloadConfig { lookups, keys, files, per_peer_interval })

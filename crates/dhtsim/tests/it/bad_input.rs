@@ -221,6 +221,12 @@ fn per_peer_lookups_with_a_count_or_no_interval() {
 }
 
 #[test]
+fn own_finger_keys_without_fingers() {
+    let text = "[workload]\nkeys = \"own_fingers\"\n";
+    rejects(text, 2, Some("workload.keys"), "set `overlay.fingers = true`");
+}
+
+#[test]
 fn virtual_nodes_with_churn_or_explicit_ids() {
     let text = "[overlay]\nvirtual_nodes = 4\n[churn]\nmodel = \"exponential\"\n";
     rejects(text, 2, Some("overlay.virtual_nodes"), "not supported with a churn model");
