@@ -46,10 +46,14 @@ pub struct Engine<E> {
     far: BinaryHeap<Key>,
 }
 
+/// A pending event (`None` when the slot is free), aligned to a cache line so that it spans as
+/// few lines as its size allows. The link lives in the slot: a separate array of links, to walk
+/// a bucket ahead without touching the slots, measured 20 % slower at 10^5 peers.
 #[derive(Debug)]
+#[repr(align(64))]
 struct Slot<E> {
     event: Option<E>,
-    /// The next slot in the same bucket.
+    /// The next slot in the same bucket (`NIL` at the bucket's end).
     next: u32,
 }
 
@@ -151,11 +155,31 @@ impl<E> Engine<E> {
         if next == NIL {
             self.tail[b] = NIL;
             self.clear_bit(b);
+        } else {
+            // The next pops are most likely this bucket's next events, in slots written long ago
+            // (a timer, or a message sent 50 ms back): start loading them now, while the caller
+            // handles this one, instead of stalling on them then. Two ahead, so that the caller
+            // can look at the next one through `next_now` without waiting for it.
+            prefetch(&self.slots[next as usize]);
+            let after = self.slots[next as usize].next;
+            if after != NIL {
+                prefetch(&self.slots[after as usize]);
+            }
         }
         self.free.push(slot);
         self.pending -= 1;
         self.popped += 1;
         Some((time, event.expect("a queued slot holds its event")))
+    }
+
+    /// The event the next [`Engine::pop`] returns, if it is due at the current time (`None`
+    /// otherwise, even when events are pending). A hint for prefetching what it will touch: what
+    /// is scheduled meanwhile for the current time comes after it, so it is still the next.
+    pub fn next_now(&self) -> Option<&E> {
+        match self.head[(self.now.as_ms() & MASK) as usize] {
+            NIL => None,
+            slot => self.slots[slot as usize].event.as_ref(),
+        }
     }
 
     /// The time of the earliest pending event.
@@ -225,6 +249,30 @@ impl<E> Engine<E> {
     }
 }
 
+/// Asks the CPU to start loading the cache lines that hold `value`: a hint, with no effect on
+/// results, and none at all on targets without a prefetch instruction. For the engine's slots,
+/// and for callers that know which state the next event will touch ([`Engine::next_now`]).
+#[inline]
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = (value as *const T).cast::<i8>();
+        let first_line = start.wrapping_sub(start as usize % 64);
+        let lines = (start as usize % 64 + std::mem::size_of::<T>()).div_ceil(64);
+        for line in 0..lines {
+            // SAFETY: SSE is part of every x86_64 target, and a prefetch neither faults nor
+            // changes memory, whatever the address.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    first_line.wrapping_add(line * 64),
+                )
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +291,22 @@ mod tests {
         );
         assert_eq!(e.now(), SimTime(5));
         assert_eq!(e.events_processed(), 4);
+    }
+
+    #[test]
+    fn next_now_is_the_next_pop_when_it_is_due_now() {
+        let mut e = Engine::new();
+        e.schedule_at(SimTime(1), 'a');
+        e.schedule_at(SimTime(1), 'b');
+        e.schedule_at(SimTime(2), 'c');
+        assert_eq!(e.pop(), Some((SimTime(1), 'a')));
+        e.schedule_at(SimTime(1), 'd'); // after b, though scheduled while b waits
+        assert_eq!(e.next_now(), Some(&'b'));
+        e.pop();
+        assert_eq!(e.next_now(), Some(&'d'));
+        e.pop();
+        assert_eq!(e.next_now(), None, "c is pending, but not due now");
+        assert_eq!(e.pop(), Some((SimTime(2), 'c')));
     }
 
     #[test]

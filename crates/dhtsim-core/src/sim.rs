@@ -466,6 +466,9 @@ impl<'c> Simulation<'c> {
             Some(_) => {}
         }
         let (now, event) = self.engine.pop().expect("peeked");
+        if let Some(next) = self.engine.next_now() {
+            self.prefetch_peer_of(next);
+        }
         if self.cfg.stop_on_violation {
             if self.recent.len() == TRACE_LEN {
                 self.recent.pop_front();
@@ -546,6 +549,19 @@ impl<'c> Simulation<'c> {
     }
 
     // ----- operations -----
+
+    /// Starts loading the state of the peer that `event` will touch, while this event is handled:
+    /// with 10^5 peers and more, that state is rarely in cache. A hint; results do not change.
+    fn prefetch_peer_of(&self, event: &Event) {
+        let peer = match event {
+            Event::Deliver { to, .. } => to,
+            Event::Timer { peer, .. } | Event::PeerLookup(peer) => peer,
+            _ => return,
+        };
+        if let Some(p) = self.peers.get(peer.0 as usize) {
+            crate::engine::prefetch(p);
+        }
+    }
 
     /// Starts a lookup the workload generated. A finger target is resolved from the origin's own
     /// finger table; one that is the origin itself starts nothing, as in SimGrid's benchmark.

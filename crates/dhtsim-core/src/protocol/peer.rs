@@ -584,7 +584,10 @@ impl Peer {
             return;
         }
         let old_replicas: Vec<PeerRef> = self.replicas(params).to_vec();
-        let mut succs = vec![from];
+        // Rebuilt in place: every stabilization round comes here, so no allocation.
+        let mut succs = std::mem::take(&mut self.succs);
+        succs.clear();
+        succs.push(from);
         for s in their_succs {
             if s.idx != self.me.idx && !succs.iter().any(|x| x.idx == s.idx) {
                 succs.push(s);
