@@ -154,6 +154,12 @@ fn describe(s: &Scenario) -> String {
         Some(every) => format!("a lookup every {} ms from every member", every.as_ms()),
         None => format!("{} lookups", c.workload.lookups),
     };
+    let lookups = match c.workload.keys {
+        dhtsim_core::config::KeyDist::OwnFingers => {
+            format!("{lookups} (of the asker's own fingers, none while unset)")
+        }
+        _ => lookups,
+    };
     format!(
         "scenario \"{}\", seed {}, {} ID bits, {peers}, {lookups} over {}..{} ms, {} scripted events",
         c.name,

@@ -82,6 +82,21 @@ fn result_headers_are_the_contract() {
 }
 
 #[test]
+fn check_describes_simgrids_workload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = repo_root().join("scenarios/bench-maintenance.toml");
+    let o = dhtsim(tmp.path(), &["check", path.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for part in [
+        "100000 random peers joining at 0 ms",
+        "a lookup every 10000 ms from every member (of the asker's own fingers, none while unset)",
+    ] {
+        assert!(out.contains(part), "{part:?} not in {out}");
+    }
+}
+
+#[test]
 fn an_override_replaces_the_alternative_key() {
     let text = "duration_s = 100\n[population]\npeers = 10\n\
                 [workload]\nrate_per_s = 1\nfiles_per_peer = 3\n\
