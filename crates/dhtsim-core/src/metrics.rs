@@ -219,13 +219,23 @@ impl LookupStats {
 
     /// Timed-out forwards, summed over lookups.
     pub fn timeouts_sum(&self) -> u64 {
-        self.timeouts.iter().enumerate().map(|(t, &c)| t as u64 * c).sum()
+        sum_of_counts(&self.timeouts)
+    }
+
+    /// Hops, summed over the lookups answered by an owner.
+    pub fn hops_sum(&self) -> u64 {
+        sum_of_counts(&self.hops)
     }
 
     /// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
     pub fn hop_histogram(&self) -> Vec<(u32, u64)> {
         self.hops.iter().enumerate().filter(|(_, c)| **c > 0).map(|(h, &c)| (h as u32, c)).collect()
     }
+}
+
+/// The sum of the values counted in `counts` (`counts[v]` occurrences of value `v`).
+fn sum_of_counts(counts: &[u64]) -> u64 {
+    counts.iter().enumerate().map(|(v, &c)| v as u64 * c).sum()
 }
 
 /// Nearest-rank percentile `p` (0 < p <= 100) of the values counted in `counts` (`counts[v]`
@@ -319,8 +329,7 @@ impl Summary {
         let n = st.answered();
         let top = |counts: &[u64]| counts.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
         let hop_stats = (n > 0).then(|| HopStats {
-            mean: st.hops.iter().enumerate().map(|(h, &c)| h as u64 * c).sum::<u64>() as f64
-                / n as f64,
+            mean: st.hops_sum() as f64 / n as f64,
             p1: percentile_of_counts(&st.hops, 1),
             p50: percentile_of_counts(&st.hops, 50),
             p95: percentile_of_counts(&st.hops, 95),

@@ -373,7 +373,7 @@ impl Peer {
 
     /// This peer will not join (its own join failed): the queries it held cannot be routed.
     fn fail_held(&mut self, out: &mut Vec<Command>) {
-        for q in std::mem::take(&mut self.held) {
+        for q in self.take_held() {
             self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
         }
     }
@@ -541,7 +541,7 @@ impl Peer {
                             self.fix_finger(params, index as u8, out);
                         }
                     }
-                    for q in std::mem::take(&mut self.held) {
+                    for q in self.take_held() {
                         self.route(params, q, out);
                     }
                 } else {
