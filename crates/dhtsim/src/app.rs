@@ -69,15 +69,18 @@ fn plot(args: DirArgs) -> Result<(), AppError> {
     let s = recorded_scenario(&args.dir, &m)?;
     let runs = crate::results::plot_runs(&args.dir)?;
     let plots = render_plots(&s, &runs)?;
+    let dir = AtomicDir::claim(&args.dir.join("plots"), |plots| {
+        let listed = crate::output::manifest::owned_files(plots.parent()?)?;
+        Some(listed.iter().filter_map(|f| f.strip_prefix("plots/")).map(String::from).collect())
+    })
+    .map_err(|r| InputError::whole(&r.path, r.message))?;
     let fail = |e: std::io::Error| {
         AppError::Failed(format!("cannot write plots to {}: {e}", args.dir.display()))
     };
-    let plots_dir = args.dir.join("plots");
-    let dir = AtomicDir::create(&plots_dir).map_err(fail)?;
     for (name, bytes) in &plots {
         dir.write(name.trim_start_matches("plots/"), bytes).map_err(fail)?;
     }
-    dir.commit().map_err(fail)?;
+    finish_commit(dir)?;
     let names: Vec<&str> = plots.iter().map(|(n, _)| n.as_str()).collect();
     say(&format!("wrote {} plots: {}\n", names.len(), names.join(", ")));
     Ok(())
@@ -179,6 +182,8 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
         return Err(InputError::whole(&s.file, msg).into());
     }
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(s.config()));
+    // Before any simulation: the output location must be ours to write (SPEC §3).
+    let out = claim_results_dir(&out_dir)?;
     if !args.quiet {
         eprintln!("running {}", describe(&s));
     }
@@ -188,7 +193,7 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
             eprintln!("warning: run {}: {w}", r.run);
         }
     }
-    let files = write_results(&out_dir, &s, &runs, argv, args.seed)?;
+    let files = write_results(out, &out_dir, &s, &runs, argv, args.seed)?;
     if !args.quiet {
         say(&crate::report::render(&runs));
         say(&format!("\nwrote {}/ ({})\n", out_dir.display(), files.join(", ")));
@@ -338,9 +343,29 @@ fn render_plots(s: &Scenario, runs: &[PlotRun]) -> Result<Vec<(String, Vec<u8>)>
     Ok(plots.into_iter().map(|(name, bytes)| (format!("plots/{name}"), bytes)).collect())
 }
 
-/// Renders every result file and writes them, with the manifest, atomically into `out_dir`.
-/// Returns the names of the files written.
+/// Claims `out_dir` for a run's results: absent, empty, or a dhtsim results directory holding
+/// nothing but the files its manifest lists; anything else is refused (exit status 2).
+fn claim_results_dir(out_dir: &Path) -> Result<AtomicDir, AppError> {
+    AtomicDir::claim(out_dir, crate::output::manifest::owned_files)
+        .map_err(|r| InputError::whole(&r.path, r.message).into())
+}
+
+/// Moves a written directory into place, reporting what was kept aside.
+fn finish_commit(dir: AtomicDir) -> Result<(), AppError> {
+    match dir.commit() {
+        Ok(None) => Ok(()),
+        Ok(Some(warning)) => {
+            eprintln!("warning: {warning}");
+            Ok(())
+        }
+        Err(r) => Err(AppError::Failed(format!("{}: {}", r.path, r.message))),
+    }
+}
+
+/// Renders every result file and writes them, with the manifest, into `dir` (claimed for
+/// `out_dir`), then moves it into place. Returns the names of the files written.
 fn write_results(
+    dir: AtomicDir,
     out_dir: &Path,
     s: &Scenario,
     runs: &[RunOutput],
@@ -372,12 +397,11 @@ fn write_results(
     let fail = |e: std::io::Error| {
         AppError::Failed(format!("cannot write results to {}: {e}", out_dir.display()))
     };
-    let dir = AtomicDir::create(out_dir).map_err(fail)?;
     for (name, bytes) in &files {
         dir.write(name, bytes).map_err(fail)?;
     }
     dir.write("manifest.json", &manifest.to_bytes()).map_err(fail)?;
-    dir.commit().map_err(fail)?;
+    finish_commit(dir)?;
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     names.push("manifest.json".into());
     Ok(names)

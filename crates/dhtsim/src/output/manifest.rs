@@ -53,6 +53,24 @@ pub struct RunInfo {
     pub point: BTreeMap<String, String>,
 }
 
+/// The files of the results directory `dir` that its dhtsim manifest lists (relative paths,
+/// `manifest.json` included), or `None` when `dir` holds no manifest that dhtsim wrote. Reads
+/// only the two fields every version of the manifest has, so results of other dhtsim versions
+/// are recognised too.
+pub fn owned_files(dir: &std::path::Path) -> Option<std::collections::BTreeSet<String>> {
+    #[derive(Deserialize)]
+    struct Ownership {
+        #[allow(dead_code)]
+        dhtsim_version: String,
+        outputs: BTreeMap<String, String>,
+    }
+    let text = std::fs::read(dir.join("manifest.json")).ok()?;
+    let m: Ownership = serde_json::from_slice(&text).ok()?;
+    let mut files: std::collections::BTreeSet<String> = m.outputs.into_keys().collect();
+    files.insert("manifest.json".into());
+    Some(files)
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

@@ -5,6 +5,7 @@ mod bad_input;
 mod churn;
 mod determinism;
 mod lecture;
+mod out_dir;
 mod reproduce;
 mod scenarios;
 mod shortcuts;

@@ -1,4 +1,4 @@
-//! `dhtsim plot` and `dhtsim reproduce`, committed reference results, interrupted runs.
+//! `dhtsim plot` and `dhtsim reproduce`, committed reference results.
 
 use super::*;
 
@@ -89,24 +89,4 @@ fn committed_reference_results_reproduce() {
         let o = dhtsim(&root, &["reproduce", dir.to_str().unwrap(), "--quiet"]);
         assert!(o.status.success(), "results/{name}: {}", stderr(&o));
     }
-}
-
-#[test]
-fn a_killed_run_leaves_the_previous_results_in_place() {
-    let (dir, out) = run_text(SWEEP, &[]);
-    let good = std::fs::read(out.join("summary.csv")).unwrap();
-    // A run long enough to be killed while it works.
-    let big = "name = \"small\"\nid_bits = 32\n[population]\npeers = 20000\n[workload]\nlookups = 200000\n";
-    std::fs::write(dir.path().join("big.toml"), big).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dhtsim"))
-        .args(["run", "big.toml", "--out", "out", "--quiet"])
-        .current_dir(dir.path())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), good, "old results intact");
-    let o = dhtsim(dir.path(), &["reproduce", "out", "--quiet"]);
-    assert!(o.status.success(), "{}", stderr(&o));
 }
