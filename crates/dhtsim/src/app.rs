@@ -93,7 +93,8 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
     if !args.quiet {
         eprintln!("reproducing {} ({})", args.dir.display(), describe(&s));
     }
-    let runs = execute_runs(&s, args.jobs, !args.quiet)?;
+    let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);
+    let runs = execute_runs(&s, jobs, !args.quiet)?;
     let files: BTreeMap<String, Vec<u8>> = render_files(&s, &runs)?.into_iter().collect();
     let mut problems = Vec::new();
     for (name, want) in &m.outputs {
@@ -176,8 +177,9 @@ fn describe(s: &Scenario) -> String {
 
 fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
+    let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);
     if !args.ignore_memory_check
-        && let Some(msg) = crate::memory::too_big(&s, args.jobs)
+        && let Some(msg) = crate::memory::too_big(&s, jobs)
     {
         return Err(InputError::whole(&s.file, msg).into());
     }
@@ -187,7 +189,7 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     if !args.quiet {
         eprintln!("running {}", describe(&s));
     }
-    let runs = execute_runs(&s, args.jobs, !args.quiet)?;
+    let runs = execute_runs(&s, jobs, !args.quiet)?;
     for r in &runs {
         for w in &r.result.warnings {
             eprintln!("warning: run {}: {w}", r.run);
@@ -206,7 +208,23 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Runs every run of the scenario, in parallel over `jobs` threads (0 = one per core). Results
+/// The threads that run `runs` runs when the user asks for `jobs` (0 = one per core): never more
+/// than the runs, nor more than four per core (beyond that, threads only add memory and
+/// scheduling; `--jobs 10000` once loaded a 2-core machine to 203). Says so when it cuts a
+/// request down, unless `quiet`.
+fn thread_count(jobs: usize, runs: usize, quiet: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = 4 * cores;
+    if jobs > cap && !quiet {
+        eprintln!(
+            "warning: --jobs {jobs}: using at most {cap} threads (4 per core, {cores} cores)"
+        );
+    }
+    let wanted = if jobs == 0 { cores } else { jobs };
+    wanted.min(cap).min(runs.max(1))
+}
+
+/// Runs every run of the scenario, in parallel over `jobs` threads. Results
 /// come back in run order whatever the thread count, and each run is a pure function of its
 /// config and seed, so the bytes written never depend on `jobs`. With `show_progress`, a bar on
 /// stderr follows virtual time (one run) or runs done (a sweep), with events per second and ETA.

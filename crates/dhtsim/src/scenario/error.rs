@@ -106,9 +106,10 @@ impl fmt::Display for InputError {
         if let Some(Location::File { line, col, text, width }) = &self.location {
             let gutter = line.to_string().len();
             let pad = " ".repeat(gutter);
+            let (shown, caret_at, width) = snippet(text, col - 1, *width);
             let indent: String =
-                text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-            write!(f, "\n{pad} |\n{line} | {text}\n{pad} | {indent}{}", "^".repeat(*width))?;
+                shown.chars().take(caret_at).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            write!(f, "\n{pad} |\n{line} | {shown}\n{pad} | {indent}{}", "^".repeat(width))?;
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  = hint: {hint}")?;
@@ -118,6 +119,33 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// The most characters of a line an error quotes.
+const SNIPPET_CHARS: usize = 100;
+
+/// The part of `line` an error quotes: at most [`SNIPPET_CHARS`] characters around the column
+/// `at` (0-based), elided with `…`, control characters shown as `�`. Returns the text, the
+/// caret's column in it and the caret's width.
+fn snippet(line: &str, at: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> =
+        line.chars().map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect();
+    let at = at.min(chars.len());
+    if chars.len() <= SNIPPET_CHARS {
+        return (chars.into_iter().collect(), at, width);
+    }
+    let start = at.saturating_sub(SNIPPET_CHARS / 3).min(chars.len() - SNIPPET_CHARS);
+    let end = start + SNIPPET_CHARS;
+    let mut text: String = chars[start..end].iter().collect();
+    let mut caret = at - start;
+    if start > 0 {
+        text.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        text.push('…');
+    }
+    (text, caret, width.min(end - at).max(1))
+}
 
 #[cfg(test)]
 mod tests {
@@ -140,5 +168,26 @@ mod tests {
             "error: s.toml:3:1: key `overlay.fingrs`: unknown key\n  |\n3 | fingrs = true\n  | ^^^^^^\n  = hint: did you mean `fingers`?"
         );
         assert_eq!(e.line(), Some(3));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let text = format!("ids = [{}99999]\n", "1, ".repeat(1000));
+        let at = text.find("99999").unwrap();
+        let e = InputError::at("s.toml", &text, &Origin::File(at..at + 5), None, "bad".into());
+        let shown = e.to_string();
+        let quoted = shown.lines().nth(2).unwrap();
+        assert!(quoted.chars().count() < 120, "{quoted}");
+        assert!(quoted.starts_with("1 | …") && quoted.ends_with("99999]"), "{quoted}");
+        let caret = shown.lines().nth(3).unwrap();
+        assert_eq!(caret.find('^').unwrap(), quoted.find("99999").unwrap() - 2, "{shown}");
+        assert!(shown.starts_with(&format!("error: s.toml:1:{}:", at + 1)), "{shown}");
+    }
+
+    #[test]
+    fn control_characters_are_not_echoed() {
+        let text = "a = \u{1b}[31m\0\n";
+        let e = InputError::at("s.toml", text, &Origin::File(4..5), None, "bad".into());
+        assert!(!e.to_string().contains('\u{1b}') && !e.to_string().contains('\0'), "{e}");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod doc;
 pub mod error;
+pub mod file;
 pub mod reader;
 
 use dhtsim_core::churn::{
@@ -21,7 +22,7 @@ use dhtsim_core::ring::{IdSpace, RingId};
 use dhtsim_core::time::{SimDuration, SimTime};
 use dhtsim_core::workload::file_key;
 pub use error::InputError;
-use reader::{Reader, Table};
+use reader::{Reader, Table, num};
 use std::path::Path;
 
 /// A scenario ready to run: every run of its sweep, validated.
@@ -117,13 +118,7 @@ pub mod defaults {
 /// validates it.
 pub fn load(path: &Path, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            _ => format!("cannot read: {e}"),
-        };
-        InputError::whole(&file, what)
-    })?;
+    let text = self::file::read_text(path, &file, self::file::MAX_SCENARIO_BYTES)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     from_text(&file, &text, &stem, overrides, seed)
 }
@@ -162,6 +157,17 @@ pub fn from_text(
         (None, Some(list)) => list.clone(),
         _ => vec![top_seed],
     };
+    let count = sweep.values.iter().fold(seeds.len() as u128, |n, v| n * v.len() as u128);
+    if count > MAX_RUNS as u128 {
+        let origin =
+            sweep_node.as_ref().map_or(error::Origin::File(0..0), |n| n.key_origin.clone());
+        let msg = format!(
+            "{count} runs (every combination of the swept values, times the seeds): at most \
+             {MAX_RUNS} runs in one scenario"
+        );
+        return Err(InputError::at(file, text, &origin, Some("sweep"), msg)
+            .with_hint("split the sweep over several scenario files, or sweep fewer values"));
+    }
     let mut runs = Vec::new();
     for values in cartesian(&sweep.values) {
         let mut point_doc = root.clone();
@@ -288,6 +294,9 @@ pub fn known_keys() -> Vec<String> {
 
 const U64_MAX: i128 = u64::MAX as i128;
 
+/// The most runs one scenario may have (sweep points × seeds); each is held in memory.
+pub const MAX_RUNS: usize = 1_000_000;
+
 /// Whether `name` can be a directory name under `results/` on any system.
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -318,28 +327,22 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     let bits = r.int(&top, "id_bits", 1, 64).map_or(defaults::ID_BITS, |b| b as u32);
     let space = IdSpace::new(bits).expect("checked range");
 
-    let duration_s = match r.number(&top, "duration_s") {
-        Some((s, _)) if s > 0.0 && seconds_to_ms(s) > 0 => s,
-        Some((s, node)) => {
-            r.error(
-                &top,
-                "duration_s",
-                node,
-                format!("must be positive (at least 0.001 s), got {s}"),
+    let duration = SimTime(
+        r.seconds(&top, "duration_s", false).unwrap_or(seconds_to_ms(defaults::DURATION_S)),
+    );
+    let duration_s = duration.as_ms() as f64 / 1000.0;
+    let warmup = match r.seconds(&top, "warmup_s", true) {
+        Some(ms) if ms >= duration.as_ms() => {
+            let node = r.get(&top, "warmup_s").expect("read above");
+            let msg = format!(
+                "must be less than duration_s ({}), got {}",
+                num(duration_s),
+                num(ms as f64 / 1000.0)
             );
-            defaults::DURATION_S
-        }
-        None => defaults::DURATION_S,
-    };
-    let duration = SimTime(seconds_to_ms(duration_s));
-    let warmup = match r.number(&top, "warmup_s") {
-        Some((s, node)) if !(0.0..duration_s).contains(&s) => {
-            let msg =
-                format!("must be at least 0 and less than duration_s ({duration_s}), got {s}");
             r.error(&top, "warmup_s", node, msg);
             SimTime::ZERO
         }
-        Some((s, _)) => SimTime(seconds_to_ms(s)),
+        Some(ms) => SimTime(ms),
         None => SimTime::ZERO,
     };
 
@@ -459,7 +462,8 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             Some(s) if (0.0..duration_s).contains(&s) => snapshots.push(SimTime(seconds_to_ms(s))),
             _ => {
                 let msg = format!(
-                    "expected times in seconds from 0 to before duration_s ({duration_s}), found {}",
+                    "expected times in seconds from 0 to before duration_s ({}), found {}",
+                    num(duration_s),
                     doc::display(&item.kind)
                 );
                 r.error(&out, "dot_at_s", item, msg);
@@ -643,7 +647,7 @@ fn read_churn(
         |r: &mut Reader<'_>, v: Option<(f64, &doc::Node)>, key: &str, min: f64, what: &str| match v
         {
             Some((x, node)) if x <= min => {
-                r.error(&t, key, node, format!("must be {what}, got {x}"));
+                r.error(&t, key, node, format!("must be {what}, got {}", num(x)));
                 ok = false;
                 None
             }
@@ -660,7 +664,7 @@ fn read_churn(
     let poisson_rate = positive(r, poisson_rate, "rate_per_s", 0.0, "positive");
     let mass_failure = match (fail_fraction, fail_at) {
         (Some((x, node)), _) if !(0.0..1.0).contains(&x) => {
-            let msg = format!("must be at least 0 and less than 1, got {x}");
+            let msg = format!("must be at least 0 and less than 1, got {}", num(x));
             r.error(&t, "fail_fraction", node, msg);
             ok = false;
             None
@@ -690,7 +694,7 @@ fn read_churn(
     };
     let crash_fraction = match crash {
         Some((x, node)) if !(0.0..=1.0).contains(&x) => {
-            r.error(&t, "crash_fraction", node, format!("must be between 0 and 1, got {x}"));
+            r.error(&t, "crash_fraction", node, format!("must be between 0 and 1, got {}", num(x)));
             ok = false;
             0.5
         }
@@ -751,11 +755,15 @@ fn read_trace(
     let base = Path::new(r.file()).parent().unwrap_or(Path::new(""));
     let full = base.join(path);
     let shown = full.display().to_string();
-    let text = match std::fs::read_to_string(&full) {
+    let text = match self::file::read_text(&full, &shown, self::file::MAX_TRACE_BYTES) {
         Ok(text) => text,
+        Err(e) if e.location.is_some() => {
+            r.push(e); // a bad byte, at its line in the trace
+            return None;
+        }
         Err(e) => {
             let node = r.get(t, "trace").expect("read above");
-            r.error(t, "trace", node, format!("cannot read {shown}: {e}"));
+            r.error(t, "trace", node, format!("{shown}: {}", e.message));
             return None;
         }
     };
@@ -875,7 +883,8 @@ fn read_workload(
             return None;
         }
         (_, Some((x, node))) if !(x >= 0.0 && x * window_s < u32::MAX as f64) => {
-            let msg = format!("must be at least 0 and give fewer than 2^32 lookups, got {x}");
+            let msg =
+                format!("must be at least 0 and give fewer than 2^32 lookups, got {}", num(x));
             r.error(&t, "rate_per_s", node, msg);
             return None;
         }
@@ -903,7 +912,7 @@ fn read_workload(
     };
     let exponent = match r.number(&t, "zipf_exponent") {
         Some((s, node)) if s < 0.0 => {
-            r.error(&t, "zipf_exponent", node, format!("must be at least 0, got {s}"));
+            r.error(&t, "zipf_exponent", node, format!("must be at least 0, got {}", num(s)));
             defaults::ZIPF_EXPONENT
         }
         Some((s, _)) => s,

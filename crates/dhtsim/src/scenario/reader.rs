@@ -9,6 +9,20 @@ use super::doc::{Kind, Node};
 use super::error::{InputError, Origin};
 use std::collections::BTreeMap;
 
+/// The longest duration a scenario may give, in seconds (about three years of virtual time):
+/// far beyond any published churn trace, and short enough that every run ends.
+pub const MAX_SECONDS: f64 = 1e8;
+
+/// A number as messages show it: plainly, or in exponent form when huge or tiny (`1e299`).
+pub fn num(x: f64) -> String {
+    let a = x.abs();
+    if a.is_finite() && a != 0.0 && !(1e-4..1e12).contains(&a) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// Reads values out of a document, collecting errors and the set of known keys.
 pub struct Reader<'a> {
     file: &'a str,
@@ -46,7 +60,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A duration in seconds (integer or decimal), rounded to the millisecond; must be > 0 (or
-    /// >= 0 with `allow_zero`). `None` when absent or invalid.
+    /// >= 0 with `allow_zero`) and at most [`MAX_SECONDS`]. `None` when absent or invalid.
     pub fn seconds(
         &mut self,
         table: &Table<'_>,
@@ -55,9 +69,10 @@ impl<'a> Reader<'a> {
     ) -> Option<u64> {
         let (s, node) = self.number(table, key)?;
         let ms = (s * 1000.0).round();
-        if s < 0.0 || (!allow_zero && ms < 1.0) || ms > 1e15 {
+        if s < 0.0 || (!allow_zero && ms < 1.0) || s > MAX_SECONDS {
             let want = if allow_zero { "at least 0" } else { "positive (at least 0.001 s)" };
-            self.error(table, key, node, format!("must be {want}, got {s}"));
+            let msg = format!("must be {want} and at most {} s, got {}", num(MAX_SECONDS), num(s));
+            self.error(table, key, node, msg);
             return None;
         }
         Some(ms as u64)
@@ -298,12 +313,18 @@ impl<'a> Reader<'a> {
                 found.push((pos, e));
                 continue;
             }
+            // Only sections are searched for unknown keys: a table given where a value is
+            // expected (`seed = { a = 1 }`) is a type error, reported by the read of that key.
+            let schema = known_schema(known, key);
+            if !self.known.contains_key(schema) {
+                continue;
+            }
             match &child.kind {
-                Kind::Table(_) => self.unknown_keys(child, &name, known_schema(known, key), found),
+                Kind::Table(_) => self.unknown_keys(child, &name, schema, found),
                 Kind::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
                         let item_path = format!("{name}[{i}]");
-                        self.unknown_keys(item, &item_path, known_schema(known, key), found);
+                        self.unknown_keys(item, &item_path, schema, found);
                     }
                 }
                 _ => {}

@@ -224,7 +224,7 @@ fn bad_churn_input_exits_2() {
             "[churn]\nmodel = \"trace\"\ntrace = \"missing.csv\"\n",
             "s.toml:3:",
             "churn.trace",
-            "cannot read",
+            "missing.csv: no such file",
         ),
         (
             "[population]\npeers = 2\n[churn]\nmodel = \"exponential\"\n",

@@ -1,0 +1,103 @@
+//! Reading the files a user names (scenarios, traces): regular files only, below a size limit,
+//! UTF-8 text, so that `/dev/zero`, a FIFO or a directory is an input error at once instead of a
+//! hang or an out-of-memory kill, and a stray byte is reported with its line and column.
+
+use super::error::{InputError, Location};
+use std::io::Read;
+use std::path::Path;
+
+/// The largest scenario file accepted (16 MiB: a list of a million explicit IDs fits).
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// The largest churn trace accepted (1 GiB: tens of millions of events).
+pub const MAX_TRACE_BYTES: u64 = 1 << 30;
+
+/// Reads the text file at `path` (named `shown` in messages), refusing anything that is not a
+/// regular file, is larger than `limit` bytes, or is not UTF-8.
+pub fn read_text(path: &Path, shown: &str, limit: u64) -> Result<String, InputError> {
+    let fail = |what: String| InputError::whole(shown, what);
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => fail("no such file".into()),
+        _ => fail(format!("cannot read: {e}")),
+    })?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "a device, socket or pipe" };
+        return Err(fail(format!("is {what}, not a regular file")));
+    }
+    if meta.len() > limit {
+        return Err(fail(format!(
+            "is {}, larger than the {} this kind of file may have",
+            size(meta.len()),
+            size(limit)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    // The file may grow after it was measured: never read more than the limit.
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(fail(format!("is larger than the {} this kind of file may have", size(limit))));
+    }
+    utf8(bytes, shown)
+}
+
+/// `bytes` as text, or an error at the first byte that is not UTF-8.
+pub fn utf8(bytes: Vec<u8>, shown: &str) -> Result<String, InputError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let before = String::from_utf8_lossy(&bytes[line_start..at]);
+        let line_end = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| at + i);
+        InputError {
+            location: Some(Location::File {
+                line,
+                col: before.chars().count() + 1,
+                text: String::from_utf8_lossy(&bytes[line_start..line_end]).into_owned(),
+                width: 1,
+            }),
+            ..InputError::whole(
+                shown,
+                format!("not UTF-8 text: byte 0x{:02X} cannot start a character here", bytes[at]),
+            )
+        }
+    })
+}
+
+/// Bytes for people: "16 MiB", "1.5 GiB", "300 bytes".
+fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_directories_and_big_files_are_refused() {
+        let e = read_text(Path::new("/dev/zero"), "/dev/zero", 100).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = read_text(Path::new("/"), "/", 100).unwrap_err();
+        assert!(e.to_string().contains("a directory"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.toml");
+        std::fs::write(&p, vec![b'#'; 101]).unwrap();
+        let e = read_text(&p, "big.toml", 100).unwrap_err();
+        assert!(e.to_string().contains("larger than the 100 bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_byte_is_located() {
+        let e = utf8(b"seed = 1\nname = \"a\xffb\"\n".to_vec(), "s.toml").unwrap_err();
+        assert_eq!(e.line(), Some(2));
+        assert!(e.to_string().starts_with("error: s.toml:2:10: not UTF-8 text: byte 0xFF"), "{e}");
+    }
+}
