@@ -149,6 +149,8 @@ pub struct Simulation<'c> {
     snapshots: Vec<crate::metrics::Snapshot>,
     /// Churn departures skipped to keep r + 1 members.
     skipped_departures: u64,
+    /// Workload lookups that found no live peer to start from (said in a warning, never silent).
+    lookups_not_made: u64,
     /// Entries per live physical peer, measured when the run ends.
     load: Vec<u32>,
 }
@@ -319,6 +321,7 @@ impl<'c> Simulation<'c> {
             warnings: Vec::new(),
             snapshots: Vec::new(),
             skipped_departures: 0,
+            lookups_not_made: 0,
             load: Vec::new(),
         };
         sim.publish_files();
@@ -490,6 +493,8 @@ impl<'c> Simulation<'c> {
                 if self.oracle.alive_count() > 0 {
                     let start = self.workload.next_lookup(&self.oracle);
                     self.start_workload_lookup(now, start.origin, start.target);
+                } else {
+                    self.lookups_not_made += 1;
                 }
                 if i + 1 < self.workload.lookups() {
                     let next = self.workload.start_time(i + 1);
@@ -1181,6 +1186,13 @@ impl<'c> Simulation<'c> {
                 self.params.successors + 1
             ));
         }
+        if self.lookups_not_made > 0 {
+            self.warnings.push(format!(
+                "{} of the workload's {} lookups were not made: no peer was live when they were due",
+                self.lookups_not_made,
+                self.workload.lookups()
+            ));
+        }
         let failed_joins =
             self.peer_records.iter().filter(|p| p.join.is_none() && p.leave.is_none()).count();
         if failed_joins > 0 {
@@ -1295,6 +1307,26 @@ mod tests {
             fix_finger: SimDuration(120_000),
             check_predecessor: SimDuration(120_000),
         });
+    }
+
+    #[test]
+    fn lookups_due_on_an_empty_ring_are_counted_in_a_warning() {
+        // The reader refuses a script that empties the ring; the core still never drops a
+        // lookup silently.
+        let mut cfg = config(0, 0);
+        cfg.population = Population::Explicit(vec![RingId(3), RingId(9)]);
+        cfg.space = IdSpace::new(4).unwrap();
+        cfg.workload.lookups = 10;
+        cfg.events = [3, 9]
+            .map(|id| ScriptedEvent { at: SimTime(1), action: Action::Crash { peer: RingId(id) } })
+            .to_vec();
+        let result = run(&cfg, 1);
+        let st = &result.lookup_stats;
+        let lookups = st.ok + st.not_found + st.wrong_owner + st.failed;
+        let warned = result.warnings.iter().find(|w| w.contains("lookups were not made"));
+        let said = warned.expect("a warning").split(' ').next().unwrap().parse::<u64>().unwrap();
+        assert_eq!(lookups + said, 10, "{:?}", result.warnings);
+        assert!(said > 0);
     }
 
     #[test]

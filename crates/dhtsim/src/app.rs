@@ -55,12 +55,19 @@ fn recorded_scenario(dir: &Path, m: &Manifest) -> Result<Scenario, AppError> {
             InputError::whole(&shown, "the scenario text does not match its SHA-256").into()
         );
     }
-    Ok(scenario::from_text(
+    let manifest = dir.join("manifest.json").display().to_string();
+    let inputs = match &m.inputs {
+        Some(files) => scenario::file::Inputs::recorded(files.clone(), &manifest),
+        // Written before inputs were recorded: read them beside the scenario, as then.
+        None => scenario::file::Inputs::beside(Path::new(&m.scenario.path)),
+    };
+    Ok(scenario::from_text_with(
         &m.scenario.path,
         &m.scenario.text,
         &stem,
         &m.overrides,
         m.seed_override,
+        &inputs,
     )?)
 }
 
@@ -102,15 +109,19 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
             problems.push(format!("{name}: recorded in the manifest, not produced by the re-run"));
             continue;
         };
-        let on_disk = std::fs::read(args.dir.join(name)).ok();
+        let Ok(on_disk) = std::fs::read(args.dir.join(name)) else {
+            problems.push(format!("{name}: recorded in the manifest, missing from the directory"));
+            continue;
+        };
         let regenerated_ok = sha256_hex(bytes) == *want;
-        let disk_ok = on_disk.as_ref().is_none_or(|d| sha256_hex(d) == *want);
+        let disk_ok = sha256_hex(&on_disk) == *want;
         if regenerated_ok && disk_ok {
             continue;
         }
-        let detail = match &on_disk {
-            Some(d) if d != bytes => crate::results::first_difference(d, bytes),
-            _ => "differs from the digest in the manifest".to_string(),
+        let detail = if on_disk != *bytes {
+            crate::results::first_difference(&on_disk, bytes)
+        } else {
+            "differs from the digest in the manifest".to_string()
         };
         let who = if disk_ok { "the re-run" } else { "the file in the directory" };
         problems.push(format!("{name}: {who} does not match the manifest; {detail}"));
@@ -119,7 +130,9 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
         problems.push(format!("{name}: produced by the re-run, not in the manifest"));
     }
     if problems.is_empty() {
-        say(&format!("reproduced: {} files identical\n", m.outputs.len()));
+        if !args.quiet {
+            say(&format!("reproduced: {} files identical\n", m.outputs.len()));
+        }
         Ok(())
     } else {
         for p in &problems {
@@ -131,6 +144,13 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
 
 fn check(args: CheckArgs) -> Result<(), AppError> {
     let s = scenario::load(&args.scenario, &args.overrides, None)?;
+    for w in &s.warnings {
+        eprintln!("{w}");
+    }
+    // What `run` would refuse, `check` refuses too.
+    if let Some(msg) = crate::memory::too_big(&s, 0) {
+        return Err(InputError::whole(&s.file, msg).into());
+    }
     say(&format!("{}: ok: {}\n", s.file, describe(&s)));
     let need = crate::memory::sweep_estimate(&s, 0);
     let have = crate::memory::available()
@@ -187,12 +207,15 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     // Before any simulation: the output location must be ours to write (SPEC §3).
     let out = claim_results_dir(&out_dir)?;
     if !args.quiet {
+        for w in &s.warnings {
+            eprintln!("{w}");
+        }
         eprintln!("running {}", describe(&s));
     }
     let runs = execute_runs(&s, jobs, !args.quiet)?;
-    for r in &runs {
-        for w in &r.result.warnings {
-            eprintln!("warning: run {}: {w}", r.run);
+    if !args.quiet {
+        for w in run_warnings(&runs) {
+            eprintln!("warning: {w}");
         }
     }
     let files = write_results(out, &out_dir, &s, &runs, argv, args.seed)?;
@@ -361,6 +384,13 @@ fn render_plots(s: &Scenario, runs: &[PlotRun]) -> Result<Vec<(String, Vec<u8>)>
     Ok(plots.into_iter().map(|(name, bytes)| (format!("plots/{name}"), bytes)).collect())
 }
 
+/// What the runs warned about, each prefixed with its run.
+fn run_warnings(runs: &[RunOutput]) -> Vec<String> {
+    runs.iter()
+        .flat_map(|r| r.result.warnings.iter().map(move |w| format!("run {}: {w}", r.run)))
+        .collect()
+}
+
 /// Claims `out_dir` for a run's results: absent, empty, or a dhtsim results directory holding
 /// nothing but the files its manifest lists; anything else is refused (exit status 2).
 fn claim_results_dir(out_dir: &Path) -> Result<AtomicDir, AppError> {
@@ -411,6 +441,13 @@ fn write_results(
             .iter()
             .map(|(name, bytes)| (name.to_string(), sha256_hex(bytes)))
             .collect::<BTreeMap<_, _>>(),
+        inputs: Some(s.inputs.clone()),
+        warnings: s
+            .warnings
+            .iter()
+            .cloned()
+            .chain(run_warnings(runs).into_iter().map(|w| format!("warning: {w}")))
+            .collect(),
     };
     let fail = |e: std::io::Error| {
         AppError::Failed(format!("cannot write results to {}: {e}", out_dir.display()))

@@ -155,8 +155,18 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
     Ok(runs)
 }
 
-/// Where two files first differ: "line N" (1-based), with both versions of the line for text.
+/// Where two files first differ: "line N" (1-based), with both versions of the line, for text;
+/// the byte offset for anything else (a PNG), never the bytes themselves.
 pub fn first_difference(old: &[u8], new: &[u8]) -> String {
+    let text = |b: &[u8]| std::str::from_utf8(b).is_ok_and(|t| !t.contains('\0'));
+    if !text(old) || !text(new) {
+        let at = old.iter().zip(new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
+        return format!(
+            "first difference at byte {at} (recorded {} bytes, reproduced {} bytes)",
+            old.len(),
+            new.len()
+        );
+    }
     let (a, b) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
     let (mut la, mut lb) = (a.lines(), b.lines());
     let mut n = 0;

@@ -27,6 +27,14 @@ pub struct Manifest {
     pub runs: Vec<RunInfo>,
     /// SHA-256 (hex) of every other file in the directory, by file name.
     pub outputs: BTreeMap<String, String>,
+    /// The files the scenario read besides itself (churn traces), with their SHA-256 (and
+    /// text, when small), so `reproduce` works from anywhere and names a changed input. Absent
+    /// in manifests written before inputs were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<crate::scenario::file::InputFile>>,
+    /// What the run warned about: settings without effect, events that could not happen.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The scenario a run came from.

@@ -91,6 +91,15 @@ fn locate(text: &str, span: Range<usize>) -> Location {
     Location::File { line, col, text: line_text, width }
 }
 
+impl InputError {
+    /// The same text as a warning: something in the input that has no effect, said so instead
+    /// of being silently ignored.
+    pub fn as_warning(&self) -> String {
+        let text = self.to_string();
+        format!("warning: {}", text.strip_prefix("error: ").unwrap_or(&text))
+    }
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "error: ")?;

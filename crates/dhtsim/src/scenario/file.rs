@@ -1,10 +1,138 @@
 //! Reading the files a user names (scenarios, traces): regular files only, below a size limit,
 //! UTF-8 text, so that `/dev/zero`, a FIFO or a directory is an input error at once instead of a
 //! hang or an out-of-memory kill, and a stray byte is reported with its line and column.
+//!
+//! [`Inputs`] is where a scenario's own inputs (churn traces) come from: the disk, relative to
+//! the scenario file, for `run` and `check`; a results directory's manifest for `reproduce`,
+//! which records each input with its SHA-256 (and its text, when small), so that results can be
+//! reproduced from any working directory and a changed trace is named as the cause.
 
 use super::error::{InputError, Location};
+use crate::output::manifest::sha256_hex;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Inputs up to this size are copied into the manifest, so results carry them.
+pub const EMBED_BYTES: usize = 1 << 20;
+
+/// A file a scenario read besides itself, as the manifest records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// The scenario key that names it (`churn.trace`).
+    pub key: String,
+    /// The path as the scenario gives it (relative to the scenario file).
+    pub path: String,
+    /// Where it was read from, as an absolute path.
+    pub resolved: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Its text, when at most [`EMBED_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Where a scenario's inputs come from, and what was read.
+pub struct Inputs {
+    source: Source,
+    /// Texts read so far with their names in messages, by path as written (a sweep reads its
+    /// trace once).
+    cache: RefCell<BTreeMap<String, (String, Rc<str>)>>,
+    read: RefCell<Vec<InputFile>>,
+}
+
+enum Source {
+    /// Files on disk, relative to this directory (the scenario file's).
+    Disk(PathBuf),
+    /// The inputs a manifest recorded (named `manifest` in messages).
+    Recorded { files: Vec<InputFile>, manifest: String },
+}
+
+impl Inputs {
+    /// Inputs read from disk, relative to the directory of `scenario_file`.
+    pub fn beside(scenario_file: &Path) -> Self {
+        let base = scenario_file.parent().unwrap_or(Path::new("")).to_path_buf();
+        Inputs::from_source(Source::Disk(base))
+    }
+
+    /// The inputs recorded in a manifest (`manifest` names it in messages).
+    pub fn recorded(files: Vec<InputFile>, manifest: &str) -> Self {
+        Inputs::from_source(Source::Recorded { files, manifest: manifest.to_string() })
+    }
+
+    fn from_source(source: Source) -> Self {
+        Inputs { source, cache: RefCell::default(), read: RefCell::default() }
+    }
+
+    /// Every input read so far, in the order first read.
+    pub fn files(&self) -> Vec<InputFile> {
+        self.read.borrow().clone()
+    }
+
+    /// The text of the input that scenario key `key` names as `path`, at most `limit` bytes,
+    /// with the name to use for it in messages.
+    pub fn read(&self, key: &str, path: &str, limit: u64) -> Result<(String, Rc<str>), InputError> {
+        if let Some(hit) = self.cache.borrow().get(path) {
+            return Ok(hit.clone());
+        }
+        let (shown, text) = self.load(key, path, limit)?;
+        let text: Rc<str> = text.into();
+        self.cache.borrow_mut().insert(path.to_string(), (shown.clone(), text.clone()));
+        Ok((shown, text))
+    }
+
+    fn load(&self, key: &str, path: &str, limit: u64) -> Result<(String, String), InputError> {
+        match &self.source {
+            Source::Disk(base) => {
+                let full = base.join(path);
+                let shown = full.display().to_string();
+                let text = read_text(&full, &shown, limit)?;
+                let resolved = std::fs::canonicalize(&full).unwrap_or(full);
+                self.read.borrow_mut().push(InputFile {
+                    key: key.to_string(),
+                    path: path.to_string(),
+                    resolved: resolved.display().to_string(),
+                    sha256: sha256_hex(text.as_bytes()),
+                    text: (text.len() <= EMBED_BYTES).then(|| text.clone()),
+                });
+                Ok((shown, text))
+            }
+            Source::Recorded { files, manifest } => {
+                let Some(f) = files.iter().find(|f| f.key == key && f.path == path) else {
+                    return Err(InputError::whole(
+                        manifest,
+                        format!("records no input `{key}` = \"{path}\" that the scenario reads"),
+                    ));
+                };
+                let (shown, text) = match &f.text {
+                    Some(text) => (format!("{path} (as recorded in {manifest})"), text.clone()),
+                    None => {
+                        let text = read_text(Path::new(&f.resolved), &f.resolved, limit)?;
+                        (f.resolved.clone(), text)
+                    }
+                };
+                let now = sha256_hex(text.as_bytes());
+                if now != f.sha256 {
+                    return Err(InputError::whole(
+                        &shown,
+                        format!(
+                            "has changed since the run (SHA-256 {} then, {now} now): the \
+                             results cannot be reproduced from it",
+                            f.sha256
+                        ),
+                    )
+                    .with_hint("restore the file the run read to reproduce its results"));
+                }
+                self.read.borrow_mut().push(f.clone());
+                Ok((shown, text))
+            }
+        }
+    }
+}
 
 /// The largest scenario file accepted (16 MiB: a list of a million explicit IDs fits).
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;

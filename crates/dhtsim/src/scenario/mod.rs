@@ -42,6 +42,11 @@ pub struct Scenario {
     pub runs: Vec<RunSpec>,
     /// Which files to write.
     pub output: OutputConfig,
+    /// Settings that have no effect (or effects a user may not expect), as rendered warnings:
+    /// those of every run of a sweep (a key that matters in some run is not ignored).
+    pub warnings: Vec<String>,
+    /// The files the scenario read besides itself (churn traces), for the manifest.
+    pub inputs: Vec<file::InputFile>,
 }
 
 /// The `[output]` settings that concern writers, not the simulation.
@@ -120,16 +125,29 @@ pub fn load(path: &Path, overrides: &[String], seed: Option<u64>) -> Result<Scen
     let file = path.display().to_string();
     let text = self::file::read_text(path, &file, self::file::MAX_SCENARIO_BYTES)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    from_text(&file, &text, &stem, overrides, seed)
+    from_text_with(&file, &text, &stem, overrides, seed, &file::Inputs::beside(path))
 }
 
-/// Validates scenario `text` (named `file` in messages; `stem` is the default name).
+/// Validates scenario `text` (named `file` in messages; `stem` is the default name); the files
+/// it names are read relative to `file`.
 pub fn from_text(
     file: &str,
     text: &str,
     stem: &str,
     overrides: &[String],
     seed: Option<u64>,
+) -> Result<Scenario, InputError> {
+    from_text_with(file, text, stem, overrides, seed, &file::Inputs::beside(Path::new(file)))
+}
+
+/// [`from_text`], with the files the scenario names read from `inputs`.
+pub fn from_text_with(
+    file: &str,
+    text: &str,
+    stem: &str,
+    overrides: &[String],
+    seed: Option<u64>,
+    inputs: &file::Inputs,
 ) -> Result<Scenario, InputError> {
     let mut root = doc::parse(file, text)?;
     for arg in overrides {
@@ -142,7 +160,7 @@ pub fn from_text(
     let sweep = read_sweep(file, text, sweep_node.as_ref())?;
     // The base document alone gives the top-level seed (and is fully checked when not swept).
     let (base_seed, output) = {
-        let mut r = Reader::new(file, text);
+        let mut r = Reader::new(file, text, inputs);
         let (_, file_seed) = read_config(&mut r, &root, stem);
         let top = Table { path: "", schema: "", node: Some(&root) };
         let out = r.table(&top, "output", "output");
@@ -169,6 +187,7 @@ pub fn from_text(
             .with_hint("split the sweep over several scenario files, or sweep fewer values"));
     }
     let mut runs = Vec::new();
+    let mut warnings: Option<Vec<String>> = None;
     for values in cartesian(&sweep.values) {
         let mut point_doc = root.clone();
         let mut point = Vec::new();
@@ -180,14 +199,37 @@ pub fn from_text(
             })?;
             point.push((key.clone(), doc::display(&value.kind)));
         }
-        let mut r = Reader::new(file, text);
+        let mut r = Reader::new(file, text, inputs);
         let (config, _) = read_config(&mut r, &point_doc, stem);
-        r.finish(&point_doc)?;
+        let point_warnings: Vec<String> =
+            r.finish(&point_doc)?.iter().map(InputError::as_warning).collect();
+        warnings = Some(match warnings {
+            None => point_warnings,
+            Some(w) => w.into_iter().filter(|x| point_warnings.contains(x)).collect(),
+        });
         let config = config.expect("no errors were reported, so every part was read");
         for &seed in &seeds {
             let run = runs.len() as u64;
             runs.push(RunSpec { run, seed, point: point.clone(), config: config.clone() });
         }
+    }
+    if let Some(n) = output.distribution_peers
+        && !runs.iter().any(|r| r.config.population.len() == n)
+    {
+        let node = match &root.kind {
+            doc::Kind::Table(map) => match map.get("output").map(|o| &o.kind) {
+                Some(doc::Kind::Table(out)) => out.get("distribution_peers"),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut ns: Vec<u64> = runs.iter().map(|r| r.config.population.len()).collect();
+        ns.sort_unstable();
+        ns.dedup();
+        let list: Vec<String> = ns.iter().take(10).map(u64::to_string).collect();
+        let msg = format!("no run has {n} peers (the runs have {})", list.join(", "));
+        let origin = node.map_or(error::Origin::File(0..0), |n| n.origin.clone());
+        return Err(InputError::at(file, text, &origin, Some("output.distribution_peers"), msg));
     }
     Ok(Scenario {
         file: file.to_string(),
@@ -197,7 +239,15 @@ pub fn from_text(
         swept: sweep.keys.into_iter().map(|(k, _)| k).collect(),
         runs,
         output,
+        warnings: dedup(warnings.unwrap_or_default()),
+        inputs: inputs.files(),
     })
+}
+
+/// `items` without repeats, in first-seen order.
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    items.into_iter().filter(|w| seen.insert(w.clone())).collect()
 }
 
 /// The `[sweep]` section: swept keys with their origins and value lists, and the seeds.
@@ -277,11 +327,12 @@ fn cartesian(lists: &[Vec<doc::Node>]) -> Vec<Vec<&doc::Node>> {
 /// Sections themselves (`overlay`, `events`) are listed too.
 pub fn known_keys() -> Vec<String> {
     let root = doc::parse("", "").expect("the empty document parses");
-    let mut r = Reader::new("", "");
+    let inputs = file::Inputs::beside(Path::new(""));
+    let mut r = Reader::new("", "", &inputs);
     let _ = read_config(&mut r, &root, "x");
     // `[[events]]` keys are only read when an event exists: read one to list them.
     let one = doc::parse("", "[[events]]\n").expect("parses");
-    let mut r2 = Reader::new("", "");
+    let mut r2 = Reader::new("", "", &inputs);
     let _ = read_config(&mut r2, &one, "x");
     let mut keys = r.known_keys();
     keys.extend(r2.known_keys());
@@ -354,12 +405,15 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     let out = r.table(&top, "output", "output");
     let record_paths = r.bool(&out, "paths", false);
     let record_lookups = read_output(r, &out).lookups || record_paths;
-    let explicit = match &population {
-        Some(Population::Explicit(ids)) => Some(ids.as_slice()),
-        _ => None,
+    let explicit = matches!(population, Some(Population::Explicit(_)));
+    let event_count = match r.get(&top, "events") {
+        Some(doc::Node { kind: doc::Kind::Array(items), .. }) => items.len(),
+        _ => 0,
     };
-    let events = read_events(r, &top, space, duration, explicit);
-    let mut churn = read_churn(r, &top, space, duration);
+    let event_paths: Vec<String> = (0..event_count).map(|i| format!("events[{i}]")).collect();
+    let events = read_events(r, &top, &event_paths, space, duration, explicit);
+    let mut trace_source = None;
+    let mut churn = read_churn(r, &top, space, duration, &mut trace_source);
     // Poisson arrivals default to the rate that balances departures: N / mean session.
     if let (Some(c), Some(p)) = (&mut churn, &population)
         && let ChurnModel::Sessions { session, arrivals: Arrivals::Poisson { rate_per_ms }, .. } =
@@ -371,7 +425,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     let membership_changes = bootstrap == Bootstrap::Joins
         || churn.as_ref().is_some_and(|c| c.is_active())
         || events.as_ref().is_some_and(|evs| {
-            evs.iter().any(|e| {
+            evs.iter().any(|(e, _)| {
                 matches!(
                     e.action,
                     Action::Join { .. } | Action::Leave { .. } | Action::Crash { .. }
@@ -379,6 +433,14 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             })
         });
     let overlay = read_overlay(r, &top, membership_changes);
+    if let (Some(p), Some(evs), Some(c)) = (&population, &events, &churn) {
+        let trace = match (&c.model, &trace_source) {
+            (ChurnModel::Trace(t), Some(src)) => Some((t.as_slice(), src)),
+            _ => None,
+        };
+        check_membership(r, p, evs, trace, overlay.successors);
+    }
+    let events = events.map(|evs| evs.into_iter().map(|(e, _)| e).collect::<Vec<_>>());
     if let Some(w) = &workload
         && w.keys == KeyDist::OwnFingers
         && !overlay.fingers
@@ -459,6 +521,10 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             _ => None,
         };
         match v {
+            Some(s) if snapshots.contains(&SimTime(seconds_to_ms(s))) => {
+                let msg = format!("{} s is listed twice (to the millisecond)", num(s));
+                r.error(&out, "dot_at_s", item, msg);
+            }
             Some(s) if (0.0..duration_s).contains(&s) => snapshots.push(SimTime(seconds_to_ms(s))),
             _ => {
                 let msg = format!(
@@ -605,6 +671,23 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
             .map_or(defaults::RPC_TIMEOUT_MS, |v| v as u64),
     );
     let virtual_nodes = r.int(&t, "virtual_nodes", 1, 1024).map_or(1, |v| v as u32);
+    if !maintain {
+        let why = if membership_changes {
+            "has no effect with `maintenance = false`"
+        } else {
+            "has no effect: the membership never changes, so there is no maintenance (set \
+             `maintenance = true` to run it anyway)"
+        };
+        let periodic = ["stabilize_s", "fix_fingers_s", "check_predecessor_s", "timer_jitter"];
+        for key in periodic.into_iter().chain(["reactive_stabilization"]) {
+            r.ignored(&t, key, why);
+        }
+    } else if !fingers {
+        r.ignored(&t, "fix_fingers_s", "has no effect without `fingers = true`");
+    }
+    if !fingers {
+        r.ignored(&t, "fingers_at_join", "has no effect without `fingers = true`");
+    }
     OverlayConfig {
         hop_limit,
         fingers,
@@ -621,11 +704,13 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     }
 }
 
+/// Reads `[churn]`; a trace's source is left in `trace_source` (for messages about its rows).
 fn read_churn(
     r: &mut Reader<'_>,
     top: &Table<'_>,
     space: IdSpace,
     duration: SimTime,
+    trace_source: &mut Option<TraceSource>,
 ) -> Option<ChurnConfig> {
     let t = r.table(top, "churn", "churn");
     let model =
@@ -642,6 +727,48 @@ fn read_churn(
     let stop = r.seconds(&t, "stop_s", true).unwrap_or(duration.as_ms());
     let trace = r.string(&t, "trace");
     let model = model.unwrap_or("none");
+    // A key the chosen model never reads would be silently ignored: say so.
+    let sessions = ["session_mean_s", "crash_fraction", "arrivals", "start_s", "stop_s"];
+    let used: Vec<&str> = match model {
+        "exponential" => sessions.to_vec(),
+        "pareto" | "weibull" => [&sessions[..], &["shape"]].concat(),
+        "poisson" => vec!["rate_per_s", "crash_fraction", "start_s", "stop_s"],
+        "trace" => vec!["trace"],
+        _ => Vec::new(),
+    };
+    let model_keys = [
+        "session_mean_s",
+        "shape",
+        "crash_fraction",
+        "arrivals",
+        "arrival_rate_per_s",
+        "rate_per_s",
+        "start_s",
+        "stop_s",
+        "trace",
+    ];
+    for key in model_keys.into_iter().filter(|k| !used.contains(k) && *k != "arrival_rate_per_s") {
+        r.ignored(&t, key, &format!("has no effect with `model = \"{model}\"`"));
+    }
+    if used.contains(&"arrivals") && arrivals != Some("poisson") {
+        let why = "has no effect with steady arrivals (each departure is replaced at once): set \
+                   `arrivals = \"poisson\"`";
+        r.ignored(&t, "arrival_rate_per_s", why);
+    } else if !used.contains(&"arrivals") {
+        r.ignored(&t, "arrival_rate_per_s", &format!("has no effect with `model = \"{model}\"`"));
+    }
+    if used.contains(&"start_s") && (start >= duration.as_ms() || stop <= start) {
+        let why = if start >= duration.as_ms() {
+            format!(
+                "is not before the end of the run ({} s): no churn happens",
+                num(duration.as_ms() as f64 / 1e3)
+            )
+        } else {
+            "is not after `start_s`: no churn happens".to_string()
+        };
+        let key = if start >= duration.as_ms() { "start_s" } else { "stop_s" };
+        r.ignored(&t, key, &why);
+    }
     let mut ok = true;
     let mut positive =
         |r: &mut Reader<'_>, v: Option<(f64, &doc::Node)>, key: &str, min: f64, what: &str| match v
@@ -715,7 +842,11 @@ fn read_churn(
     let model = match model {
         "none" => ChurnModel::None,
         "trace" => match trace {
-            Some(path) => ChurnModel::Trace(read_trace(r, &t, path, space)?),
+            Some(path) => {
+                let (events, source) = read_trace(r, &t, path, space, duration)?;
+                *trace_source = Some(source);
+                ChurnModel::Trace(events)
+            }
             None => {
                 r.table_error(
                     &t,
@@ -744,44 +875,56 @@ fn read_churn(
     ok.then_some(ChurnConfig { model, start: SimTime(start), stop: SimTime(stop), mass_failure })
 }
 
-/// Reads a churn trace: CSV with header `at_ms,kind,peer`, kind one of join, leave, crash, times
-/// never going backwards. Relative paths are relative to the scenario file.
+/// A churn trace as read: where it came from and the line of each event, for messages.
+struct TraceSource {
+    /// The file as named in messages.
+    shown: String,
+    text: std::rc::Rc<str>,
+    /// The 1-based line of each event.
+    lines: Vec<usize>,
+}
+
+impl TraceSource {
+    /// An error at `line` of the trace.
+    fn error(&self, line: usize, msg: String) -> InputError {
+        InputError {
+            location: Some(error::Location::File {
+                line,
+                col: 1,
+                text: self.text.lines().nth(line - 1).unwrap_or("").to_string(),
+                width: 1,
+            }),
+            ..InputError::whole(&self.shown, msg)
+        }
+    }
+}
+
+/// Reads a churn trace: CSV with header `at_ms,kind,peer`, kind one of join, leave or crash,
+/// times never going backwards and before the end of the run. Relative paths are relative to
+/// the scenario file.
 fn read_trace(
     r: &mut Reader<'_>,
     t: &Table<'_>,
     path: &str,
     space: IdSpace,
-) -> Option<Vec<TraceEvent>> {
-    let base = Path::new(r.file()).parent().unwrap_or(Path::new(""));
-    let full = base.join(path);
-    let shown = full.display().to_string();
-    let text = match self::file::read_text(&full, &shown, self::file::MAX_TRACE_BYTES) {
-        Ok(text) => text,
+    duration: SimTime,
+) -> Option<(Vec<TraceEvent>, TraceSource)> {
+    let (shown, text) = match r.inputs().read("churn.trace", path, self::file::MAX_TRACE_BYTES) {
+        Ok(read) => read,
         Err(e) if e.location.is_some() => {
             r.push(e); // a bad byte, at its line in the trace
             return None;
         }
         Err(e) => {
             let node = r.get(t, "trace").expect("read above");
-            r.error(t, "trace", node, format!("{shown}: {}", e.message));
+            r.error(t, "trace", node, format!("{}: {}", e.file, e.message));
             return None;
         }
     };
-    let fail = |r: &mut Reader<'_>, line: usize, msg: String| {
-        let e = InputError {
-            location: Some(error::Location::File {
-                line,
-                col: 1,
-                text: text.lines().nth(line - 1).unwrap_or("").to_string(),
-                width: 1,
-            }),
-            ..InputError::whole(&shown, msg)
-        };
-        r.push(e);
-        None
-    };
+    let mut source = TraceSource { shown, text, lines: Vec::new() };
     let mut events = Vec::new();
     let mut last = 0u64;
+    let text = source.text.clone();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let row = raw.trim();
@@ -789,46 +932,207 @@ fn read_trace(
             continue;
         }
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        let [at, kind, peer] = fields[..] else {
-            return fail(
-                r,
-                line,
-                format!("expected 3 fields at_ms,kind,peer, found {}", fields.len()),
-            );
+        let problem = match fields[..] {
+            [at, kind, peer] => match trace_row(at, kind, peer, space, last, duration) {
+                Ok(ev) => {
+                    last = ev.at.as_ms();
+                    events.push(ev);
+                    source.lines.push(line);
+                    continue;
+                }
+                Err(msg) => msg,
+            },
+            _ => format!("expected 3 fields at_ms,kind,peer, found {}", fields.len()),
         };
-        let Ok(at) = at.parse::<u64>() else {
-            return fail(
-                r,
-                line,
-                format!("at_ms: expected milliseconds (an integer), found \"{at}\""),
-            );
-        };
-        if at < last {
-            return fail(r, line, format!("at_ms goes backwards: {at} after {last}"));
-        }
-        last = at;
-        let kind = match kind {
-            "join" => TraceKind::Join,
-            "leave" => TraceKind::Leave,
-            "crash" => TraceKind::Crash,
-            other => {
-                return fail(
-                    r,
-                    line,
-                    format!("unknown event \"{other}\": expected join, leave or crash"),
-                );
-            }
-        };
-        let Some(peer) = peer.parse::<u64>().ok().filter(|&p| space.contains(p)) else {
-            return fail(
-                r,
-                line,
-                format!("peer: expected an ID in 0..2^{}, found \"{peer}\"", space.bits()),
-            );
-        };
-        events.push(TraceEvent { at: SimTime(at), kind, peer: RingId(peer) });
+        r.push(source.error(line, problem));
+        return None;
     }
-    Some(events)
+    Some((events, source))
+}
+
+/// One row of a trace, checked; `last` is the previous row's time.
+fn trace_row(
+    at: &str,
+    kind: &str,
+    peer: &str,
+    space: IdSpace,
+    last: u64,
+    duration: SimTime,
+) -> Result<TraceEvent, String> {
+    let short = |s: &str| {
+        if s.chars().count() > 24 {
+            format!("{}…", s.chars().take(24).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    let at: u64 = at.parse().map_err(|_| {
+        format!("at_ms: expected milliseconds (an integer), found \"{}\"", short(at))
+    })?;
+    if at < last {
+        return Err(format!("at_ms goes backwards: {at} after {last}"));
+    }
+    if at >= duration.as_ms() {
+        return Err(format!(
+            "at_ms {at} is not before the end of the run (duration_s = {} ms)",
+            duration.as_ms()
+        ));
+    }
+    let kind = match kind {
+        "join" => TraceKind::Join,
+        "leave" => TraceKind::Leave,
+        "crash" => TraceKind::Crash,
+        other => {
+            return Err(format!(
+                "unknown event \"{}\": expected join, leave or crash",
+                short(other)
+            ));
+        }
+    };
+    let Some(peer) = peer.parse::<u64>().ok().filter(|&p| space.contains(p)) else {
+        return Err(format!(
+            "peer: expected an ID in 0..2^{}, found \"{}\"",
+            space.bits(),
+            short(peer)
+        ));
+    };
+    Ok(TraceEvent { at: SimTime(at), kind, peer: RingId(peer) })
+}
+
+/// What a membership event needs of the ring and does to it.
+struct Step {
+    /// (key naming the ID, the ID, whether it must be live (or else free)).
+    needs: Vec<(&'static str, RingId, bool)>,
+    joins: Option<RingId>,
+    leaves: Option<RingId>,
+}
+
+impl Step {
+    fn of(action: Action) -> Step {
+        match action {
+            Action::Lookup { from, .. } | Action::Store { from, .. } => {
+                Step { needs: vec![("from", from, true)], joins: None, leaves: None }
+            }
+            Action::Join { peer, via } => Step {
+                needs: vec![("peer", peer, false), ("via", via, true)],
+                joins: Some(peer),
+                leaves: None,
+            },
+            Action::Leave { peer } | Action::Crash { peer } => {
+                Step { needs: vec![("peer", peer, true)], joins: None, leaves: Some(peer) }
+            }
+        }
+    }
+
+    fn of_trace(ev: &TraceEvent) -> Step {
+        match ev.kind {
+            TraceKind::Join => {
+                Step { needs: vec![("peer", ev.peer, false)], joins: Some(ev.peer), leaves: None }
+            }
+            _ => Step { needs: vec![("peer", ev.peer, true)], joins: None, leaves: Some(ev.peer) },
+        }
+    }
+}
+
+/// Replays the scripted events and the trace in the order a run takes them (by time; at equal
+/// times scripted events first, each in file order) and checks, as a run would find, that each
+/// names a live peer (a free ID, for a join), and that the ring never empties. A ring brought
+/// below `successors + 1` live peers is allowed (small schedules study exactly that) but said.
+fn check_membership(
+    r: &mut Reader<'_>,
+    population: &Population,
+    events: &[(ScriptedEvent, Table<'_>)],
+    trace: Option<(&[TraceEvent], &TraceSource)>,
+    successors: u32,
+) {
+    use std::collections::BTreeSet;
+    let (mut live, anonymous): (BTreeSet<RingId>, u64) = match population {
+        Population::Explicit(ids) => (ids.iter().copied().collect(), 0),
+        Population::Random(n) => (BTreeSet::new(), *n),
+    };
+    let (trace_events, source) = match trace {
+        Some((evs, src)) => (evs, Some(src)),
+        None => (&[][..], None),
+    };
+    // (time, 0 = scripted / 1 = trace, index): a stable order equal to the run's.
+    let mut order: Vec<(SimTime, u8, usize)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (e, _))| (e.at, 0, i))
+        .chain(trace_events.iter().enumerate().map(|(i, e)| (e.at, 1, i)))
+        .collect();
+    order.sort();
+    let mut warned = false;
+    for (at, from_trace, i) in order {
+        let ms = at.as_ms();
+        let Step { needs, joins, leaves } = if from_trace == 1 {
+            Step::of_trace(&trace_events[i])
+        } else {
+            Step::of(events[i].0.action)
+        };
+        let count = live.len() as u64 + anonymous;
+        let mut problem = None;
+        for (key, id, alive) in needs {
+            if live.contains(&id) != alive {
+                let msg = if alive {
+                    let why = if anonymous > 0 {
+                        " (`population.peers` draws the initial IDs at random, so only peers \
+                         joined by ID can be named; list them with `population.ids` instead)"
+                    } else {
+                        " (see `population.ids` and earlier joins)"
+                    };
+                    format!("no peer has ID {id} at {ms} ms{why}")
+                } else {
+                    format!("ID {id} is already in use at {ms} ms")
+                };
+                problem = Some((key, msg));
+                break;
+            }
+        }
+        if problem.is_none() && joins.is_some() && count == 0 {
+            problem = Some(("peer", format!("no peer is live at {ms} ms to join through")));
+        }
+        if problem.is_none() && leaves.is_some() && count == 1 {
+            let msg = format!(
+                "would leave no live peer at {ms} ms: a ring needs at least one (every lookup \
+                 after this would have no peer to start from)"
+            );
+            problem = Some(("peer", msg));
+        }
+        let report = |r: &mut Reader<'_>, key: &'static str, msg: String, warn: bool| {
+            let e = if from_trace == 1 {
+                let src = source.expect("trace events come with their source");
+                src.error(src.lines[i], msg)
+            } else {
+                let t = &events[i].1;
+                let node = r.get(t, key).expect("the event gives this key");
+                let name = Reader::key_name(t, key);
+                InputError::at(r.file(), r.text(), &node.origin, Some(&name), msg)
+            };
+            if warn { r.warn(e) } else { r.push(e) }
+        };
+        if let Some((key, msg)) = problem {
+            report(r, key, msg, false);
+            return;
+        }
+        if let Some(id) = joins {
+            live.insert(id);
+        }
+        if let Some(id) = leaves {
+            live.remove(&id);
+            let count = live.len() as u64 + anonymous;
+            if count < successors as u64 + 1 && !warned {
+                warned = true;
+                let msg = format!(
+                    "leaves {count} live peer{} at {ms} ms, fewer than successors + 1 = {}: \
+                     below that a successor list cannot be kept correct",
+                    if count == 1 { "" } else { "s" },
+                    successors + 1
+                );
+                report(r, "peer", msg, true);
+            }
+        }
+    }
 }
 
 fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
@@ -840,7 +1144,15 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
     let constant = ms(r, "latency_ms", defaults::LATENCY_MS);
     let min = ms(r, "latency_min_ms", defaults::LATENCY_MIN_MS);
     let max = ms(r, "latency_max_ms", defaults::LATENCY_MAX_MS);
-    let latency = match model.unwrap_or("constant") {
+    let model_name = model.unwrap_or("constant");
+    let unused: &[&'static str] = match model_name {
+        "uniform" => &["latency_ms"],
+        _ => &["latency_min_ms", "latency_max_ms"],
+    };
+    for key in unused {
+        r.ignored(&t, key, &format!("has no effect with `latency = \"{model_name}\"`"));
+    }
+    let latency = match model_name {
         "uniform" if min > max => {
             let msg = format!("must be at least latency_min_ms ({})", min.as_ms());
             match r.get(&t, "latency_max_ms") {
@@ -918,7 +1230,11 @@ fn read_workload(
         Some((s, _)) => s,
         None => defaults::ZIPF_EXPONENT,
     };
-    let keys = match r.choice(&t, "keys", &["uniform", "stored", "zipf", "own_fingers"]) {
+    let keys_choice = r.choice(&t, "keys", &["uniform", "stored", "zipf", "own_fingers"]);
+    if keys_choice != Some("zipf") {
+        r.ignored(&t, "zipf_exponent", "has no effect unless `keys = \"zipf\"`");
+    }
+    let keys = match keys_choice {
         Some(kind @ ("stored" | "zipf")) if files == 0 => {
             let node = r.get(&t, "keys").expect("read above");
             let msg = format!(
@@ -935,18 +1251,19 @@ fn read_workload(
     Some(WorkloadConfig { lookups, keys, files, per_peer_interval })
 }
 
-fn read_events(
+/// Reads `[[events]]`, each with the table it came from (for messages about it).
+fn read_events<'n>(
     r: &mut Reader<'_>,
-    top: &Table<'_>,
+    top: &Table<'n>,
+    paths: &'n [String],
     space: IdSpace,
     duration: SimTime,
-    explicit: Option<&[RingId]>,
-) -> Option<Vec<ScriptedEvent>> {
+    explicit: bool,
+) -> Option<Vec<(ScriptedEvent, Table<'n>)>> {
     let Some(items) = r.array(top, "events") else { return Some(Vec::new()) };
-    let paths: Vec<String> = (0..items.len()).map(|i| format!("events[{i}]")).collect();
-    let mut events: Vec<(ScriptedEvent, Table<'_>)> = Vec::new();
+    let mut events: Vec<(ScriptedEvent, Table<'n>)> = Vec::new();
     let mut ok = true;
-    for (item, path) in items.iter().zip(&paths) {
+    for (item, path) in items.iter().zip(paths) {
         if !matches!(item.kind, doc::Kind::Table(_)) {
             let t = Table { path: "", schema: "", node: Some(item) };
             let msg = format!("expected a table ([[events]]), found {}", item.kind.type_name());
@@ -963,60 +1280,16 @@ fn read_events(
     if !ok {
         return None;
     }
-    // Peers are named by ID: check each one exists (or does not, for a join) when its event
-    // happens, replaying joins and departures in time order (file order at equal times).
-    let Some(ids) = explicit else {
-        if let Some((_, t)) = events.first() {
-            let key = if r.get(t, "from").is_some() { "from" } else { "peer" };
-            let msg =
-                "events name peers by ID, so the population must list them: use `population.ids`";
-            match r.get(t, key) {
-                Some(node) => r.error(t, key, node, msg.into()),
-                None => r.table_error(t, key, msg.into()),
-            }
-            return None;
+    if !explicit && let Some((_, t)) = events.first() {
+        let key = if r.get(t, "from").is_some() { "from" } else { "peer" };
+        let msg = "events name peers by ID, so the population must list them: use `population.ids`";
+        match r.get(t, key) {
+            Some(node) => r.error(t, key, node, msg.into()),
+            None => r.table_error(t, key, msg.into()),
         }
-        return Some(Vec::new());
-    };
-    let mut live: std::collections::BTreeSet<RingId> = ids.iter().copied().collect();
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by_key(|&i| events[i].0.at);
-    for i in order {
-        let (ev, t) = &events[i];
-        let need = |r: &mut Reader<'_>, key: &'static str, id: RingId, alive: bool| {
-            if live.contains(&id) != alive {
-                let node = r.get(t, key).expect("read");
-                let msg = if alive {
-                    format!(
-                        "no peer has ID {id} at {} ms (see `population.ids` and earlier joins)",
-                        ev.at.as_ms()
-                    )
-                } else {
-                    format!("ID {id} is already in use at {} ms", ev.at.as_ms())
-                };
-                r.error(t, key, node, msg);
-                return false;
-            }
-            true
-        };
-        let fine = match ev.action {
-            Action::Lookup { from, .. } | Action::Store { from, .. } => need(r, "from", from, true),
-            Action::Join { peer, via } => {
-                let fine = need(r, "peer", peer, false) && need(r, "via", via, true);
-                live.insert(peer);
-                fine
-            }
-            Action::Leave { peer } | Action::Crash { peer } => {
-                let fine = need(r, "peer", peer, true);
-                live.remove(&peer);
-                fine
-            }
-        };
-        if !fine {
-            return None;
-        }
+        return None;
     }
-    Some(events.into_iter().map(|(ev, _)| ev).collect())
+    Some(events)
 }
 
 fn read_event(

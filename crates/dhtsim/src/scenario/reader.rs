@@ -7,6 +7,7 @@
 
 use super::doc::{Kind, Node};
 use super::error::{InputError, Origin};
+use super::file::Inputs;
 use std::collections::BTreeMap;
 
 /// The longest duration a scenario may give, in seconds (about three years of virtual time):
@@ -28,8 +29,12 @@ pub struct Reader<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<InputError>,
+    /// Settings that have no effect (reported, not fatal).
+    warnings: Vec<InputError>,
     /// Known keys per table path ("" for the top level, "events" for each `[[events]]` table).
     known: BTreeMap<String, Vec<&'static str>>,
+    /// Where the files the scenario names are read from.
+    inputs: &'a Inputs,
 }
 
 /// A table of the document and its dotted path.
@@ -44,9 +49,25 @@ pub struct Table<'n> {
 }
 
 impl<'a> Reader<'a> {
-    /// A reader for the file `file` with contents `text`.
-    pub fn new(file: &'a str, text: &'a str) -> Self {
-        Reader { file, text, errors: Vec::new(), known: BTreeMap::new() }
+    /// A reader for the file `file` with contents `text`, whose own inputs come from `inputs`.
+    pub fn new(file: &'a str, text: &'a str, inputs: &'a Inputs) -> Self {
+        let (errors, warnings, known) = (Vec::new(), Vec::new(), BTreeMap::new());
+        Reader { file, text, errors, warnings, known, inputs }
+    }
+
+    /// The scenario's text.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Where the files the scenario names are read from.
+    pub fn inputs(&self) -> &'a Inputs {
+        self.inputs
+    }
+
+    /// Records a warning that is not about one key's value.
+    pub fn warn(&mut self, w: InputError) {
+        self.warnings.push(w);
     }
 
     /// The scenario file as named by the user.
@@ -99,6 +120,16 @@ impl<'a> Reader<'a> {
             None => InputError { key: Some(name), ..InputError::whole(self.file, message) },
         };
         self.errors.push(e);
+    }
+
+    /// Warns that `key` of `table`, when the document sets it, has no effect: `why` says why
+    /// (e.g. "has no effect with `model = \"none\"`"). A user who sets a key expects it to matter.
+    pub fn ignored(&mut self, table: &Table<'_>, key: &'static str, why: &str) {
+        if let Some(node) = self.get(table, key) {
+            let name = Self::key_name(table, key);
+            let e = InputError::at(self.file, self.text, &node.key_origin, Some(&name), why.into());
+            self.warnings.push(e);
+        }
     }
 
     /// Looks up `key` in `table`, registering it as known.
@@ -260,8 +291,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks every table of `root` for keys nobody asked for, then returns the first error:
-    /// unknown keys first, in file order, then the others in the order they were found.
-    pub fn finish(self, root: &Node) -> Result<(), InputError> {
+    /// unknown keys first, in file order, then the others in the order they were found. Without
+    /// errors, returns the warnings.
+    pub fn finish(self, root: &Node) -> Result<Vec<InputError>, InputError> {
         let mut unknown = Vec::new();
         self.unknown_keys(root, "", "", &mut unknown);
         unknown.sort_by_key(|(pos, _)| *pos);
@@ -270,7 +302,7 @@ impl<'a> Reader<'a> {
         }
         match self.errors.into_iter().next() {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => Ok(self.warnings),
         }
     }
 

@@ -247,7 +247,8 @@ fn a_run_too_big_for_the_machine_is_refused_up_front() {
     let left: Vec<_> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, vec!["s.toml"], "nothing written");
-    // `check` states the estimate.
+    // `check` refuses what `run` would refuse.
     let o = dhtsim(dir.path(), &["check", "s.toml"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("estimated peak memory"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("needs about"), "{}", stderr(&o));
 }

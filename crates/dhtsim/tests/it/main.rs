@@ -4,6 +4,7 @@
 mod bad_input;
 mod churn;
 mod determinism;
+mod inputs;
 mod lecture;
 mod out_dir;
 mod reproduce;

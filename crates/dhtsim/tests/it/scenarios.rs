@@ -24,7 +24,9 @@ fn every_shipped_scenario_checks_and_runs() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let shrink: &[&str] = match name.as_str() {
             n if n.starts_with("bench-") => &["population.peers=200", "duration_s=120"],
-            "chord-path-length" => &["sweep.population.peers=[8, 64]"],
+            "chord-path-length" => {
+                &["sweep.population.peers=[8, 64]", "output.distribution_peers=64"]
+            }
             "chord-load-balance" => &["population.peers=200", "sweep.workload.files=[1000, 2000]"],
             "chord-virtual-nodes" => &["population.peers=200", "workload.files=2000"],
             "chord-stabilization" | "shortcuts-churn" => {
