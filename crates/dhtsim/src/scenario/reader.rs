@@ -195,7 +195,8 @@ impl<'a> Reader<'a> {
         match n.kind {
             Kind::Int(i) if (min..=max).contains(&i) => Some(i),
             Kind::Int(i) => {
-                let msg = format!("{i} is out of range: expected {}", range_text(min, max));
+                let shown = if i.abs() >= 10i128.pow(20) { num(i as f64) } else { i.to_string() };
+                let msg = format!("{shown} is out of range: expected {}", range_text(min, max));
                 self.error(table, key, n, msg);
                 None
             }
