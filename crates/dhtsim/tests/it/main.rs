@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod churn;
+mod corpus;
 mod determinism;
 mod lecture;
 mod reproduce;
