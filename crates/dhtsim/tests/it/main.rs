@@ -5,6 +5,7 @@ mod bad_input;
 mod churn;
 mod corpus;
 mod determinism;
+mod fuzz_reader;
 mod lecture;
 mod reproduce;
 mod scenarios;
