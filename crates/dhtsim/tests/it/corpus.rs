@@ -1290,6 +1290,9 @@ fn exec(dir: &Path, args: &[OsString]) -> Outcome {
         .arg(env!("CARGO_BIN_EXE_dhtsim"))
         .args(args)
         .current_dir(dir)
+        // One malloc arena per thread reserves 64 MiB of address space each: on a machine of
+        // many cores that alone would pass the limit above.
+        .env("MALLOC_ARENA_MAX", "2")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
