@@ -16,7 +16,8 @@
 //!   valid `run` adds its `--out` directory and nothing else);
 //! - answer within `TIMEOUT`, or be killed and reported.
 //!
-//! The test reports every failing case with its reasons, not just the first.
+//! The test reports every failing case with its reasons, not just the first. To run some of
+//! the cases only: `CORPUS_FILTER=trace/ cargo test --test it corpus`.
 
 use super::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1588,6 +1589,9 @@ fn bad_input_corpus() {
             "VALID entry {pattern} matches no case"
         );
     }
+    // `CORPUS_FILTER=trace/` runs only the cases whose name contains it (to iterate on a fix).
+    let filter = std::env::var("CORPUS_FILTER").unwrap_or_default();
+    let cases: Vec<Case> = cases.into_iter().filter(|c| c.name.contains(&filter)).collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(String, Vec<String>)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
