@@ -44,6 +44,10 @@ const SNIPPET_WIDTH: usize = 200;
 /// Longest run of digits the first line of a message may hold: a number the user wrote as
 /// `1e300` comes back short, not as 301 digits. (2^64 has 20 digits.)
 const DIGITS: usize = 24;
+/// Most resident memory a command may use. A small scenario needs a few MB; reading a device
+/// or building a huge sweep until the address-space limit stops it is a finding, even when the
+/// allocation failure then ends in a tidy message.
+const PEAK_MIB: u64 = 512;
 /// Size of the sparse files that stand for a huge scenario or trace (no disk is used).
 const HUGE_FILE: u64 = 1 << 30;
 
@@ -1280,6 +1284,15 @@ struct Outcome {
     stderr: Vec<u8>,
     /// Bytes written to standard error in all (only `KEEP_BYTES` are kept).
     stderr_len: u64,
+    /// The most resident memory seen (kB), sampled while it ran.
+    peak_kb: u64,
+}
+
+/// The peak resident memory (`VmHWM`, kB) of a live process, if it can be read.
+fn peak_memory_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs `dhtsim ARGS` in `dir` under the memory limit, killing it after `TIMEOUT`.
@@ -1314,7 +1327,10 @@ fn exec(dir: &Path, args: &[OsString]) -> Outcome {
     let err = drain(Box::new(child.stderr.take().unwrap()));
     let start = Instant::now();
     let mut timed_out = false;
+    let mut peak_kb = 0;
     let status = loop {
+        // The high-water mark only grows: the last reading before exit is about the peak.
+        peak_kb = peak_kb.max(peak_memory_kb(child.id()).unwrap_or(0));
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
@@ -1336,6 +1352,7 @@ fn exec(dir: &Path, args: &[OsString]) -> Outcome {
         stdout,
         stderr,
         stderr_len,
+        peak_kb,
     }
 }
 
@@ -1507,6 +1524,9 @@ fn run_case(case: &Case) -> Vec<String> {
         }
         if let Some(sig) = o.signal {
             fail(format!("killed by signal {sig} after {:.1} s", o.elapsed.as_secs_f64()));
+        }
+        if o.peak_kb > PEAK_MIB * 1024 {
+            fail(format!("used {} MiB of memory", o.peak_kb / 1024));
         }
         for why in readability(&o) {
             fail(why);
