@@ -3,7 +3,9 @@
 
 mod bad_input;
 mod churn;
+mod corpus;
 mod determinism;
+mod fuzz_reader;
 mod inputs;
 mod lecture;
 mod out_dir;
