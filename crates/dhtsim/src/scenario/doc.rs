@@ -26,6 +26,8 @@ pub enum Kind {
     Str(String),
     /// An integer (wide enough for every u64 and i64).
     Int(i128),
+    /// An integer too large even for `Int`, approximately (kept to report it as out of range).
+    HugeInt(f64),
     /// A float.
     Float(f64),
     /// A boolean.
@@ -43,7 +45,7 @@ impl Kind {
     pub fn type_name(&self) -> &'static str {
         match self {
             Kind::Str(_) => "a string",
-            Kind::Int(_) => "an integer",
+            Kind::Int(_) | Kind::HugeInt(_) => "an integer",
             Kind::Float(_) => "a float",
             Kind::Bool(_) => "a boolean",
             Kind::Datetime(_) => "a date-time",
@@ -87,9 +89,13 @@ fn convert(file: &str, text: &str, v: toml::Spanned<DeValue<'_>>) -> Result<Node
     };
     let kind = match v.get_ref() {
         DeValue::String(s) => Kind::Str(s.to_string()),
-        DeValue::Integer(i) => {
-            Kind::Int(i128::from_str_radix(i.as_str(), i.radix()).map_err(|_| bad("integer"))?)
-        }
+        DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
+            Ok(v) => Kind::Int(v),
+            Err(_) if i.radix() == 10 => {
+                Kind::HugeInt(parse_float(i.as_str()).ok_or_else(|| bad("integer"))?)
+            }
+            Err(_) => return Err(bad("integer (more than 128 bits)")),
+        },
         DeValue::Float(x) => Kind::Float(parse_float(x.as_str()).ok_or_else(|| bad("float"))?),
         DeValue::Boolean(b) => Kind::Bool(*b),
         DeValue::Datetime(d) => Kind::Datetime(d.to_string()),
@@ -202,6 +208,7 @@ pub fn display(kind: &Kind) -> String {
     match kind {
         Kind::Str(s) | Kind::Datetime(s) => s.clone(),
         Kind::Int(i) => i.to_string(),
+        Kind::HugeInt(x) => super::reader::num(*x),
         Kind::Float(x) => x.to_string(),
         Kind::Bool(b) => b.to_string(),
         Kind::Array(items) => {

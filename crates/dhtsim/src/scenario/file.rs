@@ -137,8 +137,8 @@ impl Inputs {
 /// The largest scenario file accepted (16 MiB: a list of a million explicit IDs fits).
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 
-/// The largest churn trace accepted (1 GiB: tens of millions of events).
-pub const MAX_TRACE_BYTES: u64 = 1 << 30;
+/// The largest churn trace accepted (256 MiB: more than ten million events).
+pub const MAX_TRACE_BYTES: u64 = 256 << 20;
 
 /// Reads the text file at `path` (named `shown` in messages), refusing anything that is not a
 /// regular file, is larger than `limit` bytes, or is not UTF-8.

@@ -367,7 +367,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         Some(n) => {
             let node = r.get(&top, "name").expect("read above");
             let msg = format!(
-                "\"{n}\" cannot name a results directory: use letters, digits, '.', '_' and '-'"
+                "{n:?} cannot name a results directory: use letters, digits, '.', '_' and '-'"
             );
             r.error(&top, "name", node, msg);
             stem.to_string()
@@ -530,7 +530,10 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
                 let msg = format!(
                     "expected times in seconds from 0 to before duration_s ({}), found {}",
                     num(duration_s),
-                    doc::display(&item.kind)
+                    match item.kind {
+                        doc::Kind::Float(x) => num(x),
+                        ref other => doc::display(other),
+                    }
                 );
                 r.error(&out, "dot_at_s", item, msg);
             }

@@ -194,6 +194,11 @@ impl<'a> Reader<'a> {
     ) -> Option<i128> {
         match n.kind {
             Kind::Int(i) if (min..=max).contains(&i) => Some(i),
+            Kind::HugeInt(x) => {
+                let msg = format!("{} is out of range: expected {}", num(x), range_text(min, max));
+                self.error(table, key, n, msg);
+                None
+            }
             Kind::Int(i) => {
                 let shown = if i.abs() >= 10i128.pow(20) { num(i as f64) } else { i.to_string() };
                 let msg = format!("{shown} is out of range: expected {}", range_text(min, max));
@@ -213,6 +218,7 @@ impl<'a> Reader<'a> {
         let n = self.get(table, key)?;
         match n.kind {
             Kind::Int(i) => Some((i as f64, n)),
+            Kind::HugeInt(x) => Some((x, n)),
             Kind::Float(x) if x.is_finite() => Some((x, n)),
             _ => {
                 let msg = format!("expected a number, found {}", describe(&n.kind));

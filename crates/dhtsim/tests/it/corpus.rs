@@ -70,6 +70,15 @@ const VALID: &[(&str, &str)] = &[
     ("trace/comments-and-blank-rows", "the trace format allows `#` comments and blank rows"),
     ("events/baseline", "one event of each kind, each naming peers that are there at its time"),
     ("events/out-of-file-order", "events are checked and run in time order, not file order"),
+    (
+        "events/below-successors-plus-one",
+        "a script may take the ring below successors + 1 (the lone-survivor schedules of issue 15 \
+         study that): it is warned about, not refused",
+    ),
+    (
+        "trace/below-successors-plus-one",
+        "as for scripted events: below successors + 1 is warned about, not refused",
+    ),
     ("cli/jobs-0", "`--jobs 0` means one job per core"),
     ("cli/jobs-10000", "issue 13 caps `--jobs` (at the runs and a multiple of the cores)"),
     ("cli/jobs-usize-max", "issue 13 caps `--jobs`; the largest number it parses is capped too"),
