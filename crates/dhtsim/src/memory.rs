@@ -317,20 +317,44 @@ pub fn human(bytes: u64) -> String {
     if b >= 1e9 { format!("{:.1} GB", b / 1e9) } else { format!("{:.0} MB", (b / 1e6).max(1.0)) }
 }
 
-/// `Some(message)` when the estimate for `s` exceeds the available memory.
-pub fn too_big(s: &Scenario, jobs: usize) -> Option<String> {
+/// `Some(message)` when running `s` with `jobs` threads (0 = one per core) would need more than
+/// `have` bytes: why, and what would make it fit.
+pub fn too_big_for(s: &Scenario, jobs: usize, have: u64) -> Option<String> {
     let need = sweep_estimate(s, jobs);
-    let have = available()?;
-    (need > have).then(|| {
-        format!(
-            "this scenario needs about {} of memory ({} runs), but only {} is available: use \
-             fewer peers or lookups, fewer runs at once (--jobs 1), or --ignore-memory-check to \
-             run anyway",
-            human(need),
-            s.runs.len(),
-            human(have)
-        )
-    })
+    if need <= have {
+        return None;
+    }
+    let runs = s.runs.len();
+    let what =
+        if runs == 1 { "this scenario".to_string() } else { format!("this sweep ({runs} runs)") };
+    let mut ways = vec!["use fewer peers or lookups".to_string()];
+    if runs > 1 {
+        // Fewer runs at once helps only when fewer threads would fit.
+        if let Some(fits) =
+            (1..threads(jobs).min(runs)).rev().find(|&j| sweep_estimate(s, j) <= have)
+        {
+            ways.push(format!("run fewer at once (--jobs {fits})"));
+        }
+        ways.push("sweep fewer points or seeds".to_string());
+    }
+    if s.output.lookups && s.runs.iter().any(|r| r.config.record_lookups) {
+        ways.push("set `output.lookups = false` (no record kept per lookup)".to_string());
+    }
+    Some(format!(
+        "{what} needs about {} of memory, but only {} is available: {}, or use \
+         --ignore-memory-check to run anyway",
+        human(need),
+        human(have),
+        ways.join(", ")
+    ))
+}
+
+/// `Some(message)` when the estimate for running `s` with `jobs` threads (0 = one per core)
+/// exceeds the memory this machine has available: `dhtsim run` refuses such a scenario unless
+/// given `--ignore-memory-check`, and `dhtsim check` (which runs with `jobs` = 0) can say so.
+/// `None` when it fits or the available memory is unknown.
+pub fn too_big(s: &Scenario, jobs: usize) -> Option<String> {
+    too_big_for(s, jobs, available()?)
 }
 
 #[cfg(test)]
@@ -395,5 +419,28 @@ mod tests {
         assert!(hundred.bookkeeping > 90 * one.bookkeeping);
         // Two runs in progress at once, not a hundred (and what the allocator cannot reuse).
         assert!(hundred.working > one.working && hundred.working < 10 * one.working);
+    }
+
+    #[test]
+    fn the_message_suggests_only_what_would_help() {
+        // A single run: fewer threads cannot help.
+        let single = scenario(RING, &[]);
+        let msg = too_big_for(&single, 0, 1).expect("1 byte is too little");
+        assert!(!msg.contains("--jobs"), "{msg}");
+        assert!(
+            msg.contains("this scenario needs about") && msg.contains("output.lookups"),
+            "{msg}"
+        );
+        assert_eq!(too_big_for(&single, 0, u64::MAX), None);
+        // A sweep that fits with one thread but not with two.
+        let big = ["population.peers=100000", "output.plots=false"];
+        let sweep = scenario(&format!("{RING}[sweep]\nseeds = [1, 2]\n"), &big);
+        let one_at_a_time = sweep_estimate(&sweep, 1);
+        assert!(sweep_estimate(&sweep, 2) > one_at_a_time);
+        let msg = too_big_for(&sweep, 2, one_at_a_time).expect("two at once do not fit");
+        assert!(msg.contains("(--jobs 1)") && msg.contains("2 runs"), "{msg}");
+        // One thread already: no --jobs either.
+        let msg = too_big_for(&sweep, 1, 1).expect("too little");
+        assert!(!msg.contains("--jobs"), "{msg}");
     }
 }
