@@ -51,7 +51,10 @@ pub struct Footprint {
 impl Footprint {
     /// Everything together.
     pub fn total(&self) -> u64 {
-        self.peers + self.lookups + self.stored + self.queue + self.measured + self.sampling
+        // Saturating: an absurd config must give an absurd estimate, not wrap around.
+        [self.peers, self.lookups, self.stored, self.queue, self.measured, self.sampling]
+            .into_iter()
+            .fold(0, u64::saturating_add)
     }
 
     /// What the run holds only while it runs (everything but its results).
@@ -90,7 +93,8 @@ pub fn grown(len: f64, elem: usize) -> f64 {
     if written >= LARGE {
         return written;
     }
-    let capacity = (len.ceil() as u64).max(4).next_power_of_two() as f64;
+    let capacity =
+        (len.ceil() as u64).max(4).checked_next_power_of_two().unwrap_or(u64::MAX) as f64;
     block(capacity * elem as f64)
 }
 

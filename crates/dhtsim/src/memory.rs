@@ -52,7 +52,10 @@ pub struct Estimate {
 impl Estimate {
     /// Everything together.
     pub fn total(&self) -> u64 {
-        self.baseline + self.bookkeeping + self.results + self.working + self.outputs
+        // Saturating: an absurd scenario (10^19 lookups) must give an absurd estimate, not wrap.
+        [self.baseline, self.bookkeeping, self.results, self.working, self.outputs]
+            .into_iter()
+            .fold(0, u64::saturating_add)
     }
 }
 
@@ -68,8 +71,8 @@ pub fn estimate(s: &Scenario, jobs: usize) -> Estimate {
     let estimates: Vec<Footprint> = s.runs.iter().map(|r| footprint::estimate(&r.config)).collect();
     let mut working: Vec<u64> = estimates.iter().map(Footprint::working).collect();
     working.sort_unstable_by(|a, b| b.cmp(a));
-    let working: f64 = working.iter().take(threads).sum::<u64>() as f64;
-    let results: f64 = estimates.iter().map(|e| e.results).sum::<u64>() as f64;
+    let working: f64 = working.iter().take(threads).map(|&w| w as f64).sum();
+    let results: f64 = estimates.iter().map(|e| e.results as f64).sum();
     let bookkeeping: f64 = s.runs.iter().map(|r| bookkeeping(r, s.output.plots)).sum();
     let sequential = s.runs.len() > threads;
     let plots = match s.output.plots {
@@ -311,10 +314,16 @@ pub fn available() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// `bytes` for people: "850 MB", "3.2 GB".
+/// `bytes` for people: "850 MB", "3.2 GB", "more than 1 PB".
 pub fn human(bytes: u64) -> String {
     let b = bytes as f64;
-    if b >= 1e9 { format!("{:.1} GB", b / 1e9) } else { format!("{:.0} MB", (b / 1e6).max(1.0)) }
+    if b >= 1e15 {
+        "more than 1 PB".to_string()
+    } else if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else {
+        format!("{:.0} MB", (b / 1e6).max(1.0))
+    }
 }
 
 /// `Some(message)` when running `s` with `jobs` threads (0 = one per core) would need more than

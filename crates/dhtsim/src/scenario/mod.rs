@@ -422,6 +422,9 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     {
         *rate_per_ms = p.len() as f64 / session.mean_ms();
     }
+    if let (Some(c), Some(p)) = (&churn, &population) {
+        check_joins(r, &top, c, p.len());
+    }
     let membership_changes = bootstrap == Bootstrap::Joins
         || churn.as_ref().is_some_and(|c| c.is_active())
         || events.as_ref().is_some_and(|evs| {
@@ -878,6 +881,38 @@ fn read_churn(
     ok.then_some(ChurnConfig { model, start: SimTime(start), stop: SimTime(stop), mass_failure })
 }
 
+/// The most ring nodes one run may create (peer indices are 32-bit; half of that leaves room
+/// for chance above the expected number of joins).
+const MAX_NODES: f64 = (1u64 << 31) as f64;
+
+/// Refuses churn whose expected joins over the run exceed [`MAX_NODES`], naming the key that
+/// sets the join rate.
+fn check_joins(r: &mut Reader<'_>, top: &Table<'_>, churn: &ChurnConfig, initial: u64) {
+    let span_ms = churn.stop.as_ms().saturating_sub(churn.start.as_ms()) as f64;
+    let (joins, key) = match &churn.model {
+        ChurnModel::Sessions { session, arrivals: Arrivals::Steady, .. } => {
+            (initial as f64 * span_ms / session.mean_ms(), "session_mean_s")
+        }
+        ChurnModel::Sessions { arrivals: Arrivals::Poisson { rate_per_ms }, .. } => {
+            (rate_per_ms * span_ms, "arrival_rate_per_s")
+        }
+        ChurnModel::Poisson { join_rate_per_ms, .. } => (join_rate_per_ms * span_ms, "rate_per_s"),
+        _ => return,
+    };
+    if initial as f64 + joins >= MAX_NODES {
+        let t = r.table(top, "churn", "churn");
+        let key = if r.get(&t, key).is_some() { key } else { "session_mean_s" };
+        let msg = format!(
+            "gives about {} joins over the run: one run can create at most 2^31 peers",
+            num(joins.round())
+        );
+        match r.get(&t, key) {
+            Some(node) => r.error(&t, key, node, msg),
+            None => r.table_error(&t, key, msg),
+        }
+    }
+}
+
 /// A churn trace as read: where it came from and the line of each event, for messages.
 struct TraceSource {
     /// The file as named in messages.
@@ -1182,9 +1217,21 @@ fn read_workload(
     peers: Option<u64>,
 ) -> Option<WorkloadConfig> {
     let t = r.table(top, "workload", "workload");
-    let count = r.int(&t, "lookups", 0, U64_MAX).map(|n| n as u64);
+    // Fewer than 2^32 lookups, however given: more would run for days.
+    let count = r.int(&t, "lookups", 0, u32::MAX as i128).map(|n| n as u64);
     let rate = r.number(&t, "rate_per_s");
     let per_peer_interval = r.seconds(&t, "per_peer_interval_s", false).map(SimDuration);
+    if let (Some(every), Some(n)) = (per_peer_interval, peers)
+        && n as f64 * window_s * 1000.0 / every.as_ms() as f64 >= u32::MAX as f64
+    {
+        let node = r.get(&t, "per_peer_interval_s").expect("read above");
+        let msg = format!(
+            "{n} peers looking up every {} s give more than 2^32 lookups over the window",
+            num(every.as_ms() as f64 / 1000.0)
+        );
+        r.error(&t, "per_peer_interval_s", node, msg);
+        return None;
+    }
     if per_peer_interval.is_some() && (count.is_some() || rate.is_some()) {
         let node = r.get(&t, "per_peer_interval_s").expect("read above");
         let msg = "give one of `lookups` (a count), `rate_per_s` or `per_peer_interval_s`".into();
