@@ -4,6 +4,7 @@
     python3 scripts/bench-runs.py                 # every benchmark, 3 repetitions each
     python3 scripts/bench-runs.py static-fingers  # only those whose name starts with this
     python3 scripts/bench-runs.py --reps 1
+    python3 scripts/bench-runs.py --estimates     # only re-read dhtsim's estimates (no runs)
 
 Builds the release binary, runs each (benchmark, size) REPS times with /usr/bin/time, and writes
 docs/bench/runs.csv: the median wall time, the median peak RSS, the events the run processed
@@ -69,7 +70,8 @@ def run_once(scenario, overrides):
 
 
 def estimate(scenario, overrides):
-    cmd = [str(DHTSIM), "check", str(ROOT / scenario)]
+    # The same settings as run_once: plots off.
+    cmd = [str(DHTSIM), "check", str(ROOT / scenario), "--set", "output.plots=false"]
     for o in overrides:
         cmd += ["--set", o]
     line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
@@ -84,8 +86,14 @@ def main():
         i = args.index("--reps")
         reps = int(args[i + 1])
         del args[i:i + 2]
+    estimates_only = "--estimates" in args
+    if estimates_only:
+        args.remove("--estimates")
     only = args[0] if args else ""
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
+    if estimates_only:
+        refresh_estimates()
+        return
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     rows = []
@@ -118,6 +126,22 @@ def main():
         w.writeheader()
         w.writerows(rows)
     print(f"wrote {OUT}")
+
+
+def refresh_estimates():
+    """Re-reads dhtsim's estimate for every row of runs.csv, keeping what was measured."""
+    sizes = {(name, str(peers)): (scenario, overrides)
+             for name, scenario, by_size in BENCHMARKS for peers, overrides in by_size.items()}
+    with open(OUT, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        scenario, overrides = sizes[(row["benchmark"], row["peers"])]
+        row["estimate_mb"] = f"{estimate(scenario, overrides) / 1e6:.0f}"
+    with open(OUT, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"refreshed the estimates in {OUT}")
 
 
 if __name__ == "__main__":
