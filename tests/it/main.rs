@@ -18,9 +18,9 @@ mod validation;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// The repository root (two levels above this crate).
+/// The repository root (this package's directory).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs the `dhtsim` binary with `args` in directory `cwd`.
