@@ -296,7 +296,8 @@ fn execute_runs(
         s.runs
             .par_iter()
             .map(|spec| {
-                let sim = dhtsim_core::sim::Simulation::new(&spec.config, spec.seed);
+                let sim: dhtsim_core::sim::Simulation =
+                    dhtsim_core::sim::Simulation::new(&spec.config, spec.seed);
                 let mut last = 0;
                 let result = sim.run_with_progress(1 << 18, |now, n| {
                     let total = events.fetch_add(n - last, Ordering::Relaxed) + (n - last);

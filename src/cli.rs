@@ -54,6 +54,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Output directory [default: results/<scenario name>].
+    // The doc comment is clap's help text, shown as is; rustdoc would read `<scenario name>`
+    // as an HTML tag.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Override one scenario key, e.g. --set overlay.hop_limit=64 (repeatable).

@@ -3,6 +3,7 @@
 
 use super::*;
 use dhtsim::scenario;
+use dhtsim_core::chord::Peer;
 use dhtsim_core::ring::RingId;
 use dhtsim_core::sim::Simulation;
 use dhtsim_core::time::SimTime;
@@ -20,14 +21,17 @@ fn lecture_crash_repair_and_join_step_by_step() {
     let text = std::fs::read_to_string(repo_root().join("scenarios/lecture-churn.toml")).unwrap();
     let s = load(&text);
     let cfg = &s.runs[0].config;
-    let mut sim = Simulation::new(cfg, s.runs[0].seed);
+    let mut sim = Simulation::<Peer>::new(cfg, s.runs[0].seed);
     let peer = |sim: &Simulation, id: u64| sim.peer_by_id(RingId(id)).expect("alive").clone();
 
     // Before the crash: keys 14 and 20 live on 25 with copies on 32; 28 lives on 32.
     sim.run_until(SimTime(10_000));
     assert_eq!(ids(peer(&sim, 13).successors()), vec![25, 32]);
-    assert!(!peer(&sim, 25).values(RingId(14)).is_empty());
-    assert!(!peer(&sim, 32).values(RingId(14)).is_empty(), "replica on the next successor");
+    assert!(!peer(&sim, 25).entries().values(RingId(14)).is_empty());
+    assert!(
+        !peer(&sim, 32).entries().values(RingId(14)).is_empty(),
+        "replica on the next successor"
+    );
 
     // 25 crashes at 10 s. Nobody knows yet.
     sim.run_until(SimTime(10_001));
@@ -42,7 +46,7 @@ fn lecture_crash_repair_and_join_step_by_step() {
     sim.run_until(SimTime(10_000 + 2 * 5_000 + 1_000));
     assert_eq!(peer(&sim, 32).pred().map(|p| p.id.0), Some(13));
     assert!(peer(&sim, 32).owns(cfg.space, RingId(14)), "32 now owns 14..32");
-    assert_eq!(peer(&sim, 32).values(RingId(14)), &[RingId(1)], "and the copy survived");
+    assert_eq!(peer(&sim, 32).entries().values(RingId(14)), &[RingId(1)], "and the copy survived");
     assert!(sim.health().is_perfect(), "{:?}", sim.health());
 
     // 28 joins through 60 at 30 s: routed 60 -> 1 -> 12 -> 13 -> 32; 32 answers; 28 notifies
@@ -53,7 +57,7 @@ fn lecture_crash_repair_and_join_step_by_step() {
     assert_eq!(ids(p28.successors()), vec![32, 40]);
     assert_eq!(peer(&sim, 32).pred().map(|p| p.id.0), Some(28));
     for k in [14, 20, 28] {
-        assert_eq!(p28.values(RingId(k)), &[RingId(1)], "key {k} moved to 28");
+        assert_eq!(p28.entries().values(RingId(k)), &[RingId(1)], "key {k} moved to 28");
     }
     // 13 learns of 28 at its next stabilization; 28 then learns 13 is its predecessor.
     sim.run_until(SimTime(30_000 + 2 * 5_000 + 1_000));
@@ -82,7 +86,7 @@ const CHURNY: &str = "seed = 5\nid_bits = 16\nduration_s = 500\n\
 #[test]
 fn ring_converges_after_churn_stops() {
     let s = load(CHURNY);
-    let mut sim = Simulation::new(&s.runs[0].config, s.runs[0].seed);
+    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, s.runs[0].seed);
     sim.run_until(SimTime(300_000));
     let during = sim.health();
     assert!(during.members >= 5);
@@ -131,7 +135,7 @@ fn checker_catches_a_broken_ring() {
     let text = "id_bits = 8\nduration_s = 10\n[population]\npeers = 50\n[overlay]\nmaintenance = true\n\
                 [output]\nsample_s = 1\n[check]\nstop_on_violation = true\n";
     let s = load(text);
-    let mut sim = Simulation::new(&s.runs[0].config, 1);
+    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1);
     sim.run_until(SimTime(500));
     assert!(sim.health().is_perfect());
     // Two cycles: 0..10 and 11..49.
@@ -151,7 +155,7 @@ fn checker_catches_a_broken_ring() {
     assert!(why.contains("AtMostOneRing") && why.contains("last"), "{why}");
 
     // An out-of-order successor list.
-    let mut sim = Simulation::new(&s.runs[0].config, 1);
+    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1);
     let (p3, p4, p5) = (at(&sim, 3), at(&sim, 4), at(&sim, 5));
     sim.peer_mut(p3.idx).corrupt_successors(vec![p5, p4]);
     assert_eq!(sim.health().violations(), vec!["OrderedSuccessorLists"]);
@@ -251,7 +255,7 @@ fn checking_a_large_ring_fits_a_worker_threads_stack() {
     let cfg = s.runs[0].config.clone();
     let h = std::thread::Builder::new()
         .stack_size(2 << 20)
-        .spawn(move || Simulation::new(&cfg, 1).health())
+        .spawn(move || Simulation::<Peer>::new(&cfg, 1).health())
         .unwrap()
         .join()
         .expect("no stack overflow");

@@ -6,9 +6,10 @@
 //! Run with `cargo bench -p dhtsim-core --bench run`. Before the benchmarks it prints the sizes of
 //! the per-peer and per-lookup structures to stderr.
 
+use dhtsim_core::chord::{Message, Peer};
 use dhtsim_core::config::Config;
 use dhtsim_core::metrics::{LookupRecord, PeerRecord};
-use dhtsim_core::protocol::{Message, Peer, PeerIdx, PeerRef};
+use dhtsim_core::protocol::{PeerIdx, PeerRef};
 use dhtsim_core::ring::RingId;
 use dhtsim_core::sim;
 use divan::Bencher;

@@ -10,8 +10,9 @@
 //! - ConnectedAppendages: every member reaches the cycle;
 //! - OrderedSuccessorLists: each successor list is in ring order from its owner.
 
+use crate::chord::Peer;
 use crate::oracle::Oracle;
-use crate::protocol::{Peer, PeerIdx};
+use crate::protocol::PeerIdx;
 use crate::ring::{IdSpace, RingId, successor_index};
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -176,7 +177,8 @@ pub fn check(
     }
 
     // Keys some member still holds, sorted, against the (sorted) keys ever stored.
-    let mut held: Vec<RingId> = members.iter().flat_map(|m| peers[m.0 as usize].keys()).collect();
+    let mut held: Vec<RingId> =
+        members.iter().flat_map(|m| peers[m.0 as usize].entries().keys()).collect();
     held.sort_unstable();
     held.dedup();
     let lost = oracle.stored_keys().filter(|k| held.binary_search(k).is_err()).count() as u64;

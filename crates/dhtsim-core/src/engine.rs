@@ -47,10 +47,9 @@ pub struct Engine<E> {
 }
 
 /// A pending event (`None` when the slot is free), aligned to a cache line so that it spans as
-/// few lines as its size allows: the simulator's 124-byte slot then takes two lines, not three
-/// half the time (million-peer runs took 537 to 677 s aligned, 748 s not; small events pay with a
-/// larger slab). The link lives in the slot: a separate array of links, to walk a bucket ahead
-/// without touching the slots, measured 20 % slower at 10^5 peers.
+/// few lines as its size allows (small events pay with a larger slab). The link to the next slot
+/// of its bucket lives in the slot. Both choices were measured against the alternatives: see
+/// "Event slots" in docs/performance.md.
 #[derive(Debug)]
 #[repr(align(64))]
 struct Slot<E> {

@@ -13,10 +13,11 @@
 //! every run's specification and results, and the result files. docs/performance.md compares
 //! the estimate with the measured peak.
 
+use crate::chord::Peer;
 use crate::churn::{Arrivals, ChurnModel};
 use crate::config::{Bootstrap, Config, KeyDist, Latency, Population};
 use crate::metrics::{LookupRecord, PeerRecord, Sample, Snapshot};
-use crate::protocol::{Peer, PeerIdx, PeerRef};
+use crate::protocol::{PeerIdx, PeerRef};
 use crate::ring::RingId;
 use std::mem::size_of;
 

@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod chord;
 pub mod churn;
 pub mod config;
 pub mod engine;
@@ -69,5 +70,6 @@ pub mod ranked;
 pub mod ring;
 pub mod rng;
 pub mod sim;
+pub mod storage;
 pub mod time;
 pub mod workload;

@@ -1,7 +1,7 @@
 //! The m-bit identifier ring: IDs, clockwise distance, intervals that wrap, successor of a key.
 //!
 //! Owns the arithmetic only. Which peers are alive, and who owns what right now, belongs to the
-//! oracle (`oracle.rs`) and to each peer's own view (`protocol.rs`).
+//! oracle (`oracle.rs`) and to each peer's own view (`chord/`).
 
 use std::fmt;
 

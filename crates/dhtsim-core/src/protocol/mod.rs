@@ -1,24 +1,30 @@
-//! A peer's protocol: the state machine that routes queries, stores DHT entries and keeps the
-//! ring together under churn.
+//! The interface between the simulation and an overlay protocol: what every protocol is given
+//! and what it may ask for.
 //!
-//! Sans-IO: a peer never sees the clock, the network, a random generator or the oracle. The
-//! simulation hands it one input at a time (`handle_message`, `handle_timer`,
-//! `handle_undeliverable`, `start_query`, `join`, `leave`) and it appends what it wants done
-//! (`Command`s: send a message, set a timer, report that it joined) to an output buffer, which
-//! the simulation applies. This module deliberately owns no measurement: hop counts, outcomes and
-//! paths are recorded by the simulation from the messages peers exchange.
+//! A protocol is a sans-IO state machine per peer. The simulation hands a peer one input at a
+//! time (a message, a timer, a message that could not be delivered, an operation to start, a
+//! join, a leave) and the peer appends [`Command`]s to an output buffer: send a message, set a
+//! timer, say that it joined, or [`Report`] what measurement needs (an operation's query reached
+//! it, it answered one, an answer came home). The simulation applies the commands in order. It
+//! never looks inside a protocol's messages or state to measure: what it records comes from the
+//! reports, so a second protocol plugs in by implementing [`Protocol`] and reporting the same
+//! events.
+//!
+//! Why a trait with associated types rather than a closed enum of protocols: the simulation is
+//! generic over it and monomorphised, so Chord's hot path (a message delivered, routed, sent on)
+//! pays nothing for the indirection, and each protocol keeps its own message and timer types
+//! instead of one enum that every protocol has to match.
 //!
 //! Failure detection is by timeout: a message sent to a peer that is gone comes back to its
-//! sender as *undeliverable* after the RPC timeout (the simulation models the missing ack), and
-//! the sender drops the dead peer from its state and retries or repairs.
+//! sender as *undeliverable* after the RPC timeout (the simulation models the missing ack).
 
-mod cache;
-mod peer;
-
-pub use peer::Peer;
-
+use crate::check::Health;
+use crate::config::Config;
+use crate::oracle::Oracle;
 use crate::ring::{IdSpace, RingId};
+use crate::storage::Store;
 use crate::time::SimDuration;
+use std::fmt::Debug;
 
 /// A peer's address in the simulation: its index in the peer table. Never reused within a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,19 +39,24 @@ pub struct PeerRef {
     pub id: RingId,
 }
 
-/// Identifies one measured operation (lookup or store) of a run; maintenance queries use
-/// [`OpId::MAINTENANCE`].
+/// Identifies one measured operation (lookup, store or join) of a run; a protocol's own upkeep
+/// (finger repair, bucket refresh) uses [`OpId::MAINTENANCE`] and is never reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OpId(pub u32);
 
 impl OpId {
-    /// The id of queries a peer starts for its own upkeep (joins, finger repair).
+    /// The id of queries a peer starts for its own upkeep.
     pub const MAINTENANCE: OpId = OpId(u32::MAX);
+
+    /// Whether the simulation measures this operation.
+    pub fn is_measured(self) -> bool {
+        self != OpId::MAINTENANCE
+    }
 }
 
-/// What a query asks of the key's owner.
+/// What a measured operation started by the simulation asks of the key's owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub enum Request {
     /// Return the values stored under the key.
     Lookup,
     /// Store the entry (key, holder).
@@ -53,181 +64,61 @@ pub enum Op {
         /// The peer that holds the file.
         holder: RingId,
     },
-    /// A joining peer looks for its successor (the owner of its own ID).
-    Join,
-    /// A peer repairs finger `index` (the owner of me + 2^index).
-    FindFinger {
-        /// Which finger.
-        index: u8,
-    },
 }
 
-/// A query travelling towards the owner of `key`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Query {
-    /// The operation it belongs to.
-    pub op: OpId,
-    /// What to do at the owner.
-    pub kind: Op,
-    /// The key sought.
-    pub key: RingId,
-    /// Who asked, and gets the answer.
-    pub querier: PeerRef,
-    /// Forwards that reached a live peer so far (a TTL carried in the message).
-    pub hops: u32,
-    /// Forwards that timed out so far.
-    pub timeouts: u32,
-    /// The sender expected the receiver to own the key (routing steps 2 and 3 of SPEC §2).
-    pub expect_owner: bool,
-    /// An earlier step of this query jumped to a cached peer (SPEC §2 step 3).
-    pub jumped: bool,
-    /// When `expect_owner` is set: a point the key is known to lie after, i.e. the key is in
-    /// (lower, receiver]. A forward sender sets it to itself (or to a cached range's start); a
-    /// step back to a predecessor keeps it. It lets a peer that does not know its predecessor
-    /// accept only keys it can be sure are its own.
-    pub lower: RingId,
-}
-
-/// The owner's (or a failing peer's) answer, sent straight to the querier.
+/// How a peer answered a measured operation, as far as measurement needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
-    /// The operation answered.
-    pub op: OpId,
-    /// What the query asked.
-    pub kind: Op,
-    /// Who answers.
-    pub from: PeerRef,
-    /// What happened.
-    pub reply: Reply,
-}
-
-/// The content of an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reply {
-    /// `from` owns the key range (range_start, from]; these are the holders stored under the key
-    /// (possibly none).
+pub enum Answered {
+    /// The peer answered as the key's owner, with the values stored under the key (a lookup), or
+    /// without values (a join's or a repair's successor).
     Owner {
-        /// Holders of the file with this key, in the order they were stored.
-        values: Vec<RingId>,
-        /// The owner's predecessor: where the range it owns starts (exclusive).
-        range_start: RingId,
+        /// For a lookup: the holders stored under the key (possibly none).
+        values: Option<Vec<RingId>>,
     },
-    /// `from` owns the key and stored the entry.
+    /// The peer answered as the key's owner and stored the entry.
     Stored,
-    /// `from` owns the key (a joiner's ID, or a finger target); here is its successor list,
-    /// `from` first.
-    Successor {
-        /// `from` followed by its successors.
-        succs: Vec<PeerRef>,
-        /// For a join: the entries `from` holds in the joiner's new range, so the joiner can
-        /// answer for its keys the moment it joins.
-        entries: Entries,
-    },
-    /// The query could not be routed further (hop limit, or no live peer left to try).
+    /// The operation could not be routed further (hop limit, or no live peer left to try).
     Failed,
 }
 
-/// DHT entries: (key, holders) pairs.
-pub type Entries = Vec<(RingId, Vec<RingId>)>;
-
-/// A message on the wire. The sender's identity travels with it (see `Peer::handle_message`).
+/// What a protocol tells the recorder about a measured operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Message {
-    /// A query being routed.
-    Query(Query),
-    /// An answer to a querier.
-    Answer(Answer),
-    /// Stabilization: "who is your predecessor, and what is your successor list?"
-    StabilizeReq,
-    /// The answer to `StabilizeReq`.
-    StabilizeResp {
-        /// The sender's predecessor.
-        pred: Option<PeerRef>,
-        /// The sender's successor list.
-        succs: Vec<PeerRef>,
-    },
-    /// "I believe I am your predecessor."
-    Notify,
-    /// Liveness check of a predecessor.
-    Ping,
-    /// Answer to `Ping`.
-    Pong,
-    /// A graceful leave, sent to the predecessor and the successor.
-    Leaving {
-        /// The leaver's predecessor (for its successor).
-        pred: Option<PeerRef>,
-        /// The leaver's successor list (for its predecessor).
-        succs: Vec<PeerRef>,
-        /// The entries the leaver owned (for its successor).
-        entries: Entries,
-    },
-    /// Entries to store: a handoff to a new owner, or replicas.
-    Entries(Entries),
-    /// "Send me the entries you hold in (start, me]": a peer that has just learned its
-    /// predecessor asks its successor, whose own view of that range may have been stale.
-    FetchRange {
-        /// Start of the range (exclusive): the asker's predecessor.
-        start: RingId,
-    },
-}
-
-/// The periodic timers of a peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Timer {
-    /// Ask the successor for its predecessor and list; notify it.
-    Stabilize,
-    /// Repair the next finger.
-    FixFinger,
-    /// Ping the predecessor.
-    CheckPredecessor,
+pub enum Report {
+    /// The operation's query reached this peer, which is live: one hop.
+    Reached(OpId),
+    /// Sending a message of the operation timed out (the peer it went to is gone).
+    TimedOut(OpId),
+    /// This peer answered the operation (the answer is on its way to the querier).
+    Answered(OpId, Answered),
+    /// The operation is over: its answer reached the querier (or was lost with it).
+    Ended(OpId),
 }
 
 /// What a peer asks the simulation to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
+pub enum Command<M, T> {
     /// Send `msg` to peer `to`.
     Send {
         /// Destination.
         to: PeerRef,
         /// Payload.
-        msg: Message,
+        msg: M,
     },
     /// Call `handle_timer(timer)` after about `after` (the simulation may add jitter).
     SetTimer {
         /// Delay.
         after: SimDuration,
         /// Which timer.
-        timer: Timer,
+        timer: T,
     },
-    /// Report: this joining peer now has a successor and takes part in the ring.
+    /// This joining peer now takes part in the overlay (the oracle counts it as a member).
     Joined,
+    /// Something measurement needs to know.
+    Report(Report),
 }
 
-/// Settings every peer shares.
-#[derive(Clone, Copy, Debug)]
-pub struct Params {
-    /// The identifier space.
-    pub space: IdSpace,
-    /// Most forwards plus timeouts a query may take.
-    pub hop_limit: u32,
-    /// Learned shortcuts a peer keeps (0 = no cache).
-    pub cache_size: usize,
-    /// Length r of the successor list.
-    pub successors: usize,
-    /// Whether the whole successor list (not only the first successor) is used for routing.
-    pub route_via_successors: bool,
-    /// Answer a rejected notify with the predecessor, and tell a replaced predecessor about its
-    /// replacement (see `OverlayConfig::reactive_stabilization`).
-    pub reactive_stabilization: bool,
-    /// Look up the whole finger table on joining (see `OverlayConfig::fingers_at_join`).
-    pub fingers_at_join: bool,
-    /// Whether finger tables are kept.
-    pub fingers: bool,
-    /// Copies of each entry: the owner and its next `replication - 1` successors.
-    pub replication: usize,
-    /// Periodic maintenance, or `None` for a static network.
-    pub maintenance: Option<Maintenance>,
-}
+/// The commands of protocol `P`.
+pub type CommandOf<P> = Command<<P as Protocol>::Message, <P as Protocol>::Timer>;
 
 /// Periods of the maintenance timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,5 +131,101 @@ pub struct Maintenance {
     pub check_predecessor: SimDuration,
 }
 
-#[cfg(test)]
-mod tests;
+/// One overlay protocol: the state of one peer, and the settings all its peers share.
+///
+/// Inputs take the shared [`Protocol::Params`] and push [`Command`]s; none of them sees the
+/// clock, the network, a random generator or the oracle. The functions that do see the oracle
+/// or several peers at once (`bootstrap`, `health`) build or inspect state for the simulation;
+/// they are never part of routing.
+pub trait Protocol: Sized + Debug {
+    /// What peers send each other.
+    type Message: Clone + Debug;
+    /// A peer's periodic timers.
+    type Timer: Copy + Debug;
+    /// Settings every peer shares, derived from the run's config.
+    type Params: Debug;
+
+    /// The shared settings of a run of `cfg` that starts with `nodes` ring nodes.
+    fn params(cfg: &Config, nodes: usize) -> Self::Params;
+    /// The peers of the network at time zero, one per ID in `ids` (ascending, addressed by
+    /// position). With `forming`, only the first is a member and the others are about to join;
+    /// otherwise every peer starts with the state a converged network would have.
+    fn bootstrap(params: &Self::Params, ids: &[RingId], forming: bool) -> Vec<Self>;
+    /// A new peer that is about to join.
+    fn joining(me: PeerRef) -> Self;
+    /// The periodic timers of a member and their periods (the simulation staggers the first
+    /// firing of each over its period, in this order).
+    fn timers(params: &Self::Params) -> Vec<(Self::Timer, SimDuration)>;
+
+    /// This peer.
+    fn me(&self) -> PeerRef;
+    /// The entries stored at this peer.
+    fn store(&self) -> &Store;
+    /// Stores the entry (key, holder) here (the initial placement of files).
+    fn store_mut(&mut self) -> &mut Store;
+
+    /// Starts operation `op` at this peer, its origin.
+    fn start(
+        &mut self,
+        params: &Self::Params,
+        op: OpId,
+        key: RingId,
+        request: Request,
+        out: &mut Vec<CommandOf<Self>>,
+    );
+    /// Joins through the member `via`; `op` is the join's operation.
+    fn join(
+        &mut self,
+        params: &Self::Params,
+        via: PeerRef,
+        op: OpId,
+        out: &mut Vec<CommandOf<Self>>,
+    );
+    /// Leaves gracefully (the simulation removes the peer afterwards).
+    fn leave(&mut self, params: &Self::Params, out: &mut Vec<CommandOf<Self>>);
+    /// The peer is gone (left or crashed): report the operations that end with it (queries it
+    /// held). Only reports are applied.
+    fn departed(&mut self, out: &mut Vec<CommandOf<Self>>);
+    /// Handles a message from `from`.
+    fn handle_message(
+        &mut self,
+        params: &Self::Params,
+        from: PeerRef,
+        msg: Self::Message,
+        out: &mut Vec<CommandOf<Self>>,
+    );
+    /// Handles a timer and re-arms it.
+    fn handle_timer(
+        &mut self,
+        params: &Self::Params,
+        timer: Self::Timer,
+        out: &mut Vec<CommandOf<Self>>,
+    );
+    /// A message this peer sent to `to` was not acknowledged: `to` is gone.
+    fn handle_undeliverable(
+        &mut self,
+        params: &Self::Params,
+        to: PeerRef,
+        msg: Self::Message,
+        out: &mut Vec<CommandOf<Self>>,
+    );
+    /// `msg` reached a peer that is gone: report what that ends (an answer lost with its
+    /// querier). Only reports are applied.
+    fn lost(msg: &Self::Message, out: &mut Vec<CommandOf<Self>>);
+    /// `msg`, sent by a peer that has since gone, was not acknowledged: report what that ends
+    /// (a query that died with the peer that held it). Only reports are applied.
+    fn lost_with_sender(msg: &Self::Message, out: &mut Vec<CommandOf<Self>>);
+
+    /// One line about a message, for the trace printed when a property fails.
+    fn describe(msg: &Self::Message) -> String;
+
+    /// The peer `own_fingers` lookups of this peer target for finger `index` (SimGrid's
+    /// benchmark), or `None` when the protocol has no such table.
+    fn own_finger(&self, space: IdSpace, index: u8) -> Option<PeerRef>;
+    /// This peer's overlay links to others, each with its kind (for snapshots).
+    fn links(&self, push: &mut dyn FnMut(PeerRef, &'static str));
+    /// The peer this one believes precedes it, where the protocol has one (for snapshots).
+    fn predecessor(&self) -> Option<PeerRef>;
+    /// The properties of the overlay now, checked against the oracle.
+    fn health(params: &Self::Params, peers: &[Self], alive: &[bool], oracle: &Oracle) -> Health;
+}

@@ -1,6 +1,7 @@
 //! Unit tests of one peer's routing and maintenance, message by message.
 
 use super::*;
+use crate::protocol::{Answered, Protocol};
 use crate::ring::{IdSpace, RingId};
 use crate::time::SimDuration;
 
@@ -45,7 +46,7 @@ fn peer25() -> Peer {
 #[test]
 fn owner_answers_the_querier_directly() {
     let mut p = peer25();
-    p.store(RingId(20), RingId(1));
+    p.entries_mut().insert(RingId(20), RingId(1));
     let mut out = Vec::new();
     p.start_query(&params(), query(20, 3), &mut out);
     let want = Message::Answer(Answer {
@@ -54,7 +55,15 @@ fn owner_answers_the_querier_directly() {
         from: r(3, 25),
         reply: Reply::Owner { values: vec![RingId(1)], range_start: RingId(13) },
     });
-    assert_eq!(out, vec![Command::Send { to: r(9, 13), msg: want }]);
+    let reported = Answered::Owner { values: Some(vec![RingId(1)]) };
+    assert_eq!(
+        out,
+        vec![
+            Command::Report(Report::Answered(OpId(0), reported)),
+            Command::Send { to: r(9, 13), msg: want }
+        ],
+        "the answer is reported as it leaves"
+    );
 }
 
 #[test]
@@ -87,18 +96,19 @@ fn hop_limit_ends_the_query() {
     let mut p = peer25();
     let mut out = Vec::new();
     p.start_query(&params(), query(45, 100), &mut out);
-    let Command::Send { to, msg: Message::Answer(a) } = &out[0] else { panic!() };
+    assert_eq!(out[0], Command::Report(Report::Answered(OpId(0), Answered::Failed)));
+    let Command::Send { to, msg: Message::Answer(a) } = &out[1] else { panic!() };
     assert_eq!((to.idx, &a.reply), (PeerIdx(9), &Reply::Failed));
 }
 
 #[test]
 fn store_is_idempotent_per_holder() {
     let mut p = peer25();
-    p.store(RingId(20), RingId(1));
-    p.store(RingId(20), RingId(1));
-    p.store(RingId(20), RingId(7));
-    assert_eq!(p.values(RingId(20)), &[RingId(1), RingId(7)]);
-    assert_eq!(p.stored_keys(), 1);
+    p.entries_mut().insert(RingId(20), RingId(1));
+    p.entries_mut().insert(RingId(20), RingId(1));
+    p.entries_mut().insert(RingId(20), RingId(7));
+    assert_eq!(p.entries().values(RingId(20)), &[RingId(1), RingId(7)]);
+    assert_eq!(p.entries().len(), 1);
 }
 
 /// Peer 13 of the lecture ring with fingers: successors of 13 + 2^i for i = 0..5
@@ -273,7 +283,7 @@ fn predecessor_replaced_only_when_dead_or_by_a_closer_notifier() {
     assert_eq!(p32.pred(), Some(r(2, 13)), "the dead predecessor is replaced by the notifier");
     // A closer notifier (a joiner, 28) replaces 13 at once and receives the keys in (13, 28].
     for k in [14, 20, 28, 30] {
-        p32.store(RingId(k), RingId(1));
+        p32.entries_mut().insert(RingId(k), RingId(1));
     }
     p32.handle_message(&params, r(9, 28), Message::Notify, &mut out);
     assert_eq!(p32.pred(), Some(r(9, 28)));
@@ -285,7 +295,7 @@ fn predecessor_replaced_only_when_dead_or_by_a_closer_notifier() {
         })
         .collect();
     assert_eq!(handed, vec![14, 20, 28]);
-    assert_eq!(p32.stored_keys(), 4, "with replication 2, 32 keeps copies as 28's successor");
+    assert_eq!(p32.entries().len(), 4, "with replication 2, 32 keeps copies as 28's successor");
 }
 
 #[test]
@@ -308,7 +318,11 @@ fn a_joiner_adopts_the_owners_list_and_notifies() {
     };
     j.handle_message(&params, r(4, 32), Message::Answer(accept), &mut out);
     assert!(j.is_joined());
-    assert_eq!(j.values(RingId(20)), &[RingId(1)], "the keys of its range come with the answer");
+    assert_eq!(
+        j.entries().values(RingId(20)),
+        &[RingId(1)],
+        "the keys of its range come with the answer"
+    );
     assert_eq!(j.successors(), &[r(4, 32), r(5, 40)], "truncated to r = 2");
     assert_eq!(out[0], Command::Joined);
     assert_eq!(sends(&out), vec![(32, Message::Notify)]);
@@ -319,8 +333,8 @@ fn a_joiner_adopts_the_owners_list_and_notifies() {
 fn graceful_leave_hands_keys_to_the_successor_and_the_list_to_the_predecessor() {
     let params = maint();
     let mut p40 = Peer::new(r(5, 40), Some(r(4, 32)), vec![r(6, 48), r(7, 60)]);
-    p40.store(RingId(35), RingId(1));
-    p40.store(RingId(30), RingId(1)); // a replica, not owned: stays behind
+    p40.entries_mut().insert(RingId(35), RingId(1));
+    p40.entries_mut().insert(RingId(30), RingId(1)); // a replica, not owned: stays behind
     let mut out = Vec::new();
     p40.leave(&mut out);
     let msgs = sends(&out);
@@ -333,7 +347,7 @@ fn graceful_leave_hands_keys_to_the_successor_and_the_list_to_the_predecessor() 
     // The successor takes the keys and the new predecessor; the predecessor splices the list.
     let mut p48 = Peer::new(r(6, 48), Some(r(5, 40)), vec![r(7, 60), r(0, 1)]);
     p48.handle_message(&params, r(5, 40), msgs[0].1.clone(), &mut Vec::new());
-    assert_eq!((p48.pred(), p48.values(RingId(35))), (Some(r(4, 32)), &[RingId(1)][..]));
+    assert_eq!((p48.pred(), p48.entries().values(RingId(35))), (Some(r(4, 32)), &[RingId(1)][..]));
     let mut p32 = Peer::new(r(4, 32), Some(r(3, 25)), vec![r(5, 40), r(6, 48)]);
     p32.handle_message(&params, r(5, 40), msgs[1].1.clone(), &mut Vec::new());
     assert_eq!(p32.successors(), &[r(6, 48), r(7, 60)]);
@@ -358,9 +372,111 @@ fn entries_in_counts_holders_over_a_wrapping_range() {
     let me = PeerRef { idx: PeerIdx(0), id: RingId(5) };
     let mut p = Peer::new(me, Some(me), vec![me]);
     for (k, h) in [(1, 10), (1, 11), (5, 10), (6, 10), (40, 10), (63, 10)] {
-        p.store(RingId(k), RingId(h));
+        p.entries_mut().insert(RingId(k), RingId(h));
     }
-    assert_eq!(p.entries_in(space, RingId(40), RingId(5)), 4, "(40, 5]: 63, 1 twice, 5");
-    assert_eq!(p.entries_in(space, RingId(5), RingId(40)), 2, "(5, 40]: 6 and 40");
-    assert_eq!(p.entries_in(space, RingId(9), RingId(9)), 6, "the whole ring");
+    assert_eq!(p.entries().count_in(space, RingId(40), RingId(5)), 4, "(40, 5]: 63, 1 twice, 5");
+    assert_eq!(p.entries().count_in(space, RingId(5), RingId(40)), 2, "(5, 40]: 6 and 40");
+    assert_eq!(p.entries().count_in(space, RingId(9), RingId(9)), 6, "the whole ring");
+}
+
+/// The reports of a peer driven through the `Protocol` interface, as the simulation drives it.
+fn reports(out: &[Command]) -> Vec<Report> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Report(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_measured_query_reaching_a_peer_is_reported_as_a_hop_before_anything_else() {
+    let mut p = peer25();
+    let mut out = Vec::new();
+    let msg = Message::Query(query(45, 1));
+    <Peer as Protocol>::handle_message(&mut p, &params(), r(2, 13), msg, &mut out);
+    assert_eq!(out[0], Command::Report(Report::Reached(OpId(0))));
+    assert_eq!(reports(&out), vec![Report::Reached(OpId(0))], "forwarded, not answered");
+    let mut q = query(45, 1);
+    q.op = OpId::MAINTENANCE;
+    out.clear();
+    <Peer as Protocol>::handle_message(&mut p, &params(), r(2, 13), Message::Query(q), &mut out);
+    assert!(reports(&out).is_empty(), "upkeep is not measured");
+}
+
+#[test]
+fn the_owner_reports_its_answer_and_the_querier_reports_the_end() {
+    let mut owner = peer25();
+    owner.entries_mut().insert(RingId(20), RingId(1));
+    let mut out = Vec::new();
+    <Peer as Protocol>::handle_message(
+        &mut owner,
+        &params(),
+        r(2, 13),
+        Message::Query(query(20, 1)),
+        &mut out,
+    );
+    let answered = Answered::Owner { values: Some(vec![RingId(1)]) };
+    assert_eq!(reports(&out), vec![Report::Reached(OpId(0)), Report::Answered(OpId(0), answered)]);
+    let Some(Command::Send { to, msg }) = out.pop() else { panic!("{out:?}") };
+    assert_eq!(to, r(9, 13));
+    let mut querier = Peer::new(r(9, 13), Some(r(3, 25)), vec![r(4, 32)]);
+    out.clear();
+    <Peer as Protocol>::handle_message(&mut querier, &params(), r(3, 25), msg, &mut out);
+    assert_eq!(out.last(), Some(&Command::Report(Report::Ended(OpId(0)))));
+}
+
+#[test]
+fn a_timeout_is_reported_and_a_lost_message_ends_what_it_carried() {
+    let params = maint();
+    let mut p = peer25();
+    let mut out = Vec::new();
+    p.start_query(&params, query(45, 0), &mut out);
+    let Some(Command::Send { to, msg }) = out.pop() else { panic!() };
+    <Peer as Protocol>::handle_undeliverable(&mut p, &params, to, msg.clone(), &mut out);
+    assert_eq!(out[0], Command::Report(Report::TimedOut(OpId(0))));
+    // The same query, had its sender departed: it times out and fails with nobody to retry.
+    out.clear();
+    <Peer as Protocol>::lost_with_sender(&msg, &mut out);
+    assert_eq!(
+        reports(&out),
+        vec![
+            Report::TimedOut(OpId(0)),
+            Report::Answered(OpId(0), Answered::Failed),
+            Report::Ended(OpId(0))
+        ]
+    );
+    // An answer that reaches a querier that has departed ends the operation all the same.
+    let answer = Message::Answer(Answer {
+        op: OpId(3),
+        kind: Op::Lookup,
+        from: r(4, 32),
+        reply: Reply::Failed,
+    });
+    out.clear();
+    <Peer as Protocol>::lost(&answer, &mut out);
+    assert_eq!(reports(&out), vec![Report::Ended(OpId(3))]);
+    out.clear();
+    <Peer as Protocol>::lost(&msg, &mut out);
+    assert!(reports(&out).is_empty(), "a query lost at a dead peer times out at its sender");
+}
+
+#[test]
+fn queries_held_by_a_joiner_fail_when_it_departs() {
+    let mut joiner = Peer::joining(r(7, 50));
+    let mut out = Vec::new();
+    <Peer as Protocol>::handle_message(
+        &mut joiner,
+        &params(),
+        r(2, 13),
+        Message::Query(query(45, 1)),
+        &mut out,
+    );
+    assert_eq!(reports(&out), vec![Report::Reached(OpId(0))], "held, not routed");
+    out.clear();
+    <Peer as Protocol>::departed(&mut joiner, &mut out);
+    assert_eq!(
+        reports(&out),
+        vec![Report::Answered(OpId(0), Answered::Failed), Report::Ended(OpId(0))]
+    );
 }

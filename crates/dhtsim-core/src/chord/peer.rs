@@ -15,11 +15,11 @@
 //!    when `route_via_successors`) that most closely precedes the key, or to s if none does.
 
 use super::cache::ShortcutCache;
-use super::{
-    Answer, Command, Entries, Message, Op, OpId, Params, PeerIdx, PeerRef, Query, Reply, Timer,
-};
+use super::fingers::FingerTable;
+use super::{Answer, Command, Entries, Message, Op, Params, Query, Reply, Timer};
+use crate::protocol::{OpId, PeerIdx, PeerRef, Report};
 use crate::ring::{IdSpace, RingId};
-use std::collections::BTreeMap;
+use crate::storage::{Store, new_replicas};
 
 /// One peer's protocol state.
 #[derive(Clone, Debug)]
@@ -28,14 +28,9 @@ pub struct Peer {
     pred: Option<PeerRef>,
     /// Successor list, nearest first, at most r long; empty only before joining.
     succs: Vec<PeerRef>,
-    /// Distinct finger-table entries other than this peer, in increasing clockwise distance.
-    fingers: Vec<PeerRef>,
-    /// The finger the next `FixFinger` timer repairs.
-    next_finger: u8,
-    /// Bit i set once finger i has been set (SimGrid's benchmark looks up only those).
-    fingers_set: u64,
+    fingers: FingerTable,
     cache: ShortcutCache,
-    entries: BTreeMap<RingId, Vec<RingId>>,
+    entries: Store,
     joined: bool,
     /// A notifier farther than the current predecessor, adopted if that one turns out dead.
     pred_candidate: Option<PeerRef>,
@@ -58,11 +53,9 @@ impl Peer {
             me,
             pred: None,
             succs: Vec::new(),
-            fingers: Vec::new(),
-            next_finger: 0,
-            fingers_set: 0,
+            fingers: FingerTable::default(),
             cache: ShortcutCache::default(),
-            entries: BTreeMap::new(),
+            entries: Store::default(),
             joined: false,
             pred_candidate: None,
             held: Vec::new(),
@@ -93,7 +86,7 @@ impl Peer {
 
     /// The distinct finger-table entries, nearest first.
     pub fn fingers(&self) -> &[PeerRef] {
-        &self.fingers
+        self.fingers.entries()
     }
 
     /// Finger `index` as this peer knows it, the way SimGrid's Chord keeps its table: finger 0 is
@@ -105,12 +98,7 @@ impl Peer {
         if index == 0 {
             return self.succ().unwrap_or(self.me);
         }
-        if self.fingers_set & (1 << index) == 0 {
-            return self.me;
-        }
-        let start = 1u64 << index;
-        let at = self.fingers.partition_point(|f| space.dist(self.me.id, f.id) < start);
-        self.fingers.get(at).copied().unwrap_or(self.me)
+        self.fingers.finger(space, self.me, index)
     }
 
     /// The peers in the learned shortcut cache, in insertion order.
@@ -123,37 +111,14 @@ impl Peer {
         self.joined
     }
 
-    /// The holders stored here under `key`.
-    pub fn values(&self, key: RingId) -> &[RingId] {
-        self.entries.get(&key).map_or(&[], Vec::as_slice)
+    /// The entries stored here (owned or replicated).
+    pub fn entries(&self) -> &Store {
+        &self.entries
     }
 
-    /// Every key stored here (owned or replicated), ascending.
-    pub fn keys(&self) -> impl Iterator<Item = RingId> + '_ {
-        self.entries.keys().copied()
-    }
-
-    /// Number of keys stored here (owned or replicated).
-    pub fn stored_keys(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Stored entries (key, holder) here with the key in `(from, to]`, clockwise; the whole
-    /// store when `from == to`.
-    pub fn entries_in(&self, space: IdSpace, from: RingId, to: RingId) -> u64 {
-        let count = |r: &mut dyn Iterator<Item = (&RingId, &Vec<RingId>)>| {
-            r.map(|(_, h)| h.len() as u64).sum::<u64>()
-        };
-        use std::ops::Bound::{Excluded, Included, Unbounded};
-        if from == to {
-            count(&mut self.entries.iter())
-        } else if from < to {
-            count(&mut self.entries.range((Excluded(from), Included(to))))
-        } else {
-            debug_assert!(space.contains(from.0));
-            count(&mut self.entries.range((Excluded(from), Unbounded)))
-                + count(&mut self.entries.range(..=to))
-        }
+    /// The entries stored here, to place files at bootstrap.
+    pub(super) fn entries_mut(&mut self) -> &mut Store {
+        &mut self.entries
     }
 
     /// Whether this peer believes it owns `key`: key ∈ (pred, me].
@@ -163,35 +128,15 @@ impl Peer {
 
     // ----- setup -----
 
-    /// Stores the entry (key, holder) here, once.
-    pub fn store(&mut self, key: RingId, holder: RingId) {
-        let holders = self.entries.entry(key).or_default();
-        if !holders.contains(&holder) {
-            holders.push(holder);
-        }
-    }
-
     /// Sets the finger table: finger i is the successor of me + 2^i, for i = 0..m-1. Entries equal
     /// to this peer or to the previous finger are dropped; `fingers` must be in finger order.
     pub fn set_fingers(&mut self, space: IdSpace, fingers: impl IntoIterator<Item = PeerRef>) {
-        self.fingers.clear();
-        for f in fingers {
-            if f.idx != self.me.idx && self.fingers.last().is_none_or(|l| l.idx != f.idx) {
-                self.fingers.push(f);
-            }
-        }
-        // Built once at bootstrap for every peer: keep no spare capacity (a million peers).
-        self.fingers.shrink_to_fit();
-        self.fingers_set = u64::MAX >> (64 - space.bits());
-        debug_assert!(
-            self.fingers
-                .windows(2)
-                .all(|w| { space.dist(self.me.id, w[0].id) < space.dist(self.me.id, w[1].id) })
-        );
+        self.fingers.set_all(space, self.me, fingers);
     }
 
     /// Overwrites the successor list. Only for tests that break a ring on purpose to see the
     /// checker catch it.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn corrupt_successors(&mut self, succs: Vec<PeerRef>) {
         self.succs = succs;
     }
@@ -244,7 +189,7 @@ impl Peer {
             // over everything it holds.
             let entries = match self.pred {
                 Some(_) => self.owned_entries(),
-                None => self.entries.iter().map(|(k, v)| (*k, v.clone())).collect(),
+                None => self.entries.all(),
             };
             let msg = Message::Leaving { pred: self.pred, succs: Vec::new(), entries };
             out.push(Command::Send { to: s, msg });
@@ -286,15 +231,10 @@ impl Peer {
             Message::Leaving { pred, succs, entries } => {
                 self.on_leaving(params, from, pred, succs, entries, out)
             }
-            Message::Entries(entries) => self.store_all(entries),
+            Message::Entries(entries) => self.entries.insert_all(entries),
             Message::FetchRange { start } => {
                 let space = params.space;
-                let entries: Entries = self
-                    .entries
-                    .iter()
-                    .filter(|(k, _)| space.in_open_closed(**k, start, from.id))
-                    .map(|(k, v)| (*k, v.clone()))
-                    .collect();
+                let entries = self.entries.select(|k| space.in_open_closed(k, start, from.id));
                 if !entries.is_empty() {
                     out.push(Command::Send { to: from, msg: Message::Entries(entries) });
                 }
@@ -458,8 +398,7 @@ impl Peer {
             d != 0 && d < limit
         };
         // Fingers are sorted by distance: the last one inside (me, key) is the best finger.
-        let below = self.fingers.partition_point(|f| step(f) < limit);
-        let finger = self.fingers[..below].last().copied().filter(inside);
+        let finger = self.fingers.last_before(space, self.me.id, limit).filter(inside);
         let n_succs = if params.route_via_successors { self.succs.len() } else { 1 };
         let best = self.succs[..n_succs.min(self.succs.len())]
             .iter()
@@ -476,7 +415,7 @@ impl Peer {
     fn answer_query(&mut self, params: &Params, q: Query, out: &mut Vec<Command>) {
         let reply = match q.kind {
             Op::Lookup => Reply::Owner {
-                values: self.values(q.key).to_vec(),
+                values: self.entries.values(q.key).to_vec(),
                 // Without a predecessor, report only what is known: the key lies after `lower`.
                 range_start: match self.pred {
                     Some(p) => p.id,
@@ -485,7 +424,7 @@ impl Peer {
                 },
             },
             Op::Store { holder } => {
-                self.store(q.key, holder);
+                self.entries.insert(q.key, holder);
                 let entry = vec![(q.key, vec![holder])];
                 for &r in self.replicas(params) {
                     out.push(Command::Send { to: r, msg: Message::Entries(entry.clone()) });
@@ -498,15 +437,10 @@ impl Peer {
                 // Copies of the keys the joiner is about to own: (pred, joiner].
                 let joiner = q.querier.id;
                 let space = params.space;
-                let entries = self
-                    .entries
-                    .iter()
-                    .filter(|(k, _)| match self.pred {
-                        Some(p) if p.idx != self.me.idx => space.in_open_closed(**k, p.id, joiner),
-                        _ => !space.in_open_closed(**k, joiner, self.me.id),
-                    })
-                    .map(|(k, v)| (*k, v.clone()))
-                    .collect();
+                let entries = self.entries.select(|k| match self.pred {
+                    Some(p) if p.idx != self.me.idx => space.in_open_closed(k, p.id, joiner),
+                    _ => !space.in_open_closed(k, joiner, self.me.id),
+                });
                 Reply::Successor { succs, entries }
             }
             Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me], entries: Vec::new() },
@@ -514,7 +448,11 @@ impl Peer {
         self.answer(q.querier, q.op, q.kind, reply, out);
     }
 
+    /// Sends `reply` to the querier; a measured operation's answer is reported as it leaves.
     fn answer(&self, querier: PeerRef, op: OpId, kind: Op, reply: Reply, out: &mut Vec<Command>) {
+        if op.is_measured() {
+            out.push(Command::Report(Report::Answered(op, reply.answered())));
+        }
         let msg = Message::Answer(Answer { op, kind, from: self.me, reply });
         out.push(Command::Send { to: querier, msg });
     }
@@ -528,7 +466,7 @@ impl Peer {
                 self.cache.remember(a.from, range_start, params.cache_size);
             }
             (Op::Join, Reply::Successor { succs, entries }) if !self.joined => {
-                self.store_all(entries);
+                self.entries.insert_all(entries);
                 self.succs = succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
                 self.succs.truncate(params.successors);
                 if let Some(s) = self.succ() {
@@ -551,7 +489,7 @@ impl Peer {
             (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
             (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
                 if let Some(&f) = succs.first() {
-                    self.update_finger(params.space, index, f);
+                    self.fingers.update(params.space, self.me, index, f);
                 }
             }
             _ => {}
@@ -656,7 +594,6 @@ impl Peer {
         let moving: Vec<RingId> = self
             .entries
             .keys()
-            .copied()
             .filter(|&k| match old {
                 Some(o) if o.idx != self.me.idx => space.in_open_closed(k, o.id, new.id),
                 _ => !space.in_open_closed(k, new.id, self.me.id),
@@ -666,9 +603,9 @@ impl Peer {
             return;
         }
         let entries: Entries = if params.replication <= 1 {
-            moving.iter().map(|k| (*k, self.entries.remove(k).expect("listed"))).collect()
+            self.entries.remove(&moving)
         } else {
-            moving.iter().map(|k| (*k, self.entries[k].clone())).collect()
+            moving.iter().map(|&k| (k, self.entries.values(k).to_vec())).collect()
         };
         out.push(Command::Send { to: new, msg: Message::Entries(entries) });
     }
@@ -705,7 +642,7 @@ impl Peer {
             // A peer joined between the leaver and us: it is the keys' new owner.
             out.push(Command::Send { to: p, msg: Message::Entries(entries.clone()) });
         }
-        self.store_all(entries);
+        self.entries.insert_all(entries);
         self.forget(from.idx);
         if was_pred {
             self.push_replicas(params, out);
@@ -718,8 +655,7 @@ impl Peer {
         if !params.fingers || !self.joined {
             return;
         }
-        let index = self.next_finger;
-        self.next_finger = ((index as u32 + 1) % params.space.bits()) as u8;
+        let index = self.fingers.next_to_fix(params.space);
         self.fix_finger(params, index, out);
     }
 
@@ -730,7 +666,7 @@ impl Peer {
         let target = space.add(self.me.id, 1u64 << index);
         match self.succ() {
             Some(s) if space.in_open_closed(target, self.me.id, s.id) => {
-                self.update_finger(space, index, s)
+                self.fingers.update(space, self.me, index, s)
             }
             _ => {
                 let q = Query {
@@ -749,32 +685,10 @@ impl Peer {
         }
     }
 
-    /// `f` owns target t_i = me + 2^index of finger `index`. No other peer in
-    /// [t_i, max(f, t_{i+1})) can be a finger of any index (a live one in [t_i, f) would own t_i;
-    /// one in (f, t_{i+1}) is nobody's first peer at or after a target), so such entries are
-    /// dropped and `f` is inserted in distance order. After one round over every index the list
-    /// is exactly the true finger table.
-    fn update_finger(&mut self, space: IdSpace, index: u8, f: PeerRef) {
-        self.fingers_set |= 1 << index;
-        let me = self.me.id;
-        let lo = 1u128 << index;
-        let next = 1u128 << (index as u32 + 1); // t_{i+1}; 2^m (the whole ring) for the last
-        let hi = next.max(space.dist(me, f.id) as u128);
-        self.fingers.retain(|e| {
-            let d = space.dist(me, e.id) as u128;
-            !(lo <= d && d < hi) || e.idx == f.idx
-        });
-        if f.idx != self.me.idx && !self.fingers.iter().any(|e| e.idx == f.idx) {
-            let d = space.dist(me, f.id);
-            let at = self.fingers.partition_point(|e| space.dist(me, e.id) < d);
-            self.fingers.insert(at, f);
-        }
-    }
-
     /// Drops every reference to a peer found dead.
     fn forget(&mut self, dead: PeerIdx) {
         self.succs.retain(|s| s.idx != dead);
-        self.fingers.retain(|f| f.idx != dead);
+        self.fingers.forget(dead);
         self.cache.remove(dead);
         if self.pred_candidate.is_some_and(|c| c.idx == dead) {
             self.pred_candidate = None;
@@ -797,7 +711,6 @@ impl Peer {
         let nearest = self
             .fingers
             .first()
-            .copied()
             .or_else(|| self.cache.peers().next())
             .or(self.pred.filter(|p| p.idx != me.idx))
             .or(self.pred_candidate);
@@ -823,12 +736,7 @@ impl Peer {
     /// After the successor list changed: sends the owned entries to every replica that was not
     /// one before (a successor vanished, so the next one now keeps a copy).
     fn refresh_replicas(&self, params: &Params, before: &[PeerRef], out: &mut Vec<Command>) {
-        let fresh: Vec<PeerRef> = self
-            .replicas(params)
-            .iter()
-            .copied()
-            .filter(|r| !before.iter().any(|b| b.idx == r.idx))
-            .collect();
+        let fresh = new_replicas(self.replicas(params), before);
         if fresh.is_empty() {
             return;
         }
@@ -852,19 +760,7 @@ impl Peer {
     fn owned_entries(&self) -> Entries {
         let Some(p) = self.pred else { return Vec::new() };
         let space_all = p.idx == self.me.idx;
-        self.entries
-            .iter()
-            .filter(|(k, _)| space_all || in_range(**k, p.id, self.me.id))
-            .map(|(k, v)| (*k, v.clone()))
-            .collect()
-    }
-
-    fn store_all(&mut self, entries: Entries) {
-        for (key, holders) in entries {
-            for h in holders {
-                self.store(key, h);
-            }
-        }
+        self.entries.select(|k| space_all || in_range(k, p.id, self.me.id))
     }
 }
 

@@ -1,0 +1,415 @@
+//! Chord (SPEC §2), the first protocol: a ring of peers that each know their predecessor, a
+//! successor list, optionally a finger table, and a cache of learned shortcuts. Routing and
+//! maintenance are in `peer`; this module holds the messages, timers and settings, and
+//! implements [`Protocol`] for [`Peer`].
+//!
+//! A peer reports to the recorder through [`Report`] commands: a measured query that reaches it
+//! (`Reached`), an answer it sends (`Answered`), a forward that timed out (`TimedOut`), an
+//! answer that reached its querier (`Ended`). Its messages keep their own hop count as a TTL
+//! (`Query::hops`, checked against the hop limit); what is measured is what is reported.
+
+mod cache;
+mod fingers;
+mod peer;
+
+pub use peer::Peer;
+
+use crate::check::{self, Health};
+use crate::config::Config;
+use crate::oracle::Oracle;
+pub use crate::protocol::Maintenance;
+use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request};
+use crate::ring::{IdSpace, RingId};
+pub use crate::storage::Entries;
+use crate::storage::Store;
+use crate::time::SimDuration;
+
+/// What a query asks of the key's owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Return the values stored under the key.
+    Lookup,
+    /// Store the entry (key, holder).
+    Store {
+        /// The peer that holds the file.
+        holder: RingId,
+    },
+    /// A joining peer looks for its successor (the owner of its own ID).
+    Join,
+    /// A peer repairs finger `index` (the owner of me + 2^index).
+    FindFinger {
+        /// Which finger.
+        index: u8,
+    },
+}
+
+/// A query travelling towards the owner of `key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// The operation it belongs to.
+    pub op: OpId,
+    /// What to do at the owner.
+    pub kind: Op,
+    /// The key sought.
+    pub key: RingId,
+    /// Who asked, and gets the answer.
+    pub querier: PeerRef,
+    /// Forwards so far: the protocol's own TTL against the hop limit (measurement counts hops
+    /// from `Report::Reached`, not from this).
+    pub hops: u32,
+    /// Forwards that timed out so far.
+    pub timeouts: u32,
+    /// The sender expected the receiver to own the key (routing steps 2 and 3 of SPEC §2).
+    pub expect_owner: bool,
+    /// An earlier step of this query jumped to a cached peer (SPEC §2 step 3).
+    pub jumped: bool,
+    /// When `expect_owner` is set: a point the key is known to lie after, i.e. the key is in
+    /// (lower, receiver]. A forward sender sets it to itself (or to a cached range's start); a
+    /// step back to a predecessor keeps it. It lets a peer that does not know its predecessor
+    /// accept only keys it can be sure are its own.
+    pub lower: RingId,
+}
+
+/// The owner's (or a failing peer's) answer, sent straight to the querier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The operation answered.
+    pub op: OpId,
+    /// What the query asked.
+    pub kind: Op,
+    /// Who answers.
+    pub from: PeerRef,
+    /// What happened.
+    pub reply: Reply,
+}
+
+/// The content of an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `from` owns the key range (range_start, from]; these are the holders stored under the key
+    /// (possibly none).
+    Owner {
+        /// Holders of the file with this key, in the order they were stored.
+        values: Vec<RingId>,
+        /// The owner's predecessor: where the range it owns starts (exclusive).
+        range_start: RingId,
+    },
+    /// `from` owns the key and stored the entry.
+    Stored,
+    /// `from` owns the key (a joiner's ID, or a finger target); here is its successor list,
+    /// `from` first.
+    Successor {
+        /// `from` followed by its successors.
+        succs: Vec<PeerRef>,
+        /// For a join: the entries `from` holds in the joiner's new range, so the joiner can
+        /// answer for its keys the moment it joins.
+        entries: Entries,
+    },
+    /// The query could not be routed further (hop limit, or no live peer left to try).
+    Failed,
+}
+
+/// A message on the wire. The sender's identity travels with it (see `Peer::handle_message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A query being routed.
+    Query(Query),
+    /// An answer to a querier.
+    Answer(Answer),
+    /// Stabilization: "who is your predecessor, and what is your successor list?"
+    StabilizeReq,
+    /// The answer to `StabilizeReq`.
+    StabilizeResp {
+        /// The sender's predecessor.
+        pred: Option<PeerRef>,
+        /// The sender's successor list.
+        succs: Vec<PeerRef>,
+    },
+    /// "I believe I am your predecessor."
+    Notify,
+    /// Liveness check of a predecessor.
+    Ping,
+    /// Answer to `Ping`.
+    Pong,
+    /// A graceful leave, sent to the predecessor and the successor.
+    Leaving {
+        /// The leaver's predecessor (for its successor).
+        pred: Option<PeerRef>,
+        /// The leaver's successor list (for its predecessor).
+        succs: Vec<PeerRef>,
+        /// The entries the leaver owned (for its successor).
+        entries: Entries,
+    },
+    /// Entries to store: a handoff to a new owner, or replicas.
+    Entries(Entries),
+    /// "Send me the entries you hold in (start, me]": a peer that has just learned its
+    /// predecessor asks its successor, whose own view of that range may have been stale.
+    FetchRange {
+        /// Start of the range (exclusive): the asker's predecessor.
+        start: RingId,
+    },
+}
+
+/// The periodic timers of a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// Ask the successor for its predecessor and list; notify it.
+    Stabilize,
+    /// Repair the next finger.
+    FixFinger,
+    /// Ping the predecessor.
+    CheckPredecessor,
+}
+
+/// Chord's commands.
+pub type Command = crate::protocol::Command<Message, Timer>;
+
+/// Settings every peer shares.
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    /// The identifier space.
+    pub space: IdSpace,
+    /// Most forwards plus timeouts a query may take.
+    pub hop_limit: u32,
+    /// Learned shortcuts a peer keeps (0 = no cache).
+    pub cache_size: usize,
+    /// Length r of the successor list.
+    pub successors: usize,
+    /// Whether the whole successor list (not only the first successor) is used for routing.
+    pub route_via_successors: bool,
+    /// Answer a rejected notify with the predecessor, and tell a replaced predecessor about its
+    /// replacement (see `OverlayConfig::reactive_stabilization`).
+    pub reactive_stabilization: bool,
+    /// Look up the whole finger table on joining (see `OverlayConfig::fingers_at_join`).
+    pub fingers_at_join: bool,
+    /// Whether finger tables are kept.
+    pub fingers: bool,
+    /// Copies of each entry: the owner and its next `replication - 1` successors.
+    pub replication: usize,
+    /// Periodic maintenance, or `None` for a static network.
+    pub maintenance: Option<Maintenance>,
+}
+
+impl Reply {
+    /// What measurement needs of this answer.
+    fn answered(&self) -> Answered {
+        match self {
+            Reply::Owner { values, .. } => Answered::Owner { values: Some(values.clone()) },
+            Reply::Successor { .. } => Answered::Owner { values: None },
+            Reply::Stored => Answered::Stored,
+            Reply::Failed => Answered::Failed,
+        }
+    }
+}
+
+impl Protocol for Peer {
+    type Message = Message;
+    type Timer = Timer;
+    type Params = Params;
+
+    fn params(cfg: &Config, nodes: usize) -> Params {
+        let overlay = &cfg.overlay;
+        Params {
+            space: cfg.space,
+            // Default: enough for a query to walk the whole ring twice.
+            hop_limit: overlay
+                .hop_limit
+                .unwrap_or_else(|| u32::try_from(2 * nodes as u64 + 16).unwrap_or(u32::MAX)),
+            cache_size: overlay.cache_size as usize,
+            successors: overlay.successors as usize,
+            route_via_successors: overlay.route_via_successors,
+            reactive_stabilization: overlay.reactive_stabilization,
+            fingers_at_join: overlay.fingers_at_join,
+            fingers: overlay.fingers,
+            replication: overlay.replication as usize,
+            maintenance: overlay.maintenance,
+        }
+    }
+
+    /// The true ring: every peer knows its predecessor, its r successors and (with fingers) its
+    /// exact finger table. Forming: the first peer is a ring of one, the others start joining.
+    fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Peer> {
+        let n = ids.len();
+        let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
+        let r = params.successors.clamp(1, n.saturating_sub(1).max(1));
+        let mut peers: Vec<Peer> = (0..n)
+            .map(|i| match forming {
+                false => {
+                    let succs = (1..=r).map(|k| at((i + k) % n)).collect();
+                    Peer::new(at(i), Some(at((i + n - 1) % n)), succs)
+                }
+                true if i == 0 => Peer::new(at(0), Some(at(0)), vec![at(0)]),
+                true => Peer::joining(at(i)),
+            })
+            .collect();
+        if params.fingers && !forming {
+            for (i, peer) in peers.iter_mut().enumerate() {
+                let fingers = crate::ring::finger_indices(params.space, ids, i).into_iter().map(at);
+                peer.set_fingers(params.space, fingers);
+            }
+        }
+        peers
+    }
+
+    fn joining(me: PeerRef) -> Peer {
+        Peer::joining(me)
+    }
+
+    fn timers(params: &Params) -> Vec<(Timer, SimDuration)> {
+        let Some(m) = params.maintenance else { return Vec::new() };
+        let mut timers = vec![(Timer::Stabilize, m.stabilize)];
+        timers.push((Timer::CheckPredecessor, m.check_predecessor));
+        if params.fingers {
+            timers.push((Timer::FixFinger, m.fix_finger));
+        }
+        timers
+    }
+
+    fn me(&self) -> PeerRef {
+        Peer::me(self)
+    }
+
+    fn store(&self) -> &Store {
+        self.entries()
+    }
+
+    fn store_mut(&mut self) -> &mut Store {
+        self.entries_mut()
+    }
+
+    fn start(
+        &mut self,
+        params: &Params,
+        op: OpId,
+        key: RingId,
+        request: Request,
+        out: &mut Vec<Command>,
+    ) {
+        let kind = match request {
+            Request::Lookup => Op::Lookup,
+            Request::Store { holder } => Op::Store { holder },
+        };
+        let q = Query {
+            op,
+            kind,
+            key,
+            querier: self.me(),
+            hops: 0,
+            timeouts: 0,
+            expect_owner: false,
+            jumped: false,
+            lower: RingId(0),
+        };
+        self.start_query(params, q, out);
+    }
+
+    fn join(&mut self, _: &Params, via: PeerRef, op: OpId, out: &mut Vec<Command>) {
+        Peer::join(self, via, op, out)
+    }
+
+    fn leave(&mut self, _: &Params, out: &mut Vec<Command>) {
+        Peer::leave(self, out)
+    }
+
+    /// Queries it held while joining die with it.
+    fn departed(&mut self, out: &mut Vec<Command>) {
+        for q in self.take_held().into_iter().filter(|q| q.op.is_measured()) {
+            out.push(Command::Report(Report::Answered(q.op, Answered::Failed)));
+            out.push(Command::Report(Report::Ended(q.op)));
+        }
+    }
+
+    fn handle_message(
+        &mut self,
+        params: &Params,
+        from: PeerRef,
+        msg: Message,
+        out: &mut Vec<Command>,
+    ) {
+        // A query reaching a live peer is a hop; an answer reaching its querier ends the
+        // operation (once the querier has handled it).
+        let ended = match &msg {
+            Message::Query(q) if q.op.is_measured() => {
+                out.push(Command::Report(Report::Reached(q.op)));
+                None
+            }
+            Message::Answer(a) if a.op.is_measured() => Some(a.op),
+            _ => None,
+        };
+        Peer::handle_message(self, params, from, msg, out);
+        if let Some(op) = ended {
+            out.push(Command::Report(Report::Ended(op)));
+        }
+    }
+
+    fn handle_timer(&mut self, params: &Params, timer: Timer, out: &mut Vec<Command>) {
+        Peer::handle_timer(self, params, timer, out)
+    }
+
+    fn handle_undeliverable(
+        &mut self,
+        params: &Params,
+        to: PeerRef,
+        msg: Message,
+        out: &mut Vec<Command>,
+    ) {
+        if let Message::Query(q) = &msg
+            && q.op.is_measured()
+        {
+            out.push(Command::Report(Report::TimedOut(q.op)));
+        }
+        Peer::handle_undeliverable(self, params, to, msg, out)
+    }
+
+    /// An answer lost with its querier ends its operation all the same.
+    fn lost(msg: &Message, out: &mut Vec<Command>) {
+        if let Message::Answer(a) = msg
+            && a.op.is_measured()
+        {
+            out.push(Command::Report(Report::Ended(a.op)));
+        }
+    }
+
+    /// A query forwarded by a peer that then departed times out with nobody left to retry it.
+    fn lost_with_sender(msg: &Message, out: &mut Vec<Command>) {
+        if let Message::Query(q) = msg
+            && q.op.is_measured()
+        {
+            out.push(Command::Report(Report::TimedOut(q.op)));
+            out.push(Command::Report(Report::Answered(q.op, Answered::Failed)));
+            out.push(Command::Report(Report::Ended(q.op)));
+        }
+    }
+
+    fn describe(msg: &Message) -> String {
+        match msg {
+            Message::Query(q) => format!("query {:?} for key {}", q.kind, q.key),
+            Message::Answer(a) => format!("answer {:?} for {:?}", a.reply, a.kind),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn own_finger(&self, space: IdSpace, index: u8) -> Option<PeerRef> {
+        Some(self.finger(space, index))
+    }
+
+    fn links(&self, push: &mut dyn FnMut(PeerRef, &'static str)) {
+        for (i, &s) in self.successors().iter().enumerate() {
+            push(s, if i == 0 { "succ" } else { "list" });
+        }
+        for &f in self.fingers() {
+            push(f, "finger");
+        }
+    }
+
+    fn predecessor(&self) -> Option<PeerRef> {
+        self.pred()
+    }
+
+    fn health(params: &Params, peers: &[Peer], alive: &[bool], oracle: &Oracle) -> Health {
+        check::check(params.space, peers, alive, oracle, params.fingers)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! The network at time zero: the peer IDs (IDs stream), the physical peers behind virtual
+//! nodes, the protocol's initial state, the files placed at their owners, and the first events
+//! (timers, scripted events, churn, workload, samples, snapshots).
+
+use super::recorder::Recorder;
+use super::{Event, Simulation};
+use crate::config::{Bootstrap, Config, Population};
+use crate::engine::Engine;
+use crate::metrics::PeerRecord;
+use crate::network::Network;
+use crate::oracle::Oracle;
+use crate::protocol::{PeerIdx, Protocol};
+use crate::ring::{IdSpace, RingId};
+use crate::rng::{Purpose, Rng, stream};
+use crate::time::{SimDuration, SimTime};
+use crate::workload::Workload;
+use rand::RngExt;
+use std::collections::VecDeque;
+
+/// `n` distinct IDs drawn uniformly from `space`, in increasing order. `n <= 2^m`.
+pub fn draw_ids(space: IdSpace, n: u64, rng: &mut Rng) -> Vec<RingId> {
+    assert!(n as u128 <= space.size(), "{n} peers do not fit {} bits", space.bits());
+    if n as u128 * 2 >= space.size() {
+        // Dense: a partial Fisher-Yates shuffle of the whole (small) space.
+        let size = space.size() as u64;
+        let mut all: Vec<u64> = (0..size).collect();
+        for i in 0..n {
+            let j = rng.random_range(i..size);
+            all.swap(i as usize, j as usize);
+        }
+        all.truncate(n as usize);
+        all.sort_unstable();
+        return all.into_iter().map(RingId).collect();
+    }
+    // Sparse: draw, sort, drop duplicates, draw again for the missing ones.
+    let mut ids: Vec<RingId> = Vec::with_capacity(n as usize);
+    while (ids.len() as u64) < n {
+        for _ in ids.len() as u64..n {
+            ids.push(space.wrap(rng.random::<u64>()));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    ids
+}
+
+/// Shuffles `v` uniformly (Fisher-Yates, from the end) with draws from `rng`.
+fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i as u64) as usize;
+        v.swap(i, j);
+    }
+}
+
+impl<'c, P: Protocol> Simulation<'c, P> {
+    /// Bootstraps the network of `cfg` for the run seeded with `seed`: draws the peer IDs, gives
+    /// every peer the state of a converged network (or starts the joins that form it), places
+    /// the workload's files, and schedules the scripted events, churn, samples and the first
+    /// generated lookup.
+    pub fn new(cfg: &'c Config, seed: u64) -> Self {
+        let space = cfg.space;
+        let mut id_rng = stream(seed, Purpose::PeerIds);
+        let v = cfg.overlay.virtual_nodes.max(1) as u64;
+        let mut ids = match &cfg.population {
+            Population::Random(n) => draw_ids(space, *n * v, &mut id_rng),
+            Population::Explicit(ids) => {
+                assert!(v == 1, "virtual nodes need a random population");
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids
+            }
+        };
+        let forming = cfg.bootstrap == Bootstrap::Joins;
+        if forming {
+            // Peers come in a random order (peer i is the i-th to start): the first alone forms
+            // the ring, each later one joins through one before it.
+            assert!(v == 1, "a ring formed by joins has no virtual nodes");
+            shuffle(&mut ids, &mut id_rng);
+        }
+        // Node i (in ID order) runs on physical peer hosts[i]: with virtual nodes, each peer's
+        // v nodes are spread at random (a shuffle from the IDs stream).
+        let mut hosts: Vec<u32> = (0..ids.len() as u64).map(|i| (i / v) as u32).collect();
+        if v > 1 {
+            shuffle(&mut hosts, &mut id_rng);
+        }
+        let next_host = (ids.len() as u64).div_ceil(v) as u32;
+        assert!(!ids.is_empty(), "a validated config has at least one peer");
+        let n = ids.len();
+        let params = P::params(cfg, n);
+        let peers = P::bootstrap(&params, &ids, forming);
+        let peer_records = ids
+            .iter()
+            .zip(&hosts)
+            .enumerate()
+            .map(|(i, (&id, &host))| PeerRecord {
+                id,
+                join: (!forming || i == 0).then_some(SimTime::ZERO),
+                leave: None,
+                join_hops: None,
+                join_path: Vec::new(),
+                host,
+                keys: None,
+            })
+            .collect();
+        let all: Vec<(RingId, PeerIdx)> =
+            ids.iter().enumerate().map(|(i, &id)| (id, PeerIdx(i as u32))).collect();
+        let members = if forming { 1 } else { n };
+        let oracle = if forming {
+            Oracle::forming(all, vec![(ids[0], PeerIdx(0))])
+        } else {
+            Oracle::new(all)
+        };
+        let workload = Workload::new(
+            cfg.workload.clone(),
+            space,
+            cfg.warmup,
+            cfg.duration,
+            stream(seed, Purpose::Workload),
+        );
+        let mut sim = Simulation {
+            cfg,
+            seed,
+            params,
+            engine: Engine::new(),
+            alive: vec![true; n],
+            peers,
+            hosts,
+            next_host,
+            oracle,
+            network: Network::new(cfg.network.latency, stream(seed, Purpose::Network)),
+            workload,
+            id_rng,
+            churn_rng: stream(seed, Purpose::Churn),
+            timer_rng: stream(seed, Purpose::Maintenance),
+            out: Vec::new(),
+            recorder: Recorder::new(cfg.record_lookups, cfg.record_paths, peer_records),
+            recent: VecDeque::new(),
+            stopped: None,
+            warnings: Vec::new(),
+            snapshots: Vec::new(),
+            skipped_departures: 0,
+            lookups_not_made: 0,
+        };
+        sim.publish_files();
+        // Stagger the first firing of every timer uniformly over its period.
+        let timers = P::timers(&sim.params);
+        if !timers.is_empty() {
+            for i in 0..members {
+                let idx = PeerIdx(i as u32);
+                for &(timer, period) in &timers {
+                    let phase = SimDuration(sim.timer_rng.random_range(0..period.as_ms().max(1)));
+                    sim.engine
+                        .schedule_at(SimTime::ZERO + phase, Event::Timer { peer: idx, timer });
+                }
+            }
+        }
+        for i in 0..members {
+            sim.schedule_peer_lookups(SimTime::ZERO, PeerIdx(i as u32));
+        }
+        if forming {
+            for k in 1..n {
+                let via = PeerIdx(sim.id_rng.random_range(0..k as u64) as u32);
+                sim.start_join(SimTime::ZERO, PeerIdx(k as u32), via);
+            }
+        }
+        for (i, ev) in cfg.events.iter().enumerate() {
+            sim.engine.schedule_at(ev.at, Event::Scripted(i));
+        }
+        sim.schedule_churn(n);
+        if sim.workload.lookups() > 0 {
+            sim.engine.schedule_at(sim.workload.start_time(0), Event::WorkloadLookup(0));
+        }
+        if let Some(dt) = cfg.sample {
+            sim.engine.schedule_at(SimTime::ZERO + dt, Event::Sample);
+        }
+        for &t in &cfg.snapshots {
+            sim.engine.schedule_at(t, Event::Snapshot);
+        }
+        sim
+    }
+
+    /// Places every file's entry where a converged network keeps it: at the key's owner and the
+    /// next `replication - 1` members clockwise (fewer when the ring is smaller).
+    pub(super) fn publish_files(&mut self) {
+        let space = self.cfg.space;
+        for (key, holder) in self.workload.file_holders(&self.oracle) {
+            let (owner_id, owner) = self.oracle.owner(key);
+            let (mut at_id, mut at) = (owner_id, owner);
+            for _ in 0..self.cfg.overlay.replication.max(1) {
+                self.peers[at.0 as usize].store_mut().insert(key, holder);
+                (at_id, at) = self.oracle.owner(space.add(at_id, 1));
+                if at == owner {
+                    break;
+                }
+            }
+            self.oracle.note_stored(key);
+        }
+    }
+}

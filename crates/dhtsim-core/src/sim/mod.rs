@@ -1,0 +1,511 @@
+//! One simulation run: the event loop that drives a protocol's peers, and what it measures.
+//!
+//! This is where the pieces meet. The engine orders events; peers (any [`Protocol`]) decide what
+//! to send; the network decides when it arrives; the workload and churn models decide what
+//! happens; the oracle says what the right answer was. The loop owns the closed set of event
+//! kinds and applies the commands peers emit. Around it:
+//!
+//! - `bootstrap`: the IDs, the network at time zero, the files placed, the first events;
+//! - `membership`: spawning, joining and departing peers, the churn drivers, scripted events
+//!   and traces;
+//! - `recorder`: everything measured, fed by the protocol's reports and the membership
+//!   changes. Measurement never looks inside a message.
+//!
+//! A message to a peer that has departed is lost; its sender learns it as *undeliverable* one
+//! RPC timeout after sending (the missing ack), which is how peers detect failures.
+
+mod bootstrap;
+mod membership;
+mod recorder;
+#[cfg(test)]
+mod tests;
+
+pub use bootstrap::draw_ids;
+pub(crate) use recorder::OP_BYTES;
+
+use crate::check::Health;
+use crate::chord::Peer;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::metrics::{RunResult, Snapshot};
+use crate::network::Network;
+use crate::oracle::Oracle;
+use crate::protocol::{Command, CommandOf, PeerIdx, PeerRef, Protocol, Report, Request};
+use crate::ring::RingId;
+use crate::rng::Rng;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::{Target, Workload};
+use rand::RngExt;
+use recorder::{OpKind, Recorder};
+use std::collections::VecDeque;
+
+/// Every kind of event a run processes.
+#[derive(Debug)]
+enum Event<P: Protocol> {
+    /// A message from `from`, sent at `sent`, arrives at peer `to`.
+    Deliver { to: PeerIdx, from: PeerRef, sent: SimTime, msg: P::Message },
+    /// A message `sender` sent to `dead` was not acknowledged within the RPC timeout.
+    Undeliverable { sender: PeerIdx, dead: PeerRef, msg: P::Message },
+    /// A peer's periodic timer fires.
+    Timer { peer: PeerIdx, timer: P::Timer },
+    /// The workload starts its lookup number `i`.
+    WorkloadLookup(u64),
+    /// A member starts its periodic lookup (per-peer workload).
+    PeerLookup(PeerIdx),
+    /// Scripted event number `i` of the scenario happens.
+    Scripted(usize),
+    /// The churn model's peer departs.
+    Depart(PeerIdx),
+    /// The churn model adds a peer.
+    Arrive,
+    /// The Poisson churn model removes a random live peer.
+    PoissonDepart,
+    /// A fraction of the members crash at once.
+    MassFailure,
+    /// Trace event number `i` happens.
+    Trace(usize),
+    /// Take a time-series sample and check the ring.
+    Sample,
+    /// Take a snapshot of the overlay.
+    Snapshot,
+}
+
+/// Bytes one pending event takes in the engine (its slot and its heap key), for
+/// [`crate::footprint`].
+pub(crate) const EVENT_BYTES: usize = std::mem::size_of::<Option<Event<Peer>>>() + 24;
+
+/// How many recent events a run keeps to explain a stop on a failed property.
+const TRACE_LEN: usize = 32;
+
+/// A run in progress, of protocol `P` (Chord unless said otherwise).
+pub struct Simulation<'c, P: Protocol = Peer> {
+    cfg: &'c Config,
+    seed: u64,
+    params: P::Params,
+    engine: Engine<Event<P>>,
+    peers: Vec<P>,
+    alive: Vec<bool>,
+    /// The physical peer of each ring node (by address).
+    hosts: Vec<u32>,
+    /// The number the next new physical peer gets.
+    next_host: u32,
+    oracle: Oracle,
+    network: Network,
+    workload: Workload,
+    id_rng: Rng,
+    churn_rng: Rng,
+    timer_rng: Rng,
+    out: Vec<CommandOf<P>>,
+    recorder: Recorder,
+    recent: VecDeque<String>,
+    stopped: Option<String>,
+    warnings: Vec<String>,
+    snapshots: Vec<Snapshot>,
+    /// Churn departures skipped to keep r + 1 members.
+    skipped_departures: u64,
+    /// Workload lookups that found no live peer to start from (said in a warning, never silent).
+    lookups_not_made: u64,
+}
+
+/// Runs `cfg` with `seed` to the end and returns what it measured.
+pub fn run(cfg: &Config, seed: u64) -> RunResult {
+    Simulation::<Peer>::new(cfg, seed).run()
+}
+
+impl<'c, P: Protocol> Simulation<'c, P> {
+    /// Runs until nothing is left to do: the measured window is over and every operation
+    /// started in it has ended (or a checked property failed, with `stop_on_violation`).
+    pub fn run(mut self) -> RunResult {
+        while self.step() {}
+        self.finish()
+    }
+
+    /// Runs to the end like [`Simulation::run`], calling `progress(now, events)` every `every`
+    /// events (for a progress display; it cannot influence the run).
+    pub fn run_with_progress(
+        mut self,
+        every: u64,
+        mut progress: impl FnMut(SimTime, u64),
+    ) -> RunResult {
+        let every = every.max(1);
+        let mut n = 0u64;
+        while self.step() {
+            n += 1;
+            if n.is_multiple_of(every) {
+                progress(self.engine.now(), n);
+            }
+        }
+        progress(self.engine.now(), n);
+        self.finish()
+    }
+
+    /// Runs every event before `t` (and no later one); `false` if the run ended first.
+    pub fn run_until(&mut self, t: SimTime) -> bool {
+        while self.engine.peek_time().is_some_and(|next| next < t) {
+            if !self.step() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Processes one event; `false` when the run is over.
+    pub fn step(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
+        match self.engine.peek_time() {
+            None => return false,
+            Some(t) if t >= self.cfg.duration && self.recorder.in_flight() == 0 => return false,
+            Some(_) => {}
+        }
+        let (now, event) = self.engine.pop().expect("peeked");
+        if let Some(next) = self.engine.next_now() {
+            self.prefetch_peer_of(next);
+        }
+        if self.cfg.stop_on_violation {
+            if self.recent.len() == TRACE_LEN {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(format!("{now}: {}", describe(&event, &self.peers)));
+        }
+        match event {
+            Event::Deliver { to, from, sent, msg } => self.deliver(now, to, from, sent, msg),
+            Event::Undeliverable { sender, dead, msg } => {
+                self.undeliverable(now, sender, dead, msg)
+            }
+            Event::Timer { peer, timer } => {
+                if self.alive[peer.0 as usize] {
+                    self.peers[peer.0 as usize].handle_timer(&self.params, timer, &mut self.out);
+                    self.apply(now, peer);
+                }
+            }
+            Event::WorkloadLookup(i) => {
+                if self.oracle.alive_count() > 0 {
+                    let start = self.workload.next_lookup(&self.oracle);
+                    self.start_workload_lookup(now, start.origin, start.target);
+                } else {
+                    self.lookups_not_made += 1;
+                }
+                if i + 1 < self.workload.lookups() {
+                    let next = self.workload.start_time(i + 1);
+                    self.engine.schedule_at(next, Event::WorkloadLookup(i + 1));
+                }
+            }
+            Event::PeerLookup(peer) => self.peer_lookup(now, peer),
+            Event::Scripted(i) => self.scripted(now, self.cfg.events[i].action),
+            Event::Depart(peer) => self.churn_depart(now, peer),
+            Event::Arrive => self.churn_arrive(now),
+            Event::PoissonDepart => self.poisson_depart(now),
+            Event::MassFailure => self.mass_failure(now),
+            Event::Trace(i) => self.trace(now, i),
+            Event::Sample => self.sample(now),
+            Event::Snapshot => {
+                let snap = self.snapshot(now);
+                self.snapshots.push(snap);
+            }
+        }
+        true
+    }
+
+    /// Virtual time of the last event processed.
+    pub fn now(&self) -> SimTime {
+        self.engine.now()
+    }
+
+    /// The ring as the oracle sees it.
+    pub fn oracle(&self) -> &Oracle {
+        &self.oracle
+    }
+
+    /// The protocol state of a peer.
+    pub fn peer(&self, idx: PeerIdx) -> &P {
+        &self.peers[idx.0 as usize]
+    }
+
+    /// The protocol state of the live peer with ID `id` (member or joining).
+    pub fn peer_by_id(&self, id: RingId) -> Option<&P> {
+        self.peers.iter().zip(&self.alive).find(|(p, a)| **a && p.me().id == id).map(|(p, _)| p)
+    }
+
+    /// Mutable access to a peer's state, for tests that corrupt it on purpose.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn peer_mut(&mut self, idx: PeerIdx) -> &mut P {
+        &mut self.peers[idx.0 as usize]
+    }
+
+    /// Checks the overlay now.
+    pub fn health(&self) -> Health {
+        P::health(&self.params, &self.peers, &self.alive, &self.oracle)
+    }
+
+    /// The overlay now: members with their links to other live members.
+    pub fn snapshot(&self, now: SimTime) -> Snapshot {
+        let live = |idx: PeerIdx| self.alive[idx.0 as usize];
+        let mut members = Vec::with_capacity(self.oracle.len());
+        let mut edges = Vec::new();
+        for (id, idx) in self.oracle.members() {
+            let p = &self.peers[idx.0 as usize];
+            members.push((id, p.predecessor().filter(|q| live(q.idx)).map(|q| q.id)));
+            p.links(&mut |to, kind| {
+                if live(to.idx) {
+                    edges.push((id, to.id, kind));
+                }
+            });
+        }
+        Snapshot { t: now, members, edges }
+    }
+
+    // ----- operations and messages -----
+
+    /// Starts loading the state of the peer that `event` will touch, while this event is handled:
+    /// with 10^5 peers and more, that state is rarely in cache. A hint; results do not change.
+    fn prefetch_peer_of(&self, event: &Event<P>) {
+        let peer = match event {
+            Event::Deliver { to, .. } => to,
+            Event::Timer { peer, .. } | Event::PeerLookup(peer) => peer,
+            _ => return,
+        };
+        if let Some(p) = self.peers.get(peer.0 as usize) {
+            crate::engine::prefetch(p);
+        }
+    }
+
+    /// Starts a lookup the workload generated. A finger target is resolved from the origin's own
+    /// finger table; one that is the origin itself starts nothing, as in SimGrid's benchmark.
+    pub(super) fn start_workload_lookup(&mut self, now: SimTime, origin: PeerIdx, target: Target) {
+        let key = match target {
+            Target::Key(key) => key,
+            Target::Finger(index) => {
+                let peer = &self.peers[origin.0 as usize];
+                match peer.own_finger(self.cfg.space, index) {
+                    Some(finger) if finger.idx != origin => finger.id,
+                    _ => return,
+                }
+            }
+        };
+        self.start_op(now, origin, key, Request::Lookup);
+    }
+
+    /// Starts a measured lookup or store at `origin`.
+    pub(super) fn start_op(
+        &mut self,
+        now: SimTime,
+        origin: PeerIdx,
+        key: RingId,
+        request: Request,
+    ) {
+        let kind = match request {
+            Request::Lookup => OpKind::Lookup,
+            Request::Store { .. } => OpKind::Store,
+        };
+        let peer = &mut self.peers[origin.0 as usize];
+        let op = self.recorder.started(now, peer.me().id, key, kind);
+        peer.start(&self.params, op, key, request, &mut self.out);
+        self.apply(now, origin);
+    }
+
+    fn deliver(
+        &mut self,
+        now: SimTime,
+        to: PeerIdx,
+        from: PeerRef,
+        sent: SimTime,
+        msg: P::Message,
+    ) {
+        let receiver = self.peers[to.0 as usize].me();
+        if !self.alive[to.0 as usize] {
+            // Lost: the sender notices when its RPC timeout expires.
+            P::lost(&msg, &mut self.out);
+            self.apply_reports(now, receiver.id);
+            let at = (sent + self.cfg.overlay.rpc_timeout).max(now);
+            self.engine
+                .schedule_at(at, Event::Undeliverable { sender: from.idx, dead: receiver, msg });
+            return;
+        }
+        self.peers[to.0 as usize].handle_message(&self.params, from, msg, &mut self.out);
+        self.apply(now, to);
+    }
+
+    fn undeliverable(&mut self, now: SimTime, sender: PeerIdx, dead: PeerRef, msg: P::Message) {
+        if self.alive[sender.0 as usize] {
+            self.peers[sender.0 as usize].handle_undeliverable(
+                &self.params,
+                dead,
+                msg,
+                &mut self.out,
+            );
+            self.apply(now, sender);
+        } else {
+            P::lost_with_sender(&msg, &mut self.out);
+            self.apply_reports(now, dead.id);
+        }
+    }
+
+    /// Carries out the commands peer `from` just emitted.
+    pub(super) fn apply(&mut self, now: SimTime, from: PeerIdx) {
+        let mut out = std::mem::take(&mut self.out);
+        let sender = self.peers[from.0 as usize].me();
+        for cmd in out.drain(..) {
+            match cmd {
+                Command::Send { to, msg } => {
+                    if from != to.idx {
+                        self.recorder.message_sent();
+                    }
+                    let delay = self.network.delay(from, to.idx);
+                    self.engine.schedule_in(
+                        delay,
+                        Event::Deliver { to: to.idx, from: sender, sent: now, msg },
+                    );
+                }
+                Command::SetTimer { after, timer } => {
+                    let after = if self.cfg.overlay.timer_jitter {
+                        let ms = after.as_ms();
+                        SimDuration(self.timer_rng.random_range(ms / 2..=ms + ms / 2))
+                    } else {
+                        after
+                    };
+                    self.engine.schedule_in(after, Event::Timer { peer: from, timer });
+                }
+                Command::Joined => self.joined(now, from),
+                Command::Report(report) => self.report(now, sender.id, report),
+            }
+        }
+        self.out = out;
+    }
+
+    /// Carries out the reports emitted on behalf of a peer that is gone (anything else it
+    /// would have done is lost with it).
+    pub(super) fn apply_reports(&mut self, now: SimTime, at: RingId) {
+        let mut out = std::mem::take(&mut self.out);
+        for cmd in out.drain(..) {
+            if let Command::Report(report) = cmd {
+                self.report(now, at, report);
+            }
+        }
+        self.out = out;
+    }
+
+    /// Hands a protocol's report from peer `at` to the recorder.
+    fn report(&mut self, now: SimTime, at: RingId, report: Report) {
+        match report {
+            Report::Reached(op) => self.recorder.reached(op, at),
+            Report::TimedOut(op) => self.recorder.timed_out(op),
+            Report::Answered(op, answered) => {
+                self.recorder.answered(op, at, answered, &mut self.oracle)
+            }
+            Report::Ended(op) => self.recorder.ended(now, op),
+        }
+    }
+
+    // ----- sampling and the end -----
+
+    fn sample(&mut self, now: SimTime) {
+        let health = self.health();
+        let violations = health.violations();
+        self.recorder.sample(now, health);
+        if self.cfg.stop_on_violation && !violations.is_empty() {
+            let trace: Vec<String> = self.recent.iter().cloned().collect();
+            self.stopped = Some(format!(
+                "ring property failed at {now}: {}\nlast {} events:\n  {}",
+                violations.join(", "),
+                trace.len(),
+                trace.join("\n  ")
+            ));
+            return;
+        }
+        if let Some(dt) = self.cfg.sample
+            && (now < self.cfg.duration || self.recorder.in_flight() > 0)
+        {
+            self.engine.schedule_in(dt, Event::Sample);
+        }
+    }
+
+    /// The measurements of a finished run.
+    fn finish(mut self) -> RunResult {
+        if self.skipped_departures > 0 {
+            self.warnings.push(format!(
+                "{} churn departures were skipped to keep at least r + 1 = {} members \
+                 (joins kept failing: the ring was broken)",
+                self.skipped_departures,
+                self.cfg.overlay.successors + 1
+            ));
+        }
+        if self.lookups_not_made > 0 {
+            self.warnings.push(format!(
+                "{} of the workload's {} lookups were not made: no peer was live when they were due",
+                self.lookups_not_made,
+                self.workload.lookups()
+            ));
+        }
+        let failed_joins = self.recorder.failed_joins();
+        if failed_joins > 0 {
+            self.warnings.push(format!(
+                "{failed_joins} peers never completed their join (it failed, or was still under way when the run ended)"
+            ));
+        }
+        let load = self.measure_load();
+        debug_assert!(
+            self.stopped.is_some() || self.recorder.in_flight() == 0,
+            "every operation ends"
+        );
+        let recorded = self.recorder.finish();
+        RunResult {
+            seed: self.seed,
+            initial_peers: self.cfg.population.len(),
+            lookups: recorded.lookups,
+            lookup_stats: recorded.lookup_stats,
+            peers: recorded.peers,
+            messages: recorded.messages,
+            events: self.engine.events_processed(),
+            end: self.engine.now(),
+            samples: recorded.samples,
+            stopped: self.stopped,
+            snapshots: self.snapshots,
+            warnings: self.warnings,
+            load,
+        }
+    }
+
+    /// Counts, when anything was stored, the entries each member holds for its true range
+    /// (pred, me] (in the peer records) and sums them per physical peer.
+    fn measure_load(&mut self) -> Vec<u32> {
+        if self.oracle.stored_keys().next().is_none() || self.oracle.is_empty() {
+            return Vec::new();
+        }
+        let (ids, idxs): (Vec<RingId>, Vec<PeerIdx>) = self.oracle.members().unzip();
+        let mut per_host: std::collections::BTreeMap<u32, u64> = Default::default();
+        for (i, (&id, &idx)) in ids.iter().zip(&idxs).enumerate() {
+            let pred = ids[(i + ids.len() - 1) % ids.len()];
+            let idx = idx.0 as usize;
+            let keys = self.peers[idx].store().count_in(self.cfg.space, pred, id);
+            self.recorder.peers[idx].keys = Some(keys);
+            *per_host.entry(self.hosts[idx]).or_default() += keys;
+        }
+        per_host.into_values().map(|k| u32::try_from(k).unwrap_or(u32::MAX)).collect()
+    }
+}
+
+/// One line about an event, for the trace printed when a property fails.
+fn describe<P: Protocol>(event: &Event<P>, peers: &[P]) -> String {
+    let id = |i: PeerIdx| peers[i.0 as usize].me().id;
+    match event {
+        Event::Deliver { to, from, msg, .. } => {
+            format!("{} -> {}: {}", from.id, id(*to), P::describe(msg))
+        }
+        Event::Undeliverable { sender, dead, msg } => {
+            format!("{} gave up on {}: {}", id(*sender), dead.id, P::describe(msg))
+        }
+        Event::Timer { peer, timer } => format!("{} timer {timer:?}", id(*peer)),
+        Event::WorkloadLookup(i) => format!("workload lookup {i}"),
+        Event::PeerLookup(p) => format!("{} starts its periodic lookup", id(*p)),
+        Event::Scripted(i) => format!("scripted event {i}"),
+        Event::Depart(p) => format!("{} departs", id(*p)),
+        Event::Arrive => "a peer arrives".to_string(),
+        Event::PoissonDepart => "a random peer departs".to_string(),
+        Event::MassFailure => "mass failure".to_string(),
+        Event::Trace(i) => format!("trace event {i}"),
+        Event::Sample => "sample".to_string(),
+        Event::Snapshot => "snapshot".to_string(),
+    }
+}

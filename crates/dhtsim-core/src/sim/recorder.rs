@@ -1,0 +1,393 @@
+//! The recorder: everything a run measures, fed by a few named calls.
+//!
+//! The loop tells it that an operation started, that its query reached a peer or timed out,
+//! that a peer answered it and that it ended (from the protocol's [`Report`]s), that a peer
+//! joined or departed, and when to take a sample. It keeps the operations in flight (in reused
+//! slots), the lookup statistics, the lookup and peer records, the time series and the load.
+//! It never sees a protocol's messages or state: the oracle is the only other thing it reads,
+//! to say who should have answered.
+//!
+//! [`Report`]: crate::protocol::Report
+
+use crate::check::Health;
+use crate::metrics::{LeaveKind, LookupRecord, LookupStats, Outcome, PeerRecord, Sample};
+use crate::oracle::Oracle;
+use crate::protocol::{Answered, OpId, PeerIdx};
+use crate::ring::RingId;
+use crate::time::SimTime;
+
+/// What an operation is, for the recorder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum OpKind {
+    Lookup,
+    Store,
+    /// The join of this peer.
+    Join(PeerIdx),
+}
+
+/// An answer as it left the peer that sent it.
+#[derive(Debug)]
+struct AnswerSeen {
+    /// Who answered as owner (`None`: the operation failed).
+    owner: Option<RingId>,
+    /// The true owner of the key then.
+    true_owner: RingId,
+    /// Whether the key had been stored by then.
+    was_stored: bool,
+    answered: Answered,
+}
+
+/// What the recorder remembers about an operation while it is in flight. The slot is reused
+/// once the operation has ended: an operation has one message in flight at a time (its query,
+/// then its answer), so nothing refers to it after its end.
+#[derive(Debug)]
+pub(super) struct OpState {
+    kind: OpKind,
+    /// For a lookup: its number, in start order from 0.
+    lookup: u64,
+    /// Ended (the slot is free).
+    done: bool,
+    start: SimTime,
+    origin: RingId,
+    key: RingId,
+    hops: u32,
+    timeouts: u32,
+    path: Vec<RingId>,
+    answer: Option<AnswerSeen>,
+}
+
+/// Counters of the current sample interval.
+#[derive(Debug, Default)]
+struct Interval {
+    joins: u64,
+    leaves: u64,
+    crashes: u64,
+    lookups: u64,
+    hops_sum: u64,
+    answered: u64,
+    ok: u64,
+    failed: u64,
+    timeouts: u64,
+}
+
+/// Everything measured so far in a run.
+#[derive(Debug)]
+pub(super) struct Recorder {
+    record_lookups: bool,
+    record_paths: bool,
+    ops: Vec<OpState>,
+    /// Slots of `ops` whose operation has ended, to reuse.
+    free_ops: Vec<u32>,
+    /// Operations started and not ended.
+    in_flight: u64,
+    /// Lookups started so far.
+    lookups_started: u64,
+    /// Records of the lookups that ended (with `record_lookups`), in end order.
+    records: Vec<LookupRecord>,
+    stats: LookupStats,
+    /// Messages sent from one peer to another.
+    messages: u64,
+    interval: Interval,
+    samples: Vec<Sample>,
+    /// One record per peer that ever existed, by address.
+    pub(super) peers: Vec<PeerRecord>,
+}
+
+/// What a finished run measured, for [`crate::metrics::RunResult`].
+pub(super) struct Recorded {
+    pub(super) lookups: Vec<LookupRecord>,
+    pub(super) lookup_stats: LookupStats,
+    pub(super) peers: Vec<PeerRecord>,
+    pub(super) messages: u64,
+    pub(super) samples: Vec<Sample>,
+}
+
+impl Recorder {
+    /// A recorder for a network starting with `peers`.
+    pub(super) fn new(record_lookups: bool, record_paths: bool, peers: Vec<PeerRecord>) -> Self {
+        Recorder {
+            record_lookups,
+            record_paths,
+            ops: Vec::new(),
+            free_ops: Vec::new(),
+            in_flight: 0,
+            lookups_started: 0,
+            records: Vec::new(),
+            stats: LookupStats::default(),
+            messages: 0,
+            interval: Interval::default(),
+            samples: Vec::new(),
+            peers,
+        }
+    }
+
+    /// Operations started and not ended yet.
+    pub(super) fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// A message left one peer for another.
+    pub(super) fn message_sent(&mut self) {
+        self.messages += 1;
+    }
+
+    /// An operation starts at `origin` for `key`; returns its id.
+    pub(super) fn started(
+        &mut self,
+        now: SimTime,
+        origin: RingId,
+        key: RingId,
+        kind: OpKind,
+    ) -> OpId {
+        let path = if self.record_paths { vec![origin] } else { Vec::new() };
+        let lookup = self.lookups_started;
+        if kind == OpKind::Lookup {
+            self.lookups_started += 1;
+        }
+        let state = OpState {
+            kind,
+            lookup,
+            done: false,
+            start: now,
+            origin,
+            key,
+            hops: 0,
+            timeouts: 0,
+            path,
+            answer: None,
+        };
+        let op = match self.free_ops.pop() {
+            Some(slot) => {
+                self.ops[slot as usize] = state;
+                OpId(slot)
+            }
+            None => {
+                let op = OpId(u32::try_from(self.ops.len()).expect("fewer than 2^32 operations"));
+                assert!(op.is_measured(), "fewer than 2^32 - 1 operations in flight");
+                self.ops.push(state);
+                op
+            }
+        };
+        self.in_flight += 1;
+        op
+    }
+
+    /// The operation's query reached the live peer `at`: one hop.
+    pub(super) fn reached(&mut self, op: OpId, at: RingId) {
+        let op = &mut self.ops[op.0 as usize];
+        op.hops += 1;
+        if self.record_paths {
+            op.path.push(at);
+        }
+    }
+
+    /// A message of the operation timed out.
+    pub(super) fn timed_out(&mut self, op: OpId) {
+        self.ops[op.0 as usize].timeouts += 1;
+    }
+
+    /// Peer `by` answered the operation: note who answered and who should have.
+    pub(super) fn answered(
+        &mut self,
+        op: OpId,
+        by: RingId,
+        answered: Answered,
+        oracle: &mut Oracle,
+    ) {
+        let op = &mut self.ops[op.0 as usize];
+        let (true_owner, _) =
+            if oracle.is_empty() { (op.key, PeerIdx(0)) } else { oracle.owner(op.key) };
+        let owner = (answered != Answered::Failed).then_some(by);
+        op.answer =
+            Some(AnswerSeen { owner, true_owner, was_stored: oracle.is_stored(op.key), answered });
+        if matches!(op.answer, Some(AnswerSeen { answered: Answered::Stored, .. })) {
+            oracle.note_stored(op.key);
+        }
+    }
+
+    /// The operation is over: its answer reached the querier or was lost with it.
+    pub(super) fn ended(&mut self, now: SimTime, op_id: OpId) {
+        let slot = op_id.0 as usize;
+        if self.ops[slot].done {
+            return;
+        }
+        let op = &mut self.ops[slot];
+        op.done = true;
+        let path = std::mem::take(&mut op.path);
+        let AnswerSeen { owner, true_owner, was_stored, answered } =
+            op.answer.take().expect("answered before it ended");
+        let (outcome, values) = match answered {
+            Answered::Failed => (Outcome::Failed, Vec::new()),
+            Answered::Stored | Answered::Owner { values: None } => (
+                if owner == Some(true_owner) { Outcome::Ok } else { Outcome::WrongOwner },
+                Vec::new(),
+            ),
+            Answered::Owner { values: Some(values) } => {
+                let outcome = if owner != Some(true_owner) {
+                    Outcome::WrongOwner
+                } else if was_stored && values.is_empty() {
+                    Outcome::NotFound
+                } else {
+                    Outcome::Ok
+                };
+                (outcome, values)
+            }
+        };
+        let op = &self.ops[slot];
+        match op.kind {
+            OpKind::Lookup => {
+                let iv = &mut self.interval;
+                iv.lookups += 1;
+                iv.timeouts += op.timeouts as u64;
+                match outcome {
+                    Outcome::Failed => iv.failed += 1,
+                    Outcome::Ok => iv.ok += 1,
+                    _ => {}
+                }
+                if outcome != Outcome::Failed {
+                    iv.answered += 1;
+                    iv.hops_sum += op.hops as u64;
+                }
+                let latency = now - op.start;
+                self.stats.add(op.hops, op.timeouts, latency, outcome);
+                if self.record_lookups {
+                    self.records.push(LookupRecord {
+                        lookup: op.lookup,
+                        start: op.start,
+                        origin: op.origin,
+                        key: op.key,
+                        owner,
+                        true_owner,
+                        hops: op.hops,
+                        timeouts: op.timeouts,
+                        latency,
+                        outcome,
+                        values,
+                        path,
+                    });
+                }
+            }
+            OpKind::Join(peer) => {
+                let rec = &mut self.peers[peer.0 as usize];
+                rec.join_hops = Some(op.hops);
+                rec.join_path = path;
+            }
+            OpKind::Store => {}
+        }
+        self.free_ops.push(op_id.0);
+        self.in_flight -= 1;
+    }
+
+    /// A new peer exists (it has not joined yet).
+    pub(super) fn spawned(&mut self, record: PeerRecord) {
+        self.peers.push(record);
+    }
+
+    /// Peer `peer` became a member at `now`.
+    pub(super) fn joined(&mut self, now: SimTime, peer: PeerIdx) {
+        self.peers[peer.0 as usize].join = Some(now);
+        self.interval.joins += 1;
+    }
+
+    /// Peer `peer` left or crashed at `now`.
+    pub(super) fn departed(&mut self, now: SimTime, peer: PeerIdx, kind: LeaveKind) {
+        match kind {
+            LeaveKind::Leave => self.interval.leaves += 1,
+            LeaveKind::Crash => self.interval.crashes += 1,
+        }
+        self.peers[peer.0 as usize].leave = Some((now, kind));
+    }
+
+    /// Closes the current interval with the ring's `health` now.
+    pub(super) fn sample(&mut self, now: SimTime, health: Health) {
+        let iv = std::mem::take(&mut self.interval);
+        self.samples.push(Sample {
+            t: now,
+            joins: iv.joins,
+            leaves: iv.leaves,
+            crashes: iv.crashes,
+            lookups: iv.lookups,
+            hops_sum: iv.hops_sum,
+            answered: iv.answered,
+            ok: iv.ok,
+            failed: iv.failed,
+            timeouts: iv.timeouts,
+            health,
+        });
+    }
+
+    /// Peers that never completed their join.
+    pub(super) fn failed_joins(&self) -> usize {
+        self.peers.iter().filter(|p| p.join.is_none() && p.leave.is_none()).count()
+    }
+
+    /// What was measured, the lookup records in start order and numbered among those that
+    /// ended (all of them unless the run stopped).
+    pub(super) fn finish(mut self) -> Recorded {
+        let mut lookups = std::mem::take(&mut self.records);
+        lookups.sort_unstable_by_key(|l| l.lookup);
+        for (i, l) in lookups.iter_mut().enumerate() {
+            l.lookup = i as u64;
+        }
+        Recorded {
+            lookups,
+            lookup_stats: self.stats,
+            peers: self.peers,
+            messages: self.messages,
+            samples: self.samples,
+        }
+    }
+}
+
+/// Bytes of the state kept per operation while the run lasts, for [`crate::footprint`].
+pub(crate) const OP_BYTES: usize = std::mem::size_of::<OpState>();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oracle() -> Oracle {
+        Oracle::new(vec![(RingId(10), PeerIdx(0)), (RingId(20), PeerIdx(1))])
+    }
+
+    #[test]
+    fn a_lookup_is_measured_from_its_reports_alone() {
+        let mut oracle = oracle();
+        let mut rec = Recorder::new(true, true, Vec::new());
+        let op = rec.started(SimTime(5), RingId(10), RingId(15), OpKind::Lookup);
+        rec.reached(op, RingId(10));
+        rec.timed_out(op);
+        rec.reached(op, RingId(20));
+        rec.answered(op, RingId(20), Answered::Owner { values: Some(vec![]) }, &mut oracle);
+        assert_eq!(rec.in_flight(), 1);
+        rec.ended(SimTime(105), op);
+        rec.ended(SimTime(205), op); // a second end is ignored
+        assert_eq!(rec.in_flight(), 0);
+        let done = rec.finish();
+        let l = &done.lookups[0];
+        assert_eq!((l.hops, l.timeouts, l.latency.as_ms()), (2, 1, 100));
+        assert_eq!((l.owner, l.true_owner, l.outcome), (Some(RingId(20)), RingId(20), Outcome::Ok));
+        assert_eq!(l.path, vec![RingId(10), RingId(10), RingId(20)]);
+        assert_eq!((done.lookup_stats.ok, done.lookup_stats.count()), (1, 1));
+    }
+
+    #[test]
+    fn a_wrong_owner_a_missing_value_and_a_failure_are_told_apart() {
+        let mut oracle = oracle();
+        let mut rec = Recorder::new(true, false, Vec::new());
+        let store = rec.started(SimTime(0), RingId(10), RingId(15), OpKind::Store);
+        rec.answered(store, RingId(20), Answered::Stored, &mut oracle);
+        rec.ended(SimTime(1), store);
+        assert!(oracle.is_stored(RingId(15)), "a store reported as stored is noted");
+        let mut outcome = |by: u64, answered: Answered| {
+            let op = rec.started(SimTime(2), RingId(10), RingId(15), OpKind::Lookup);
+            rec.answered(op, RingId(by), answered, &mut oracle);
+            rec.ended(SimTime(3), op);
+        };
+        outcome(10, Answered::Owner { values: Some(vec![RingId(7)]) });
+        outcome(20, Answered::Owner { values: Some(vec![]) });
+        outcome(20, Answered::Failed);
+        let got: Vec<Outcome> = rec.finish().lookups.iter().map(|l| l.outcome).collect();
+        assert_eq!(got, vec![Outcome::WrongOwner, Outcome::NotFound, Outcome::Failed]);
+    }
+}
