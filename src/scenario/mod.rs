@@ -14,8 +14,8 @@ use dhtsim_core::churn::{
     Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
 };
 use dhtsim_core::config::{
-    Action, Bootstrap, Config, KeyDist, Latency, NetworkConfig, OverlayConfig, Population,
-    ScriptedEvent, WorkloadConfig,
+    Action, Bootstrap, Config, ConfigError, KeyDist, Latency, NetworkConfig, OverlayConfig,
+    Population, ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -83,24 +83,32 @@ impl Scenario {
     }
 }
 
-/// Default values, in one place (documented in `docs/scenario.md`).
+/// Default values, in one place (documented in `docs/scenario.md`): those of the core's
+/// `Config::builder` come from it, the others (about the file, the workload's size, churn
+/// models) are the reader's own.
 pub mod defaults {
+    use dhtsim_core::config::defaults as core;
+
     /// `seed`.
     pub const SEED: u64 = 1;
     /// `id_bits`.
-    pub const ID_BITS: u32 = 32;
+    pub const ID_BITS: u32 = core::ID_BITS;
     /// `duration_s`.
-    pub const DURATION_S: f64 = 600.0;
+    pub const DURATION_S: f64 = core::DURATION.0 as f64 / 1000.0;
     /// `population.peers`, when neither `peers` nor `ids` is given.
     pub const PEERS: u64 = 1000;
     /// `overlay.successors`: the lecture's "immediate and next successor".
-    pub const SUCCESSORS: u32 = 2;
+    pub const SUCCESSORS: u32 = core::SUCCESSORS;
+    /// `overlay.replication`.
+    pub const REPLICATION: u32 = core::REPLICATION;
+    /// `overlay.virtual_nodes`.
+    pub const VIRTUAL_NODES: u32 = core::VIRTUAL_NODES;
     /// `output.sample_s` when membership changes.
     pub const SAMPLE_S: u64 = 10;
     /// `overlay.stabilize_s`, `fix_fingers_s`, `check_predecessor_s`.
-    pub const MAINTENANCE_S: u64 = 30;
+    pub const MAINTENANCE_S: u64 = core::MAINTENANCE_PERIOD.0 / 1000;
     /// `overlay.rpc_timeout_ms`.
-    pub const RPC_TIMEOUT_MS: u64 = 500;
+    pub const RPC_TIMEOUT_MS: u64 = core::RPC_TIMEOUT.0;
     /// `churn.session_mean_s`.
     pub const SESSION_MEAN_S: f64 = 3600.0;
     /// `churn.crash_fraction`.
@@ -112,7 +120,7 @@ pub mod defaults {
     /// `workload.zipf_exponent`.
     pub const ZIPF_EXPONENT: f64 = 1.0;
     /// `network.latency_ms` (constant model).
-    pub const LATENCY_MS: u64 = 50;
+    pub const LATENCY_MS: u64 = core::LATENCY.0;
     /// `network.latency_min_ms` (uniform model).
     pub const LATENCY_MIN_MS: u64 = 10;
     /// `network.latency_max_ms` (uniform model).
@@ -382,24 +390,14 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         r.seconds(&top, "duration_s", false).unwrap_or(seconds_to_ms(defaults::DURATION_S)),
     );
     let duration_s = duration.as_ms() as f64 / 1000.0;
-    let warmup = match r.seconds(&top, "warmup_s", true) {
-        Some(ms) if ms >= duration.as_ms() => {
-            let node = r.get(&top, "warmup_s").expect("read above");
-            let msg = format!(
-                "must be less than duration_s ({}), got {}",
-                num(duration_s),
-                num(ms as f64 / 1000.0)
-            );
-            r.error(&top, "warmup_s", node, msg);
-            SimTime::ZERO
-        }
-        Some(ms) => SimTime(ms),
-        None => SimTime::ZERO,
-    };
+    // `Config::validate` checks it against the duration.
+    let warmup = SimTime(r.seconds(&top, "warmup_s", true).unwrap_or(0));
 
     let population = read_population(r, &top, space);
-    let bootstrap = read_bootstrap(r, &top, population.as_ref());
+    let bootstrap = read_bootstrap(r, &top);
     let network = read_network(r, &top);
+    // Negative when the warm-up does not end before the run (refused by `Config::validate`):
+    // no lookups are counted from a rate then.
     let window_s = duration_s - (warmup.as_ms() as f64 / 1000.0);
     let workload = read_workload(r, &top, window_s, population.as_ref().map(Population::len));
     let out = r.table(&top, "output", "output");
@@ -411,7 +409,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         _ => 0,
     };
     let event_paths: Vec<String> = (0..event_count).map(|i| format!("events[{i}]")).collect();
-    let events = read_events(r, &top, &event_paths, space, duration, explicit);
+    let events = read_events(r, &top, &event_paths, space, explicit);
     let mut trace_source = None;
     let mut churn = read_churn(r, &top, space, duration, &mut trace_source);
     // Poisson arrivals default to the rate that balances departures: N / mean session.
@@ -421,9 +419,6 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         && rate_per_ms.is_nan()
     {
         *rate_per_ms = p.len() as f64 / session.mean_ms();
-    }
-    if let (Some(c), Some(p)) = (&churn, &population) {
-        check_joins(r, &top, c, p.len());
     }
     let membership_changes = bootstrap == Bootstrap::Joins
         || churn.as_ref().is_some_and(|c| c.is_active())
@@ -436,80 +431,6 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
             })
         });
     let overlay = read_overlay(r, &top, membership_changes);
-    if let (Some(p), Some(evs), Some(c)) = (&population, &events, &churn) {
-        let trace = match (&c.model, &trace_source) {
-            (ChurnModel::Trace(t), Some(src)) => Some((t.as_slice(), src)),
-            _ => None,
-        };
-        check_membership(r, p, evs, trace, overlay.successors);
-    }
-    let events = events.map(|evs| evs.into_iter().map(|(e, _)| e).collect::<Vec<_>>());
-    if let Some(w) = &workload
-        && w.keys == KeyDist::OwnFingers
-        && !overlay.fingers
-    {
-        let wt = r.table(&top, "workload", "workload");
-        let node = r.get(&wt, "keys").expect("read as own_fingers");
-        let msg = "\"own_fingers\" looks up the origin's fingers: set `overlay.fingers = true`";
-        r.error(&wt, "keys", node, msg.into());
-    }
-    if bootstrap == Bootstrap::Joins {
-        let ot = r.table(&top, "overlay", "overlay");
-        let problem = if overlay.maintenance.is_none() {
-            Some((
-                "maintenance",
-                "a ring formed by joins needs maintenance: stabilization builds it",
-            ))
-        } else if overlay.virtual_nodes > 1 {
-            Some(("virtual_nodes", "not supported with `population.bootstrap = \"joins\"`"))
-        } else {
-            None
-        };
-        if let Some((key, msg)) = problem {
-            match r.get(&ot, key) {
-                Some(node) => r.error(&ot, key, node, msg.into()),
-                None => r.table_error(&ot, key, msg.into()),
-            }
-        }
-    }
-    if overlay.virtual_nodes > 1 {
-        let ot = r.table(&top, "overlay", "overlay");
-        let node = r.get(&ot, "virtual_nodes").expect("read when above 1");
-        let churn_model = churn.as_ref().is_some_and(|c| !matches!(c.model, ChurnModel::None));
-        if matches!(population, Some(Population::Explicit(_))) {
-            let msg = "virtual nodes need `population.peers` (IDs drawn at random), not `ids`";
-            r.error(&ot, "virtual_nodes", node, msg.into());
-        } else if churn_model {
-            let msg = "virtual nodes are not supported with a churn model yet (only a static \
-                       population, scripted events and `churn.fail_fraction`)";
-            r.error(&ot, "virtual_nodes", node, msg.into());
-        } else if let Some(Population::Random(n)) = population
-            && (n as u128) * overlay.virtual_nodes as u128 > space.size().min(u32::MAX as u128)
-        {
-            let msg = format!(
-                "{n} peers × {} virtual nodes do not fit in id_bits = {}",
-                overlay.virtual_nodes,
-                space.bits()
-            );
-            r.error(&ot, "virtual_nodes", node, msg);
-        }
-    }
-    if let (Some(p), true) = (&population, membership_changes)
-        && p.len() < overlay.successors as u64 + 1
-    {
-        let t = r.table(&top, "population", "population");
-        let key = if matches!(p, Population::Explicit(_)) { "ids" } else { "peers" };
-        let msg = format!(
-            "a network with churn starts from at least successors + 1 = {} peers (got {}): \
-             below that a successor list cannot be kept correct",
-            overlay.successors + 1,
-            p.len()
-        );
-        match r.get(&t, key) {
-            Some(node) => r.error(&t, key, node, msg),
-            None => r.table_error(&t, key, msg),
-        }
-    }
     let sample = match r.seconds(&out, "sample_s", true) {
         Some(0) => None,
         Some(ms) => Some(SimDuration(ms)),
@@ -545,30 +466,121 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     let check = r.table(&top, "check", "check");
     let stop_on_violation = r.bool(&check, "stop_on_violation", false);
 
-    let config = match (population, network, workload, events, churn) {
-        (Some(population), Some(network), Some(workload), Some(events), Some(churn)) => {
-            Some(Config {
-                name,
-                space,
-                duration,
-                warmup,
-                population,
-                bootstrap,
-                overlay,
-                network,
-                workload,
-                events,
-                record_lookups,
-                record_paths,
-                churn,
-                sample,
-                stop_on_violation,
-                snapshots,
-            })
-        }
+    let (Some(population), Some(workload), Some(events), Some(churn)) =
+        (population, workload, events, churn)
+    else {
+        return (None, seed);
+    };
+    let config = Config {
+        name,
+        space,
+        duration,
+        warmup,
+        population,
+        bootstrap,
+        overlay,
+        network,
+        workload,
+        events: events.iter().map(|(e, _)| e.clone()).collect(),
+        record_lookups,
+        record_paths,
+        churn,
+        sample,
+        stop_on_violation,
+        snapshots,
+    };
+    // The rules that relate settings live with the configuration, in the core.
+    if let Err(e) = config.validate() {
+        let located = locate_config_error(r, root, trace_source.as_ref(), e);
+        r.push(located);
+        return (None, seed);
+    }
+    // What the scenario asks beyond a valid configuration: a bounded number of joins, scripted
+    // and traced events that name live peers, and enough peers for the successor lists.
+    check_joins(r, &top, &config.churn, config.population.len());
+    let trace = match (&config.churn.model, &trace_source) {
+        (ChurnModel::Trace(t), Some(src)) => Some((t.as_slice(), src)),
         _ => None,
     };
-    (config, seed)
+    check_membership(r, &config.population, &events, trace, config.overlay.successors);
+    let (p, successors) = (&config.population, config.overlay.successors);
+    if membership_changes && p.len() < successors as u64 + 1 {
+        let t = r.table(&top, "population", "population");
+        let key = if matches!(p, Population::Explicit(_)) { "ids" } else { "peers" };
+        let msg = format!(
+            "a network with churn starts from at least successors + 1 = {} peers (got {}): \
+             below that a successor list cannot be kept correct",
+            successors + 1,
+            p.len()
+        );
+        match r.get(&t, key) {
+            Some(node) => r.error(&t, key, node, msg),
+            None => r.table_error(&t, key, msg),
+        }
+    }
+    (Some(config), seed)
+}
+
+/// Shows a rule of `Config::validate` that the scenario breaks at the key the error names: at
+/// its value (or the element of a list at fault), at its section (or the whole file) when the
+/// scenario leaves the key to its default, and at the trace's row for `churn.trace`.
+fn locate_config_error(
+    r: &Reader<'_>,
+    root: &doc::Node,
+    trace: Option<&TraceSource>,
+    e: ConfigError,
+) -> InputError {
+    if e.key == "churn.trace"
+        && let (Some(src), Some(i)) = (trace, e.element)
+        && let Some(&line) = src.lines.get(i)
+    {
+        return src.error(line, e.message);
+    }
+    // Walk the dotted key (`events[2].at_ms`: key `events`, element 2, key `at_ms`), keeping the
+    // deepest table the scenario gives on the way.
+    let mut node = Some(root);
+    let mut table = root;
+    for part in e.key.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => {
+                (name, rest.strip_suffix(']').and_then(|i| i.parse::<usize>().ok()))
+            }
+            None => (part, None),
+        };
+        node = node.and_then(|n| match &n.kind {
+            doc::Kind::Table(map) => map.get(name),
+            _ => None,
+        });
+        if let Some(i) = index {
+            node = node.and_then(|n| match &n.kind {
+                doc::Kind::Array(items) => items.get(i),
+                _ => None,
+            });
+        }
+        if let Some(n) = node
+            && matches!(n.kind, doc::Kind::Table(_))
+        {
+            table = n;
+        }
+    }
+    match node {
+        Some(n) => {
+            let at = match (&n.kind, e.element) {
+                (doc::Kind::Array(items), Some(i)) => items.get(i).unwrap_or(n),
+                _ => n,
+            };
+            InputError::at(r.file(), r.text(), &at.origin, Some(&e.key), e.message)
+        }
+        None => {
+            let hint = format!("`{}` is not set, so it has its default value", e.key);
+            let err = if std::ptr::eq(table, root) {
+                InputError { key: Some(e.key.clone()), ..InputError::whole(r.file(), e.message) }
+            } else {
+                InputError::at(r.file(), r.text(), &table.key_origin, Some(&e.key), e.message)
+            };
+            err.with_hint(hint)
+        }
+    }
 }
 
 fn read_output(r: &mut Reader<'_>, out: &Table<'_>) -> OutputConfig {
@@ -582,8 +594,9 @@ fn read_output(r: &mut Reader<'_>, out: &Table<'_>) -> OutputConfig {
 
 fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Option<Population> {
     let t = r.table(top, "population", "population");
-    let max_peers = space.size().min(u32::MAX as u128) as i128;
-    let peers = r.int(&t, "peers", 1, i128::MAX);
+    // How many peers fit the space, and whether listed IDs are distinct, `Config::validate`
+    // checks.
+    let peers = r.int(&t, "peers", 1, U64_MAX);
     let ids = r.array(&t, "ids");
     match (peers, ids) {
         (Some(_), Some(_)) => {
@@ -591,55 +604,27 @@ fn read_population(r: &mut Reader<'_>, top: &Table<'_>, space: IdSpace) -> Optio
             r.table_error(&t, "ids", msg);
             None
         }
-        (Some(n), None) if n > max_peers => {
-            let node = r.get(&t, "peers").expect("read above");
-            let msg = format!(
-                "{n} peers do not fit: at most {max_peers} distinct IDs with id_bits = {}",
-                space.bits()
-            );
-            r.error(&t, "peers", node, msg);
-            None
-        }
         (Some(n), None) => Some(Population::Random(n as u64)),
-        (None, Some([])) => {
-            let node = r.get(&t, "ids").expect("read above");
-            r.error(&t, "ids", node, "must list at least one peer ID".into());
-            None
-        }
         (None, Some(items)) => {
-            let mut ids: Vec<(RingId, &doc::Node)> = Vec::new();
+            let mut ids = Vec::new();
             for item in items {
                 let id = r.int_node(&t, "ids", item, 0, space.max_id() as i128)?;
-                ids.push((RingId(id as u64), item));
+                ids.push(RingId(id as u64));
             }
-            let mut sorted: Vec<_> = ids.iter().map(|(id, _)| *id).collect();
-            sorted.sort_unstable();
-            if let Some(dup) = sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]) {
-                let node = ids.iter().filter(|(id, _)| *id == dup).nth(1).expect("duplicate").1;
-                r.error(&t, "ids", node, format!("duplicate peer ID {dup}"));
-                return None;
-            }
-            Some(Population::Explicit(ids.into_iter().map(|(id, _)| id).collect()))
+            Some(Population::Explicit(ids))
         }
         (None, None) if r.get(&t, "peers").is_some() || r.get(&t, "ids").is_some() => None,
-        (None, None) => Some(Population::Random(defaults::PEERS.min(max_peers as u64))),
+        (None, None) => {
+            let max_peers = space.size().min(u32::MAX as u128) as u64;
+            Some(Population::Random(defaults::PEERS.min(max_peers)))
+        }
     }
 }
 
 /// Reads `population.bootstrap`: the consistent ring (default) or a ring formed by joins.
-fn read_bootstrap(
-    r: &mut Reader<'_>,
-    top: &Table<'_>,
-    population: Option<&Population>,
-) -> Bootstrap {
+fn read_bootstrap(r: &mut Reader<'_>, top: &Table<'_>) -> Bootstrap {
     let t = r.table(top, "population", "population");
     match r.choice(&t, "bootstrap", &["ring", "joins"]) {
-        Some("joins") if matches!(population, Some(Population::Explicit(_))) => {
-            let node = r.get(&t, "bootstrap").expect("read above");
-            let msg = "\"joins\" draws the peers' IDs and join order: use `peers`, not `ids`";
-            r.error(&t, "bootstrap", node, msg.into());
-            Bootstrap::Ring
-        }
         Some("joins") => Bootstrap::Joins,
         _ => Bootstrap::Ring,
     }
@@ -654,16 +639,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let route_via_successors = r.bool(&t, "route_via_successors", false);
     let reactive_stabilization = r.bool(&t, "reactive_stabilization", false);
     let fingers_at_join = r.bool(&t, "fingers_at_join", false);
-    let replication = r.int(&t, "replication", 1, 1024).map_or(1, |c| c as u32);
-    if replication > successors + 1
-        && let Some(node) = r.get(&t, "replication")
-    {
-        let msg = format!(
-            "at most successors + 1 = {} (copies go to the successor list)",
-            successors + 1
-        );
-        r.error(&t, "replication", node, msg);
-    }
+    let replication = r.int(&t, "replication", 1, 1024).map_or(defaults::REPLICATION, |c| c as u32);
     let maintain = r.bool(&t, "maintenance", membership_changes);
     let period = |r: &mut Reader<'_>, key| {
         SimDuration(r.seconds(&t, key, false).unwrap_or(defaults::MAINTENANCE_S * 1000))
@@ -676,7 +652,8 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         r.int(&t, "rpc_timeout_ms", 1, u32::MAX as i128)
             .map_or(defaults::RPC_TIMEOUT_MS, |v| v as u64),
     );
-    let virtual_nodes = r.int(&t, "virtual_nodes", 1, 1024).map_or(1, |v| v as u32);
+    let virtual_nodes =
+        r.int(&t, "virtual_nodes", 1, 1024).map_or(defaults::VIRTUAL_NODES, |v| v as u32);
     if !maintain {
         let why = if membership_changes {
             "has no effect with `maintenance = false`"
@@ -802,16 +779,8 @@ fn read_churn(
             ok = false;
             None
         }
-        (Some((fraction, _)), Some(at)) if at < duration.as_ms() => {
-            Some(MassFailure { at: SimTime(at), fraction })
-        }
-        (Some(_), Some(_)) => {
-            let node = r.get(&t, "fail_at_s").expect("read above");
-            let msg = format!("must be before duration_s ({} s)", duration.as_ms() as f64 / 1e3);
-            r.error(&t, "fail_at_s", node, msg);
-            ok = false;
-            None
-        }
+        // Whether it comes before the end of the run, `Config::validate` checks.
+        (Some((fraction, _)), Some(at)) => Some(MassFailure { at: SimTime(at), fraction }),
         (Some(_), None) => {
             r.table_error(&t, "fail_at_s", "`fail_fraction` needs `fail_at_s`, when".into());
             ok = false;
@@ -849,7 +818,7 @@ fn read_churn(
         "none" => ChurnModel::None,
         "trace" => match trace {
             Some(path) => {
-                let (events, source) = read_trace(r, &t, path, space, duration)?;
+                let (events, source) = read_trace(r, &t, path, space)?;
                 *trace_source = Some(source);
                 ChurnModel::Trace(events)
             }
@@ -938,14 +907,13 @@ impl TraceSource {
 }
 
 /// Reads a churn trace: CSV with header `at_ms,kind,peer`, kind one of join, leave or crash,
-/// times never going backwards and before the end of the run. Relative paths are relative to
-/// the scenario file.
+/// times never going backwards (and before the end of the run: `Config::validate`). Relative
+/// paths are relative to the scenario file.
 fn read_trace(
     r: &mut Reader<'_>,
     t: &Table<'_>,
     path: &str,
     space: IdSpace,
-    duration: SimTime,
 ) -> Option<(Vec<TraceEvent>, TraceSource)> {
     let (shown, text) = match r.inputs().read("churn.trace", path, self::file::MAX_TRACE_BYTES) {
         Ok(read) => read,
@@ -971,7 +939,7 @@ fn read_trace(
         }
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
         let problem = match fields[..] {
-            [at, kind, peer] => match trace_row(at, kind, peer, space, last, duration) {
+            [at, kind, peer] => match trace_row(at, kind, peer, space, last) {
                 Ok(ev) => {
                     last = ev.at.as_ms();
                     events.push(ev);
@@ -988,14 +956,14 @@ fn read_trace(
     Some((events, source))
 }
 
-/// One row of a trace, checked; `last` is the previous row's time.
+/// One row of a trace, checked; `last` is the previous row's time. (Whether it comes before the
+/// end of the run, `Config::validate` checks.)
 fn trace_row(
     at: &str,
     kind: &str,
     peer: &str,
     space: IdSpace,
     last: u64,
-    duration: SimTime,
 ) -> Result<TraceEvent, String> {
     let short = |s: &str| {
         if s.chars().count() > 24 {
@@ -1009,12 +977,6 @@ fn trace_row(
     })?;
     if at < last {
         return Err(format!("at_ms goes backwards: {at} after {last}"));
-    }
-    if at >= duration.as_ms() {
-        return Err(format!(
-            "at_ms {at} is not before the end of the run (duration_s = {} ms)",
-            duration.as_ms()
-        ));
     }
     let kind = match kind {
         "join" => TraceKind::Join,
@@ -1173,7 +1135,7 @@ fn check_membership(
     }
 }
 
-fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
+fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     let t = r.table(top, "network", "network");
     let model = r.choice(&t, "latency", &["constant", "uniform"]);
     let ms = |r: &mut Reader<'_>, key, default| {
@@ -1191,22 +1153,10 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> Option<NetworkConfig> {
         r.ignored(&t, key, &format!("has no effect with `latency = \"{model_name}\"`"));
     }
     let latency = match model_name {
-        "uniform" if min > max => {
-            let msg = format!("must be at least latency_min_ms ({})", min.as_ms());
-            match r.get(&t, "latency_max_ms") {
-                Some(node) => r.error(&t, "latency_max_ms", node, msg),
-                None => r.table_error(
-                    &t,
-                    "latency_min_ms",
-                    format!("exceeds the default latency_max_ms ({})", max.as_ms()),
-                ),
-            }
-            return None;
-        }
         "uniform" => Latency::Uniform { min, max },
         _ => Latency::Constant(constant),
     };
-    Some(NetworkConfig { latency })
+    NetworkConfig { latency }
 }
 
 /// Reads `[workload]`; `window_s` is the measured window, `peers` the bootstrap population.
@@ -1285,14 +1235,6 @@ fn read_workload(
         r.ignored(&t, "zipf_exponent", "has no effect unless `keys = \"zipf\"`");
     }
     let keys = match keys_choice {
-        Some(kind @ ("stored" | "zipf")) if files == 0 => {
-            let node = r.get(&t, "keys").expect("read above");
-            let msg = format!(
-                "\"{kind}\" draws keys from the stored files: set `workload.files` to 1 or more"
-            );
-            r.error(&t, "keys", node, msg);
-            return None;
-        }
         Some("stored") => KeyDist::Stored,
         Some("zipf") => KeyDist::Zipf { exponent },
         Some("own_fingers") => KeyDist::OwnFingers,
@@ -1307,7 +1249,6 @@ fn read_events<'n>(
     top: &Table<'n>,
     paths: &'n [String],
     space: IdSpace,
-    duration: SimTime,
     explicit: bool,
 ) -> Option<Vec<(ScriptedEvent, Table<'n>)>> {
     let Some(items) = r.array(top, "events") else { return Some(Vec::new()) };
@@ -1322,7 +1263,7 @@ fn read_events<'n>(
             continue;
         }
         let t = Table { path, schema: "events", node: Some(item) };
-        match read_event(r, &t, space, duration) {
+        match read_event(r, &t, space) {
             Some(ev) => events.push((ev, t)),
             None => ok = false,
         }
@@ -1342,15 +1283,10 @@ fn read_events<'n>(
     Some(events)
 }
 
-fn read_event(
-    r: &mut Reader<'_>,
-    t: &Table<'_>,
-    space: IdSpace,
-    duration: SimTime,
-) -> Option<ScriptedEvent> {
-    let last_ms = duration.as_ms() as i128 - 1;
+fn read_event(r: &mut Reader<'_>, t: &Table<'_>, space: IdSpace) -> Option<ScriptedEvent> {
     let max_id = space.max_id() as i128;
-    let at = r.int(t, "at_ms", 0, i128::MAX);
+    // Whether it comes before the end of the run, `Config::validate` checks.
+    let at = r.int(t, "at_ms", 0, U64_MAX);
     let kind = r.choice(t, "kind", &["lookup", "store", "join", "leave", "crash"]);
     let from = r.int(t, "from", 0, max_id);
     let key = r.int(t, "key", 0, max_id);
@@ -1365,13 +1301,6 @@ fn read_event(
         }
         return None;
     };
-    if at > last_ms {
-        let node = r.get(t, "at_ms").expect("read above");
-        let msg =
-            format!("{at} is not before the end of the run (duration_s = {} ms)", duration.as_ms());
-        r.error(t, "at_ms", node, msg);
-        return None;
-    }
     let required = |r: &mut Reader<'_>, key: &'static str, v: Option<i128>, what: &str| {
         if v.is_none() && r.get(t, key).is_none() {
             r.table_error(t, key, format!("missing: a {kind} event needs `{key}` ({what})"));
@@ -1430,4 +1359,51 @@ fn read_event(
         _ => Action::Crash { peer: required(r, "peer", peer, "a peer ID")? },
     };
     Some(ScriptedEvent { at: SimTime(at as u64), action })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error `text` gives, with its line, key, message and hint.
+    fn refused(text: &str, overrides: &[&str]) -> InputError {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        from_text("s.toml", text, "s", &overrides, None).expect_err("refused")
+    }
+
+    #[test]
+    fn a_broken_rule_of_the_core_is_shown_at_its_key() {
+        let e = refused("duration_s = 10\nwarmup_s = 10\n", &[]);
+        assert_eq!((e.line(), e.key.as_deref()), (Some(2), Some("warmup_s")));
+        assert_eq!(e.message, "must be less than duration_s (10), got 10");
+        assert_eq!(e.hint, None);
+        // An element of a list: the second 7 of the list.
+        let e = refused("id_bits = 6\n[population]\nids = [\n  7,\n  3,\n  7,\n]\n", &[]);
+        assert_eq!((e.line(), e.key.as_deref()), (Some(6), Some("population.ids")));
+        assert_eq!(e.message, "duplicate peer ID 7");
+        // A key of the second `[[events]]` table.
+        let ev = |at| format!("[[events]]\nat_ms = {at}\nkind = \"crash\"\npeer = 1\n");
+        let text = format!("duration_s = 1\n[population]\nids = [1, 2]\n{}{}", ev(0), ev(1000));
+        let e = refused(&text, &[]);
+        assert_eq!((e.line(), e.key.as_deref()), (Some(9), Some("events[1].at_ms")));
+    }
+
+    #[test]
+    fn a_key_left_to_its_default_is_shown_at_its_section() {
+        let e = refused("seed = 3\n[network]\nlatency = \"uniform\"\nlatency_min_ms = 150\n", &[]);
+        assert_eq!((e.line(), e.key.as_deref()), (Some(2), Some("network.latency_max_ms")));
+        assert_eq!(e.message, "must be at least latency_min_ms (150), got 100");
+        assert!(e.hint.unwrap().contains("its default value"));
+    }
+
+    #[test]
+    fn a_swept_or_overridden_value_is_shown_where_it_is_given() {
+        let text = "id_bits = 2\n[population]\npeers = 3\n[sweep]\n\"population.peers\" = [2, 9]\n";
+        let e = refused(text, &[]);
+        assert_eq!((e.line(), e.key.as_deref()), (Some(5), Some("population.peers")));
+        assert!(e.message.starts_with("9 peers do not fit"), "{e}");
+        let e = refused("[population]\nbootstrap = \"joins\"\n", &["overlay.virtual_nodes=3"]);
+        assert_eq!(e.location, Some(error::Location::Override("overlay.virtual_nodes=3".into())));
+        assert_eq!(e.key.as_deref(), Some("overlay.virtual_nodes"));
+    }
 }

@@ -1,14 +1,17 @@
-//! The validated configuration of one run: the only input the core accepts.
+//! The configuration of one run: the only input the core accepts, and the rules it must obey.
 //!
-//! Plain data, already checked: the scenario reader at the edge (`dhtsim` crate, `scenario`
-//! module) turns a TOML file into this and reports every mistake with its file, line and key. The
-//! core trusts these invariants and asserts them only in debug builds. Defaults live with the
-//! reader, next to their documentation.
+//! Plain data. [`Config::validate`] holds every rule that relates its fields (the warm-up ends
+//! before the run, virtual nodes need a random population, the peers fit the ID space, ...);
+//! [`Config::builder`] starts from the [`defaults`] and validates what it builds. The scenario
+//! reader at the edge (`dhtsim` crate, `scenario` module) turns a TOML file into a `Config`,
+//! checking each value as it reads it, then calls `validate` and reports a broken rule at the
+//! file, line and key that the [`ConfigError`] names.
 
-use crate::churn::ChurnConfig;
+use crate::churn::{Arrivals, ChurnConfig, ChurnModel, SessionDist};
 use crate::protocol::Maintenance;
 use crate::ring::{IdSpace, RingId};
 use crate::time::{SimDuration, SimTime};
+use std::fmt;
 
 /// Everything that determines a run, apart from the seed.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,48 +53,675 @@ pub struct Config {
 }
 
 impl Config {
-    /// A minimal run: `peers` random peers on a static ring (32-bit IDs, successor lists of 2,
-    /// no fingers, cache, churn or maintenance), `lookups` uniform lookups over 600 s, 50 ms
-    /// latency. A starting point for tests, benchmarks and programs that embed the core.
+    /// A builder for a run of `peers` random peers with every other setting at its default: a
+    /// static ring of 32-bit IDs with successor lists of 2, no fingers, cache, churn,
+    /// maintenance or lookups, 600 s long, 50 ms latency, every lookup recorded (see
+    /// [`defaults`]).
+    ///
+    /// ```
+    /// use dhtsim_core::config::Config;
+    /// use dhtsim_core::time::SimTime;
+    ///
+    /// let cfg = Config::builder(50).fingers(true).lookups(100).warmup(SimTime(10_000)).build();
+    /// assert!(cfg.is_ok());
+    /// let err = Config::builder(50).replication(4).build().unwrap_err();
+    /// assert_eq!(err.key, "overlay.replication");
+    /// ```
+    pub fn builder(peers: u64) -> ConfigBuilder {
+        ConfigBuilder {
+            cfg: Config {
+                name: defaults::NAME.into(),
+                space: IdSpace::new(defaults::ID_BITS).expect("the default space is valid"),
+                duration: defaults::DURATION,
+                warmup: SimTime::ZERO,
+                population: Population::Random(peers),
+                bootstrap: Bootstrap::Ring,
+                overlay: OverlayConfig {
+                    hop_limit: None,
+                    fingers: false,
+                    cache_size: 0,
+                    successors: defaults::SUCCESSORS,
+                    route_via_successors: false,
+                    reactive_stabilization: false,
+                    fingers_at_join: false,
+                    replication: defaults::REPLICATION,
+                    maintenance: None,
+                    timer_jitter: false,
+                    rpc_timeout: defaults::RPC_TIMEOUT,
+                    virtual_nodes: defaults::VIRTUAL_NODES,
+                },
+                network: NetworkConfig { latency: Latency::Constant(defaults::LATENCY) },
+                workload: WorkloadConfig {
+                    lookups: 0,
+                    keys: KeyDist::Uniform,
+                    files: 0,
+                    per_peer_interval: None,
+                },
+                events: vec![],
+                record_lookups: true,
+                record_paths: false,
+                churn: ChurnConfig::none(),
+                sample: None,
+                stop_on_violation: false,
+                snapshots: vec![],
+            },
+        }
+    }
+
+    /// A minimal run: the [`builder`](Config::builder)'s defaults with `peers` random peers and
+    /// `lookups` uniform lookups. A starting point for tests, benchmarks and programs that embed
+    /// the core; not validated, so that a test may start from it and break a rule on purpose.
     pub fn static_ring(peers: u64, lookups: u64) -> Config {
-        Config {
-            name: "static-ring".into(),
-            space: IdSpace::new(32).expect("32 bits is a valid space"),
-            duration: SimTime(600_000),
-            warmup: SimTime::ZERO,
-            population: Population::Random(peers),
-            bootstrap: Bootstrap::Ring,
-            overlay: OverlayConfig {
-                hop_limit: None,
-                fingers: false,
-                cache_size: 0,
-                successors: 2,
-                route_via_successors: false,
-                reactive_stabilization: false,
-                fingers_at_join: false,
-                replication: 1,
-                maintenance: None,
-                timer_jitter: false,
-                rpc_timeout: SimDuration(500),
-                virtual_nodes: 1,
-            },
-            network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
-            workload: WorkloadConfig {
-                lookups,
-                keys: KeyDist::Uniform,
-                files: 0,
-                per_peer_interval: None,
-            },
-            events: vec![],
-            record_lookups: true,
-            record_paths: false,
-            churn: ChurnConfig::none(),
-            sample: None,
-            stop_on_violation: false,
-            snapshots: vec![],
+        Config::builder(peers).lookups(lookups).cfg
+    }
+
+    /// Checks the rules every run's configuration obeys, in a fixed order, and returns the first
+    /// one broken, naming the scenario key it concerns.
+    ///
+    /// - the warm-up ends before the run does (`warmup_s`);
+    /// - at least one peer; random peers fit the space (at most `min(2^m, 2^32 - 1)`); listed
+    ///   IDs are inside the space and distinct (`population.peers`, `population.ids`);
+    /// - a ring formed by joins draws its peers at random (`population.bootstrap`);
+    /// - a uniform latency has `min <= max` (`network.latency_max_ms`);
+    /// - per-peer lookups have a positive interval and no lookup count; keys drawn from stored
+    ///   files need files; a Zipf exponent is at least 0 (`workload.*`);
+    /// - scripted events happen before the end of the run and name IDs of the space
+    ///   (`events[i].*`);
+    /// - churn: positive session means, shapes and rates, fractions in range, a mass failure
+    ///   before the end of the run, trace rows before the end of the run and inside the space
+    ///   (`churn.*`, `churn.trace` with the row's index);
+    /// - successor lists of at least 1, replication from 1 to `successors + 1`, positive
+    ///   maintenance periods, at least 1 virtual node (`overlay.*`);
+    /// - `own_fingers` keys need fingers (`workload.keys`);
+    /// - a ring formed by joins needs maintenance and has no virtual nodes;
+    /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
+    ///   space (`overlay.virtual_nodes`);
+    /// - samples have a positive interval (`output.sample_s`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_window()?;
+        self.check_population()?;
+        self.check_network()?;
+        self.check_workload()?;
+        self.check_events()?;
+        self.check_churn()?;
+        self.check_overlay()?;
+        self.check_combinations()?;
+        self.check_output()
+    }
+
+    fn check_window(&self) -> Result<(), ConfigError> {
+        if self.warmup >= self.duration {
+            let msg = format!(
+                "must be less than duration_s ({}), got {}",
+                seconds(self.duration.as_ms()),
+                seconds(self.warmup.as_ms())
+            );
+            return fail("warmup_s", msg);
+        }
+        Ok(())
+    }
+
+    fn check_population(&self) -> Result<(), ConfigError> {
+        let space = self.space;
+        match &self.population {
+            Population::Random(0) => return fail("population.peers", "must be at least 1"),
+            Population::Random(n) if *n as u128 > max_nodes(space) => {
+                let msg = format!(
+                    "{n} peers do not fit: at most {} distinct IDs with id_bits = {}",
+                    max_nodes(space),
+                    space.bits()
+                );
+                return fail("population.peers", msg);
+            }
+            Population::Random(_) => {}
+            Population::Explicit(ids) if ids.is_empty() => {
+                return fail("population.ids", "must list at least one peer ID");
+            }
+            Population::Explicit(ids) => {
+                if let Some(i) = ids.iter().position(|id| !space.contains(id.0)) {
+                    let e = ConfigError::new("population.ids", outside(space, ids[i]));
+                    return Err(e.at_element(i));
+                }
+                // (ID, index) in order: the first equal pair is the smallest repeated ID, the
+                // second of the pair its second occurrence.
+                let mut sorted: Vec<(RingId, usize)> = ids.iter().copied().zip(0..).collect();
+                sorted.sort_unstable();
+                if let Some(pair) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
+                    let msg = format!("duplicate peer ID {}", pair[1].0);
+                    return Err(ConfigError::new("population.ids", msg).at_element(pair[1].1));
+                }
+            }
+        }
+        if self.bootstrap == Bootstrap::Joins && matches!(self.population, Population::Explicit(_))
+        {
+            let msg = "\"joins\" draws the peers' IDs and join order: use `peers`, not `ids`";
+            return fail("population.bootstrap", msg);
+        }
+        Ok(())
+    }
+
+    fn check_network(&self) -> Result<(), ConfigError> {
+        if let Latency::Uniform { min, max } = self.network.latency
+            && min > max
+        {
+            let msg =
+                format!("must be at least latency_min_ms ({}), got {}", min.as_ms(), max.as_ms());
+            return fail("network.latency_max_ms", msg);
+        }
+        Ok(())
+    }
+
+    fn check_workload(&self) -> Result<(), ConfigError> {
+        let w = &self.workload;
+        if let Some(every) = w.per_peer_interval {
+            if every == SimDuration::ZERO {
+                return fail("workload.per_peer_interval_s", "must be positive");
+            }
+            if w.lookups > 0 {
+                let msg = "must be 0 when every peer looks up once per `per_peer_interval_s`";
+                return fail("workload.lookups", msg);
+            }
+        }
+        match w.keys {
+            KeyDist::Zipf { exponent } if !(exponent >= 0.0 && exponent.is_finite()) => {
+                fail("workload.zipf_exponent", format!("must be at least 0, got {exponent}"))
+            }
+            KeyDist::Stored | KeyDist::Zipf { .. } if w.files == 0 => {
+                let kind = if w.keys == KeyDist::Stored { "stored" } else { "zipf" };
+                let msg = format!(
+                    "\"{kind}\" draws keys from the stored files: set `workload.files` to 1 or more"
+                );
+                fail("workload.keys", msg)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_events(&self) -> Result<(), ConfigError> {
+        for (i, ev) in self.events.iter().enumerate() {
+            for (key, id) in ev.action.ids() {
+                if !self.space.contains(id.0) {
+                    return fail(format!("events[{i}].{key}"), outside(self.space, id));
+                }
+            }
+            if ev.at >= self.duration {
+                let msg = format!(
+                    "{} is not before the end of the run (duration_s = {} ms)",
+                    ev.at.as_ms(),
+                    self.duration.as_ms()
+                );
+                return fail(format!("events[{i}].at_ms"), msg);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_churn(&self) -> Result<(), ConfigError> {
+        let churn = &self.churn;
+        let crash = match &churn.model {
+            ChurnModel::None | ChurnModel::Trace(_) => None,
+            ChurnModel::Sessions { session, arrivals, crash_fraction } => {
+                positive("churn.session_mean_s", session.mean_ms() / 1000.0, " s")?;
+                match *session {
+                    SessionDist::Pareto { shape, .. } if !(shape > 1.0 && shape.is_finite()) => {
+                        let msg = format!("must be greater than 1 (a finite mean), got {shape}");
+                        return fail("churn.shape", msg);
+                    }
+                    SessionDist::Weibull { shape, .. } => positive("churn.shape", shape, "")?,
+                    _ => {}
+                }
+                if let Arrivals::Poisson { rate_per_ms } = *arrivals {
+                    positive("churn.arrival_rate_per_s", rate_per_ms * 1000.0, " per s")?;
+                }
+                Some(*crash_fraction)
+            }
+            ChurnModel::Poisson { join_rate_per_ms, leave_rate_per_ms, crash_fraction } => {
+                positive("churn.rate_per_s", join_rate_per_ms * 1000.0, " per s")?;
+                positive("churn.rate_per_s", leave_rate_per_ms * 1000.0, " per s")?;
+                Some(*crash_fraction)
+            }
+        };
+        if let Some(m) = churn.mass_failure {
+            if !(0.0..1.0).contains(&m.fraction) {
+                let msg = format!("must be at least 0 and less than 1, got {}", m.fraction);
+                return fail("churn.fail_fraction", msg);
+            }
+            if m.at >= self.duration {
+                let msg =
+                    format!("must be before duration_s ({} s)", self.duration.as_ms() as f64 / 1e3);
+                return fail("churn.fail_at_s", msg);
+            }
+        }
+        if let Some(x) = crash
+            && !(0.0..=1.0).contains(&x)
+        {
+            return fail("churn.crash_fraction", format!("must be between 0 and 1, got {x}"));
+        }
+        if let ChurnModel::Trace(rows) = &churn.model {
+            for (i, row) in rows.iter().enumerate() {
+                let msg = if row.at >= self.duration {
+                    format!(
+                        "at_ms {} is not before the end of the run (duration_s = {} ms)",
+                        row.at.as_ms(),
+                        self.duration.as_ms()
+                    )
+                } else if !self.space.contains(row.peer.0) {
+                    format!(
+                        "peer: expected an ID in 0..2^{}, found \"{}\"",
+                        self.space.bits(),
+                        row.peer
+                    )
+                } else {
+                    continue;
+                };
+                return Err(ConfigError::new("churn.trace", msg).at_element(i));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_overlay(&self) -> Result<(), ConfigError> {
+        let o = &self.overlay;
+        if o.successors == 0 {
+            return fail("overlay.successors", "must be at least 1");
+        }
+        if o.replication == 0 {
+            return fail("overlay.replication", "must be at least 1");
+        }
+        if o.replication as u64 > o.successors as u64 + 1 {
+            let msg = format!(
+                "at most successors + 1 = {} (copies go to the successor list)",
+                o.successors as u64 + 1
+            );
+            return fail("overlay.replication", msg);
+        }
+        if let Some(m) = o.maintenance {
+            let periods = [
+                ("overlay.stabilize_s", m.stabilize),
+                ("overlay.fix_fingers_s", m.fix_finger),
+                ("overlay.check_predecessor_s", m.check_predecessor),
+            ];
+            if let Some((key, _)) = periods.iter().find(|(_, p)| *p == SimDuration::ZERO) {
+                return fail(*key, "must be positive");
+            }
+        }
+        if o.virtual_nodes == 0 {
+            return fail("overlay.virtual_nodes", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Rules that tie the overlay to the workload, the bootstrap, the population and the churn.
+    fn check_combinations(&self) -> Result<(), ConfigError> {
+        let o = &self.overlay;
+        if self.workload.keys == KeyDist::OwnFingers && !o.fingers {
+            let msg = "\"own_fingers\" looks up the origin's fingers: set `overlay.fingers = true`";
+            return fail("workload.keys", msg);
+        }
+        if self.bootstrap == Bootstrap::Joins {
+            if o.maintenance.is_none() {
+                let msg = "a ring formed by joins needs maintenance: stabilization builds it";
+                return fail("overlay.maintenance", msg);
+            }
+            if o.virtual_nodes > 1 {
+                let msg = "not supported with `population.bootstrap = \"joins\"`";
+                return fail("overlay.virtual_nodes", msg);
+            }
+        }
+        if o.virtual_nodes > 1 {
+            let v = o.virtual_nodes;
+            match self.population {
+                Population::Explicit(_) => {
+                    let msg =
+                        "virtual nodes need `population.peers` (IDs drawn at random), not `ids`";
+                    return fail("overlay.virtual_nodes", msg);
+                }
+                _ if !matches!(self.churn.model, ChurnModel::None) => {
+                    let msg = "virtual nodes are not supported with a churn model yet (only a \
+                               static population, scripted events and `churn.fail_fraction`)";
+                    return fail("overlay.virtual_nodes", msg);
+                }
+                Population::Random(n) if n as u128 * v as u128 > max_nodes(self.space) => {
+                    let msg = format!(
+                        "{n} peers × {v} virtual nodes do not fit in id_bits = {}",
+                        self.space.bits()
+                    );
+                    return fail("overlay.virtual_nodes", msg);
+                }
+                Population::Random(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_output(&self) -> Result<(), ConfigError> {
+        if self.sample == Some(SimDuration::ZERO) {
+            return fail("output.sample_s", "must be positive (`None`: no samples)");
+        }
+        Ok(())
+    }
+}
+
+/// The most ring nodes a run may start with: distinct IDs of `space`, and peer indices are
+/// 32-bit.
+fn max_nodes(space: IdSpace) -> u128 {
+    space.size().min(u32::MAX as u128)
+}
+
+/// Milliseconds as seconds, for messages.
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// The message for an ID outside `space` (as the scenario reader words a value out of range).
+fn outside(space: IdSpace, id: RingId) -> String {
+    format!("{id} is out of range: expected 0 to {}", space.max_id())
+}
+
+fn fail(key: impl Into<String>, message: impl Into<String>) -> Result<(), ConfigError> {
+    Err(ConfigError::new(key, message))
+}
+
+/// Fails unless `x` is positive and finite; `unit` follows the number in the message.
+fn positive(key: &str, x: f64, unit: &str) -> Result<(), ConfigError> {
+    if x > 0.0 && x.is_finite() {
+        Ok(())
+    } else {
+        fail(key, format!("must be positive, got {x}{unit}"))
+    }
+}
+
+impl Action {
+    /// The IDs this action names, each with the key of an `[[events]]` table that gives it.
+    fn ids(self) -> Vec<(&'static str, RingId)> {
+        match self {
+            Action::Lookup { from, key } | Action::Store { from, key } => {
+                vec![("from", from), ("key", key)]
+            }
+            Action::Join { peer, via } => vec![("peer", peer), ("via", via)],
+            Action::Leave { peer } | Action::Crash { peer } => vec![("peer", peer)],
         }
     }
 }
+
+/// Default settings: those of [`Config::builder`], and of a scenario file that leaves the key
+/// out (`docs/scenario.md`).
+pub mod defaults {
+    use crate::protocol::Maintenance;
+    use crate::time::{SimDuration, SimTime};
+
+    /// The name of a configuration built in code (a scenario is named after its file).
+    pub const NAME: &str = "static-ring";
+    /// `id_bits`.
+    pub const ID_BITS: u32 = 32;
+    /// `duration_s`: 600 s.
+    pub const DURATION: SimTime = SimTime(600_000);
+    /// `overlay.successors`: the lecture's "immediate and next successor".
+    pub const SUCCESSORS: u32 = 2;
+    /// `overlay.replication`: the owner alone holds an entry.
+    pub const REPLICATION: u32 = 1;
+    /// `overlay.rpc_timeout_ms`.
+    pub const RPC_TIMEOUT: SimDuration = SimDuration(500);
+    /// `overlay.virtual_nodes`.
+    pub const VIRTUAL_NODES: u32 = 1;
+    /// `network.latency_ms` (constant latency).
+    pub const LATENCY: SimDuration = SimDuration(50);
+    /// `overlay.stabilize_s`, `fix_fingers_s` and `check_predecessor_s`: 30 s each.
+    pub const MAINTENANCE_PERIOD: SimDuration = SimDuration(30_000);
+    /// Maintenance with every period at its default.
+    pub const MAINTENANCE: Maintenance = Maintenance {
+        stabilize: MAINTENANCE_PERIOD,
+        fix_finger: MAINTENANCE_PERIOD,
+        check_predecessor: MAINTENANCE_PERIOD,
+    };
+}
+
+/// A [`Config`] under construction: [`Config::builder`]'s defaults, changed by chained setters,
+/// checked by [`build`](ConfigBuilder::build).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ConfigBuilder {
+    cfg: Config,
+}
+
+impl ConfigBuilder {
+    /// The configuration, if it obeys every rule of [`Config::validate`].
+    pub fn build(self) -> Result<Config, ConfigError> {
+        self.cfg.validate()?;
+        Ok(self.cfg)
+    }
+
+    /// Scenario name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.cfg.name = name.into();
+        self
+    }
+
+    /// The identifier space.
+    pub fn space(mut self, space: IdSpace) -> Self {
+        self.cfg.space = space;
+        self
+    }
+
+    /// End of the measured window (and of generated lookups).
+    pub fn duration(mut self, duration: SimTime) -> Self {
+        self.cfg.duration = duration;
+        self
+    }
+
+    /// Start of the measured window.
+    pub fn warmup(mut self, warmup: SimTime) -> Self {
+        self.cfg.warmup = warmup;
+        self
+    }
+
+    /// Who is in the network at time zero (replaces the random peers given to the builder).
+    pub fn population(mut self, population: Population) -> Self {
+        self.cfg.population = population;
+        self
+    }
+
+    /// How the population forms the ring.
+    pub fn bootstrap(mut self, bootstrap: Bootstrap) -> Self {
+        self.cfg.bootstrap = bootstrap;
+        self
+    }
+
+    /// All routing settings at once.
+    pub fn overlay(mut self, overlay: OverlayConfig) -> Self {
+        self.cfg.overlay = overlay;
+        self
+    }
+
+    /// Most forwards a lookup may take.
+    pub fn hop_limit(mut self, hops: u32) -> Self {
+        self.cfg.overlay.hop_limit = Some(hops);
+        self
+    }
+
+    /// Chord finger tables.
+    pub fn fingers(mut self, on: bool) -> Self {
+        self.cfg.overlay.fingers = on;
+        self
+    }
+
+    /// Learned shortcuts each peer keeps.
+    pub fn cache_size(mut self, entries: u32) -> Self {
+        self.cfg.overlay.cache_size = entries;
+        self
+    }
+
+    /// Length of each peer's successor list.
+    pub fn successors(mut self, r: u32) -> Self {
+        self.cfg.overlay.successors = r;
+        self
+    }
+
+    /// Route through the whole successor list.
+    pub fn route_via_successors(mut self, on: bool) -> Self {
+        self.cfg.overlay.route_via_successors = on;
+        self
+    }
+
+    /// Reactive rather than periodic repair of predecessors.
+    pub fn reactive_stabilization(mut self, on: bool) -> Self {
+        self.cfg.overlay.reactive_stabilization = on;
+        self
+    }
+
+    /// A joiner looks up its whole finger table as soon as it has joined.
+    pub fn fingers_at_join(mut self, on: bool) -> Self {
+        self.cfg.overlay.fingers_at_join = on;
+        self
+    }
+
+    /// Copies of each stored entry.
+    pub fn replication(mut self, copies: u32) -> Self {
+        self.cfg.overlay.replication = copies;
+        self
+    }
+
+    /// Periodic maintenance with these periods ([`defaults::MAINTENANCE`]: 30 s each).
+    pub fn maintenance(mut self, periods: Maintenance) -> Self {
+        self.cfg.overlay.maintenance = Some(periods);
+        self
+    }
+
+    /// Jittered timer intervals.
+    pub fn timer_jitter(mut self, on: bool) -> Self {
+        self.cfg.overlay.timer_jitter = on;
+        self
+    }
+
+    /// How long a sender waits for a message to a departed peer.
+    pub fn rpc_timeout(mut self, timeout: SimDuration) -> Self {
+        self.cfg.overlay.rpc_timeout = timeout;
+        self
+    }
+
+    /// Ring nodes each physical peer runs.
+    pub fn virtual_nodes(mut self, v: u32) -> Self {
+        self.cfg.overlay.virtual_nodes = v;
+        self
+    }
+
+    /// One-way message latency.
+    pub fn latency(mut self, latency: Latency) -> Self {
+        self.cfg.network.latency = latency;
+        self
+    }
+
+    /// All workload settings at once.
+    pub fn workload(mut self, workload: WorkloadConfig) -> Self {
+        self.cfg.workload = workload;
+        self
+    }
+
+    /// Lookups evenly spaced over the measured window.
+    pub fn lookups(mut self, n: u64) -> Self {
+        self.cfg.workload.lookups = n;
+        self
+    }
+
+    /// Instead of a count: every member looks up once per `every`.
+    pub fn per_peer_interval(mut self, every: SimDuration) -> Self {
+        self.cfg.workload.per_peer_interval = Some(every);
+        self
+    }
+
+    /// Key distribution of generated lookups.
+    pub fn keys(mut self, keys: KeyDist) -> Self {
+        self.cfg.workload.keys = keys;
+        self
+    }
+
+    /// Files published at bootstrap.
+    pub fn files(mut self, n: u64) -> Self {
+        self.cfg.workload.files = n;
+        self
+    }
+
+    /// Adds a scripted event (after those already added).
+    pub fn event(mut self, event: ScriptedEvent) -> Self {
+        self.cfg.events.push(event);
+        self
+    }
+
+    /// Keep a record of every lookup.
+    pub fn record_lookups(mut self, on: bool) -> Self {
+        self.cfg.record_lookups = on;
+        self
+    }
+
+    /// Record every lookup's path.
+    pub fn record_paths(mut self, on: bool) -> Self {
+        self.cfg.record_paths = on;
+        self
+    }
+
+    /// Joins, leaves and crashes generated by a model or a trace.
+    pub fn churn(mut self, churn: ChurnConfig) -> Self {
+        self.cfg.churn = churn;
+        self
+    }
+
+    /// Take a time series and ring-health sample every `every`.
+    pub fn sample(mut self, every: SimDuration) -> Self {
+        self.cfg.sample = Some(every);
+        self
+    }
+
+    /// Stop at the first sample where one of Zave's ring properties fails.
+    pub fn stop_on_violation(mut self, on: bool) -> Self {
+        self.cfg.stop_on_violation = on;
+        self
+    }
+
+    /// Adds a snapshot of the overlay at `at`.
+    pub fn snapshot(mut self, at: SimTime) -> Self {
+        self.cfg.snapshots.push(at);
+        self
+    }
+}
+
+/// A rule of [`Config::validate`] that a configuration breaks: the key it concerns, named as in a
+/// scenario file (`docs/scenario.md`), and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key, dotted from the top of a scenario file: `warmup_s`, `overlay.virtual_nodes`,
+    /// `events[2].at_ms` (the third `[[events]]` table), `churn.trace`.
+    pub key: String,
+    /// For a key that holds a list, the element at fault, from 0: an index into
+    /// `population.ids`, or the row (among the trace's events) of `churn.trace`.
+    pub element: Option<usize>,
+    /// What is wrong, worded to follow the key ("must be less than duration_s (10), got 10").
+    pub message: String,
+}
+
+impl ConfigError {
+    /// A broken rule about `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { key: key.into(), element: None, message: message.into() }
+    }
+
+    /// The same error about element `i` of the key's list.
+    pub fn at_element(mut self, i: usize) -> Self {
+        self.element = Some(i);
+        self
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key `{}`", self.key)?;
+        if let Some(i) = self.element {
+            write!(f, " (element {i})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// The peers present at bootstrap.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -266,4 +896,367 @@ pub enum Action {
         /// Who crashes.
         peer: RingId,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::{MassFailure, TraceEvent, TraceKind};
+
+    fn base() -> Config {
+        Config::builder(10).build().expect("the defaults are valid")
+    }
+
+    fn ids(list: &[u64]) -> Population {
+        Population::Explicit(list.iter().map(|&i| RingId(i)).collect())
+    }
+
+    fn sessions(session: SessionDist, arrivals: Arrivals, crash_fraction: f64) -> ChurnConfig {
+        ChurnConfig {
+            model: ChurnModel::Sessions { session, arrivals, crash_fraction },
+            start: SimTime::ZERO,
+            stop: defaults::DURATION,
+            mass_failure: None,
+        }
+    }
+
+    fn event(at: u64, action: Action) -> ScriptedEvent {
+        ScriptedEvent { at: SimTime(at), action }
+    }
+
+    #[test]
+    fn the_defaults_and_the_static_ring_are_valid() {
+        assert_eq!(base().validate(), Ok(()));
+        for peers in [1, 2, 1000] {
+            assert_eq!(Config::static_ring(peers, 100).validate(), Ok(()), "{peers} peers");
+        }
+        assert_eq!(Config::builder(1000).lookups(7).build(), Ok(Config::static_ring(1000, 7)));
+        let mut maintained = base();
+        maintained.overlay.maintenance = Some(defaults::MAINTENANCE);
+        assert_eq!(maintained.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_builder_validates_what_it_builds() {
+        let err = Config::builder(0).build().unwrap_err();
+        assert_eq!((err.key.as_str(), err.element), ("population.peers", None));
+        let cfg = Config::builder(20)
+            .name("joined")
+            .bootstrap(Bootstrap::Joins)
+            .maintenance(defaults::MAINTENANCE)
+            .fingers(true)
+            .keys(KeyDist::OwnFingers)
+            .per_peer_interval(SimDuration(1000))
+            .build()
+            .expect("valid");
+        assert_eq!((cfg.name.as_str(), cfg.workload.lookups), ("joined", 0));
+    }
+
+    /// Each rule: a valid configuration changed to break it, the key named and words of the
+    /// message.
+    #[test]
+    fn each_rule_rejects_what_breaks_it_and_names_its_key() {
+        type Break = fn(&mut Config);
+        let cases: Vec<(Break, &str, Option<usize>, &str)> = vec![
+            (|c| c.warmup = c.duration, "warmup_s", None, "less than duration_s (600), got 600"),
+            (|c| c.population = Population::Random(0), "population.peers", None, "at least 1"),
+            (|c| c.population = ids(&[]), "population.ids", None, "at least one peer ID"),
+            (
+                |c| {
+                    c.space = IdSpace::new(2).unwrap();
+                    c.population = Population::Random(5);
+                },
+                "population.peers",
+                None,
+                "5 peers do not fit: at most 4 distinct IDs with id_bits = 2",
+            ),
+            (
+                |c| {
+                    c.space = IdSpace::new(64).unwrap();
+                    c.population = Population::Random(1 << 32);
+                },
+                "population.peers",
+                None,
+                "at most 4294967295 distinct IDs",
+            ),
+            (
+                |c| {
+                    c.space = IdSpace::new(6).unwrap();
+                    c.population = ids(&[1, 64]);
+                },
+                "population.ids",
+                Some(1),
+                "64 is out of range: expected 0 to 63",
+            ),
+            (
+                |c| c.population = ids(&[7, 3, 7, 3]),
+                "population.ids",
+                Some(3),
+                "duplicate peer ID 3",
+            ),
+            (
+                |c| {
+                    c.population = ids(&[1, 2, 3]);
+                    c.bootstrap = Bootstrap::Joins;
+                    c.overlay.maintenance = Some(defaults::MAINTENANCE);
+                },
+                "population.bootstrap",
+                None,
+                "use `peers`, not `ids`",
+            ),
+            (
+                |c| {
+                    let (min, max) = (SimDuration(80), SimDuration(20));
+                    c.network.latency = Latency::Uniform { min, max };
+                },
+                "network.latency_max_ms",
+                None,
+                "at least latency_min_ms (80), got 20",
+            ),
+            (
+                |c| c.workload.per_peer_interval = Some(SimDuration::ZERO),
+                "workload.per_peer_interval_s",
+                None,
+                "positive",
+            ),
+            (
+                |c| {
+                    c.workload.per_peer_interval = Some(SimDuration(10));
+                    c.workload.lookups = 5;
+                },
+                "workload.lookups",
+                None,
+                "must be 0",
+            ),
+            (|c| c.workload.keys = KeyDist::Stored, "workload.keys", None, "\"stored\" draws keys"),
+            (
+                |c| c.workload.keys = KeyDist::Zipf { exponent: 1.0 },
+                "workload.keys",
+                None,
+                "set `workload.files` to 1 or more",
+            ),
+            (
+                |c| {
+                    c.workload.files = 3;
+                    c.workload.keys = KeyDist::Zipf { exponent: -0.5 };
+                },
+                "workload.zipf_exponent",
+                None,
+                "at least 0, got -0.5",
+            ),
+            (
+                |c| {
+                    c.population = ids(&[1, 2]);
+                    let action = Action::Crash { peer: RingId(2) };
+                    c.events = vec![event(0, action), event(600_000, action)];
+                },
+                "events[1].at_ms",
+                None,
+                "600000 is not before the end of the run (duration_s = 600000 ms)",
+            ),
+            (
+                |c| {
+                    c.space = IdSpace::new(6).unwrap();
+                    c.population = ids(&[1, 2]);
+                    let action = Action::Join { peer: RingId(64), via: RingId(1) };
+                    c.events = vec![event(0, action)];
+                },
+                "events[0].peer",
+                None,
+                "expected 0 to 63",
+            ),
+            (
+                |c| {
+                    let session = SessionDist::Exponential { mean_ms: 0.0 };
+                    c.churn = sessions(session, Arrivals::Steady, 0.5);
+                },
+                "churn.session_mean_s",
+                None,
+                "positive",
+            ),
+            (
+                |c| {
+                    let session = SessionDist::Pareto { mean_ms: 1e6, shape: 1.0 };
+                    c.churn = sessions(session, Arrivals::Steady, 0.5);
+                },
+                "churn.shape",
+                None,
+                "greater than 1",
+            ),
+            (
+                |c| {
+                    let session = SessionDist::Weibull { mean_ms: 1e6, shape: 0.0 };
+                    c.churn = sessions(session, Arrivals::Steady, 0.5);
+                },
+                "churn.shape",
+                None,
+                "positive",
+            ),
+            (
+                |c| {
+                    let session = SessionDist::Exponential { mean_ms: 1e6 };
+                    let arrivals = Arrivals::Poisson { rate_per_ms: f64::NAN };
+                    c.churn = sessions(session, arrivals, 0.5);
+                },
+                "churn.arrival_rate_per_s",
+                None,
+                "positive",
+            ),
+            (
+                |c| {
+                    let session = SessionDist::Exponential { mean_ms: 1e6 };
+                    c.churn = sessions(session, Arrivals::Steady, 1.5);
+                },
+                "churn.crash_fraction",
+                None,
+                "between 0 and 1",
+            ),
+            (
+                |c| {
+                    c.churn.model = ChurnModel::Poisson {
+                        join_rate_per_ms: 0.0,
+                        leave_rate_per_ms: 0.001,
+                        crash_fraction: 0.5,
+                    };
+                },
+                "churn.rate_per_s",
+                None,
+                "positive",
+            ),
+            (
+                |c| c.churn.mass_failure = Some(MassFailure { at: SimTime(10), fraction: 1.0 }),
+                "churn.fail_fraction",
+                None,
+                "less than 1",
+            ),
+            (
+                |c| c.churn.mass_failure = Some(MassFailure { at: c.duration, fraction: 0.5 }),
+                "churn.fail_at_s",
+                None,
+                "must be before duration_s (600 s)",
+            ),
+            (
+                |c| {
+                    let row = |at, peer| TraceEvent {
+                        at: SimTime(at),
+                        kind: TraceKind::Join,
+                        peer: RingId(peer),
+                    };
+                    c.churn.model = ChurnModel::Trace(vec![row(5, 1), row(600_000, 2)]);
+                },
+                "churn.trace",
+                Some(1),
+                "at_ms 600000 is not before the end of the run",
+            ),
+            (
+                |c| {
+                    c.space = IdSpace::new(4).unwrap();
+                    let peer = RingId(16);
+                    let row = TraceEvent { at: SimTime(5), kind: TraceKind::Join, peer };
+                    c.churn.model = ChurnModel::Trace(vec![row]);
+                },
+                "churn.trace",
+                Some(0),
+                "peer: expected an ID in 0..2^4, found \"16\"",
+            ),
+            (|c| c.overlay.successors = 0, "overlay.successors", None, "at least 1"),
+            (|c| c.overlay.replication = 0, "overlay.replication", None, "at least 1"),
+            (
+                |c| c.overlay.replication = 4,
+                "overlay.replication",
+                None,
+                "at most successors + 1 = 3 (copies go to the successor list)",
+            ),
+            (
+                |c| {
+                    let periods =
+                        Maintenance { fix_finger: SimDuration::ZERO, ..defaults::MAINTENANCE };
+                    c.overlay.maintenance = Some(periods);
+                },
+                "overlay.fix_fingers_s",
+                None,
+                "positive",
+            ),
+            (|c| c.overlay.virtual_nodes = 0, "overlay.virtual_nodes", None, "at least 1"),
+            (
+                |c| c.workload.keys = KeyDist::OwnFingers,
+                "workload.keys",
+                None,
+                "set `overlay.fingers = true`",
+            ),
+            (
+                |c| c.bootstrap = Bootstrap::Joins,
+                "overlay.maintenance",
+                None,
+                "a ring formed by joins needs maintenance",
+            ),
+            (
+                |c| {
+                    c.bootstrap = Bootstrap::Joins;
+                    c.overlay.maintenance = Some(defaults::MAINTENANCE);
+                    c.overlay.virtual_nodes = 2;
+                },
+                "overlay.virtual_nodes",
+                None,
+                "not supported with `population.bootstrap = \"joins\"`",
+            ),
+            (
+                |c| {
+                    c.population = ids(&[1, 2, 3]);
+                    c.overlay.virtual_nodes = 2;
+                },
+                "overlay.virtual_nodes",
+                None,
+                "need `population.peers`",
+            ),
+            (
+                |c| {
+                    c.overlay.virtual_nodes = 2;
+                    let session = SessionDist::Exponential { mean_ms: 1e6 };
+                    c.churn = sessions(session, Arrivals::Steady, 0.5);
+                },
+                "overlay.virtual_nodes",
+                None,
+                "not supported with a churn model",
+            ),
+            (
+                |c| {
+                    c.space = IdSpace::new(4).unwrap();
+                    c.overlay.virtual_nodes = 2;
+                },
+                "overlay.virtual_nodes",
+                None,
+                "10 peers × 2 virtual nodes do not fit in id_bits = 4",
+            ),
+            (|c| c.sample = Some(SimDuration::ZERO), "output.sample_s", None, "positive"),
+        ];
+        for (i, (break_it, key, element, needle)) in cases.into_iter().enumerate() {
+            let mut cfg = base();
+            break_it(&mut cfg);
+            let err = cfg.validate().expect_err(&format!("case {i} ({key}) is refused"));
+            assert_eq!((err.key.as_str(), err.element), (key, element), "case {i}: {err}");
+            assert!(err.message.contains(needle), "case {i}: {err} lacks {needle:?}");
+        }
+    }
+
+    #[test]
+    fn rules_that_hold_at_their_limits() {
+        let mut cfg = base();
+        cfg.space = IdSpace::new(4).unwrap();
+        cfg.population = Population::Random(8);
+        cfg.overlay.virtual_nodes = 2; // 16 nodes fill the space exactly
+        cfg.overlay.replication = 3; // successors + 1
+        cfg.warmup = SimTime(cfg.duration.as_ms() - 1);
+        cfg.network.latency = Latency::Uniform { min: SimDuration(5), max: SimDuration(5) };
+        cfg.events = vec![event(cfg.duration.as_ms() - 1, Action::Crash { peer: RingId(1) })];
+        assert_eq!(cfg.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_error_names_its_key_and_element() {
+        let e = ConfigError::new("population.ids", "duplicate peer ID 3").at_element(2);
+        assert_eq!(e.to_string(), "key `population.ids` (element 2): duplicate peer ID 3");
+        let e = ConfigError::new("warmup_s", "must be less than duration_s (10), got 10");
+        assert_eq!(e.to_string(), "key `warmup_s`: must be less than duration_s (10), got 10");
+    }
 }

@@ -7,46 +7,20 @@
 //! belong to the `dhtsim` crate around it.
 //!
 //! ```
-//! use dhtsim_core::config::*;
-//! use dhtsim_core::ring::{IdSpace, RingId};
-//! use dhtsim_core::time::{SimDuration, SimTime};
+//! use dhtsim_core::config::Config;
+//! use dhtsim_core::ring::IdSpace;
+//! use dhtsim_core::time::SimTime;
 //!
-//! let cfg = Config {
-//!     name: "tiny".into(),
-//!     space: IdSpace::new(16).unwrap(),
-//!     duration: SimTime(60_000),
-//!     warmup: SimTime(0),
-//!     population: Population::Random(100),
-//!     bootstrap: Bootstrap::Ring,
-//!     overlay: OverlayConfig {
-//!         hop_limit: None,
-//!         fingers: false,
-//!         cache_size: 0,
-//!         successors: 2,
-//!         route_via_successors: false,
-//!         reactive_stabilization: false,
-//!         fingers_at_join: false,
-//!         replication: 1,
-//!         maintenance: None,
-//!         timer_jitter: false,
-//!         rpc_timeout: SimDuration(500),
-//!         virtual_nodes: 1,
-//!     },
-//!     network: NetworkConfig { latency: Latency::Constant(SimDuration(50)) },
-//!     workload: WorkloadConfig {
-//!         lookups: 1000,
-//!         keys: KeyDist::Uniform,
-//!         files: 0,
-//!         per_peer_interval: None,
-//!     },
-//!     events: vec![],
-//!     record_lookups: false,
-//!     record_paths: false,
-//!     churn: dhtsim_core::churn::ChurnConfig::none(),
-//!     sample: None,
-//!     stop_on_violation: false,
-//!     snapshots: vec![],
-//! };
+//! // 100 random peers on a static ring of 16-bit IDs, 1000 lookups over 60 s; every other
+//! // setting at its default (`config::defaults`).
+//! let cfg = Config::builder(100)
+//!     .name("tiny")
+//!     .space(IdSpace::new(16).unwrap())
+//!     .duration(SimTime(60_000))
+//!     .lookups(1000)
+//!     .record_lookups(false)
+//!     .build()
+//!     .expect("a valid configuration");
 //! let result = dhtsim_core::sim::run(&cfg, 7);
 //! let summary = dhtsim_core::metrics::Summary::of(&result);
 //! assert_eq!(summary.ok, 1000);
