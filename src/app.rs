@@ -296,8 +296,12 @@ fn execute_runs(
         s.runs
             .par_iter()
             .map(|spec| {
+                // The reader has validated every run's config; a rule broken here is a bug in
+                // the reader, reported as a failure rather than a panic.
                 let sim: dhtsim_core::sim::Simulation =
-                    dhtsim_core::sim::Simulation::new(&spec.config, spec.seed);
+                    dhtsim_core::sim::Simulation::new(&spec.config, spec.seed).map_err(|e| {
+                        AppError::Failed(format!("run {}: invalid configuration: {e}", spec.run))
+                    })?;
                 let mut last = 0;
                 let result = sim.run_with_progress(1 << 18, |now, n| {
                     let total = events.fetch_add(n - last, Ordering::Relaxed) + (n - last);
@@ -310,12 +314,12 @@ fn execute_runs(
                 if !single {
                     bar.inc(1);
                 }
-                RunOutput { run: spec.run, seed: spec.seed, point: spec.point.clone(), result }
+                Ok(RunOutput { run: spec.run, seed: spec.seed, point: spec.point.clone(), result })
             })
-            .collect()
+            .collect::<Result<Vec<_>, AppError>>()
     });
     bar.finish_and_clear();
-    Ok(outputs)
+    outputs
 }
 
 /// Every result file of a run, rendered from the results (the manifest aside), as

@@ -21,7 +21,7 @@ fn lecture_crash_repair_and_join_step_by_step() {
     let text = std::fs::read_to_string(repo_root().join("scenarios/lecture-churn.toml")).unwrap();
     let s = load(&text);
     let cfg = &s.runs[0].config;
-    let mut sim = Simulation::<Peer>::new(cfg, s.runs[0].seed);
+    let mut sim = Simulation::<Peer>::new(cfg, s.runs[0].seed).expect("valid");
     let peer = |sim: &Simulation, id: u64| sim.peer_by_id(RingId(id)).expect("alive").clone();
 
     // Before the crash: keys 14 and 20 live on 25 with copies on 32; 28 lives on 32.
@@ -86,7 +86,7 @@ const CHURNY: &str = "seed = 5\nid_bits = 16\nduration_s = 500\n\
 #[test]
 fn ring_converges_after_churn_stops() {
     let s = load(CHURNY);
-    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, s.runs[0].seed);
+    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, s.runs[0].seed).expect("valid");
     sim.run_until(SimTime(300_000));
     let during = sim.health();
     assert!(during.members >= 5);
@@ -112,7 +112,7 @@ fn ring_converges_after_churn_stops() {
 #[test]
 fn replication_keeps_keys_and_r1_heavy_crashes_lose_them() {
     let safe = load(CHURNY);
-    let result = dhtsim_core::sim::run(&safe.runs[0].config, 5);
+    let result = dhtsim_core::sim::run(&safe.runs[0].config, 5).expect("valid");
     assert!(result.samples.iter().all(|s| s.health.lost_keys == 0));
     assert!(result.lookups.iter().all(|l| l.outcome != dhtsim_core::metrics::Outcome::NotFound));
 
@@ -121,7 +121,7 @@ fn replication_keeps_keys_and_r1_heavy_crashes_lose_them() {
         .replace("session_mean_s = 600", "session_mean_s = 60")
         .replace("[churn]\n", "[churn]\ncrash_fraction = 1.0\n");
     let s = load(&heavy);
-    let result = dhtsim_core::sim::run(&s.runs[0].config, 5);
+    let result = dhtsim_core::sim::run(&s.runs[0].config, 5).expect("valid");
     let lost = result.samples.iter().map(|s| s.health.lost_keys).max().unwrap();
     assert!(lost > 0, "heavy crash churn with no copies loses keys");
     let summary = dhtsim_core::metrics::Summary::of(&result);
@@ -135,7 +135,7 @@ fn checker_catches_a_broken_ring() {
     let text = "id_bits = 8\nduration_s = 10\n[population]\npeers = 50\n[overlay]\nmaintenance = true\n\
                 [output]\nsample_s = 1\n[check]\nstop_on_violation = true\n";
     let s = load(text);
-    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1);
+    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1).expect("valid");
     sim.run_until(SimTime(500));
     assert!(sim.health().is_perfect());
     // Two cycles: 0..10 and 11..49.
@@ -155,7 +155,7 @@ fn checker_catches_a_broken_ring() {
     assert!(why.contains("AtMostOneRing") && why.contains("last"), "{why}");
 
     // An out-of-order successor list.
-    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1);
+    let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1).expect("valid");
     let (p3, p4, p5) = (at(&sim, 3), at(&sim, 4), at(&sim, 5));
     sim.peer_mut(p3.idx).corrupt_successors(vec![p5, p4]);
     assert_eq!(sim.health().violations(), vec!["OrderedSuccessorLists"]);
@@ -255,7 +255,7 @@ fn checking_a_large_ring_fits_a_worker_threads_stack() {
     let cfg = s.runs[0].config.clone();
     let h = std::thread::Builder::new()
         .stack_size(2 << 20)
-        .spawn(move || Simulation::<Peer>::new(&cfg, 1).health())
+        .spawn(move || Simulation::<Peer>::new(&cfg, 1).expect("valid").health())
         .unwrap()
         .join()
         .expect("no stack overflow");

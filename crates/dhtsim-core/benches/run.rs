@@ -47,6 +47,8 @@ fn config(peers: u64) -> Config {
 fn static_ring(bencher: Bencher, peers: u64) {
     let cfg = config(peers);
     // One untimed run to learn the event count (a run is deterministic); it also warms up.
-    let events = sim::run(&cfg, SEED).events;
-    bencher.counter(ItemsCount::new(events)).bench_local(|| sim::run(divan::black_box(&cfg), SEED));
+    let events = sim::run(&cfg, SEED).expect("valid").events;
+    bencher
+        .counter(ItemsCount::new(events))
+        .bench_local(|| sim::run(divan::black_box(&cfg), SEED).expect("valid"));
 }

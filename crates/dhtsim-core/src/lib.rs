@@ -21,7 +21,7 @@
 //!     .record_lookups(false)
 //!     .build()
 //!     .expect("a valid configuration");
-//! let result = dhtsim_core::sim::run(&cfg, 7);
+//! let result = dhtsim_core::sim::run(&cfg, 7).expect("validated by build");
 //! let summary = dhtsim_core::metrics::Summary::of(&result);
 //! assert_eq!(summary.ok, 1000);
 //! // Successor-only routing: about (N-1)/2 = 49.5 hops.

@@ -4,7 +4,7 @@
 
 use super::recorder::Recorder;
 use super::{Event, Simulation};
-use crate::config::{Bootstrap, Config, Population};
+use crate::config::{Bootstrap, Config, ConfigError, Population};
 use crate::engine::Engine;
 use crate::metrics::PeerRecord;
 use crate::network::Network;
@@ -56,15 +56,16 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     /// Bootstraps the network of `cfg` for the run seeded with `seed`: draws the peer IDs, gives
     /// every peer the state of a converged network (or starts the joins that form it), places
     /// the workload's files, and schedules the scripted events, churn, samples and the first
-    /// generated lookup.
-    pub fn new(cfg: &'c Config, seed: u64) -> Self {
+    /// generated lookup. Fails, naming the key, when `cfg` breaks a rule of
+    /// [`Config::validate`].
+    pub fn new(cfg: &'c Config, seed: u64) -> Result<Self, ConfigError> {
+        cfg.validate()?;
         let space = cfg.space;
         let mut id_rng = stream(seed, Purpose::PeerIds);
         let v = cfg.overlay.virtual_nodes.max(1) as u64;
         let mut ids = match &cfg.population {
             Population::Random(n) => draw_ids(space, *n * v, &mut id_rng),
             Population::Explicit(ids) => {
-                assert!(v == 1, "virtual nodes need a random population");
                 let mut ids = ids.clone();
                 ids.sort_unstable();
                 ids
@@ -73,8 +74,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let forming = cfg.bootstrap == Bootstrap::Joins;
         if forming {
             // Peers come in a random order (peer i is the i-th to start): the first alone forms
-            // the ring, each later one joins through one before it.
-            assert!(v == 1, "a ring formed by joins has no virtual nodes");
+            // the ring, each later one joins through one before it (and has one node).
             shuffle(&mut ids, &mut id_rng);
         }
         // Node i (in ID order) runs on physical peer hosts[i]: with virtual nodes, each peer's
@@ -84,7 +84,6 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             shuffle(&mut hosts, &mut id_rng);
         }
         let next_host = (ids.len() as u64).div_ceil(v) as u32;
-        assert!(!ids.is_empty(), "a validated config has at least one peer");
         let n = ids.len();
         let params = P::params(cfg, n);
         let peers = P::bootstrap(&params, &ids, forming);
@@ -176,7 +175,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         for &t in &cfg.snapshots {
             sim.engine.schedule_at(t, Event::Snapshot);
         }
-        sim
+        Ok(sim)
     }
 
     /// Places every file's entry where a converged network keeps it: at the key's owner and the

@@ -25,7 +25,7 @@ pub(crate) use recorder::OP_BYTES;
 
 use crate::check::Health;
 use crate::chord::Peer;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
 use crate::metrics::{RunResult, Snapshot};
 use crate::network::Network;
@@ -107,9 +107,10 @@ pub struct Simulation<'c, P: Protocol = Peer> {
     lookups_not_made: u64,
 }
 
-/// Runs `cfg` with `seed` to the end and returns what it measured.
-pub fn run(cfg: &Config, seed: u64) -> RunResult {
-    Simulation::<Peer>::new(cfg, seed).run()
+/// Runs `cfg` with `seed` to the end and returns what it measured, or the rule of
+/// [`Config::validate`] that `cfg` breaks.
+pub fn run(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
+    Ok(Simulation::<Peer>::new(cfg, seed)?.run())
 }
 
 impl<'c, P: Protocol> Simulation<'c, P> {

@@ -47,7 +47,7 @@ fn lookups_due_on_an_empty_ring_are_counted_in_a_warning() {
     cfg.events = [3, 9]
         .map(|id| ScriptedEvent { at: SimTime(1), action: Action::Crash { peer: RingId(id) } })
         .to_vec();
-    let result = run(&cfg, 1);
+    let result = run(&cfg, 1).expect("valid");
     let st = &result.lookup_stats;
     let lookups = st.ok + st.not_found + st.wrong_owner + st.failed;
     let warned = result.warnings.iter().find(|w| w.contains("lookups were not made"));
@@ -59,7 +59,7 @@ fn lookups_due_on_an_empty_ring_are_counted_in_a_warning() {
 #[test]
 fn a_ring_formed_by_joins_at_time_zero_becomes_the_true_ring() {
     let cfg = flash_crowd(40, 600_000);
-    let mut sim = Simulation::<Peer>::new(&cfg, 4);
+    let mut sim = Simulation::<Peer>::new(&cfg, 4).expect("valid");
     sim.run_until(SimTime(599_000));
     let h = sim.health();
     assert_eq!(h.members, 40, "every peer joined");
@@ -80,7 +80,7 @@ fn reactive_stabilization_builds_a_flash_crowd_ring_within_a_minute() {
     let mut cfg = flash_crowd(200, 120_000);
     for (reactive, correct) in [(false, 0.0..0.5), (true, 1.0..1.01)] {
         cfg.overlay.reactive_stabilization = reactive;
-        let mut sim = Simulation::<Peer>::new(&cfg, 5);
+        let mut sim = Simulation::<Peer>::new(&cfg, 5).expect("valid");
         sim.run_until(SimTime(60_000));
         let h = sim.health();
         assert_eq!(h.members, 200);
@@ -93,7 +93,7 @@ fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
     let mut cfg = config(300, 0);
     cfg.duration = SimTime(30_000);
     maintained(&mut cfg);
-    let base = run(&cfg, 1);
+    let base = run(&cfg, 1).expect("valid");
     let ids: Vec<RingId> = base.peers.iter().map(|p| p.id).collect();
     let newcomer = RingId(ids[100].0 + 1);
     cfg.population = Population::Explicit(ids);
@@ -103,7 +103,7 @@ fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
     }];
     for at_join in [false, true] {
         cfg.overlay.fingers_at_join = at_join;
-        let mut sim = Simulation::<Peer>::new(&cfg, 1);
+        let mut sim = Simulation::<Peer>::new(&cfg, 1).expect("valid");
         // The join and its finger lookups are done within seconds; the first periodic
         // repair comes after 120 s.
         sim.run_until(SimTime(10_000));
@@ -146,7 +146,7 @@ fn a_join_through_a_peer_still_joining_waits_for_it() {
     // 300 joins through 200 before 200's own join has been answered.
     cfg.events = vec![join(0, 200, 100), join(10, 300, 200), lookup(90_000, 150)];
     cfg.events.push(lookup(90_000, 250));
-    let result = run(&cfg, 1);
+    let result = run(&cfg, 1).expect("valid");
     assert!(result.peers.iter().all(|p| p.join.is_some()), "{:?}", result.peers);
     // The lone first peer learned its successor from its predecessor.
     let outcomes: Vec<_> = result.lookups.iter().map(|l| (l.owner, l.outcome)).collect();
@@ -158,7 +158,7 @@ fn per_peer_lookups_come_once_per_interval_from_every_member() {
     let mut cfg = config(20, 0);
     cfg.duration = SimTime(100_000);
     cfg.workload.per_peer_interval = Some(SimDuration(10_000));
-    let result = run(&cfg, 2);
+    let result = run(&cfg, 2).expect("valid");
     assert_eq!(result.lookups.len(), 200);
     for p in &result.peers {
         let starts: Vec<u64> =
@@ -174,7 +174,7 @@ fn own_finger_lookups_ask_for_a_true_finger_of_their_origin() {
     cfg.duration = SimTime(100_000);
     cfg.workload.per_peer_interval = Some(SimDuration(10_000));
     cfg.workload.keys = crate::config::KeyDist::OwnFingers;
-    let result = run(&cfg, 2);
+    let result = run(&cfg, 2).expect("valid");
     let space = cfg.space;
     let mut ids: Vec<RingId> = result.peers.iter().map(|p| p.id).collect();
     ids.sort();
@@ -198,7 +198,7 @@ fn own_finger_draws_start_no_lookup_until_the_finger_is_set() {
     let mut cfg = flash_crowd(40, 100_000);
     cfg.workload.per_peer_interval = Some(SimDuration(10_000));
     cfg.workload.keys = crate::config::KeyDist::OwnFingers;
-    let result = run(&cfg, 3);
+    let result = run(&cfg, 3).expect("valid");
     let n = result.lookups.len();
     assert!((4..50).contains(&n), "{n} lookups from about 400 draws");
 }
@@ -220,9 +220,9 @@ fn statistics_are_the_same_with_or_without_lookup_records() {
         stop: cfg.duration,
         mass_failure: None,
     };
-    let kept = run(&cfg, 9);
+    let kept = run(&cfg, 9).expect("valid");
     cfg.record_lookups = false;
-    let streamed = run(&cfg, 9);
+    let streamed = run(&cfg, 9).expect("valid");
     assert!(streamed.lookups.is_empty());
     assert_eq!(kept.lookup_stats, streamed.lookup_stats);
     assert_eq!(crate::metrics::Summary::of(&kept), crate::metrics::Summary::of(&streamed));
@@ -243,7 +243,7 @@ fn statistics_are_the_same_with_or_without_lookup_records() {
 fn virtual_nodes_give_every_peer_v_nodes_and_sum_their_load() {
     let mut cfg = config(50, 2000);
     cfg.overlay.virtual_nodes = 4;
-    let result = run(&cfg, 3);
+    let result = run(&cfg, 3).expect("valid");
     assert_eq!(result.peers.len(), 200);
     let mut per_host = [0u32; 50];
     for p in &result.peers {
@@ -263,7 +263,7 @@ fn a_mass_failure_crashes_the_rounded_share_and_spares_one() {
     for (fraction, want) in [(0.0, 0), (0.333, 33), (0.995, 99)] {
         let mut cfg = config(100, 0);
         cfg.churn.mass_failure = Some(MassFailure { at: SimTime(10), fraction });
-        let result = run(&cfg, 1);
+        let result = run(&cfg, 1).expect("valid");
         let crashed: Vec<_> = result.peers.iter().filter_map(|p| p.leave).collect();
         assert_eq!(crashed.len(), want, "fraction {fraction}");
         assert!(crashed.iter().all(|&(t, k)| t == SimTime(10) && k == LeaveKind::Crash));
@@ -289,7 +289,7 @@ fn poisson_churn_joins_and_departs_at_its_rate() {
         stop: cfg.duration,
         mass_failure: None,
     };
-    let result = run(&cfg, 5);
+    let result = run(&cfg, 5).expect("valid");
     let joined = result.peers.len() - 200;
     let departed = result.peers.iter().filter(|p| p.leave.is_some()).count();
     let crashes = result.peers.iter().filter(|p| p.leave.is_some_and(|l| l.1 == LeaveKind::Crash));
@@ -298,4 +298,15 @@ fn poisson_churn_joins_and_departs_at_its_rate() {
     assert!((900..1100).contains(&departed), "{departed} departures");
     let crashes = crashes.count() as f64 / departed as f64;
     assert!((crashes - 0.5).abs() < 0.06, "{crashes} of departures crashed");
+}
+
+#[test]
+fn a_config_that_breaks_a_rule_is_refused_with_its_key_not_a_panic() {
+    let mut cfg = config(10, 0);
+    cfg.overlay.virtual_nodes = 2;
+    cfg.population = Population::Explicit(vec![RingId(1), RingId(2)]);
+    let err = Simulation::<Peer>::new(&cfg, 1).err().expect("refused");
+    assert_eq!(err.key, "overlay.virtual_nodes");
+    cfg.population = Population::Random(0);
+    assert_eq!(run(&cfg, 1).err().expect("refused").key, "population.peers");
 }

@@ -1,0 +1,362 @@
+//! [`Config::validate`]: every rule that relates a configuration's fields, and the
+//! [`ConfigError`] that names the scenario key a broken rule concerns.
+
+use super::*;
+use crate::churn::{Arrivals, ChurnModel, SessionDist};
+use std::fmt;
+
+impl Config {
+    /// Checks the rules every run's configuration obeys, in a fixed order, and returns the first
+    /// one broken, naming the scenario key it concerns.
+    ///
+    /// - the warm-up ends before the run does (`warmup_s`);
+    /// - at least one peer; random peers fit the space (at most `min(2^m, 2^32 - 1)`); listed
+    ///   IDs are inside the space and distinct (`population.peers`, `population.ids`);
+    /// - a ring formed by joins draws its peers at random (`population.bootstrap`);
+    /// - a uniform latency has `min <= max` (`network.latency_max_ms`);
+    /// - per-peer lookups have a positive interval and no lookup count; keys drawn from stored
+    ///   files need files; a Zipf exponent is at least 0 (`workload.*`);
+    /// - scripted events happen before the end of the run and name IDs of the space
+    ///   (`events[i].*`);
+    /// - churn: positive session means, shapes and rates, fractions in range, a mass failure
+    ///   before the end of the run, trace rows before the end of the run and inside the space
+    ///   (`churn.*`, `churn.trace` with the row's index);
+    /// - successor lists of at least 1, replication from 1 to `successors + 1`, positive
+    ///   maintenance periods, at least 1 virtual node (`overlay.*`);
+    /// - `own_fingers` keys need fingers (`workload.keys`);
+    /// - a ring formed by joins needs maintenance and has no virtual nodes;
+    /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
+    ///   space (`overlay.virtual_nodes`);
+    /// - samples have a positive interval (`output.sample_s`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_window()?;
+        self.check_population()?;
+        self.check_network()?;
+        self.check_workload()?;
+        self.check_events()?;
+        self.check_churn()?;
+        self.check_overlay()?;
+        self.check_combinations()?;
+        self.check_output()
+    }
+
+    fn check_window(&self) -> Result<(), ConfigError> {
+        if self.warmup >= self.duration {
+            let msg = format!(
+                "must be less than duration_s ({}), got {}",
+                seconds(self.duration.as_ms()),
+                seconds(self.warmup.as_ms())
+            );
+            return fail("warmup_s", msg);
+        }
+        Ok(())
+    }
+
+    fn check_population(&self) -> Result<(), ConfigError> {
+        let space = self.space;
+        match &self.population {
+            Population::Random(0) => return fail("population.peers", "must be at least 1"),
+            Population::Random(n) if *n as u128 > max_nodes(space) => {
+                let msg = format!(
+                    "{n} peers do not fit: at most {} distinct IDs with id_bits = {}",
+                    max_nodes(space),
+                    space.bits()
+                );
+                return fail("population.peers", msg);
+            }
+            Population::Random(_) => {}
+            Population::Explicit(ids) if ids.is_empty() => {
+                return fail("population.ids", "must list at least one peer ID");
+            }
+            Population::Explicit(ids) => {
+                if let Some(i) = ids.iter().position(|id| !space.contains(id.0)) {
+                    let e = ConfigError::new("population.ids", outside(space, ids[i]));
+                    return Err(e.at_element(i));
+                }
+                // (ID, index) in order: the first equal pair is the smallest repeated ID, the
+                // second of the pair its second occurrence.
+                let mut sorted: Vec<(RingId, usize)> = ids.iter().copied().zip(0..).collect();
+                sorted.sort_unstable();
+                if let Some(pair) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
+                    let msg = format!("duplicate peer ID {}", pair[1].0);
+                    return Err(ConfigError::new("population.ids", msg).at_element(pair[1].1));
+                }
+            }
+        }
+        if self.bootstrap == Bootstrap::Joins && matches!(self.population, Population::Explicit(_))
+        {
+            let msg = "\"joins\" draws the peers' IDs and join order: use `peers`, not `ids`";
+            return fail("population.bootstrap", msg);
+        }
+        Ok(())
+    }
+
+    fn check_network(&self) -> Result<(), ConfigError> {
+        if let Latency::Uniform { min, max } = self.network.latency
+            && min > max
+        {
+            let msg =
+                format!("must be at least latency_min_ms ({}), got {}", min.as_ms(), max.as_ms());
+            return fail("network.latency_max_ms", msg);
+        }
+        Ok(())
+    }
+
+    fn check_workload(&self) -> Result<(), ConfigError> {
+        let w = &self.workload;
+        if let Some(every) = w.per_peer_interval {
+            if every == SimDuration::ZERO {
+                return fail("workload.per_peer_interval_s", "must be positive");
+            }
+            if w.lookups > 0 {
+                let msg = "must be 0 when every peer looks up once per `per_peer_interval_s`";
+                return fail("workload.lookups", msg);
+            }
+        }
+        match w.keys {
+            KeyDist::Zipf { exponent } if !(exponent >= 0.0 && exponent.is_finite()) => {
+                fail("workload.zipf_exponent", format!("must be at least 0, got {exponent}"))
+            }
+            KeyDist::Stored | KeyDist::Zipf { .. } if w.files == 0 => {
+                let kind = if w.keys == KeyDist::Stored { "stored" } else { "zipf" };
+                let msg = format!(
+                    "\"{kind}\" draws keys from the stored files: set `workload.files` to 1 or more"
+                );
+                fail("workload.keys", msg)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_events(&self) -> Result<(), ConfigError> {
+        for (i, ev) in self.events.iter().enumerate() {
+            for (key, id) in ev.action.ids() {
+                if !self.space.contains(id.0) {
+                    return fail(format!("events[{i}].{key}"), outside(self.space, id));
+                }
+            }
+            if ev.at >= self.duration {
+                let msg = format!(
+                    "{} is not before the end of the run (duration_s = {} ms)",
+                    ev.at.as_ms(),
+                    self.duration.as_ms()
+                );
+                return fail(format!("events[{i}].at_ms"), msg);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_churn(&self) -> Result<(), ConfigError> {
+        let churn = &self.churn;
+        let crash = match &churn.model {
+            ChurnModel::None | ChurnModel::Trace(_) => None,
+            ChurnModel::Sessions { session, arrivals, crash_fraction } => {
+                positive("churn.session_mean_s", session.mean_ms() / 1000.0, " s")?;
+                match *session {
+                    SessionDist::Pareto { shape, .. } if !(shape > 1.0 && shape.is_finite()) => {
+                        let msg = format!("must be greater than 1 (a finite mean), got {shape}");
+                        return fail("churn.shape", msg);
+                    }
+                    SessionDist::Weibull { shape, .. } => positive("churn.shape", shape, "")?,
+                    _ => {}
+                }
+                if let Arrivals::Poisson { rate_per_ms } = *arrivals {
+                    positive("churn.arrival_rate_per_s", rate_per_ms * 1000.0, " per s")?;
+                }
+                Some(*crash_fraction)
+            }
+            ChurnModel::Poisson { join_rate_per_ms, leave_rate_per_ms, crash_fraction } => {
+                positive("churn.rate_per_s", join_rate_per_ms * 1000.0, " per s")?;
+                positive("churn.rate_per_s", leave_rate_per_ms * 1000.0, " per s")?;
+                Some(*crash_fraction)
+            }
+        };
+        if let Some(m) = churn.mass_failure {
+            if !(0.0..1.0).contains(&m.fraction) {
+                let msg = format!("must be at least 0 and less than 1, got {}", m.fraction);
+                return fail("churn.fail_fraction", msg);
+            }
+            if m.at >= self.duration {
+                let msg =
+                    format!("must be before duration_s ({} s)", self.duration.as_ms() as f64 / 1e3);
+                return fail("churn.fail_at_s", msg);
+            }
+        }
+        if let Some(x) = crash
+            && !(0.0..=1.0).contains(&x)
+        {
+            return fail("churn.crash_fraction", format!("must be between 0 and 1, got {x}"));
+        }
+        if let ChurnModel::Trace(rows) = &churn.model {
+            for (i, row) in rows.iter().enumerate() {
+                let msg = if row.at >= self.duration {
+                    format!(
+                        "at_ms {} is not before the end of the run (duration_s = {} ms)",
+                        row.at.as_ms(),
+                        self.duration.as_ms()
+                    )
+                } else if !self.space.contains(row.peer.0) {
+                    format!(
+                        "peer: expected an ID in 0..2^{}, found \"{}\"",
+                        self.space.bits(),
+                        row.peer
+                    )
+                } else {
+                    continue;
+                };
+                return Err(ConfigError::new("churn.trace", msg).at_element(i));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_overlay(&self) -> Result<(), ConfigError> {
+        let o = &self.overlay;
+        if o.successors == 0 {
+            return fail("overlay.successors", "must be at least 1");
+        }
+        if o.replication == 0 {
+            return fail("overlay.replication", "must be at least 1");
+        }
+        if o.replication as u64 > o.successors as u64 + 1 {
+            let msg = format!(
+                "at most successors + 1 = {} (copies go to the successor list)",
+                o.successors as u64 + 1
+            );
+            return fail("overlay.replication", msg);
+        }
+        if let Some(m) = o.maintenance {
+            let periods = [
+                ("overlay.stabilize_s", m.stabilize),
+                ("overlay.fix_fingers_s", m.fix_finger),
+                ("overlay.check_predecessor_s", m.check_predecessor),
+            ];
+            if let Some((key, _)) = periods.iter().find(|(_, p)| *p == SimDuration::ZERO) {
+                return fail(*key, "must be positive");
+            }
+        }
+        if o.virtual_nodes == 0 {
+            return fail("overlay.virtual_nodes", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Rules that tie the overlay to the workload, the bootstrap, the population and the churn.
+    fn check_combinations(&self) -> Result<(), ConfigError> {
+        let o = &self.overlay;
+        if self.workload.keys == KeyDist::OwnFingers && !o.fingers {
+            let msg = "\"own_fingers\" looks up the origin's fingers: set `overlay.fingers = true`";
+            return fail("workload.keys", msg);
+        }
+        if self.bootstrap == Bootstrap::Joins {
+            if o.maintenance.is_none() {
+                let msg = "a ring formed by joins needs maintenance: stabilization builds it";
+                return fail("overlay.maintenance", msg);
+            }
+            if o.virtual_nodes > 1 {
+                let msg = "not supported with `population.bootstrap = \"joins\"`";
+                return fail("overlay.virtual_nodes", msg);
+            }
+        }
+        if o.virtual_nodes > 1 {
+            let v = o.virtual_nodes;
+            match self.population {
+                Population::Explicit(_) => {
+                    let msg =
+                        "virtual nodes need `population.peers` (IDs drawn at random), not `ids`";
+                    return fail("overlay.virtual_nodes", msg);
+                }
+                _ if !matches!(self.churn.model, ChurnModel::None) => {
+                    let msg = "virtual nodes are not supported with a churn model yet (only a \
+                               static population, scripted events and `churn.fail_fraction`)";
+                    return fail("overlay.virtual_nodes", msg);
+                }
+                Population::Random(n) if n as u128 * v as u128 > max_nodes(self.space) => {
+                    let msg = format!(
+                        "{n} peers × {v} virtual nodes do not fit in id_bits = {}",
+                        self.space.bits()
+                    );
+                    return fail("overlay.virtual_nodes", msg);
+                }
+                Population::Random(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_output(&self) -> Result<(), ConfigError> {
+        if self.sample == Some(SimDuration::ZERO) {
+            return fail("output.sample_s", "must be positive (`None`: no samples)");
+        }
+        Ok(())
+    }
+}
+
+/// The most ring nodes a run may start with: distinct IDs of `space`, and peer indices are
+/// 32-bit.
+fn max_nodes(space: IdSpace) -> u128 {
+    space.size().min(u32::MAX as u128)
+}
+
+/// Milliseconds as seconds, for messages.
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// The message for an ID outside `space` (as the scenario reader words a value out of range).
+fn outside(space: IdSpace, id: RingId) -> String {
+    format!("{id} is out of range: expected 0 to {}", space.max_id())
+}
+
+fn fail(key: impl Into<String>, message: impl Into<String>) -> Result<(), ConfigError> {
+    Err(ConfigError::new(key, message))
+}
+
+/// Fails unless `x` is positive and finite; `unit` follows the number in the message.
+fn positive(key: &str, x: f64, unit: &str) -> Result<(), ConfigError> {
+    if x > 0.0 && x.is_finite() {
+        Ok(())
+    } else {
+        fail(key, format!("must be positive, got {x}{unit}"))
+    }
+}
+
+/// A rule of [`Config::validate`] that a configuration breaks: the key it concerns, named as in a
+/// scenario file (`docs/scenario.md`), and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key, dotted from the top of a scenario file: `warmup_s`, `overlay.virtual_nodes`,
+    /// `events[2].at_ms` (the third `[[events]]` table), `churn.trace`.
+    pub key: String,
+    /// For a key that holds a list, the element at fault, from 0: an index into
+    /// `population.ids`, or the row (among the trace's events) of `churn.trace`.
+    pub element: Option<usize>,
+    /// What is wrong, worded to follow the key ("must be less than duration_s (10), got 10").
+    pub message: String,
+}
+
+impl ConfigError {
+    /// A broken rule about `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { key: key.into(), element: None, message: message.into() }
+    }
+
+    /// The same error about element `i` of the key's list.
+    pub fn at_element(mut self, i: usize) -> Self {
+        self.element = Some(i);
+        self
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key `{}`", self.key)?;
+        if let Some(i) = self.element {
+            write!(f, " (element {i})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
