@@ -1,10 +1,15 @@
 //! Result files as bytes: pure functions from run results to CSV (SPEC §5).
 //!
 //! Column names and order are part of the product contract; the golden header test in
-//! `tests/it` pins them. Rows are `Serialize` structs, so a column cannot be silently dropped.
+//! `tests/it` pins them. Each table's columns are defined once, each name next to its value:
+//! as the fields of a `Serialize` row struct (the per-lookup, per-peer, per-sample and hop
+//! tables), or as a list of (name, cell) pairs (the summaries, whose swept-parameter columns
+//! are only known at run time). So a column cannot be silently dropped, nor its name paired
+//! with another column's value.
 
 use dhtsim_core::metrics::{LookupRecord, PeerRecord, RunResult, Summary};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// One run of a (possibly swept) scenario, as the writers see it.
 pub struct RunOutput {
@@ -26,9 +31,10 @@ fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
     w.into_inner().expect("writing to memory cannot fail")
 }
 
-/// A CSV of `rows`, with the header serde derives from the row type; `columns` (the same names)
-/// is written instead when there are no rows, so an empty table still has its header.
-fn write_rows<T: Serialize>(columns: &[&str], rows: impl IntoIterator<Item = T>) -> Vec<u8> {
+/// A CSV of `rows`, with the header serde derives from the row type's fields. With no rows, the
+/// header alone, taken from a default row written aside: the fields stay the only definition of
+/// the columns.
+fn write_rows<T: Serialize + Default>(rows: impl IntoIterator<Item = T>) -> Vec<u8> {
     let mut w = writer();
     let mut empty = true;
     for row in rows {
@@ -36,7 +42,11 @@ fn write_rows<T: Serialize>(columns: &[&str], rows: impl IntoIterator<Item = T>)
         empty = false;
     }
     if empty {
-        w.write_record(columns).expect("in memory");
+        let mut aside = writer();
+        aside.serialize(T::default()).expect("in memory");
+        let bytes = finish(aside);
+        let header = csv::Reader::from_reader(bytes.as_slice()).headers().cloned();
+        w.write_record(&header.expect("just written")).expect("in memory");
     }
     finish(w)
 }
@@ -50,75 +60,108 @@ fn opt<T: ToString>(x: Option<T>) -> String {
     x.map_or_else(String::new, |x| x.to_string())
 }
 
-/// `summary.csv`: one row per run.
-pub fn summary_csv(runs: &[RunOutput]) -> Vec<u8> {
+/// A column of a table whose rows are computed from `X`s: its name and how to write a row's cell
+/// under it. A table is one list of these, so a name and the value under it are defined together
+/// and cannot be paired up wrongly.
+type Column<'a, X> = (Cow<'a, str>, Box<dyn Fn(&X) -> String + 'a>);
+
+/// A column known before any run: its name and a plain function writing its cell.
+type Fixed<X> = (&'static str, fn(&X) -> String);
+
+/// The columns of a fixed part of a table, `(name, cell)` pairs written out in a `const`.
+fn fixed<'a, X: 'a>(table: &'a [Fixed<X>]) -> Vec<Column<'a, X>> {
+    table.iter().map(|&(name, cell)| (Cow::Borrowed(name), Box::new(cell) as _)).collect()
+}
+
+/// The columns of the swept parameters: one per key of `first`'s point (every run of a scenario
+/// sweeps the same keys, in the same order), each row's cell the value its own point gives that
+/// key, looked up by name.
+fn swept<'a, X: 'a>(
+    first: Option<&'a [(String, String)]>,
+    point: fn(&X) -> &[(String, String)],
+) -> Vec<Column<'a, X>> {
+    let keys = first.unwrap_or_default().iter().map(|(key, _)| key.as_str());
+    keys.map(|key| {
+        let cell = move |x: &X| {
+            let (_, value) = point(x).iter().find(|(k, _)| k == key).expect("same keys");
+            value.clone()
+        };
+        (Cow::Borrowed(key), Box::new(cell) as _)
+    })
+    .collect()
+}
+
+/// A CSV of `columns`: their names, then one line per row of their cells.
+fn write_table<X>(columns: &[Column<'_, X>], rows: impl IntoIterator<Item = X>) -> Vec<u8> {
     let mut w = writer();
-    let swept: Vec<&str> =
-        runs.first().map(|r| r.point.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
-    let mut header = vec!["run", "seed"];
-    header.extend(&swept);
-    header.extend([
-        "peers",
-        "lookups",
-        "hops_mean",
-        "hops_p50",
-        "hops_p95",
-        "hops_p99",
-        "hops_max",
-        "ok",
-        "not_found",
-        "wrong_owner",
-        "failed",
-        "timeouts",
-        "messages",
-        "latency_ms_mean",
-        "events",
-        "end_ms",
-        "hops_p1",
-        "timeouts_p1",
-        "timeouts_p99",
-        "keys_mean",
-        "keys_p1",
-        "keys_p99",
-        "keys_max",
-    ]);
-    w.write_record(&header).expect("in memory");
-    for r in runs {
-        let s = Summary::of(&r.result);
-        let h = s.hops;
-        let mut row = vec![r.run.to_string(), r.seed.to_string()];
-        row.extend(r.point.iter().map(|(_, v)| v.clone()));
-        row.extend([
-            s.peers.to_string(),
-            s.lookups.to_string(),
-            float(h.map(|h| h.mean)),
-            opt(h.map(|h| h.p50)),
-            opt(h.map(|h| h.p95)),
-            opt(h.map(|h| h.p99)),
-            opt(h.map(|h| h.max)),
-            s.ok.to_string(),
-            s.not_found.to_string(),
-            s.wrong_owner.to_string(),
-            s.failed.to_string(),
-            s.timeouts.to_string(),
-            s.messages.to_string(),
-            float(s.latency_ms_mean),
-            r.result.events.to_string(),
-            r.result.end.as_ms().to_string(),
-            opt(h.map(|h| h.p1)),
-            opt(s.timeouts_p1_p99.map(|t| t.0)),
-            opt(s.timeouts_p1_p99.map(|t| t.1)),
-            float(s.load.map(|l| l.mean)),
-            opt(s.load.map(|l| l.p1)),
-            opt(s.load.map(|l| l.p99)),
-            opt(s.load.map(|l| l.max)),
-        ]);
-        w.write_record(&row).expect("in memory");
+    w.write_record(columns.iter().map(|(name, _)| name.as_bytes())).expect("in memory");
+    for row in rows {
+        w.write_record(columns.iter().map(|(_, cell)| cell(&row))).expect("in memory");
     }
     finish(w)
 }
 
-#[derive(Serialize)]
+/// What a row of `summary.csv` is written from: a run and its statistics.
+struct RunSummary<'a> {
+    out: &'a RunOutput,
+    s: Summary,
+}
+
+impl<'a> RunSummary<'a> {
+    fn of(out: &'a RunOutput) -> Self {
+        RunSummary { out, s: Summary::of(&out.result) }
+    }
+}
+
+/// A fixed column of `summary.csv` (for a run summary of any lifetime).
+type SummaryColumn = (&'static str, fn(&RunSummary<'_>) -> String);
+
+/// `summary.csv`'s columns before the swept parameters.
+const SUMMARY_KEY: &[SummaryColumn] =
+    &[("run", |x| x.out.run.to_string()), ("seed", |x| x.out.seed.to_string())];
+
+/// `summary.csv`'s columns after the swept parameters.
+const SUMMARY_STATS: &[SummaryColumn] = &[
+    ("peers", |x| x.s.peers.to_string()),
+    ("lookups", |x| x.s.lookups.to_string()),
+    ("hops_mean", |x| float(x.s.hops.map(|h| h.mean))),
+    ("hops_p50", |x| opt(x.s.hops.map(|h| h.p50))),
+    ("hops_p95", |x| opt(x.s.hops.map(|h| h.p95))),
+    ("hops_p99", |x| opt(x.s.hops.map(|h| h.p99))),
+    ("hops_max", |x| opt(x.s.hops.map(|h| h.max))),
+    ("ok", |x| x.s.ok.to_string()),
+    ("not_found", |x| x.s.not_found.to_string()),
+    ("wrong_owner", |x| x.s.wrong_owner.to_string()),
+    ("failed", |x| x.s.failed.to_string()),
+    ("timeouts", |x| x.s.timeouts.to_string()),
+    ("messages", |x| x.s.messages.to_string()),
+    ("latency_ms_mean", |x| float(x.s.latency_ms_mean)),
+    ("events", |x| x.out.result.events.to_string()),
+    ("end_ms", |x| x.out.result.end.as_ms().to_string()),
+    ("hops_p1", |x| opt(x.s.hops.map(|h| h.p1))),
+    ("timeouts_p1", |x| opt(x.s.timeouts_p1_p99.map(|t| t.0))),
+    ("timeouts_p99", |x| opt(x.s.timeouts_p1_p99.map(|t| t.1))),
+    ("keys_mean", |x| float(x.s.load.map(|l| l.mean))),
+    ("keys_p1", |x| opt(x.s.load.map(|l| l.p1))),
+    ("keys_p99", |x| opt(x.s.load.map(|l| l.p99))),
+    ("keys_max", |x| opt(x.s.load.map(|l| l.max))),
+];
+
+/// `summary.csv`: one row per run.
+pub fn summary_csv(runs: &[RunOutput]) -> Vec<u8> {
+    summary_table(runs.iter().map(RunSummary::of).collect())
+}
+
+/// `summary.csv` from the runs' statistics.
+fn summary_table(rows: Vec<RunSummary<'_>>) -> Vec<u8> {
+    let first = rows.first().map(|x| x.out.point.as_slice());
+    let mut columns = fixed(SUMMARY_KEY);
+    columns.extend(swept(first, |x: &RunSummary<'_>| &x.out.point));
+    columns.extend(fixed(SUMMARY_STATS));
+    write_table(&columns, rows)
+}
+
+#[derive(Serialize, Default)]
 struct LookupRow {
     run: u64,
     lookup: u64,
@@ -164,27 +207,10 @@ impl LookupRow {
 /// `lookups.csv`: one row per lookup of every run.
 pub fn lookups_csv(runs: &[RunOutput]) -> Vec<u8> {
     let rows = runs.iter().flat_map(|r| r.result.lookups.iter().map(|l| LookupRow::new(r.run, l)));
-    write_rows(LOOKUP_COLUMNS, rows)
+    write_rows(rows)
 }
 
-/// Header of `lookups.csv` (written by serde from `LookupRow`; spelled out for empty files).
-pub const LOOKUP_COLUMNS: &[&str] = &[
-    "run",
-    "lookup",
-    "start_ms",
-    "origin",
-    "key",
-    "owner",
-    "true_owner",
-    "hops",
-    "timeouts",
-    "latency_ms",
-    "outcome",
-    "value",
-    "path",
-];
-
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct PeerRow {
     run: u64,
     peer: u64,
@@ -221,21 +247,10 @@ impl PeerRow {
 /// `peers.csv`: one row per peer of every run.
 pub fn peers_csv(runs: &[RunOutput]) -> Vec<u8> {
     let rows = runs.iter().flat_map(|r| r.result.peers.iter().map(|p| PeerRow::new(r.run, p)));
-    let columns = [
-        "run",
-        "peer",
-        "join_ms",
-        "leave_ms",
-        "leave_kind",
-        "join_hops",
-        "join_path",
-        "host",
-        "keys",
-    ];
-    write_rows(&columns, rows)
+    write_rows(rows)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct SampleRow {
     run: u64,
     t_ms: u64,
@@ -259,31 +274,6 @@ struct SampleRow {
     sccs: u64,
     timeouts: u64,
 }
-
-/// Columns of `timeseries.csv`.
-pub const SAMPLE_COLUMNS: &[&str] = &[
-    "run",
-    "t_ms",
-    "live_peers",
-    "joins",
-    "leaves",
-    "crashes",
-    "lookups",
-    "hops_mean",
-    "ok",
-    "failed",
-    "at_least_one_ring",
-    "at_most_one_ring",
-    "ordered_ring",
-    "connected_appendages",
-    "ordered_successor_lists",
-    "succ_correct",
-    "pred_correct",
-    "fingers_correct",
-    "lost_keys",
-    "sccs",
-    "timeouts",
-];
 
 /// `timeseries.csv`: one row per run and sample interval: counts over the interval (joins,
 /// departures, lookups that ended in it) and the ring's health at its end.
@@ -316,10 +306,10 @@ pub fn timeseries_csv(runs: &[RunOutput]) -> Vec<u8> {
             }
         })
     });
-    write_rows(SAMPLE_COLUMNS, rows)
+    write_rows(rows)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct HopRow {
     run: u64,
     hops: u32,
@@ -337,7 +327,7 @@ pub fn hops_csv(runs: &[RunOutput]) -> Vec<u8> {
             lookups,
         })
     });
-    write_rows(&["run", "hops", "lookups"], rows)
+    write_rows(rows)
 }
 
 /// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
@@ -365,66 +355,86 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, Option<f64>) {
     (mean, Some(t * (var / n as f64).sqrt()))
 }
 
+/// What a row of `summary_by_point.csv` is written from: a sweep point and the statistics of its
+/// runs (one per seed), in run order.
+struct PointSummary<'a> {
+    point: &'a [(String, String)],
+    runs: Vec<&'a Summary>,
+}
+
+/// A per-run statistic that `summary_by_point.csv` aggregates over seeds (`None` when the run
+/// has none).
+type Metric = fn(&Summary) -> Option<f64>;
+
+fn rate(s: &Summary, n: u64) -> Option<f64> {
+    (s.lookups > 0).then(|| n as f64 / s.lookups as f64)
+}
+
+/// A fixed column of `summary_by_point.csv` (for a point summary of any lifetime).
+type PointColumn = (&'static str, fn(&PointSummary<'_>) -> String);
+
+/// `summary_by_point.csv`'s columns after the swept parameters, before the metrics.
+const POINT_KEY: &[PointColumn] =
+    &[("runs", |x| x.runs.len().to_string()), ("peers", |x| x.runs[0].peers.to_string())];
+
+/// The statistics `summary_by_point.csv` aggregates, each giving two columns: its mean over the
+/// point's runs, and (`<name>_ci95`) the half-width of its 95 % confidence interval.
+const POINT_METRICS: &[(&str, Metric)] = &[
+    ("hops_mean", |s| s.hops.map(|h| h.mean)),
+    ("ok_rate", |s| rate(s, s.ok)),
+    ("failed_rate", |s| rate(s, s.failed)),
+    ("timeouts_per_lookup", |s| rate(s, s.timeouts)),
+    ("latency_ms_mean", |s| s.latency_ms_mean),
+    ("hops_p1", |s| s.hops.map(|h| h.p1 as f64)),
+    ("hops_p99", |s| s.hops.map(|h| h.p99 as f64)),
+    ("not_found_rate", |s| rate(s, s.not_found)),
+    ("wrong_owner_rate", |s| rate(s, s.wrong_owner)),
+    ("timeouts_p1", |s| s.timeouts_p1_p99.map(|t| t.0 as f64)),
+    ("timeouts_p99", |s| s.timeouts_p1_p99.map(|t| t.1 as f64)),
+    ("keys_mean", |s| s.load.map(|l| l.mean)),
+    ("keys_p1", |s| s.load.map(|l| l.p1 as f64)),
+    ("keys_p99", |s| s.load.map(|l| l.p99 as f64)),
+    ("keys_max", |s| s.load.map(|l| l.max as f64)),
+    ("messages_per_lookup", |s| rate(s, s.messages)),
+];
+
+/// The two columns of `metric`: its mean over a point's runs and the half-width of its 95 %
+/// confidence interval, both empty when no run has it.
+fn metric_columns<'a>((name, metric): (&'a str, Metric)) -> [Column<'a, PointSummary<'a>>; 2] {
+    let stats = move |x: &PointSummary<'_>| {
+        let xs: Vec<f64> = x.runs.iter().copied().filter_map(metric).collect();
+        (!xs.is_empty()).then(|| mean_ci95(&xs))
+    };
+    [
+        (Cow::Borrowed(name), Box::new(move |x| float(stats(x).map(|(mean, _)| mean)))),
+        (
+            Cow::Owned(format!("{name}_ci95")),
+            Box::new(move |x| float(stats(x).and_then(|(_, ci)| ci))),
+        ),
+    ]
+}
+
 /// `summary_by_point.csv`: one row per sweep point, its runs (one per seed) aggregated: the mean
 /// of each per-run statistic and the half-width of its 95 % confidence interval over seeds.
 pub fn summary_by_point_csv(runs: &[RunOutput]) -> Vec<u8> {
-    type Point<'a> = &'a [(String, String)];
-    let mut groups: Vec<(Point<'_>, Vec<&RunOutput>)> = Vec::new();
+    let summaries: Vec<RunSummary<'_>> = runs.iter().map(RunSummary::of).collect();
+    by_point_table(&summaries)
+}
+
+/// `summary_by_point.csv` from the runs' statistics.
+fn by_point_table<'a>(runs: &'a [RunSummary<'a>]) -> Vec<u8> {
+    let mut points: Vec<PointSummary<'a>> = Vec::new();
     for r in runs {
-        match groups.iter_mut().find(|(p, _)| *p == r.point.as_slice()) {
-            Some((_, members)) => members.push(r),
-            None => groups.push((&r.point, vec![r])),
+        match points.iter_mut().find(|p| p.point == r.out.point.as_slice()) {
+            Some(p) => p.runs.push(&r.s),
+            None => points.push(PointSummary { point: &r.out.point, runs: vec![&r.s] }),
         }
     }
-    type Metric = fn(&Summary) -> Option<f64>;
-    fn rate(s: &Summary, n: u64) -> Option<f64> {
-        (s.lookups > 0).then(|| n as f64 / s.lookups as f64)
-    }
-    let metrics: [(&str, Metric); 16] = [
-        ("hops_mean", |s| s.hops.map(|h| h.mean)),
-        ("ok_rate", |s| rate(s, s.ok)),
-        ("failed_rate", |s| rate(s, s.failed)),
-        ("timeouts_per_lookup", |s| rate(s, s.timeouts)),
-        ("latency_ms_mean", |s| s.latency_ms_mean),
-        ("hops_p1", |s| s.hops.map(|h| h.p1 as f64)),
-        ("hops_p99", |s| s.hops.map(|h| h.p99 as f64)),
-        ("not_found_rate", |s| rate(s, s.not_found)),
-        ("wrong_owner_rate", |s| rate(s, s.wrong_owner)),
-        ("timeouts_p1", |s| s.timeouts_p1_p99.map(|t| t.0 as f64)),
-        ("timeouts_p99", |s| s.timeouts_p1_p99.map(|t| t.1 as f64)),
-        ("keys_mean", |s| s.load.map(|l| l.mean)),
-        ("keys_p1", |s| s.load.map(|l| l.p1 as f64)),
-        ("keys_p99", |s| s.load.map(|l| l.p99 as f64)),
-        ("keys_max", |s| s.load.map(|l| l.max as f64)),
-        ("messages_per_lookup", |s| rate(s, s.messages)),
-    ];
-    let mut w = writer();
-    let mut header: Vec<String> =
-        runs.first().map(|r| r.point.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
-    header.extend(["runs".to_string(), "peers".to_string()]);
-    for (name, _) in &metrics {
-        header.push(name.to_string());
-        header.push(format!("{name}_ci95"));
-    }
-    w.write_record(&header).expect("in memory");
-    for (point, members) in groups {
-        let summaries: Vec<Summary> = members.iter().map(|r| Summary::of(&r.result)).collect();
-        let mut row: Vec<String> = point.iter().map(|(_, v)| v.clone()).collect();
-        row.push(members.len().to_string());
-        row.push(summaries[0].peers.to_string());
-        for (_, metric) in &metrics {
-            let xs: Vec<f64> = summaries.iter().filter_map(metric).collect();
-            if xs.is_empty() {
-                row.extend([String::new(), String::new()]);
-            } else {
-                let (mean, ci) = mean_ci95(&xs);
-                row.push(float(Some(mean)));
-                row.push(float(ci));
-            }
-        }
-        w.write_record(&row).expect("in memory");
-    }
-    finish(w)
+    let first = runs.first().map(|r| r.out.point.as_slice());
+    let mut columns = swept(first, |x: &PointSummary<'_>| x.point);
+    columns.extend(fixed(POINT_KEY));
+    columns.extend(POINT_METRICS.iter().copied().flat_map(metric_columns));
+    write_table(&columns, points)
 }
 
 /// One Graphviz DOT file per overlay snapshot: `overlay-run<R>-<t>ms.dot`, members as nodes in
@@ -465,6 +475,48 @@ pub fn dot_files(runs: &[RunOutput]) -> Vec<(String, Vec<u8>)> {
 mod tests {
     use super::*;
 
+    /// The contract's header of `lookups.csv`, which serde derives from `LookupRow`.
+    const LOOKUP_COLUMNS: &[&str] = &[
+        "run",
+        "lookup",
+        "start_ms",
+        "origin",
+        "key",
+        "owner",
+        "true_owner",
+        "hops",
+        "timeouts",
+        "latency_ms",
+        "outcome",
+        "value",
+        "path",
+    ];
+
+    /// The contract's header of `timeseries.csv`, which serde derives from `SampleRow`.
+    const SAMPLE_COLUMNS: &[&str] = &[
+        "run",
+        "t_ms",
+        "live_peers",
+        "joins",
+        "leaves",
+        "crashes",
+        "lookups",
+        "hops_mean",
+        "ok",
+        "failed",
+        "at_least_one_ring",
+        "at_most_one_ring",
+        "ordered_ring",
+        "connected_appendages",
+        "ordered_successor_lists",
+        "succ_correct",
+        "pred_correct",
+        "fingers_correct",
+        "lost_keys",
+        "sccs",
+        "timeouts",
+    ];
+
     #[test]
     fn confidence_interval_of_known_values() {
         let (m, ci) = mean_ci95(&[1.0, 2.0, 3.0, 4.0]);
@@ -472,6 +524,202 @@ mod tests {
         // sd = 1.29099, t(3) = 3.182: 3.182 * 1.29099 / 2 = 2.0540.
         assert!((ci.unwrap() - 2.0540).abs() < 1e-3, "{ci:?}");
         assert_eq!(mean_ci95(&[7.0]), (7.0, None));
+    }
+
+    /// A run that measured nothing: no lookups, peers, samples or snapshots.
+    fn bare_run(run: u64, seed: u64, point: &[(&str, &str)]) -> RunOutput {
+        RunOutput {
+            run,
+            seed,
+            point: point.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            result: RunResult {
+                seed,
+                initial_peers: 0,
+                lookups: vec![],
+                lookup_stats: Default::default(),
+                peers: vec![],
+                messages: 0,
+                events: 0,
+                end: dhtsim_core::time::SimTime(0),
+                samples: vec![],
+                snapshots: vec![],
+                stopped: None,
+                warnings: vec![],
+                load: vec![],
+            },
+        }
+    }
+
+    /// Statistics whose every field holds a value no other field holds.
+    fn distinct_summary() -> Summary {
+        use dhtsim_core::metrics::{HopStats, LoadStats};
+        Summary {
+            peers: 11,
+            lookups: 1000,
+            hops: Some(HopStats { mean: 1.5, p1: 3, p50: 12, p95: 13, p99: 4, max: 14 }),
+            ok: 100,
+            not_found: 400,
+            wrong_owner: 500,
+            failed: 200,
+            timeouts: 300,
+            messages: 600,
+            latency_ms_mean: Some(2.5),
+            timeouts_p1_p99: Some((5, 6)),
+            load: Some(LoadStats { mean: 7.5, p1: 8, p99: 9, max: 10 }),
+        }
+    }
+
+    /// The one data line of `csv` as (column, cell) pairs, checking that `expected` names every
+    /// column with its cell, and that its cells differ, so a name swapped with another would
+    /// show.
+    fn assert_columns_hold(text: &str, expected: &[(&str, &str)]) {
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let cells: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(header.len(), cells.len());
+        let found: Vec<(&str, &str)> = header.into_iter().zip(cells).collect();
+        let mut names: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+        let mut values: Vec<&str> = expected.iter().map(|(_, v)| *v).collect();
+        names.sort_unstable();
+        names.dedup();
+        values.sort_unstable();
+        values.dedup();
+        assert_eq!(names.len(), expected.len(), "a column expected twice");
+        assert_eq!(values.len(), expected.len(), "two columns expected to hold the same value");
+        assert_eq!(found.len(), expected.len(), "{found:?}");
+        for (name, value) in expected {
+            let cell = found.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+            assert_eq!(cell, Some(*value), "column {name}");
+        }
+    }
+
+    #[test]
+    fn every_summary_column_holds_the_field_it_is_named_after() {
+        let mut out = bare_run(17, 18, &[("overlay.fingers", "true"), ("churn.rate", "0.25")]);
+        out.result.events = 15;
+        out.result.end = dhtsim_core::time::SimTime(16);
+        let csv = summary_table(vec![RunSummary { out: &out, s: distinct_summary() }]);
+        assert_columns_hold(
+            &String::from_utf8(csv).unwrap(),
+            &[
+                ("run", "17"),
+                ("seed", "18"),
+                ("overlay.fingers", "true"),
+                ("churn.rate", "0.25"),
+                ("peers", "11"),
+                ("lookups", "1000"),
+                ("hops_mean", "1.5"),
+                ("hops_p1", "3"),
+                ("hops_p50", "12"),
+                ("hops_p95", "13"),
+                ("hops_p99", "4"),
+                ("hops_max", "14"),
+                ("ok", "100"),
+                ("not_found", "400"),
+                ("wrong_owner", "500"),
+                ("failed", "200"),
+                ("timeouts", "300"),
+                ("messages", "600"),
+                ("latency_ms_mean", "2.5"),
+                ("events", "15"),
+                ("end_ms", "16"),
+                ("timeouts_p1", "5"),
+                ("timeouts_p99", "6"),
+                ("keys_mean", "7.5"),
+                ("keys_p1", "8"),
+                ("keys_p99", "9"),
+                ("keys_max", "10"),
+            ],
+        );
+    }
+
+    #[test]
+    fn every_summary_by_point_column_holds_the_statistic_it_is_named_after() {
+        let point = [("overlay.fingers", "true"), ("churn.rate", "0.25")];
+        let (a, b) = (bare_run(0, 1, &point), bare_run(1, 2, &point));
+        // Two seeds with the same statistics: each mean is the run's value, each interval 0.
+        let runs = [
+            RunSummary { out: &a, s: distinct_summary() },
+            RunSummary { out: &b, s: distinct_summary() },
+        ];
+        let expected = [
+            ("overlay.fingers", "true"),
+            ("churn.rate", "0.25"),
+            ("runs", "2"),
+            ("peers", "11"),
+            ("hops_mean", "1.5"),
+            ("ok_rate", "0.1"),
+            ("failed_rate", "0.2"),
+            ("timeouts_per_lookup", "0.3"),
+            ("latency_ms_mean", "2.5"),
+            ("hops_p1", "3"),
+            ("hops_p99", "4"),
+            ("not_found_rate", "0.4"),
+            ("wrong_owner_rate", "0.5"),
+            ("timeouts_p1", "5"),
+            ("timeouts_p99", "6"),
+            ("keys_mean", "7.5"),
+            ("keys_p1", "8"),
+            ("keys_p99", "9"),
+            ("keys_max", "10"),
+            ("messages_per_lookup", "0.6"),
+        ];
+        let text = String::from_utf8(by_point_table(&runs)).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let cells: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        // Each interval follows its mean, and is 0 (the only 0 of the row).
+        for (i, name) in header.iter().enumerate() {
+            if let Some(metric) = name.strip_suffix("_ci95") {
+                assert_eq!((header[i - 1], cells[i]), (metric, "0"), "column {name}");
+            }
+        }
+        // Without the intervals, every column holds its own value.
+        let means: Vec<usize> =
+            (0..header.len()).filter(|&i| !header[i].ends_with("_ci95")).collect();
+        let line = |fields: &[&str]| means.iter().map(|&i| fields[i]).collect::<Vec<_>>().join(",");
+        assert_columns_hold(&format!("{}\n{}\n", line(&header), line(&cells)), &expected);
+    }
+
+    #[test]
+    fn empty_tables_keep_their_headers() {
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            text(summary_csv(&[])),
+            "run,seed,peers,lookups,hops_mean,hops_p50,hops_p95,hops_p99,hops_max,ok,not_found,\
+             wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms,hops_p1,\
+             timeouts_p1,timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max\r\n"
+        );
+        assert_eq!(
+            text(summary_by_point_csv(&[])),
+            "runs,peers,hops_mean,hops_mean_ci95,ok_rate,ok_rate_ci95,failed_rate,\
+             failed_rate_ci95,timeouts_per_lookup,timeouts_per_lookup_ci95,latency_ms_mean,\
+             latency_ms_mean_ci95,hops_p1,hops_p1_ci95,hops_p99,hops_p99_ci95,not_found_rate,\
+             not_found_rate_ci95,wrong_owner_rate,wrong_owner_rate_ci95,timeouts_p1,\
+             timeouts_p1_ci95,timeouts_p99,timeouts_p99_ci95,keys_mean,keys_mean_ci95,keys_p1,\
+             keys_p1_ci95,keys_p99,keys_p99_ci95,keys_max,keys_max_ci95,messages_per_lookup,\
+             messages_per_lookup_ci95\r\n"
+        );
+        let runs = [bare_run(0, 1, &[("population.peers", "8")])];
+        assert_eq!(text(lookups_csv(&runs)), format!("{}\r\n", LOOKUP_COLUMNS.join(",")));
+        assert_eq!(
+            text(peers_csv(&runs)),
+            "run,peer,join_ms,leave_ms,leave_kind,join_hops,join_path,host,keys\r\n"
+        );
+        assert_eq!(text(timeseries_csv(&runs)), format!("{}\r\n", SAMPLE_COLUMNS.join(",")));
+        assert_eq!(
+            SAMPLE_COLUMNS.join(","),
+            "run,t_ms,live_peers,joins,leaves,crashes,lookups,hops_mean,ok,failed,\
+             at_least_one_ring,at_most_one_ring,ordered_ring,connected_appendages,\
+             ordered_successor_lists,succ_correct,pred_correct,fingers_correct,lost_keys,sccs,\
+             timeouts"
+        );
+        assert_eq!(text(hops_csv(&runs)), "run,hops,lookups\r\n");
+        // A run that measured nothing still has its row, swept value included, in the summary.
+        assert_eq!(
+            text(summary_csv(&runs)).lines().nth(1).unwrap(),
+            "0,1,8,0,0,,,,,,0,0,0,0,0,0,,0,0,,,,,,,"
+        );
     }
 
     #[test]
