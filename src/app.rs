@@ -298,19 +298,24 @@ fn execute_runs(
             .map(|spec| {
                 // The reader has validated every run's config; a rule broken here is a bug in
                 // the reader, reported as a failure rather than a panic.
-                let sim: dhtsim_core::sim::Simulation =
-                    dhtsim_core::sim::Simulation::new(&spec.config, spec.seed).map_err(|e| {
-                        AppError::Failed(format!("run {}: invalid configuration: {e}", spec.run))
-                    })?;
                 let mut last = 0;
-                let result = sim.run_with_progress(1 << 18, |now, n| {
+                let mut progress = |now: dhtsim_core::time::SimTime, n: u64| {
                     let total = events.fetch_add(n - last, Ordering::Relaxed) + (n - last);
                     last = n;
                     if single {
                         bar.set_position(now.as_ms().min(bar.length().unwrap_or(0)));
                     }
                     bar.set_message(rate(total));
-                });
+                };
+                let result = dhtsim_core::sim::run_with_progress(
+                    &spec.config,
+                    spec.seed,
+                    1 << 18,
+                    &mut progress,
+                )
+                .map_err(|e| {
+                    AppError::Failed(format!("run {}: invalid configuration: {e}", spec.run))
+                })?;
                 if !single {
                     bar.inc(1);
                 }

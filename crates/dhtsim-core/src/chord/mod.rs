@@ -265,6 +265,7 @@ impl Protocol for Peer {
         timers
     }
 
+    #[inline]
     fn me(&self) -> PeerRef {
         Peer::me(self)
     }
@@ -319,6 +320,7 @@ impl Protocol for Peer {
         }
     }
 
+    #[inline]
     fn handle_message(
         &mut self,
         params: &Params,
@@ -326,22 +328,10 @@ impl Protocol for Peer {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
-        // A query reaching a live peer is a hop; an answer reaching its querier ends the
-        // operation (once the querier has handled it).
-        let ended = match &msg {
-            Message::Query(q) if q.op.is_measured() => {
-                out.push(Command::Report(Report::Reached(q.op)));
-                None
-            }
-            Message::Answer(a) if a.op.is_measured() => Some(a.op),
-            _ => None,
-        };
-        Peer::handle_message(self, params, from, msg, out);
-        if let Some(op) = ended {
-            out.push(Command::Report(Report::Ended(op)));
-        }
+        Peer::handle_message(self, params, from, msg, out)
     }
 
+    #[inline]
     fn handle_timer(&mut self, params: &Params, timer: Timer, out: &mut Vec<Command>) {
         Peer::handle_timer(self, params, timer, out)
     }

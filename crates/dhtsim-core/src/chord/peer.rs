@@ -201,7 +201,8 @@ impl Peer {
         }
     }
 
-    /// Handles a message from `from`.
+    /// Handles a message from `from`, reporting a measured query's hop and a measured answer's
+    /// arrival.
     pub fn handle_message(
         &mut self,
         params: &Params,
@@ -210,11 +211,27 @@ impl Peer {
         out: &mut Vec<Command>,
     ) {
         match msg {
-            // Not part of the ring yet, so nowhere to route: wait until it is (SimGrid's mailbox
-            // semantics; the joiner that sent it waits meanwhile).
-            Message::Query(q) if !self.joined => self.held.push(q),
-            Message::Query(q) => self.route(params, q, out),
-            Message::Answer(a) => self.handle_answer(params, a, out),
+            // A measured query reaching a live peer is a hop, reported before anything else.
+            Message::Query(q) => {
+                if q.op.is_measured() {
+                    out.push(Command::Report(Report::Reached(q.op)));
+                }
+                if self.joined {
+                    self.route(params, q, out);
+                } else {
+                    // Not part of the ring yet, so nowhere to route: wait until it is (SimGrid's
+                    // mailbox semantics; the joiner that sent it waits meanwhile).
+                    self.held.push(q);
+                }
+            }
+            // An answer reaching its querier ends the operation once the querier has handled it.
+            Message::Answer(a) => {
+                let op = a.op;
+                self.handle_answer(params, a, out);
+                if op.is_measured() {
+                    out.push(Command::Report(Report::Ended(op)));
+                }
+            }
             Message::StabilizeReq => {
                 out.push(Command::Send { to: from, msg: self.stabilize_resp() })
             }

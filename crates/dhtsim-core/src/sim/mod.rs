@@ -113,6 +113,22 @@ pub fn run(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
     Ok(Simulation::<Peer>::new(cfg, seed)?.run())
 }
 
+/// [`run`], calling `progress(now, events)` every `every` events (see
+/// [`Simulation::run_with_progress`]).
+///
+/// Not generic on purpose: the simulation loop is then compiled inside this crate, where the
+/// small functions it calls at every event (time arithmetic, the recorder, the network) are
+/// inlined. A caller in another crate that drove `Simulation<P>` itself would get its own copy
+/// of the loop with those calls left out of line (measured 5 to 7 % slower on `bench-churn`).
+pub fn run_with_progress(
+    cfg: &Config,
+    seed: u64,
+    every: u64,
+    progress: &mut dyn FnMut(SimTime, u64),
+) -> Result<RunResult, ConfigError> {
+    Ok(Simulation::<Peer>::new(cfg, seed)?.run_with_progress(every, progress))
+}
+
 impl<'c, P: Protocol> Simulation<'c, P> {
     /// Runs until nothing is left to do: the measured window is over and every operation
     /// started in it has ended (or a checked property failed, with `stop_on_violation`).
@@ -129,11 +145,14 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         mut progress: impl FnMut(SimTime, u64),
     ) -> RunResult {
         let every = every.max(1);
-        let mut n = 0u64;
+        let (mut n, mut next) = (0u64, every);
         while self.step() {
             n += 1;
-            if n.is_multiple_of(every) {
+            // A comparison, not `n % every`: a division on every event costs more than the event's
+            // own bookkeeping when `every` is not known at compile time.
+            if n == next {
                 progress(self.engine.now(), n);
+                next += every;
             }
         }
         progress(self.engine.now(), n);
@@ -314,8 +333,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         sent: SimTime,
         msg: P::Message,
     ) {
-        let receiver = self.peers[to.0 as usize].me();
         if !self.alive[to.0 as usize] {
+            let receiver = self.peers[to.0 as usize].me();
             // Lost: the sender notices when its RPC timeout expires.
             P::lost(&msg, &mut self.out);
             self.apply_reports(now, receiver.id);
@@ -372,7 +391,15 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 Command::Report(report) => self.report(now, sender.id, report),
             }
         }
-        self.out = out;
+        self.restore_out(out);
+    }
+
+    /// Puts the drained command buffer back in place of the empty one `take` left there.
+    /// Dropping that placeholder was a call on every event (2 % of a successor ring's
+    /// instructions); it owns no memory, so it is forgotten instead.
+    fn restore_out(&mut self, out: Vec<CommandOf<P>>) {
+        debug_assert!(self.out.is_empty() && self.out.capacity() == 0, "nothing pushed meanwhile");
+        std::mem::forget(std::mem::replace(&mut self.out, out));
     }
 
     /// Carries out the reports emitted on behalf of a peer that is gone (anything else it
@@ -384,7 +411,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 self.report(now, at, report);
             }
         }
-        self.out = out;
+        self.restore_out(out);
     }
 
     /// Hands a protocol's report from peer `at` to the recorder.

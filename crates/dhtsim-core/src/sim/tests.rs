@@ -308,5 +308,5 @@ fn a_config_that_breaks_a_rule_is_refused_with_its_key_not_a_panic() {
     let err = Simulation::<Peer>::new(&cfg, 1).err().expect("refused");
     assert_eq!(err.key, "overlay.virtual_nodes");
     cfg.population = Population::Random(0);
-    assert_eq!(run(&cfg, 1).err().expect("refused").key, "population.peers");
+    assert_eq!(run(&cfg, 1).expect_err("refused").key, "population.peers");
 }
