@@ -119,7 +119,8 @@ pub fn run(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
 /// Not generic on purpose: the simulation loop is then compiled inside this crate, where the
 /// small functions it calls at every event (time arithmetic, the recorder, the network) are
 /// inlined. A caller in another crate that drove `Simulation<P>` itself would get its own copy
-/// of the loop with those calls left out of line (measured 5 to 7 % slower on `bench-churn`).
+/// of the loop with those calls left out of line (one of three causes of 6.6 % more
+/// instructions on a successor ring, docs/performance.md).
 pub fn run_with_progress(
     cfg: &Config,
     seed: u64,
