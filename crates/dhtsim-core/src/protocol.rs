@@ -70,7 +70,7 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answered {
     /// The peer answered as the key's owner, with the values stored under the key (a lookup), or
-    /// without values (a join's or a repair's successor).
+    /// without values (the successor a join asked for).
     Owner {
         /// For a lookup: the holders stored under the key (possibly none).
         values: Option<Vec<RingId>>,
@@ -86,7 +86,8 @@ pub enum Answered {
 pub enum Report {
     /// The operation's query reached this peer, which is live: one hop.
     Reached(OpId),
-    /// Sending a message of the operation timed out (the peer it went to is gone).
+    /// A forward of the operation's query timed out (the peer it went to is gone). Only queries:
+    /// an answer that cannot be delivered is not a timeout of the operation.
     TimedOut(OpId),
     /// This peer answered the operation (the answer is on its way to the querier).
     Answered(OpId, Answered),
@@ -134,9 +135,9 @@ pub struct Maintenance {
 /// One overlay protocol: the state of one peer, and the settings all its peers share.
 ///
 /// Inputs take the shared [`Protocol::Params`] and push [`Command`]s; none of them sees the
-/// clock, the network, a random generator or the oracle. The functions that do see the oracle
-/// or several peers at once (`bootstrap`, `health`) build or inspect state for the simulation;
-/// they are never part of routing.
+/// clock, the network, a random generator or the oracle. The functions that see more than one
+/// peer (`bootstrap` every ID, `health` every peer and the oracle) build or inspect state for
+/// the simulation; they are never part of routing.
 pub trait Protocol: Sized + Debug {
     /// What peers send each other.
     type Message: Clone + Debug;
@@ -147,9 +148,10 @@ pub trait Protocol: Sized + Debug {
 
     /// The shared settings of a run of `cfg` that starts with `nodes` ring nodes.
     fn params(cfg: &Config, nodes: usize) -> Self::Params;
-    /// The peers of the network at time zero, one per ID in `ids` (ascending, addressed by
-    /// position). With `forming`, only the first is a member and the others are about to join;
-    /// otherwise every peer starts with the state a converged network would have.
+    /// The peers of the network at time zero, one per ID in `ids`, addressed by position (peer
+    /// i has ID `ids[i]`). Without `forming` the IDs are ascending and every peer starts with the
+    /// state a converged network would have; with `forming` they are in the order the peers
+    /// start, the first alone a member and the others about to join.
     fn bootstrap(params: &Self::Params, ids: &[RingId], forming: bool) -> Vec<Self>;
     /// A new peer that is about to join.
     fn joining(me: PeerRef) -> Self;
@@ -161,7 +163,7 @@ pub trait Protocol: Sized + Debug {
     fn me(&self) -> PeerRef;
     /// The entries stored at this peer.
     fn store(&self) -> &Store;
-    /// Stores the entry (key, holder) here (the initial placement of files).
+    /// The entries stored at this peer, to place the files at bootstrap.
     fn store_mut(&mut self) -> &mut Store;
 
     /// Starts operation `op` at this peer, its origin.

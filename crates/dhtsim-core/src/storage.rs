@@ -131,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn removing_returns_what_was_there_in_key_order() {
+    fn removing_returns_the_entries_asked_for_that_were_there() {
         let mut s = Store::default();
         s.insert_all(vec![(id(3), vec![id(1)]), (id(8), vec![id(2), id(4)])]);
         assert_eq!(s.remove(&[id(8), id(9)]), vec![(id(8), vec![id(2), id(4)])]);

@@ -3,7 +3,8 @@
 //! The loop tells it that an operation started, that its query reached a peer or timed out,
 //! that a peer answered it and that it ended (from the protocol's [`Report`]s), that a peer
 //! joined or departed, and when to take a sample. It keeps the operations in flight (in reused
-//! slots), the lookup statistics, the lookup and peer records, the time series and the load.
+//! slots), the lookup statistics, the lookup and peer records and the time series. (The load,
+//! which needs every peer's store, is measured by the loop at the end, into the peer records.)
 //! It never sees a protocol's messages or state: the oracle is the only other thing it reads,
 //! to say who should have answered.
 //!
