@@ -343,11 +343,6 @@ impl Protocol for Peer {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
-        if let Message::Query(q) = &msg
-            && q.op.is_measured()
-        {
-            out.push(Command::Report(Report::TimedOut(q.op)));
-        }
         Peer::handle_undeliverable(self, params, to, msg, out)
     }
 

@@ -295,6 +295,12 @@ impl Peer {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
+        // A measured query's forward that timed out is reported before anything else.
+        if let Message::Query(q) = &msg
+            && q.op.is_measured()
+        {
+            out.push(Command::Report(Report::TimedOut(q.op)));
+        }
         let had_pred = self.pred;
         let replicas_before = self.replicas(params).to_vec();
         self.forget(to.idx);

@@ -199,11 +199,11 @@ impl Recorder {
         let (true_owner, _) =
             if oracle.is_empty() { (op.key, PeerIdx(0)) } else { oracle.owner(op.key) };
         let owner = (answered != Answered::Failed).then_some(by);
-        op.answer =
-            Some(AnswerSeen { owner, true_owner, was_stored: oracle.is_stored(op.key), answered });
-        if matches!(op.answer, Some(AnswerSeen { answered: Answered::Stored, .. })) {
+        let was_stored = oracle.is_stored(op.key);
+        if answered == Answered::Stored {
             oracle.note_stored(op.key);
         }
+        op.answer = Some(AnswerSeen { owner, true_owner, was_stored, answered });
     }
 
     /// The operation is over: its answer reached the querier or was lost with it.
