@@ -267,6 +267,7 @@ struct SampleRow {
     ordered_ring: u8,
     connected_appendages: u8,
     ordered_successor_lists: u8,
+    one_live_successor: u8,
     succ_correct: f64,
     pred_correct: f64,
     fingers_correct: f64,
@@ -297,6 +298,7 @@ pub fn timeseries_csv(runs: &[RunOutput]) -> Vec<u8> {
                 ordered_ring: h.ordered_ring.into(),
                 connected_appendages: h.connected_appendages.into(),
                 ordered_successor_lists: h.ordered_successor_lists.into(),
+                one_live_successor: h.one_live_successor.into(),
                 succ_correct: h.succ_correct,
                 pred_correct: h.pred_correct,
                 fingers_correct: h.fingers_correct,
@@ -509,6 +511,7 @@ mod tests {
         "ordered_ring",
         "connected_appendages",
         "ordered_successor_lists",
+        "one_live_successor",
         "succ_correct",
         "pred_correct",
         "fingers_correct",
@@ -711,8 +714,8 @@ mod tests {
             SAMPLE_COLUMNS.join(","),
             "run,t_ms,live_peers,joins,leaves,crashes,lookups,hops_mean,ok,failed,\
              at_least_one_ring,at_most_one_ring,ordered_ring,connected_appendages,\
-             ordered_successor_lists,succ_correct,pred_correct,fingers_correct,lost_keys,sccs,\
-             timeouts"
+             ordered_successor_lists,one_live_successor,succ_correct,pred_correct,\
+             fingers_correct,lost_keys,sccs,timeouts"
         );
         assert_eq!(text(hops_csv(&runs)), "run,hops,lookups\r\n");
         // A run that measured nothing still has its row, swept value included, in the summary.

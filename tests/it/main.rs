@@ -2,6 +2,7 @@
 //! topic (keeps link time low).
 
 mod bad_input;
+mod chord_bugs;
 mod churn;
 mod corpus;
 mod determinism;

@@ -8,7 +8,10 @@
 //! - AtMostOneRing: at most one cycle exists;
 //! - OrderedRing: the cycle visits identifiers in ring order, going round exactly once;
 //! - ConnectedAppendages: every member reaches the cycle;
-//! - OrderedSuccessorLists: each successor list is in ring order from its owner.
+//! - OrderedSuccessorLists: each successor list is in ring order from its owner;
+//! - OneLiveSuccessor: each successor list holds at least one live member (half of the
+//!   invariant of Zave's TSE 2017 paper, §IV, from which she proves the others; without it a
+//!   member that believes it is linked into the ring has no live way on).
 
 use crate::chord::Peer;
 use crate::oracle::Oracle;
@@ -31,6 +34,8 @@ pub struct Health {
     pub connected_appendages: bool,
     /// OrderedSuccessorLists.
     pub ordered_successor_lists: bool,
+    /// OneLiveSuccessor.
+    pub one_live_successor: bool,
     /// Fraction of members whose best successor is the true successor.
     pub succ_correct: f64,
     /// Fraction of members whose predecessor is the true predecessor.
@@ -52,6 +57,7 @@ impl Health {
             ("OrderedRing", self.ordered_ring),
             ("ConnectedAppendages", self.connected_appendages),
             ("OrderedSuccessorLists", self.ordered_successor_lists),
+            ("OneLiveSuccessor", self.one_live_successor),
         ];
         props.iter().filter(|(_, ok)| !ok).map(|(name, _)| *name).collect()
     }
@@ -190,6 +196,7 @@ pub fn check(
         ordered_ring,
         connected_appendages: connected,
         ordered_successor_lists: ordered_lists,
+        one_live_successor: next.iter().all(|&s| s != usize::MAX),
         succ_correct: succ_ok as f64 / n as f64,
         pred_correct: pred_ok as f64 / n as f64,
         fingers_correct: fingers_ok as f64 / n as f64,

@@ -26,7 +26,8 @@ use crate::storage::{Store, new_replicas};
 pub struct Peer {
     me: PeerRef,
     pred: Option<PeerRef>,
-    /// Successor list, nearest first, at most r long; empty only before joining.
+    /// Successor list, nearest first, at most r long. Before joining: empty, then the peers the
+    /// join answer named, nearest first, while the first is checked (see `check_join_candidate`).
     succs: Vec<PeerRef>,
     fingers: FingerTable,
     cache: ShortcutCache,
@@ -37,6 +38,9 @@ pub struct Peer {
     /// Queries that reached this peer before it joined (another joiner took it for its
     /// well-known peer): routed once it has joined, failed if its own join fails.
     held: Vec<Query>,
+    /// While joining: the well-known peer the join went to, asked again if every successor
+    /// the answer named proves dead.
+    via: Option<PeerRef>,
 }
 
 impl Peer {
@@ -59,6 +63,7 @@ impl Peer {
             joined: false,
             pred_candidate: None,
             held: Vec::new(),
+            via: None,
         }
     }
 
@@ -165,6 +170,7 @@ impl Peer {
     /// A joining peer sends its join query to the well-known peer `via`; `op` tags it for
     /// measurement.
     pub fn join(&mut self, via: PeerRef, op: OpId, out: &mut Vec<Command>) {
+        self.via = Some(via);
         let q = Query {
             op,
             kind: Op::Join,
@@ -182,6 +188,9 @@ impl Peer {
     /// Leaves gracefully: the successor gets the owned entries and the predecessor; the
     /// predecessor gets the successor list. The simulation removes the peer afterwards.
     pub fn leave(&mut self, out: &mut Vec<Command>) {
+        if !self.joined {
+            return; // nobody knows it yet
+        }
         let succ = self.succ().filter(|s| s.idx != self.me.idx);
         let pred = self.pred.filter(|p| p.idx != self.me.idx);
         if let Some(s) = succ {
@@ -313,8 +322,21 @@ impl Peer {
             Message::Query(mut q) => {
                 q.hops -= 1;
                 q.timeouts += 1;
-                q.expect_owner = false;
+                // A query sent back to the predecessor (SPEC §2) whose predecessor proved dead:
+                // this peer's range now reaches back past it, so the key, known to lie in
+                // (lower, me], is still expected here and this peer answers for it (route's
+                // first step), rather than sending it on round the ring.
+                // (A forward to the successor expecting it to own the key carries lower = me.)
+                let back_to_pred = q.expect_owner
+                    && q.lower != self.me.id
+                    && had_pred.is_some_and(|p| p.idx == to.idx);
+                q.expect_owner &= back_to_pred;
                 self.route(params, q, out);
+            }
+            Message::StabilizeReq if !self.joined => {
+                // A successor named by the join answer is dead: check the next one, or ask to
+                // join again when none is left.
+                self.check_join_candidate(out);
             }
             Message::StabilizeReq => {
                 // The successor is dead: the next one is promoted; ask it for its list now.
@@ -332,6 +354,37 @@ impl Peer {
     fn known_successor(&self) -> Option<PeerRef> {
         let other = |p: &PeerRef| p.idx != self.me.idx;
         self.succ().filter(other).or(self.pred.filter(|p| other(p) && self.joined))
+    }
+
+    /// A joiner checks that the first successor its join answer named is alive before adopting
+    /// it: it asks for that peer's predecessor and list, and joins when the answer comes
+    /// ([`Peer::on_stabilize_resp`]). With no candidate left (all found dead), it sends its join
+    /// to the well-known peer again.
+    fn check_join_candidate(&mut self, out: &mut Vec<Command>) {
+        match self.succ() {
+            Some(s) => out.push(Command::Send { to: s, msg: Message::StabilizeReq }),
+            None => match self.via {
+                Some(via) => self.join(via, OpId::MAINTENANCE, out),
+                None => self.fail_held(out),
+            },
+        }
+    }
+
+    /// The joiner's chosen successor has answered: it becomes a member, notifies it, arms its
+    /// timers, looks up its fingers if asked, and routes the queries it held.
+    fn complete_join(&mut self, params: &Params, out: &mut Vec<Command>) {
+        self.joined = true;
+        self.via = None;
+        out.push(Command::Joined);
+        self.start_timers(params, out);
+        if params.fingers && params.fingers_at_join {
+            for index in 0..params.space.bits() {
+                self.fix_finger(params, index as u8, out);
+            }
+        }
+        for q in self.take_held() {
+            self.route(params, q, out);
+        }
     }
 
     /// This peer will not join (its own join failed): the queries it held cannot be routed.
@@ -456,7 +509,8 @@ impl Peer {
             }
             Op::Join => {
                 let mut succs = vec![self.me];
-                succs.extend(self.succs.iter().copied().filter(|s| s.idx != q.querier.idx));
+                let other = |s: &&PeerRef| s.idx != q.querier.idx && s.idx != self.me.idx;
+                succs.extend(self.succs.iter().filter(other).copied());
                 // Copies of the keys the joiner is about to own: (pred, joiner].
                 let joiner = q.querier.id;
                 let space = params.space;
@@ -490,24 +544,11 @@ impl Peer {
             }
             (Op::Join, Reply::Successor { succs, entries }) if !self.joined => {
                 self.entries.insert_all(entries);
+                // The successor the answer names, then its successors: candidates, nearest
+                // first, until one has answered (Zave: never adopt a successor unchecked; it
+                // may have died since it answered).
                 self.succs = succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
-                self.succs.truncate(params.successors);
-                if let Some(s) = self.succ() {
-                    self.joined = true;
-                    out.push(Command::Joined);
-                    out.push(Command::Send { to: s, msg: Message::Notify });
-                    self.start_timers(params, out);
-                    if params.fingers && params.fingers_at_join {
-                        for index in 0..params.space.bits() {
-                            self.fix_finger(params, index as u8, out);
-                        }
-                    }
-                    for q in self.take_held() {
-                        self.route(params, q, out);
-                    }
-                } else {
-                    self.fail_held(out);
-                }
+                self.check_join_candidate(out);
             }
             (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
             (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
@@ -565,6 +606,9 @@ impl Peer {
             out.push(Command::Send { to: x, msg: Message::StabilizeReq });
         }
         out.push(Command::Send { to: from, msg: Message::Notify });
+        if !self.joined {
+            self.complete_join(params, out);
+        }
     }
 
     fn on_notify(&mut self, params: &Params, from: PeerRef, out: &mut Vec<Command>) {
@@ -720,6 +764,16 @@ impl Peer {
             self.pred = self.pred_candidate.take();
         }
         self.ensure_successor();
+        self.settle_if_alone();
+    }
+
+    /// A member that knows no other peer (its only successor is itself, it has no predecessor)
+    /// is alone on the ring: it owns every key, like the first peer of a ring (SPEC §2, "a
+    /// single live peer owns every key"), and a joiner's notify makes it a ring of two.
+    fn settle_if_alone(&mut self) {
+        if self.joined && self.pred.is_none() && self.succs.iter().all(|s| s.idx == self.me.idx) {
+            self.pred = Some(self.me);
+        }
     }
 
     /// With every successor gone, fall back on the nearest peer still known (a finger or a

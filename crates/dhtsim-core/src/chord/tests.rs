@@ -299,7 +299,7 @@ fn predecessor_replaced_only_when_dead_or_by_a_closer_notifier() {
 }
 
 #[test]
-fn a_joiner_adopts_the_owners_list_and_notifies() {
+fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
     let params = maint();
     let mut j = Peer::joining(r(9, 28));
     let mut out = Vec::new();
@@ -317,16 +317,50 @@ fn a_joiner_adopts_the_owners_list_and_notifies() {
         },
     };
     j.handle_message(&params, r(4, 32), Message::Answer(accept), &mut out);
-    assert!(j.is_joined());
     assert_eq!(
         j.entries().values(RingId(20)),
         &[RingId(1)],
         "the keys of its range come with the answer"
     );
-    assert_eq!(j.successors(), &[r(4, 32), r(5, 40)], "truncated to r = 2");
-    assert_eq!(out[0], Command::Joined);
+    // Not adopted unchecked (Zave): first 32 must show it is alive.
+    assert!(!j.is_joined());
+    assert_eq!(sends(&out), vec![(32, Message::StabilizeReq)]);
+    out.clear();
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(5, 40), r(6, 48)] };
+    j.handle_message(&params, r(4, 32), resp, &mut out);
+    assert!(j.is_joined());
+    assert_eq!(j.successors(), &[r(4, 32), r(5, 40)], "32's list, truncated to r = 2");
+    assert!(out.contains(&Command::Joined));
     assert_eq!(sends(&out), vec![(32, Message::Notify)]);
     assert!(out.iter().any(|c| matches!(c, Command::SetTimer { timer: Timer::Stabilize, .. })));
+}
+
+#[test]
+fn a_joiner_passes_over_dead_candidates_and_asks_again_when_none_is_left() {
+    let params = maint();
+    let mut j = Peer::joining(r(9, 28));
+    let mut out = Vec::new();
+    j.join(r(7, 60), OpId(3), &mut out);
+    out.clear();
+    let succs = vec![r(4, 32), r(5, 40)];
+    let answer = Answer {
+        op: OpId(3),
+        kind: Op::Join,
+        from: r(4, 32),
+        reply: Reply::Successor { succs, entries: Vec::new() },
+    };
+    j.handle_message(&params, r(4, 32), Message::Answer(answer), &mut out);
+    out.clear();
+    // 32 died after answering: check 40 next.
+    j.handle_undeliverable(&params, r(4, 32), Message::StabilizeReq, &mut out);
+    assert_eq!(sends(&out), vec![(40, Message::StabilizeReq)]);
+    assert!(!j.is_joined());
+    out.clear();
+    // 40 is gone too: the join goes to the well-known peer again.
+    j.handle_undeliverable(&params, r(5, 40), Message::StabilizeReq, &mut out);
+    let Command::Send { to, msg: Message::Query(q) } = &out[0] else { panic!("{out:?}") };
+    assert_eq!((to.id.0, q.kind, q.key, q.op), (60, Op::Join, RingId(28), OpId::MAINTENANCE));
+    assert!(!j.is_joined());
 }
 
 #[test]

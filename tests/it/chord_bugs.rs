@@ -1,0 +1,185 @@
+//! Regression tests of three Chord bugs an independent review found (issue 15), each replaying
+//! its schedule with explicit IDs and scripted events, as a scenario file would give it.
+//!
+//! 1. the lone survivor of a crash failed every lookup and every join through it;
+//! 2. a joiner adopted a successor that crashed while its join answer was in flight;
+//! 3. a lookup whose key's owner had crashed went once round the ring.
+
+use dhtsim::scenario;
+use dhtsim_core::chord::Peer;
+use dhtsim_core::metrics::{LookupRecord, Outcome, RunResult};
+use dhtsim_core::ring::RingId;
+use dhtsim_core::sim::Simulation;
+
+fn run(text: &str) -> RunResult {
+    let s = scenario::from_text("t.toml", text, "t", &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let run = &s.runs[0];
+    Simulation::<Peer>::new(&run.config, run.seed).expect("valid").run()
+}
+
+/// The lookup of `key` started at `at_ms`.
+fn lookup(result: &RunResult, at_ms: u64, key: u64) -> &LookupRecord {
+    result
+        .lookups
+        .iter()
+        .find(|l| l.start.as_ms() == at_ms && l.key == RingId(key))
+        .unwrap_or_else(|| panic!("no lookup of {key} at {at_ms} ms"))
+}
+
+/// `[[events]]` tables for lookups of `keys` from `from` at `at_ms`.
+fn lookups(at_ms: u64, from: u64, keys: &[u64]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!("[[events]]\nat_ms = {at_ms}\nkind = \"lookup\"\nfrom = {from}\nkey = {k}\n\n")
+        })
+        .collect()
+}
+
+#[test]
+fn bug1_the_lone_survivor_owns_every_key_and_accepts_joins() {
+    // IDs [10, 100, 200]; 100 and 200 crash at 1 s. 10 finds both successors dead and its
+    // predecessor dead: it is alone, so it owns the whole ring. A join through it works.
+    let mut text = String::from(
+        r#"
+        name = "lone-survivor"
+        seed = 1
+        id_bits = 8
+        duration_s = 120
+        [population]
+        ids = [10, 100, 200]
+        [overlay]
+        stabilize_s = 5
+        check_predecessor_s = 5
+        [output]
+        sample_s = 1
+        [[events]]
+        at_ms = 1000
+        kind = "crash"
+        peer = 100
+        [[events]]
+        at_ms = 1000
+        kind = "crash"
+        peer = 200
+        [[events]]
+        at_ms = 70000
+        kind = "join"
+        peer = 150
+        via = 10
+        "#,
+    );
+    text += &lookups(60_000, 10, &[5, 10, 50, 150, 250]);
+    text += &lookups(110_000, 10, &[120, 150, 160]);
+    text += &lookups(110_000, 150, &[5, 140, 200]);
+    let result = run(&text);
+    for key in [5, 10, 50, 150, 250] {
+        let l = lookup(&result, 60_000, key);
+        assert_eq!((l.owner, l.outcome), (Some(RingId(10)), Outcome::Ok), "{l:?}");
+        assert_eq!(l.hops, 0, "10 owns everything itself: {l:?}");
+    }
+    assert!(result.peers.iter().any(|p| p.id == RingId(150) && p.join.is_some()), "150 joined");
+    for (from, key, owner) in [(10, 120, 150), (10, 150, 150), (10, 160, 10)] {
+        let l = lookup(&result, 110_000, key);
+        assert_eq!(l.origin, RingId(from));
+        assert_eq!((l.owner, l.outcome), (Some(RingId(owner)), Outcome::Ok), "{l:?}");
+    }
+    for (key, owner) in [(5, 10), (140, 150), (200, 10)] {
+        let l = result
+            .lookups
+            .iter()
+            .find(|l| l.origin == RingId(150) && l.key == RingId(key))
+            .expect("lookup");
+        assert_eq!((l.owner, l.outcome), (Some(RingId(owner)), Outcome::Ok), "{l:?}");
+    }
+    let last = result.samples.last().expect("samples");
+    assert!(last.health.is_perfect(), "{:?}", last.health);
+}
+
+#[test]
+fn bug2_a_joiner_never_adopts_a_successor_that_crashed_while_answering() {
+    // IDs [10, 200], r = 1, 50 ms per message. 100 joins through 10 at 1 s: the join reaches
+    // 10 at 1,050 ms and 200 at 1,100 ms; 200 answers (arriving at 1,150 ms) and crashes at
+    // 1,125 ms, its answer in flight. The joiner checks 200 before adopting it, finds it dead
+    // (1,650 ms) and checks the next peer 200 named: 10, which answers.
+    let mut text = String::from(
+        r#"
+        name = "dead-successor-at-join"
+        seed = 1
+        id_bits = 8
+        duration_s = 120
+        [population]
+        ids = [10, 200]
+        [overlay]
+        successors = 1
+        stabilize_s = 5
+        check_predecessor_s = 5
+        [output]
+        sample_s = 1
+        [[events]]
+        at_ms = 1000
+        kind = "join"
+        peer = 100
+        via = 10
+        [[events]]
+        at_ms = 1125
+        kind = "crash"
+        peer = 200
+        "#,
+    );
+    text += &lookups(60_000, 10, &[5, 50, 100, 150, 250]);
+    text += &lookups(60_000, 100, &[6, 51, 99, 151, 251]);
+    let result = run(&text);
+    assert!(result.peers.iter().any(|p| p.id == RingId(100) && p.join.is_some()), "100 joined");
+    for l in &result.lookups {
+        let owner = if (11..=100).contains(&l.key.0) { 100 } else { 10 };
+        assert_eq!((l.owner, l.outcome), (Some(RingId(owner)), Outcome::Ok), "{l:?}");
+    }
+    // The crash leaves 10 without a live successor until it notices (r = 1); from then on the
+    // ring is right, and stays right.
+    let last_bad = result.samples.iter().rposition(|s| !s.health.is_perfect()).expect("a crash");
+    let t = result.samples[last_bad].t.as_ms();
+    assert!((1_000..12_000).contains(&t), "broken until {t} ms");
+    assert!(result.samples.last().unwrap().t.as_ms() >= 60_000);
+}
+
+#[test]
+fn bug3_after_its_owner_crashed_a_key_is_answered_by_the_next_peer_not_after_a_lap() {
+    // IDs [10, 50, 100, 150, 200], no maintenance (nothing repairs the ring). Key 90 is stored
+    // at 100, which crashes at 1 s. A lookup of 90 from 10: 10 -> 50; 50 expects 100 to own
+    // it, times out, and forwards to 150, expecting 150 to own it; 150 still believes its
+    // predecessor is 100 and sends the query back to it; that times out too, so 150's range
+    // now reaches back to 50: it answers (the entry died with 100: not_found). Before the fix
+    // the query went on 150 -> 200 -> 10 -> 50 -> 150, once round the ring.
+    let mut text = String::from(
+        r#"
+        name = "lap-after-owner-crash"
+        seed = 1
+        id_bits = 8
+        duration_s = 60
+        [population]
+        ids = [10, 50, 100, 150, 200]
+        [overlay]
+        maintenance = false
+        [output]
+        paths = true
+        [[events]]
+        at_ms = 0
+        kind = "store"
+        from = 10
+        key = 90
+        [[events]]
+        at_ms = 1000
+        kind = "crash"
+        peer = 100
+        "#,
+    );
+    text += &lookups(2000, 10, &[90]);
+    let result = run(&text);
+    let l = lookup(&result, 2000, 90);
+    assert_eq!(
+        (l.owner, l.true_owner, l.outcome),
+        (Some(RingId(150)), RingId(150), Outcome::NotFound)
+    );
+    assert_eq!((l.hops, l.timeouts), (2, 2), "{l:?}");
+    let path: Vec<u64> = l.path.iter().map(|p| p.0).collect();
+    assert_eq!(path, vec![10, 50, 150], "no lap: {l:?}");
+}
