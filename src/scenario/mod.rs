@@ -633,6 +633,7 @@ fn read_bootstrap(r: &mut Reader<'_>, top: &Table<'_>) -> Bootstrap {
 fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -> OverlayConfig {
     let t = r.table(top, "overlay", "overlay");
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
+    let retries = r.int(&t, "retries", 0, u32::MAX as i128).map(|h| h as u32);
     let fingers = r.bool(&t, "fingers", false);
     let cache_size = r.int(&t, "cache_size", 0, u32::MAX as i128).map_or(0, |c| c as u32);
     let successors = r.int(&t, "successors", 1, 1024).map_or(defaults::SUCCESSORS, |c| c as u32);
@@ -673,6 +674,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     }
     OverlayConfig {
         hop_limit,
+        retries,
         fingers,
         cache_size,
         successors,

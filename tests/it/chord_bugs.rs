@@ -149,7 +149,31 @@ fn bug3_after_its_owner_crashed_a_key_is_answered_by_the_next_peer_not_after_a_l
     // predecessor is 100 and sends the query back to it; that times out too, so 150's range
     // now reaches back to 50: it answers (the entry died with 100: not_found). Before the fix
     // the query went on 150 -> 200 -> 10 -> 50 -> 150, once round the ring.
-    let mut text = String::from(
+    let result = run(&lap_scenario(""));
+    let l = lookup(&result, 2000, 90);
+    assert_eq!(
+        (l.owner, l.true_owner, l.outcome),
+        (Some(RingId(150)), RingId(150), Outcome::NotFound)
+    );
+    assert_eq!((l.hops, l.timeouts), (2, 2), "{l:?}");
+    let path: Vec<u64> = l.path.iter().map(|p| p.0).collect();
+    assert_eq!(path, vec![10, 50, 150], "no lap: {l:?}");
+}
+
+#[test]
+fn with_retries_0_a_lookup_fails_at_its_first_timeout_and_1_allows_one() {
+    // The schedule of bug 3, as SIGCOMM's simulator would run it ("does not retry queries").
+    let failed = run(&lap_scenario("retries = 0"));
+    let l = lookup(&failed, 2000, 90);
+    assert_eq!((l.owner, l.outcome, l.hops, l.timeouts), (None, Outcome::Failed, 1, 1), "{l:?}");
+    let once = run(&lap_scenario("retries = 1"));
+    let l = lookup(&once, 2000, 90);
+    assert_eq!((l.outcome, l.hops, l.timeouts), (Outcome::Failed, 2, 2), "{l:?}");
+}
+
+/// Bug 3's ring, with extra `[overlay]` settings.
+fn lap_scenario(overlay: &str) -> String {
+    let mut text = format!(
         r#"
         name = "lap-after-owner-crash"
         seed = 1
@@ -159,6 +183,7 @@ fn bug3_after_its_owner_crashed_a_key_is_answered_by_the_next_peer_not_after_a_l
         ids = [10, 50, 100, 150, 200]
         [overlay]
         maintenance = false
+        {overlay}
         [output]
         paths = true
         [[events]]
@@ -173,13 +198,5 @@ fn bug3_after_its_owner_crashed_a_key_is_answered_by_the_next_peer_not_after_a_l
         "#,
     );
     text += &lookups(2000, 10, &[90]);
-    let result = run(&text);
-    let l = lookup(&result, 2000, 90);
-    assert_eq!(
-        (l.owner, l.true_owner, l.outcome),
-        (Some(RingId(150)), RingId(150), Outcome::NotFound)
-    );
-    assert_eq!((l.hops, l.timeouts), (2, 2), "{l:?}");
-    let path: Vec<u64> = l.path.iter().map(|p| p.0).collect();
-    assert_eq!(path, vec![10, 50, 150], "no lap: {l:?}");
+    text
 }

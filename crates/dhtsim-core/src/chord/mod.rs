@@ -171,6 +171,8 @@ pub struct Params {
     pub space: IdSpace,
     /// Most forwards plus timeouts a query may take.
     pub hop_limit: u32,
+    /// Timeouts a lookup or store may meet and go on (`u32::MAX`: no limit).
+    pub retries: u32,
     /// Learned shortcuts a peer keeps (0 = no cache).
     pub cache_size: usize,
     /// Length r of the successor list.
@@ -215,6 +217,7 @@ impl Protocol for Peer {
             hop_limit: overlay
                 .hop_limit
                 .unwrap_or_else(|| u32::try_from(2 * nodes as u64 + 16).unwrap_or(u32::MAX)),
+            retries: overlay.retries.unwrap_or(u32::MAX),
             cache_size: overlay.cache_size as usize,
             successors: overlay.successors as usize,
             route_via_successors: overlay.route_via_successors,

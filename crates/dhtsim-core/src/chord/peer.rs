@@ -322,6 +322,10 @@ impl Peer {
             Message::Query(mut q) => {
                 q.hops -= 1;
                 q.timeouts += 1;
+                if q.timeouts > params.retries && matches!(q.kind, Op::Lookup | Op::Store { .. }) {
+                    self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+                    return;
+                }
                 // A query sent back to the predecessor (SPEC §2) whose predecessor proved dead:
                 // this peer's range now reaches back past it, so the key, known to lie in
                 // (lower, me], is still expected here and this peer answers for it (route's

@@ -13,6 +13,7 @@ fn params() -> Params {
     Params {
         space: IdSpace::new(6).unwrap(),
         hop_limit: 100,
+        retries: u32::MAX,
         cache_size: 0,
         successors: 2,
         route_via_successors: false,
@@ -398,6 +399,19 @@ fn a_timed_out_forward_is_retried_with_the_next_candidate() {
     p.handle_undeliverable(&params, to, msg, &mut out);
     let Some(Command::Send { to, msg: Message::Query(q) }) = out.pop() else { panic!("{out:?}") };
     assert_eq!((to.id.0, q.hops, q.timeouts), (40, 1, 1), "32 forgotten; 40 is next");
+}
+
+#[test]
+fn without_retries_a_timed_out_forward_fails_the_lookup() {
+    let params = Params { retries: 0, ..maint() };
+    let mut p = peer25();
+    let mut out = Vec::new();
+    p.start_query(&params, query(45, 0), &mut out);
+    let Some(Command::Send { to, msg }) = out.pop() else { panic!() };
+    p.handle_undeliverable(&params, to, msg, &mut out);
+    let Some(Command::Send { to, msg: Message::Answer(a) }) = out.pop() else { panic!("{out:?}") };
+    assert_eq!((to.id.0, a.reply), (13, Reply::Failed), "the querier learns it failed");
+    assert!(out.contains(&Command::Report(Report::Answered(OpId(0), Answered::Failed))));
 }
 
 #[test]

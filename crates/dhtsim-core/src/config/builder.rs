@@ -36,6 +36,7 @@ impl Config {
                 bootstrap: Bootstrap::Ring,
                 overlay: OverlayConfig {
                     hop_limit: None,
+                    retries: None,
                     fingers: false,
                     cache_size: 0,
                     successors: defaults::SUCCESSORS,
@@ -127,6 +128,12 @@ impl ConfigBuilder {
     /// Most forwards a lookup may take.
     pub fn hop_limit(mut self, hops: u32) -> Self {
         self.cfg.overlay.hop_limit = Some(hops);
+        self
+    }
+
+    /// Timeouts a lookup or store may meet and still go on (0: the first one fails it).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.cfg.overlay.retries = Some(retries);
         self
     }
 

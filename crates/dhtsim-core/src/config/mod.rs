@@ -156,6 +156,10 @@ pub struct OverlayConfig {
     /// Most forwards a lookup may take before it ends as `failed`; `None` = twice the initial
     /// population plus 16, which no lookup on a consistent ring reaches.
     pub hop_limit: Option<u32>,
+    /// Timeouts a lookup or store may meet and still go on (each one retried through the next
+    /// best peer); one more ends it as `failed`. `None`: no limit but the hop limit. `Some(0)`
+    /// is SIGCOMM 2001's simulator, which "does not retry queries" (§6.5).
+    pub retries: Option<u32>,
     /// Chord finger tables: finger i of p is the successor of p + 2^i.
     pub fingers: bool,
     /// Learned shortcuts each peer keeps (0 = no cache).
