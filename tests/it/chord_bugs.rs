@@ -200,3 +200,75 @@ fn lap_scenario(overlay: &str) -> String {
     text += &lookups(2000, 10, &[90]);
     text
 }
+
+/// Bug 2's schedule without samples: only a check after every event can see the transient
+/// violation (10's only successor, 200, crashes; 10 finds out 5 s later).
+fn unsampled_crash(check: &str) -> String {
+    format!(
+        r#"
+        name = "transient"
+        id_bits = 8
+        duration_s = 30
+        [population]
+        ids = [10, 200]
+        [overlay]
+        successors = 1
+        stabilize_s = 5
+        check_predecessor_s = 5
+        [check]
+        {check}
+        [[events]]
+        at_ms = 1000
+        kind = "join"
+        peer = 100
+        via = 10
+        [[events]]
+        at_ms = 1125
+        kind = "crash"
+        peer = 200
+        "#
+    )
+}
+
+#[test]
+fn every_event_checks_see_a_violation_between_samples_and_name_the_events_behind_it() {
+    assert!(run(&unsampled_crash("")).warnings.iter().all(|w| !w.contains("ring property")));
+    let result = run(&unsampled_crash("every_event = true"));
+    let first: Vec<&String> =
+        result.warnings.iter().filter(|w| w.contains("ring property")).collect();
+    assert!(!first.is_empty(), "{:?}", result.warnings);
+    let w = first[0];
+    assert!(w.contains("first failed at 1125 ms") && w.contains("OneLiveSuccessor"), "{w}");
+    assert!(w.contains("scripted event 1: crash 200") && w.contains("200 crashes"), "{w}");
+    assert!(w.contains("10 -> 200: query Join"), "the join's messages are in the trace: {w}");
+    assert!(result.stopped.is_none());
+
+    let stopped = run(&unsampled_crash("every_event = true\nstop_on_violation = true"));
+    let why = stopped.stopped.expect("stopped");
+    assert!(why.starts_with("ring property failed at 1125 ms: "), "{why}");
+    assert_eq!(stopped.end.as_ms(), 1125);
+}
+
+#[test]
+fn a_ring_smaller_than_successors_plus_one_needs_saying_so() {
+    let text = |check: &str| {
+        format!(
+            "id_bits = 8\nduration_s = 30\n[population]\nids = [10]\n[overlay]\nsuccessors = 2\n\
+             [check]\n{check}\n[[events]]\nat_ms = 1000\nkind = \"join\"\npeer = 100\nvia = 10\n"
+        )
+    };
+    let Err(err) = scenario::from_text("t.toml", &text(""), "t", &[], None) else {
+        panic!("a ring of 1 with r = 2 and churn is refused unless the scenario says so")
+    };
+    assert!(err.to_string().contains("check.small_ring = true"), "{err}");
+    let s = scenario::from_text("t.toml", &text("small_ring = true"), "t", &[], None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.warnings.iter().any(|w| w.to_string().contains("allowed by")), "{:?}", s.warnings);
+    let run = &s.runs[0];
+    let result = Simulation::<Peer>::new(&run.config, run.seed).expect("valid").run();
+    assert!(
+        result.peers.iter().all(|p| p.join.is_some()),
+        "one peer, then a join: {:?}",
+        result.peers
+    );
+}

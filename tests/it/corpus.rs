@@ -185,6 +185,7 @@ pub(crate) fn keys() -> Vec<Key> {
     // [overlay]
     let overlay: &[(&'static str, Ty, &'static str)] = &[
         ("hop_limit", Ty::Int(1, U32), "16"),
+        ("retries", Ty::Int(0, U32), "1"),
         ("fingers", Ty::Bool, "true"),
         ("cache_size", Ty::Int(0, U32), "4"),
         ("successors", Ty::Int(1, 1024), "3"),
@@ -259,6 +260,8 @@ pub(crate) fn keys() -> Vec<Key> {
     // [check]
     let check = "[check]\nstop_on_violation = @\n";
     add("check.stop_on_violation", Ty::Bool, check.into(), "false");
+    add("check.every_event", Ty::Bool, "[check]\nevery_event = @\n".into(), "true");
+    add("check.small_ring", Ty::Bool, "[check]\nsmall_ring = @\n".into(), "true");
     // [churn]
     let models = Ty::Choice(&["none", "exponential", "pareto", "weibull", "poisson", "trace"]);
     add("churn.model", models, format!("{CHURN}model = @\n"), "\"exponential\"");

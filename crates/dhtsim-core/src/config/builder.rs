@@ -62,6 +62,7 @@ impl Config {
                 churn: ChurnConfig::none(),
                 sample: None,
                 stop_on_violation: false,
+                check_every_event: false,
                 snapshots: vec![],
             },
         }
@@ -272,6 +273,12 @@ impl ConfigBuilder {
     /// Stop at the first sample where one of Zave's ring properties fails.
     pub fn stop_on_violation(mut self, on: bool) -> Self {
         self.cfg.stop_on_violation = on;
+        self
+    }
+
+    /// Check the ring properties after every event, not only at samples.
+    pub fn check_every_event(mut self, on: bool) -> Self {
+        self.cfg.check_every_event = on;
         self
     }
 

@@ -55,6 +55,10 @@ pub struct Config {
     pub sample: Option<SimDuration>,
     /// Stop the run at the first sample where one of Zave's ring properties fails.
     pub stop_on_violation: bool,
+    /// Check the ring properties after every event, not only at samples: the first failure of
+    /// each property is reported (with the events that led to it), and with
+    /// `stop_on_violation` the run stops there. Costs a check of the whole ring per event.
+    pub check_every_event: bool,
     /// Times at which to take a snapshot of the overlay (for a DOT export).
     pub snapshots: Vec<SimTime>,
 }
@@ -290,4 +294,17 @@ pub enum Action {
         /// Who crashes.
         peer: RingId,
     },
+}
+
+impl std::fmt::Display for Action {
+    /// As a scenario's `[[events]]` table says it, e.g. `join 28 via 60`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Lookup { from, key } => write!(f, "lookup {key} from {from}"),
+            Action::Store { from, key } => write!(f, "store {key} from {from}"),
+            Action::Join { peer, via } => write!(f, "join {peer} via {via}"),
+            Action::Leave { peer } => write!(f, "leave {peer}"),
+            Action::Crash { peer } => write!(f, "crash {peer}"),
+        }
+    }
 }

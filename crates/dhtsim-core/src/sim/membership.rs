@@ -123,6 +123,8 @@ impl<P: Protocol> Simulation<'_, P> {
         });
         self.hosts.push(self.next_host);
         self.next_host += 1;
+        let via_id = self.peers[via.0 as usize].me().id;
+        self.note(now, format!("{id} is new and joins via {via_id}"));
         self.start_join(now, idx, via);
         idx
     }
@@ -179,6 +181,10 @@ impl<P: Protocol> Simulation<'_, P> {
         }
         self.alive[peer.0 as usize] = false;
         let me = self.peers[peer.0 as usize].me();
+        self.note(
+            now,
+            format!("{} {}", me.id, if kind == LeaveKind::Leave { "leaves" } else { "crashes" }),
+        );
         // What it was doing for others ends with it.
         self.peers[peer.0 as usize].departed(&mut self.out);
         self.apply_reports(now, me.id);

@@ -98,6 +98,8 @@ pub struct Simulation<'c, P: Protocol = Peer> {
     out: Vec<CommandOf<P>>,
     recorder: Recorder,
     recent: VecDeque<String>,
+    /// Properties found failing by the every-event check (each reported once).
+    violated: Vec<&'static str>,
     stopped: Option<String>,
     warnings: Vec<String>,
     snapshots: Vec<Snapshot>,
@@ -184,11 +186,10 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         if let Some(next) = self.engine.next_now() {
             self.prefetch_peer_of(next);
         }
-        if self.cfg.stop_on_violation {
-            if self.recent.len() == TRACE_LEN {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(format!("{now}: {}", describe(&event, &self.peers)));
+        let every_event = self.cfg.check_every_event && !matches!(event, Event::Sample);
+        if self.tracing() {
+            let line = describe(&event, &self.peers, self.cfg);
+            self.note(now, line);
         }
         match event {
             Event::Deliver { to, from, sent, msg } => self.deliver(now, to, from, sent, msg),
@@ -226,7 +227,52 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 self.snapshots.push(snap);
             }
         }
+        if every_event {
+            let violations = self.health().violations();
+            self.on_violations(now, &violations);
+        }
         true
+    }
+
+    /// Whether the run keeps the recent events, to explain a failed property.
+    fn tracing(&self) -> bool {
+        self.cfg.stop_on_violation || self.cfg.check_every_event
+    }
+
+    /// Adds a line to the recent events (when tracing): an event, or what it did to the
+    /// membership.
+    pub(super) fn note(&mut self, now: SimTime, line: String) {
+        if !self.tracing() {
+            return;
+        }
+        if self.recent.len() == TRACE_LEN {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(format!("{now}: {line}"));
+    }
+
+    /// The properties that fail now: each one's first failure is reported in a warning with the
+    /// events that led to it; with `stop_on_violation` the run stops.
+    fn on_violations(&mut self, now: SimTime, violations: &[&'static str]) {
+        if violations.is_empty() {
+            return;
+        }
+        let trace: Vec<String> = self.recent.iter().cloned().collect();
+        let explain = |what: String| {
+            format!("{what}\nlast {} events:\n  {}", trace.len(), trace.join("\n  "))
+        };
+        if self.cfg.stop_on_violation {
+            let what = format!("ring property failed at {now}: {}", violations.join(", "));
+            self.stopped = Some(explain(what));
+            return;
+        }
+        let fresh: Vec<&'static str> =
+            violations.iter().copied().filter(|v| !self.violated.contains(v)).collect();
+        if !fresh.is_empty() {
+            self.violated.extend(&fresh);
+            let what = format!("ring property first failed at {now}: {}", fresh.join(", "));
+            self.warnings.push(explain(what));
+        }
     }
 
     /// Virtual time of the last event processed.
@@ -434,13 +480,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let violations = health.violations();
         self.recorder.sample(now, health);
         if self.cfg.stop_on_violation && !violations.is_empty() {
-            let trace: Vec<String> = self.recent.iter().cloned().collect();
-            self.stopped = Some(format!(
-                "ring property failed at {now}: {}\nlast {} events:\n  {}",
-                violations.join(", "),
-                trace.len(),
-                trace.join("\n  ")
-            ));
+            self.on_violations(now, &violations);
             return;
         }
         if let Some(dt) = self.cfg.sample
@@ -516,7 +556,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
 }
 
 /// One line about an event, for the trace printed when a property fails.
-fn describe<P: Protocol>(event: &Event<P>, peers: &[P]) -> String {
+fn describe<P: Protocol>(event: &Event<P>, peers: &[P], cfg: &Config) -> String {
     let id = |i: PeerIdx| peers[i.0 as usize].me().id;
     match event {
         Event::Deliver { to, from, msg, .. } => {
@@ -528,12 +568,17 @@ fn describe<P: Protocol>(event: &Event<P>, peers: &[P]) -> String {
         Event::Timer { peer, timer } => format!("{} timer {timer:?}", id(*peer)),
         Event::WorkloadLookup(i) => format!("workload lookup {i}"),
         Event::PeerLookup(p) => format!("{} starts its periodic lookup", id(*p)),
-        Event::Scripted(i) => format!("scripted event {i}"),
+        Event::Scripted(i) => format!("scripted event {i}: {}", cfg.events[*i].action),
         Event::Depart(p) => format!("{} departs", id(*p)),
         Event::Arrive => "a peer arrives".to_string(),
         Event::PoissonDepart => "a random peer departs".to_string(),
         Event::MassFailure => "mass failure".to_string(),
-        Event::Trace(i) => format!("trace event {i}"),
+        Event::Trace(i) => match &cfg.churn.model {
+            crate::churn::ChurnModel::Trace(t) => {
+                format!("trace event {i}: {:?} {}", t[*i].kind, t[*i].peer)
+            }
+            _ => format!("trace event {i}"),
+        },
         Event::Sample => "sample".to_string(),
         Event::Snapshot => "snapshot".to_string(),
     }
