@@ -14,8 +14,8 @@ use dhtsim_core::churn::{
     Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
 };
 use dhtsim_core::config::{
-    Action, Bootstrap, Config, ConfigError, KeyDist, Latency, NetworkConfig, OverlayConfig,
-    Population, ScriptedEvent, WorkloadConfig,
+    Action, Bootstrap, Config, ConfigError, KeyDist, Latency, LookupStyle, NetworkConfig,
+    OverlayConfig, Population, ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -652,6 +652,10 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let t = r.table(top, "overlay", "overlay");
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
     let retries = r.int(&t, "retries", 0, u32::MAX as i128).map(|h| h as u32);
+    let lookup = match r.choice(&t, "lookup", &["recursive", "iterative"]) {
+        Some("iterative") => LookupStyle::Iterative,
+        _ => LookupStyle::Recursive,
+    };
     let fingers = r.bool(&t, "fingers", false);
     let cache_size = r.int(&t, "cache_size", 0, u32::MAX as i128).map_or(0, |c| c as u32);
     let successors = r.int(&t, "successors", 1, 1024).map_or(defaults::SUCCESSORS, |c| c as u32);
@@ -693,6 +697,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     OverlayConfig {
         hop_limit,
         retries,
+        lookup,
         fingers,
         cache_size,
         successors,

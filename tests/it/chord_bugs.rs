@@ -161,6 +161,18 @@ fn bug3_after_its_owner_crashed_a_key_is_answered_by_the_next_peer_not_after_a_l
 }
 
 #[test]
+fn bug3_iteratively_the_querier_tells_the_next_peer_which_predecessor_is_dead() {
+    // 10 asks 50, which names 100; 100 is dead, so 10 asks 50 again leaving 100 out; 50 names
+    // 150, and 150, told that its predecessor 100 is dead, owns the key: one timeout.
+    let result = run(&lap_scenario("lookup = \"iterative\""));
+    let l = lookup(&result, 2000, 90);
+    assert_eq!((l.owner, l.outcome), (Some(RingId(150)), Outcome::NotFound), "{l:?}");
+    assert_eq!((l.hops, l.timeouts), (2, 1), "{l:?}");
+    let path: Vec<u64> = l.path.iter().map(|p| p.0).collect();
+    assert_eq!(path, vec![10, 50, 150], "{l:?}");
+}
+
+#[test]
 fn with_retries_0_a_lookup_fails_at_its_first_timeout_and_1_allows_one() {
     // The schedule of bug 3, as SIGCOMM's simulator would run it ("does not retry queries").
     let failed = run(&lap_scenario("retries = 0"));

@@ -186,6 +186,7 @@ pub(crate) fn keys() -> Vec<Key> {
     let overlay: &[(&'static str, Ty, &'static str)] = &[
         ("hop_limit", Ty::Int(1, U32), "16"),
         ("retries", Ty::Int(0, U32), "1"),
+        ("lookup", Ty::Choice(&["recursive", "iterative"]), "\"iterative\""),
         ("fingers", Ty::Bool, "true"),
         ("cache_size", Ty::Int(0, U32), "4"),
         ("successors", Ty::Int(1, 1024), "3"),

@@ -8,6 +8,7 @@ mod corpus;
 mod determinism;
 mod fuzz_reader;
 mod inputs;
+mod iterative;
 mod lecture;
 mod out_dir;
 mod reproduce;

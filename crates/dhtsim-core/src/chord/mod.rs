@@ -15,7 +15,7 @@ mod peer;
 pub use peer::Peer;
 
 use crate::check::{self, Health};
-use crate::config::Config;
+use crate::config::{Config, LookupStyle};
 use crate::oracle::Oracle;
 pub use crate::protocol::Maintenance;
 use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request};
@@ -109,11 +109,37 @@ pub enum Reply {
     Failed,
 }
 
+/// One step of an iterative lookup: the query as the peer named next must receive it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    /// The query, updated for `next` (hops, expectation, bounds).
+    pub q: Query,
+    /// Peers the querier found dead during this lookup: left out of every answer.
+    pub avoid: Vec<PeerRef>,
+    /// The peer that named `next` (the querier, for its own steps): asked again, leaving
+    /// `next` out, if `next` proves dead.
+    pub named_by: PeerRef,
+    /// The peer to ask next.
+    pub next: PeerRef,
+    /// `next` is `named_by`'s predecessor and the query was sent back to it (SPEC §2).
+    pub back: bool,
+}
+
 /// A message on the wire. The sender's identity travels with it (see `Peer::handle_message`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A query being routed.
     Query(Query),
+    /// An iterative querier asks a peer for its next step towards the key (`hop.next`, or
+    /// `hop.named_by` when `again`: asked a second time after the peer it named proved dead).
+    Ask {
+        /// The step (boxed: it would make every event larger).
+        hop: Box<Hop>,
+        /// A repeated request, not a hop.
+        again: bool,
+    },
+    /// The asked peer's reply to the querier: ask `hop.next`.
+    Next(Box<Hop>),
     /// An answer to a querier.
     Answer(Answer),
     /// Stabilization: "who is your predecessor, and what is your successor list?"
@@ -186,6 +212,8 @@ pub struct Params {
     pub fingers_at_join: bool,
     /// Whether finger tables are kept.
     pub fingers: bool,
+    /// Lookups and stores are iterative (the querier contacts each peer itself).
+    pub iterative: bool,
     /// Copies of each entry: the owner and its next `replication - 1` successors.
     pub replication: usize,
     /// Periodic maintenance, or `None` for a static network.
@@ -224,6 +252,7 @@ impl Protocol for Peer {
             reactive_stabilization: overlay.reactive_stabilization,
             fingers_at_join: overlay.fingers_at_join,
             fingers: overlay.fingers,
+            iterative: overlay.lookup == LookupStyle::Iterative,
             replication: overlay.replication as usize,
             maintenance: overlay.maintenance,
         }
@@ -351,18 +380,27 @@ impl Protocol for Peer {
 
     /// An answer lost with its querier ends its operation all the same.
     fn lost(msg: &Message, out: &mut Vec<Command>) {
-        if let Message::Answer(a) = msg
-            && a.op.is_measured()
-        {
-            out.push(Command::Report(Report::Ended(a.op)));
+        match msg {
+            Message::Answer(a) if a.op.is_measured() => {
+                out.push(Command::Report(Report::Ended(a.op)));
+            }
+            // An iterative querier that departed mid-lookup: nobody answered it.
+            Message::Next(hop) if hop.q.op.is_measured() => {
+                out.push(Command::Report(Report::Answered(hop.q.op, Answered::Failed)));
+                out.push(Command::Report(Report::Ended(hop.q.op)));
+            }
+            _ => {}
         }
     }
 
     /// A query forwarded by a peer that then departed times out with nobody left to retry it.
     fn lost_with_sender(msg: &Message, out: &mut Vec<Command>) {
-        if let Message::Query(q) = msg
-            && q.op.is_measured()
-        {
+        let q = match msg {
+            Message::Query(q) => q,
+            Message::Ask { hop, .. } => &hop.q,
+            _ => return,
+        };
+        if q.op.is_measured() {
             out.push(Command::Report(Report::TimedOut(q.op)));
             out.push(Command::Report(Report::Answered(q.op, Answered::Failed)));
             out.push(Command::Report(Report::Ended(q.op)));
@@ -372,6 +410,11 @@ impl Protocol for Peer {
     fn describe(msg: &Message) -> String {
         match msg {
             Message::Query(q) => format!("query {:?} for key {}", q.kind, q.key),
+            Message::Ask { hop, again } => {
+                let again = if *again { " again" } else { "" };
+                format!("asks{again} for the next step to key {}", hop.q.key)
+            }
+            Message::Next(hop) => format!("next step to key {}: {}", hop.q.key, hop.next.id),
             Message::Answer(a) => format!("answer {:?} for {:?}", a.reply, a.kind),
             other => format!("{other:?}"),
         }

@@ -16,10 +16,22 @@
 
 use super::cache::ShortcutCache;
 use super::fingers::FingerTable;
+mod iterative;
+
 use super::{Answer, Command, Entries, Message, Op, Params, Query, Reply, Timer};
 use crate::protocol::{OpId, PeerIdx, PeerRef, Report};
 use crate::ring::{IdSpace, RingId};
 use crate::storage::{Store, new_replicas};
+
+/// Where a query goes next from a peer.
+enum Next {
+    /// The peer owns the key.
+    Own,
+    /// No route (hop limit, or no live peer left to try).
+    Fail,
+    /// On to this peer.
+    To(PeerRef),
+}
 
 /// One peer's protocol state.
 #[derive(Clone, Debug)]
@@ -164,7 +176,11 @@ impl Peer {
 
     /// Starts a query at this peer (the querier), as if it had arrived here.
     pub fn start_query(&mut self, params: &Params, q: Query, out: &mut Vec<Command>) {
-        self.route(params, q, out);
+        if params.iterative && matches!(q.kind, Op::Lookup | Op::Store { .. }) {
+            self.step_from_here(params, q, Vec::new(), out);
+        } else {
+            self.route(params, q, out);
+        }
     }
 
     /// A joining peer sends its join query to the well-known peer `via`; `op` tags it for
@@ -233,6 +249,13 @@ impl Peer {
                     self.held.push(q);
                 }
             }
+            Message::Ask { hop, again } => {
+                if hop.q.op.is_measured() && !again {
+                    out.push(Command::Report(Report::Reached(hop.q.op)));
+                }
+                self.on_ask(params, hop, out);
+            }
+            Message::Next(hop) => self.on_next(hop, out),
             // An answer reaching its querier ends the operation once the querier has handled it.
             Message::Answer(a) => {
                 let op = a.op;
@@ -304,11 +327,15 @@ impl Peer {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
-        // A measured query's forward that timed out is reported before anything else.
-        if let Message::Query(q) = &msg
-            && q.op.is_measured()
-        {
-            out.push(Command::Report(Report::TimedOut(q.op)));
+        // A measured query's forward (or iterative request) that timed out is reported before
+        // anything else.
+        let op = match &msg {
+            Message::Query(q) => Some(q.op),
+            Message::Ask { hop, .. } => Some(hop.q.op),
+            _ => None,
+        };
+        if let Some(op) = op.filter(|op| op.is_measured()) {
+            out.push(Command::Report(Report::TimedOut(op)));
         }
         let had_pred = self.pred;
         let replicas_before = self.replicas(params).to_vec();
@@ -337,6 +364,7 @@ impl Peer {
                 q.expect_owner &= back_to_pred;
                 self.route(params, q, out);
             }
+            Message::Ask { hop, again } => self.on_ask_timeout(params, hop, again, out),
             Message::StabilizeReq if !self.joined => {
                 // A successor named by the join answer is dead: check the next one, or ask to
                 // join again when none is left.
@@ -406,11 +434,28 @@ impl Peer {
 
     // ----- routing -----
 
+    /// Recursive routing: answers the query as its owner, or forwards it on.
     fn route(&mut self, params: &Params, mut q: Query, out: &mut Vec<Command>) {
+        match self.next_step(params, &mut q, &[]) {
+            Next::Own => self.answer_query(params, q, out),
+            Next::Fail => self.answer(q.querier, q.op, q.kind, Reply::Failed, out),
+            Next::To(next) => out.push(Command::Send { to: next, msg: Message::Query(q) }),
+        }
+    }
+
+    /// Where query `q` goes from this peer, by SPEC §2's rules, leaving out the peers in `avoid`
+    /// (an iterative querier found them dead; this peer has not learned it). On a step to
+    /// another peer, `q` is updated as that peer must receive it (hops, expectation, bounds).
+    fn next_step(&mut self, params: &Params, q: &mut Query, avoid: &[PeerRef]) -> Next {
         let space = params.space;
+        let avoided = |p: &PeerRef| avoid.iter().any(|a| a.idx == p.idx);
+        let pred = match avoid {
+            [] => self.pred,
+            _ => self.pred.filter(|p| !avoided(p)),
+        };
         // Without a predecessor a peer cannot tell where its range starts: it accepts a key it
         // was expected to own only if the key is known to lie in (lower, me].
-        let owner = match self.pred {
+        let owner = match pred {
             Some(p) => space.in_open_closed(q.key, p.id, self.me.id),
             None => {
                 q.expect_owner && space.in_open_closed(q.key, q.lower, self.me.id)
@@ -418,22 +463,23 @@ impl Peer {
             }
         };
         if owner {
-            self.answer_query(params, q, out);
-            return;
+            return Next::Own;
         }
         // The key, not in (pred, me], is in (me, succ] for the successor this peer knows (its
         // predecessor, when it is its own successor). Knowing no other peer (a lone peer owns
         // everything and answered above), there is nowhere to go.
-        let Some(succ) = self.known_successor() else {
-            self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
-            return;
+        let succ = match avoid {
+            [] => self.known_successor(),
+            _ => {
+                let usable = |p: &PeerRef| p.idx != self.me.idx && !avoided(p);
+                let joined_pred = pred.filter(|p| usable(p) && self.joined);
+                self.succs.iter().copied().find(usable).or(joined_pred)
+            }
         };
+        let Some(succ) = succ else { return Next::Fail };
         let (next, expect_owner) = if q.expect_owner {
-            let Some(pred) = self.pred else {
-                // Sent back to a peer that cannot go back further: no route.
-                self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
-                return;
-            };
+            // Sent back to a peer that cannot go back further: no route.
+            let Some(pred) = pred else { return Next::Fail };
             (pred, true)
         } else if space.in_open_closed(q.key, self.me.id, succ.id) {
             q.lower = self.me.id;
@@ -441,6 +487,7 @@ impl Peer {
         } else if let Some((c, from)) = (!q.jumped && params.cache_size > 0)
             .then(|| self.cache.covering(space, q.key))
             .flatten()
+            .filter(|(c, _)| !avoided(c))
         {
             q.jumped = true;
             q.lower = from;
@@ -452,19 +499,42 @@ impl Peer {
                 && (!params.route_via_successors || self.succs.len() == 1);
             let next = if only_succ {
                 succ
-            } else {
+            } else if avoid.is_empty() {
                 self.closest_preceding(params, q.key).unwrap_or(succ)
+            } else {
+                self.closest_preceding_avoiding(params, q.key, avoid).unwrap_or(succ)
             };
             self.cache.mark_used(next.idx);
             (next, false)
         };
         if q.hops + q.timeouts >= params.hop_limit {
-            self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
-            return;
+            return Next::Fail;
         }
         q.hops += 1;
         q.expect_owner = expect_owner;
-        out.push(Command::Send { to: next, msg: Message::Query(q) });
+        Next::To(next)
+    }
+
+    /// [`Peer::closest_preceding`] among the known peers not in `avoid` (every table scanned:
+    /// only iterative lookups that met a dead peer come here).
+    fn closest_preceding_avoiding(
+        &self,
+        params: &Params,
+        key: RingId,
+        avoid: &[PeerRef],
+    ) -> Option<PeerRef> {
+        let space = params.space;
+        let limit = space.dist(self.me.id, key);
+        let n_succs = if params.route_via_successors { self.succs.len() } else { 1 };
+        let succs = self.succs[..n_succs.min(self.succs.len())].iter().copied();
+        succs
+            .chain(self.fingers.entries().iter().copied())
+            .chain(self.cache.peers())
+            .filter(|c| {
+                let d = space.dist(self.me.id, c.id);
+                d != 0 && d < limit && !avoid.iter().any(|a| a.idx == c.idx)
+            })
+            .max_by_key(|c| space.dist(self.me.id, c.id))
     }
 
     /// The known peer that most closely precedes `key`: the largest clockwise step from here that

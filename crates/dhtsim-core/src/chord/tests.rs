@@ -20,6 +20,7 @@ fn params() -> Params {
         reactive_stabilization: false,
         fingers_at_join: false,
         fingers: false,
+        iterative: false,
         replication: 1,
         maintenance: None,
     }

@@ -2,8 +2,8 @@
 //! when built.
 
 use super::{
-    Bootstrap, Config, ConfigError, KeyDist, Latency, NetworkConfig, OverlayConfig, Population,
-    ScriptedEvent, WorkloadConfig, defaults,
+    Bootstrap, Config, ConfigError, KeyDist, Latency, LookupStyle, NetworkConfig, OverlayConfig,
+    Population, ScriptedEvent, WorkloadConfig, defaults,
 };
 use crate::churn::ChurnConfig;
 use crate::protocol::Maintenance;
@@ -37,6 +37,7 @@ impl Config {
                 overlay: OverlayConfig {
                     hop_limit: None,
                     retries: None,
+                    lookup: LookupStyle::Recursive,
                     fingers: false,
                     cache_size: 0,
                     successors: defaults::SUCCESSORS,
@@ -135,6 +136,12 @@ impl ConfigBuilder {
     /// Timeouts a lookup or store may meet and still go on (0: the first one fails it).
     pub fn retries(mut self, retries: u32) -> Self {
         self.cfg.overlay.retries = Some(retries);
+        self
+    }
+
+    /// Recursive or iterative lookups.
+    pub fn lookup(mut self, style: LookupStyle) -> Self {
+        self.cfg.overlay.lookup = style;
         self
     }
 

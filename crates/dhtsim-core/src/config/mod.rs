@@ -154,6 +154,17 @@ pub enum Bootstrap {
     Joins,
 }
 
+/// How a lookup travels (SPEC §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LookupStyle {
+    /// Each peer forwards the query to the next; the owner answers the querier.
+    #[default]
+    Recursive,
+    /// The querier asks each peer for the next one and contacts it itself (the Chord papers'
+    /// simulator).
+    Iterative,
+}
+
 /// Routing settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverlayConfig {
@@ -164,6 +175,8 @@ pub struct OverlayConfig {
     /// best peer); one more ends it as `failed`. `None`: no limit but the hop limit. `Some(0)`
     /// is SIGCOMM 2001's simulator, which "does not retry queries" (§6.5).
     pub retries: Option<u32>,
+    /// Recursive or iterative lookups and stores (joins and finger repairs are recursive).
+    pub lookup: LookupStyle,
     /// Chord finger tables: finger i of p is the successor of p + 2^i.
     pub fingers: bool,
     /// Learned shortcuts each peer keeps (0 = no cache).
