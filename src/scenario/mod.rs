@@ -14,8 +14,8 @@ use dhtsim_core::churn::{
     Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
 };
 use dhtsim_core::config::{
-    Action, Bootstrap, Config, ConfigError, KeyDist, Latency, LookupStyle, NetworkConfig,
-    OverlayConfig, Population, ScriptedEvent, WorkloadConfig,
+    Action, Bootstrap, ChordVariant, Config, ConfigError, KeyDist, Latency, LookupStyle,
+    NetworkConfig, OverlayConfig, Population, ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -652,6 +652,10 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let t = r.table(top, "overlay", "overlay");
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
     let retries = r.int(&t, "retries", 0, u32::MAX as i128).map(|h| h as u32);
+    let chord_variant = match r.choice(&t, "chord_variant", &["zave", "sigcomm2001"]) {
+        Some("sigcomm2001") => ChordVariant::Sigcomm2001,
+        _ => ChordVariant::Zave,
+    };
     let lookup = match r.choice(&t, "lookup", &["recursive", "iterative"]) {
         Some("iterative") => LookupStyle::Iterative,
         _ => LookupStyle::Recursive,
@@ -698,6 +702,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         hop_limit,
         retries,
         lookup,
+        chord_variant,
         fingers,
         cache_size,
         successors,

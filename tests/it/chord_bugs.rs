@@ -284,3 +284,54 @@ fn a_ring_smaller_than_successors_plus_one_needs_saying_so() {
         result.peers
     );
 }
+
+#[test]
+fn the_published_protocol_breaks_on_bug2s_schedule_and_the_corrected_one_does_not() {
+    // The joiner of bug 2 adopts the successor that crashed while answering, as SIGCOMM 2001's
+    // join does (Zave's ConnectedAppendages counterexample has this shape): the two survivors
+    // end up as two rings of one, each answering for every key, for good.
+    let schedule = |variant: &str| {
+        format!(
+            r#"
+            id_bits = 8
+            duration_s = 120
+            [population]
+            ids = [10, 200]
+            [overlay]
+            successors = 1
+            stabilize_s = 5
+            check_predecessor_s = 5
+            chord_variant = "{variant}"
+            [output]
+            sample_s = 10
+            [[events]]
+            at_ms = 1000
+            kind = "join"
+            peer = 100
+            via = 10
+            [[events]]
+            at_ms = 1125
+            kind = "crash"
+            peer = 200
+            "#
+        ) + &lookups(60_000, 10, &[50])
+            + &lookups(60_000, 100, &[150])
+    };
+    let original = run(&schedule("sigcomm2001"));
+    for s in &original.samples {
+        assert_eq!(
+            s.health.violations(),
+            ["AtMostOneRing", "OrderedRing", "OrderedSuccessorLists"],
+            "at {}",
+            s.t
+        );
+    }
+    assert!(
+        original.lookups.iter().all(|l| l.outcome == Outcome::WrongOwner),
+        "{:?}",
+        original.lookups
+    );
+    let corrected = run(&schedule("zave"));
+    assert!(corrected.samples.iter().all(|s| s.health.is_perfect()));
+    assert!(corrected.lookups.iter().all(|l| l.outcome == Outcome::Ok));
+}

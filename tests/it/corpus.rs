@@ -187,6 +187,7 @@ pub(crate) fn keys() -> Vec<Key> {
         ("hop_limit", Ty::Int(1, U32), "16"),
         ("retries", Ty::Int(0, U32), "1"),
         ("lookup", Ty::Choice(&["recursive", "iterative"]), "\"iterative\""),
+        ("chord_variant", Ty::Choice(&["zave", "sigcomm2001"]), "\"sigcomm2001\""),
         ("fingers", Ty::Bool, "true"),
         ("cache_size", Ty::Int(0, U32), "4"),
         ("successors", Ty::Int(1, 1024), "3"),

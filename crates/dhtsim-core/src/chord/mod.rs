@@ -15,7 +15,7 @@ mod peer;
 pub use peer::Peer;
 
 use crate::check::{self, Health};
-use crate::config::{Config, LookupStyle};
+use crate::config::{ChordVariant, Config, LookupStyle};
 use crate::oracle::Oracle;
 pub use crate::protocol::Maintenance;
 use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request};
@@ -214,6 +214,8 @@ pub struct Params {
     pub fingers: bool,
     /// Lookups and stores are iterative (the querier contacts each peer itself).
     pub iterative: bool,
+    /// The published maintenance (SIGCOMM 2001), without Zave's corrections.
+    pub original: bool,
     /// Copies of each entry: the owner and its next `replication - 1` successors.
     pub replication: usize,
     /// Periodic maintenance, or `None` for a static network.
@@ -253,6 +255,7 @@ impl Protocol for Peer {
             fingers_at_join: overlay.fingers_at_join,
             fingers: overlay.fingers,
             iterative: overlay.lookup == LookupStyle::Iterative,
+            original: overlay.chord_variant == ChordVariant::Sigcomm2001,
             replication: overlay.replication as usize,
             maintenance: overlay.maintenance,
         }

@@ -622,6 +622,18 @@ impl Peer {
                 // first, until one has answered (Zave: never adopt a successor unchecked; it
                 // may have died since it answered).
                 self.succs = succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
+                if params.original {
+                    // As published: the successor found is adopted at once, alone; the list
+                    // fills at the next stabilization.
+                    self.succs.truncate(1);
+                    if let Some(s) = self.succ() {
+                        out.push(Command::Send { to: s, msg: Message::Notify });
+                        self.complete_join(params, out);
+                    } else {
+                        self.fail_held(out);
+                    }
+                    return;
+                }
                 self.check_join_candidate(out);
             }
             (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
@@ -672,10 +684,19 @@ impl Peer {
         succs.truncate(params.successors);
         self.succs = succs;
         self.refresh_replicas(params, &old_replicas, out);
-        if let Some(x) = their_pred
-            && x.idx != self.me.idx
-            && space.in_open(x.id, self.me.id, from.id)
-        {
+        let between =
+            their_pred.filter(|x| x.idx != self.me.idx && space.in_open(x.id, self.me.id, from.id));
+        if let Some(x) = between {
+            if params.original {
+                // As published: `successor = x` unchecked, and x is the one notified.
+                self.succs.insert(0, x);
+                self.succs.truncate(params.successors);
+                out.push(Command::Send { to: x, msg: Message::Notify });
+                if !self.joined {
+                    self.complete_join(params, out);
+                }
+                return;
+            }
             // A peer may sit between us: check it is alive before adopting it.
             out.push(Command::Send { to: x, msg: Message::StabilizeReq });
         }
@@ -691,6 +712,8 @@ impl Peer {
         }
         match self.pred {
             Some(p) if p.idx == from.idx => {}
+            // As published: only a closer notifier replaces a known predecessor.
+            Some(p) if params.original && !params.space.in_open(from.id, p.id, self.me.id) => {}
             Some(p) if !params.space.in_open(from.id, p.id, self.me.id) => {
                 // Not closer: keep the predecessor unless it turns out dead.
                 self.pred_candidate = Some(from);

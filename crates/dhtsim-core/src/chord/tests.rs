@@ -21,6 +21,7 @@ fn params() -> Params {
         fingers_at_join: false,
         fingers: false,
         iterative: false,
+        original: false,
         replication: 1,
         maintenance: None,
     }
@@ -363,6 +364,36 @@ fn a_joiner_passes_over_dead_candidates_and_asks_again_when_none_is_left() {
     let Command::Send { to, msg: Message::Query(q) } = &out[0] else { panic!("{out:?}") };
     assert_eq!((to.id.0, q.kind, q.key, q.op), (60, Op::Join, RingId(28), OpId::MAINTENANCE));
     assert!(!j.is_joined());
+}
+
+#[test]
+fn as_published_stabilization_adopts_the_successors_predecessor_unchecked() {
+    // 25's successor 40 reports predecessor 32: the corrected protocol asks 32 first; the
+    // published one makes 32 its successor at once and notifies it.
+    let resp = || Message::StabilizeResp { pred: Some(r(4, 32)), succs: vec![r(6, 48)] };
+    let mut out = Vec::new();
+    let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(5, 40), r(6, 48)]);
+    p.handle_message(&maint(), r(5, 40), resp(), &mut out);
+    assert_eq!(p.successors(), &[r(5, 40), r(6, 48)]);
+    assert_eq!(sends(&out), vec![(32, Message::StabilizeReq), (40, Message::Notify)]);
+    out.clear();
+    let original = Params { original: true, ..maint() };
+    let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(5, 40), r(6, 48)]);
+    p.handle_message(&original, r(5, 40), resp(), &mut out);
+    assert_eq!(p.successors(), &[r(4, 32), r(5, 40)]);
+    assert_eq!(sends(&out), vec![(32, Message::Notify)]);
+}
+
+#[test]
+fn as_published_a_notifier_that_is_not_closer_is_ignored() {
+    let mut p = Peer::new(r(5, 40), Some(r(4, 32)), vec![r(6, 48)]);
+    let mut out = Vec::new();
+    p.handle_message(&maint(), r(2, 13), Message::Notify, &mut out);
+    assert_eq!(sends(&out), vec![(32, Message::Ping)], "corrected: is 32 still alive?");
+    out.clear();
+    let mut p = Peer::new(r(5, 40), Some(r(4, 32)), vec![r(6, 48)]);
+    p.handle_message(&Params { original: true, ..maint() }, r(2, 13), Message::Notify, &mut out);
+    assert!(out.is_empty(), "{out:?}");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! when built.
 
 use super::{
-    Bootstrap, Config, ConfigError, KeyDist, Latency, LookupStyle, NetworkConfig, OverlayConfig,
-    Population, ScriptedEvent, WorkloadConfig, defaults,
+    Bootstrap, ChordVariant, Config, ConfigError, KeyDist, Latency, LookupStyle, NetworkConfig,
+    OverlayConfig, Population, ScriptedEvent, WorkloadConfig, defaults,
 };
 use crate::churn::ChurnConfig;
 use crate::protocol::Maintenance;
@@ -38,6 +38,7 @@ impl Config {
                     hop_limit: None,
                     retries: None,
                     lookup: LookupStyle::Recursive,
+                    chord_variant: ChordVariant::Zave,
                     fingers: false,
                     cache_size: 0,
                     successors: defaults::SUCCESSORS,
@@ -142,6 +143,12 @@ impl ConfigBuilder {
     /// Recursive or iterative lookups.
     pub fn lookup(mut self, style: LookupStyle) -> Self {
         self.cfg.overlay.lookup = style;
+        self
+    }
+
+    /// The Chord maintenance protocol: corrected (default) or as published.
+    pub fn chord_variant(mut self, variant: ChordVariant) -> Self {
+        self.cfg.overlay.chord_variant = variant;
         self
     }
 

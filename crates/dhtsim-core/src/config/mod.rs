@@ -165,6 +165,21 @@ pub enum LookupStyle {
     Iterative,
 }
 
+/// Which Chord maintenance protocol peers run (SPEC §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChordVariant {
+    /// The protocol with Pamela Zave's corrections ("Reasoning about identifier spaces: how to
+    /// make Chord correct", IEEE TSE 2017, §III and §V): a joiner checks the successor it is
+    /// given, and takes its whole successor list; stabilization adopts a closer successor only
+    /// once it has answered; a notifier that is not closer replaces the predecessor when a
+    /// ping shows the predecessor dead.
+    #[default]
+    Zave,
+    /// The published pseudocode (Stoica et al., SIGCOMM 2001, Fig. 7; ToN 2003, Fig. 6 and
+    /// §IV-E.3's successor list), without those corrections.
+    Sigcomm2001,
+}
+
 /// Routing settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverlayConfig {
@@ -177,6 +192,8 @@ pub struct OverlayConfig {
     pub retries: Option<u32>,
     /// Recursive or iterative lookups and stores (joins and finger repairs are recursive).
     pub lookup: LookupStyle,
+    /// The Chord maintenance protocol: corrected (default) or as published.
+    pub chord_variant: ChordVariant,
     /// Chord finger tables: finger i of p is the successor of p + 2^i.
     pub fingers: bool,
     /// Learned shortcuts each peer keeps (0 = no cache).
