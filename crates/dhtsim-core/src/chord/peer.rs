@@ -446,6 +446,7 @@ impl Peer {
     /// Where query `q` goes from this peer, by SPEC §2's rules, leaving out the peers in `avoid`
     /// (an iterative querier found them dead; this peer has not learned it). On a step to
     /// another peer, `q` is updated as that peer must receive it (hops, expectation, bounds).
+    #[inline(always)] // so that recursive routing, with nothing to avoid, pays nothing for it
     fn next_step(&mut self, params: &Params, q: &mut Query, avoid: &[PeerRef]) -> Next {
         let space = params.space;
         let avoided = |p: &PeerRef| avoid.iter().any(|a| a.idx == p.idx);

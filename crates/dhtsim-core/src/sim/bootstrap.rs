@@ -134,6 +134,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             out: Vec::new(),
             recorder: Recorder::new(cfg.record_lookups, cfg.record_paths, peer_records),
             recent: VecDeque::new(),
+            tracing: cfg.stop_on_violation || cfg.check_every_event,
             violated: Vec::new(),
             stopped: None,
             warnings: Vec::new(),

@@ -98,6 +98,9 @@ pub struct Simulation<'c, P: Protocol = Peer> {
     out: Vec<CommandOf<P>>,
     recorder: Recorder,
     recent: VecDeque<String>,
+    /// Whether the run keeps the recent events, to explain a failed property
+    /// (`stop_on_violation` or `check_every_event`).
+    tracing: bool,
     /// Properties found failing by the every-event check (each reported once).
     violated: Vec<&'static str>,
     stopped: Option<String>,
@@ -186,11 +189,12 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         if let Some(next) = self.engine.next_now() {
             self.prefetch_peer_of(next);
         }
-        let every_event = self.cfg.check_every_event && !matches!(event, Event::Sample);
-        if self.tracing() {
+        // One test per event when nothing is checked (the common case).
+        let check_after = self.tracing && {
             let line = describe(&event, &self.peers, self.cfg);
             self.note(now, line);
-        }
+            self.cfg.check_every_event && !matches!(event, Event::Sample)
+        };
         match event {
             Event::Deliver { to, from, sent, msg } => self.deliver(now, to, from, sent, msg),
             Event::Undeliverable { sender, dead, msg } => {
@@ -227,22 +231,17 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 self.snapshots.push(snap);
             }
         }
-        if every_event {
+        if check_after {
             let violations = self.health().violations();
             self.on_violations(now, &violations);
         }
         true
     }
 
-    /// Whether the run keeps the recent events, to explain a failed property.
-    fn tracing(&self) -> bool {
-        self.cfg.stop_on_violation || self.cfg.check_every_event
-    }
-
     /// Adds a line to the recent events (when tracing): an event, or what it did to the
     /// membership.
     pub(super) fn note(&mut self, now: SimTime, line: String) {
-        if !self.tracing() {
+        if !self.tracing {
             return;
         }
         if self.recent.len() == TRACE_LEN {
