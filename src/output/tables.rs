@@ -552,7 +552,7 @@ mod tests {
 
     /// Statistics whose every field holds a value no other field holds.
     fn distinct_summary() -> Summary {
-        use dhtsim_core::metrics::{HopStats, LoadStats};
+        use dhtsim_core::metrics::{Consistency, HopStats, LoadStats};
         Summary {
             peers: 11,
             lookups: 1000,
@@ -566,6 +566,7 @@ mod tests {
             latency_ms_mean: Some(2.5),
             timeouts_p1_p99: Some((5, 6)),
             load: Some(LoadStats { mean: 7.5, p1: 8, p99: 9, max: 10 }),
+            consistency: Consistency { pairs: 80, differing: 10 },
         }
     }
 
