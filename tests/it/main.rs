@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod churn;
+mod consistency;
 mod corpus;
 mod determinism;
 mod fuzz_reader;
