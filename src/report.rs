@@ -24,6 +24,7 @@ pub fn render(runs: &[RunOutput]) -> String {
             "not_found",
             "wrong_owner",
             "failed",
+            "inconsistent",
             "latency_ms",
         ]
         .map(String::from)
@@ -46,6 +47,7 @@ pub fn render(runs: &[RunOutput]) -> String {
             s.not_found.to_string(),
             s.wrong_owner.to_string(),
             s.failed.to_string(),
+            inconsistent(&s),
             s.latency_ms_mean.map_or_else(dash, |l| format!("{l:.1}")),
         ]);
     }
@@ -87,4 +89,12 @@ pub fn render(runs: &[RunOutput]) -> String {
         }
     }
     out
+}
+
+/// The share of pairs of lookups for one key, started within the consistency window, that
+/// named different owners, with the number of pairs it rests on: `0.0123 of 4321`; `-` with
+/// no pairs.
+fn inconsistent(s: &Summary) -> String {
+    let c = s.consistency;
+    c.share().map_or_else(|| "-".to_string(), |share| format!("{share:.4} of {}", c.pairs))
 }

@@ -145,6 +145,8 @@ const SUMMARY_STATS: &[SummaryColumn] = &[
     ("keys_p1", |x| opt(x.s.load.map(|l| l.p1))),
     ("keys_p99", |x| opt(x.s.load.map(|l| l.p99))),
     ("keys_max", |x| opt(x.s.load.map(|l| l.max))),
+    ("inconsistent_rate", |x| float(x.s.consistency.share())),
+    ("consistency_pairs", |x| x.s.consistency.pairs.to_string()),
 ];
 
 /// `summary.csv`: one row per run.
@@ -398,6 +400,8 @@ const POINT_METRICS: &[(&str, Metric)] = &[
     ("keys_p99", |s| s.load.map(|l| l.p99 as f64)),
     ("keys_max", |s| s.load.map(|l| l.max as f64)),
     ("messages_per_lookup", |s| rate(s, s.messages)),
+    ("inconsistent_rate", |s| s.consistency.share()),
+    ("consistency_pairs", |s| Some(s.consistency.pairs as f64)),
 ];
 
 /// The two columns of `metric`: its mean over a point's runs and the half-width of its 95 %
@@ -555,7 +559,7 @@ mod tests {
 
     /// Statistics whose every field holds a value no other field holds.
     fn distinct_summary() -> Summary {
-        use dhtsim_core::metrics::{HopStats, LoadStats};
+        use dhtsim_core::metrics::{Consistency, HopStats, LoadStats};
         Summary {
             peers: 11,
             lookups: 1000,
@@ -569,6 +573,7 @@ mod tests {
             latency_ms_mean: Some(2.5),
             timeouts_p1_p99: Some((5, 6)),
             load: Some(LoadStats { mean: 7.5, p1: 8, p99: 9, max: 10 }),
+            consistency: Consistency { pairs: 80, differing: 10 },
         }
     }
 
@@ -633,6 +638,8 @@ mod tests {
                 ("keys_p1", "8"),
                 ("keys_p99", "9"),
                 ("keys_max", "10"),
+                ("inconsistent_rate", "0.125"),
+                ("consistency_pairs", "80"),
             ],
         );
     }
@@ -667,6 +674,8 @@ mod tests {
             ("keys_p99", "9"),
             ("keys_max", "10"),
             ("messages_per_lookup", "0.6"),
+            ("inconsistent_rate", "0.125"),
+            ("consistency_pairs", "80"),
         ];
         let text = String::from_utf8(by_point_table(&runs)).unwrap();
         let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
@@ -691,7 +700,8 @@ mod tests {
             text(summary_csv(&[])),
             "run,seed,peers,lookups,hops_mean,hops_p50,hops_p95,hops_p99,hops_max,ok,not_found,\
              wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms,hops_p1,\
-             timeouts_p1,timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max\r\n"
+             timeouts_p1,timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max,inconsistent_rate,\
+             consistency_pairs\r\n"
         );
         assert_eq!(
             text(summary_by_point_csv(&[])),
@@ -701,7 +711,8 @@ mod tests {
              not_found_rate_ci95,wrong_owner_rate,wrong_owner_rate_ci95,timeouts_p1,\
              timeouts_p1_ci95,timeouts_p99,timeouts_p99_ci95,keys_mean,keys_mean_ci95,keys_p1,\
              keys_p1_ci95,keys_p99,keys_p99_ci95,keys_max,keys_max_ci95,messages_per_lookup,\
-             messages_per_lookup_ci95\r\n"
+             messages_per_lookup_ci95,inconsistent_rate,inconsistent_rate_ci95,consistency_pairs,\
+             consistency_pairs_ci95\r\n"
         );
         let runs = [bare_run(0, 1, &[("population.peers", "8")])];
         assert_eq!(text(lookups_csv(&runs)), format!("{}\r\n", LOOKUP_COLUMNS.join(",")));
@@ -721,7 +732,7 @@ mod tests {
         // A run that measured nothing still has its row, swept value included, in the summary.
         assert_eq!(
             text(summary_csv(&runs)).lines().nth(1).unwrap(),
-            "0,1,8,0,0,,,,,,0,0,0,0,0,0,,0,0,,,,,,,"
+            "0,1,8,0,0,,,,,,0,0,0,0,0,0,,0,0,,,,,,,,,0"
         );
     }
 

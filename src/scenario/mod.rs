@@ -119,6 +119,8 @@ pub mod defaults {
     pub const WEIBULL_SHAPE: f64 = 0.5;
     /// `workload.zipf_exponent`.
     pub const ZIPF_EXPONENT: f64 = 1.0;
+    /// `workload.consistency_window_ms`.
+    pub const CONSISTENCY_WINDOW_MS: u64 = core::CONSISTENCY_WINDOW.0;
     /// `network.latency_ms` (constant model).
     pub const LATENCY_MS: u64 = core::LATENCY.0;
     /// `network.latency_min_ms` (uniform model).
@@ -1270,7 +1272,11 @@ fn read_workload(
         Some("own_fingers") => KeyDist::OwnFingers,
         _ => KeyDist::Uniform,
     };
-    Some(WorkloadConfig { lookups, keys, files, per_peer_interval })
+    let consistency_window = SimDuration(
+        r.int(&t, "consistency_window_ms", 0, u32::MAX as i128)
+            .map_or(defaults::CONSISTENCY_WINDOW_MS, |v| v as u64),
+    );
+    Some(WorkloadConfig { lookups, keys, files, per_peer_interval, consistency_window })
 }
 
 /// Reads `[[events]]`, each with the table it came from (for messages about it).

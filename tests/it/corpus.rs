@@ -251,6 +251,8 @@ pub(crate) fn keys() -> Vec<Key> {
     );
     let keys = Ty::Choice(&["uniform", "stored", "zipf", "own_fingers"]);
     add("workload.keys", keys, "[workload]\nfiles = 10\nkeys = @\n".into(), "\"stored\"");
+    let window = "[workload]\nconsistency_window_ms = @\n";
+    add("workload.consistency_window_ms", Ty::Int(0, U32), window.into(), "1000");
     // [output]
     for k in ["paths", "lookups", "peers", "plots"] {
         add(format!("output.{k}").leak(), Ty::Bool, format!("[output]\n{k} = @\n"), "false");

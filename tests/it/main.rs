@@ -4,6 +4,7 @@
 mod bad_input;
 mod chord_bugs;
 mod churn;
+mod consistency;
 mod corpus;
 mod determinism;
 mod fuzz_reader;

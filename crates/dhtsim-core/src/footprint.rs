@@ -3,7 +3,8 @@
 //!
 //! The model counts the structures that grow with the scenario: one `Peer` (with its successor
 //! list, fingers and cache on the heap) and one record per ring node ever created, one record
-//! per lookup when records are kept (operation state only while a lookup is in flight), the
+//! per lookup when records are kept (operation state only while a lookup is in flight; the key,
+//! start and owner of about one consistency window of lookups always), the
 //! stored entries (B-tree nodes and holder lists), the pending events, and what a ring-health
 //! sample builds while it checks the ring. Sizes come from `size_of`, so the estimate follows
 //! the code. Each heap block is counted as glibc's allocator takes it (an 8-byte header,
@@ -16,7 +17,7 @@
 use crate::chord::Peer;
 use crate::churn::{Arrivals, ChurnModel};
 use crate::config::{Bootstrap, Config, KeyDist, Latency, Population};
-use crate::metrics::{LookupRecord, PeerRecord, Sample, Snapshot};
+use crate::metrics::{ConsistencyCounter, LookupRecord, PeerRecord, Sample, Snapshot};
 use crate::protocol::{PeerIdx, PeerRef};
 use crate::ring::RingId;
 use std::mem::size_of;
@@ -30,7 +31,8 @@ pub struct Footprint {
     pub records: u64,
     /// Peer state, peer records, the oracle and the per-node vectors.
     pub peers: u64,
-    /// Lookup records and operation state (and recorded paths).
+    /// Lookup records and operation state (and recorded paths), and the key, start and owner
+    /// of the lookups the consistency count holds.
     pub lookups: u64,
     /// What stays in the results once the run is over: the peer and lookup records (counted
     /// within `peers` and `lookups`) and `measured`.
@@ -207,13 +209,17 @@ pub fn departures(cfg: &Config) -> f64 {
     (churn + failed + cfg.events.len() as f64).min(initial + joiners(cfg))
 }
 
+/// How long a lookup takes, ms: a message per hop and the answer.
+fn lookup_ms(cfg: &Config) -> f64 {
+    (mean_hops(cfg) + 1.0) * mean_latency_ms(cfg).max(1.0)
+}
+
 /// Lookups in flight at once, on average: the rate at which they start times how long one
-/// takes (a message per hop and the answer), at least one.
+/// takes, at least one.
 fn lookups_in_flight(cfg: &Config) -> f64 {
     let lookups = lookups_started(cfg);
     let window_ms = cfg.duration.as_ms().saturating_sub(cfg.warmup.as_ms()).max(1) as f64;
-    let takes_ms = (mean_hops(cfg) + 1.0) * mean_latency_ms(cfg).max(1.0);
-    (lookups / window_ms * takes_ms).clamp(lookups.min(1.0), lookups)
+    (lookups / window_ms * lookup_ms(cfg)).clamp(lookups.min(1.0), lookups)
 }
 
 /// Estimated peak memory of one run of `cfg`.
@@ -285,6 +291,13 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let joins_at_once = if cfg.bootstrap == Bootstrap::Joins { initial } else { 0.0 };
     let in_flight = lookups_in_flight(cfg);
     let ops = (in_flight + joins_at_once) * crate::sim::OP_BYTES as f64;
+    // Key, start and owner of the answered lookups the consistency count holds, records or
+    // not: those started within about a window and two lookup durations, twice over as the
+    // vector doubles between counts, at least a batch (all of them in a short run).
+    let per_ms = lookups / cfg.duration.as_ms().saturating_sub(cfg.warmup.as_ms()).max(1) as f64;
+    let span_ms = cfg.workload.consistency_window.as_ms() as f64 + 2.0 * lookup_ms(cfg);
+    let held = (2.0 * per_ms * span_ms).max(ConsistencyCounter::BATCH as f64).min(lookups);
+    let owner_answers = grown(held, crate::sim::OWNER_ANSWER_BYTES);
 
     // Stored entries: each copy is an entry in its holder's B-tree with a holder list (capacity
     // 4); the oracle's set of stored keys and the workload's key list once per file, and the
@@ -347,7 +360,7 @@ pub fn estimate(cfg: &Config) -> Footprint {
         nodes: nodes as u64,
         records: recorded as u64,
         peers: peers as u64,
-        lookups: (records + ops) as u64,
+        lookups: (records + ops + owner_answers) as u64,
         results: (peer_results + records + other_results) as u64,
         stored: stored as u64,
         queue: queue as u64,
@@ -397,8 +410,18 @@ mod tests {
         streamed.record_lookups = false;
         let streamed = estimate(&streamed);
         assert_eq!(streamed.records, 0);
-        let ops = streamed.lookups / crate::sim::OP_BYTES as u64;
+        // Besides, the consistency count holds a batch of answers (24 bytes each): 2 × (16.7
+        // per ms × (1,000 ms + 2 × 430 ms)) = 62,000 is less than a batch.
+        let answers = grown(ConsistencyCounter::BATCH as f64, crate::sim::OWNER_ANSWER_BYTES);
+        assert_eq!(answers, 65_536.0 * 24.0);
+        let ops = (streamed.lookups - answers as u64) / crate::sim::OP_BYTES as u64;
         assert!((7_000..7_400).contains(&ops), "{ops}");
+        // With a 10 s window, 2 × 16.7 × (10,000 + 860) = 362,000 answers: 8.7 MB, not 1.6.
+        let mut wide = cfg(10_000, 10_000_000, true);
+        wide.record_lookups = false;
+        wide.workload.consistency_window = crate::time::SimDuration(10_000);
+        let more = estimate(&wide).lookups - streamed.lookups;
+        assert!((6_900_000..7_300_000).contains(&more), "{more}");
         assert!(streamed.results < estimate(&cfg(10_000, 0, true)).results + 1_000);
         let mut files = cfg(10_000, 0, false);
         files.workload.files = 100_000;

@@ -182,6 +182,10 @@ pub struct LookupStats {
     pub timeouts: Vec<u64>,
     /// Sum of the latencies, in ms, of the lookups answered by an owner.
     pub latency_ms_sum: u64,
+    /// Whether lookups for the same key at about the same time named the same owner: computed
+    /// once, when the run ends, from every answered lookup's key, start and owner (see
+    /// [`Consistency`]); [`add`](LookupStats::add) leaves it alone.
+    pub consistency: Consistency,
 }
 
 impl LookupStats {
@@ -230,6 +234,150 @@ impl LookupStats {
     /// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
     pub fn hop_histogram(&self) -> Vec<(u32, u64)> {
         self.hops.iter().enumerate().filter(|(_, c)| **c > 0).map(|(h, &c)| (h as u32, c)).collect()
+    }
+}
+
+/// A lookup answered by a peer that claims to own its key (every outcome but `failed`), as
+/// [`Consistency`] counts it: 24 bytes. Ordered by key, then start, then owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OwnerAnswer {
+    /// The key looked up.
+    pub key: RingId,
+    /// When the lookup started.
+    pub start: SimTime,
+    /// The peer that answered as the key's owner.
+    pub owner: RingId,
+}
+
+/// Lookup consistency, after Rhea, Geels, Roscoe and Kubiatowicz, "Handling Churn in a DHT"
+/// (USENIX 2004), who look a key up from several nodes at once and ask whether they all get the
+/// same owner: among a run's lookups answered by a peer claiming ownership, every unordered pair
+/// with the same key whose start times differ by at most a window W
+/// (`workload.consistency_window_ms`), and how many of those pairs name different owners.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Consistency {
+    /// Pairs of answered lookups for the same key started at most W apart.
+    pub pairs: u64,
+    /// Those of the pairs whose two lookups were answered by different peers.
+    pub differing: u64,
+}
+
+impl Consistency {
+    /// Counts every pair of `answers` (reordered: sorted by key, then start) started at most
+    /// `window` apart.
+    pub fn of(answers: &mut [OwnerAnswer], window: SimDuration) -> Consistency {
+        let mut c = Consistency::default();
+        c.add_pairs(answers, window, SimTime::ZERO, None);
+        c
+    }
+
+    /// The share of pairs that name different owners; `None` without pairs.
+    pub fn share(&self) -> Option<f64> {
+        (self.pairs > 0).then(|| self.differing as f64 / self.pairs as f64)
+    }
+
+    /// Sorts `answers` and adds the pairs whose later lookup (in that order) started in
+    /// `from..until` (`None`: no end); its earlier lookup may have started before `from`.
+    /// O(n log n), without listing the pairs (a hot key may have millions): for each key, a
+    /// window slides over its lookups in start order, holding a count of its lookups per owner;
+    /// a lookup pairs with every earlier one in the window, and differs from all but those of
+    /// its own owner. Exact integers (fewer than 2^32 lookups give fewer than 2^63 pairs).
+    fn add_pairs(
+        &mut self,
+        answers: &mut [OwnerAnswer],
+        window: SimDuration,
+        from: SimTime,
+        until: Option<SimTime>,
+    ) {
+        answers.sort_unstable();
+        // Lookups in the window, per owner (looked up, never iterated: the order cannot leak).
+        let mut held: std::collections::BTreeMap<RingId, u64> = Default::default();
+        for group in answers.chunk_by(|a, b| a.key == b.key).filter(|g| g.len() > 1) {
+            held.clear();
+            let mut first = 0;
+            for (i, a) in group.iter().enumerate() {
+                if until.is_some_and(|until| a.start >= until) {
+                    break;
+                }
+                while a.start - group[first].start > window {
+                    *held.get_mut(&group[first].owner).expect("held while in the window") -= 1;
+                    first += 1;
+                }
+                let same = held.entry(a.owner).or_insert(0);
+                if a.start >= from {
+                    let earlier = (i - first) as u64;
+                    self.pairs += earlier;
+                    self.differing += earlier - *same;
+                }
+                *same += 1;
+            }
+        }
+    }
+}
+
+/// [`Consistency`] counted while a run goes, holding only the answers that may still pair with
+/// a lookup yet to end: the uncounted ones, and those started at most the window before the
+/// earliest lookup still in flight. So a run's memory grows with the lookups of one window, not
+/// with all of them (unless a lookup stays in flight for long).
+#[derive(Debug)]
+pub(crate) struct ConsistencyCounter {
+    window: SimDuration,
+    /// The answers held, sorted up to where the last count left them.
+    answers: Vec<OwnerAnswer>,
+    /// Every pair whose later lookup started before this is counted.
+    counted_until: SimTime,
+    /// Count when this many answers are held.
+    next_count: usize,
+    /// The least of `next_count`.
+    batch: usize,
+    counts: Consistency,
+}
+
+impl ConsistencyCounter {
+    /// Answers held before the first count: 1.5 MB.
+    pub(crate) const BATCH: usize = 1 << 16;
+
+    /// A counter of the pairs started at most `window` apart.
+    pub(crate) fn new(window: SimDuration) -> Self {
+        Self::with_batch(window, Self::BATCH)
+    }
+
+    fn with_batch(window: SimDuration, batch: usize) -> Self {
+        ConsistencyCounter {
+            window,
+            answers: Vec::new(),
+            counted_until: SimTime::ZERO,
+            next_count: batch,
+            batch,
+            counts: Consistency::default(),
+        }
+    }
+
+    /// A lookup answered by an owner has ended. `closed` gives a time before which every lookup
+    /// that started has ended (the earliest start among the lookups in flight, or now, when
+    /// none is), never less than it gave before; it is asked only when the answers held are
+    /// counted.
+    pub(crate) fn push(&mut self, answer: OwnerAnswer, closed: impl FnOnce() -> SimTime) {
+        self.answers.push(answer);
+        if self.answers.len() < self.next_count {
+            return;
+        }
+        let until = closed();
+        debug_assert!(until >= self.counted_until, "lookups do not start in the past");
+        let until = until.max(self.counted_until);
+        self.counts.add_pairs(&mut self.answers, self.window, self.counted_until, Some(until));
+        self.counted_until = until;
+        // A lookup yet to be counted started at `until` or later: one started more than the
+        // window before can no longer be in a pair with it.
+        let keep = SimTime(until.as_ms().saturating_sub(self.window.as_ms()));
+        self.answers.retain(|a| a.start >= keep);
+        self.next_count = (2 * self.answers.len()).max(self.batch);
+    }
+
+    /// Every pair, once every lookup has ended (or the run stopped).
+    pub(crate) fn finish(mut self) -> Consistency {
+        self.counts.add_pairs(&mut self.answers, self.window, self.counted_until, None);
+        self.counts
     }
 }
 
@@ -283,6 +431,9 @@ pub struct Summary {
     pub timeouts_p1_p99: Option<(u32, u32)>,
     /// Stored entries per live physical peer at the end (see [`RunResult::load`]).
     pub load: Option<LoadStats>,
+    /// Pairs of answered lookups for the same key started within the consistency window, and
+    /// how many name different owners.
+    pub consistency: Consistency,
 }
 
 /// Mean and nearest-rank percentiles of the entries per peer.
@@ -359,6 +510,7 @@ impl Summary {
                 (percentile_of_counts(&st.timeouts, 1), percentile_of_counts(&st.timeouts, 99))
             }),
             load,
+            consistency: st.consistency,
         }
     }
 }
@@ -399,6 +551,181 @@ mod tests {
         assert_eq!((st.count(), st.answered(), st.timeouts_sum()), (3, 2, 3));
         assert_eq!(st.hop_histogram(), vec![(3, 1), (5, 1)]);
         assert_eq!(st.latency_ms_sum, 1400);
+    }
+
+    /// (key, start ms, owner) as an answer.
+    fn answer(key: u64, start: u64, owner: u64) -> OwnerAnswer {
+        OwnerAnswer { key: RingId(key), start: SimTime(start), owner: RingId(owner) }
+    }
+
+    fn consistency(answers: &[(u64, u64, u64)], window: u64) -> Consistency {
+        let mut v: Vec<OwnerAnswer> = answers.iter().map(|&(k, t, o)| answer(k, t, o)).collect();
+        Consistency::of(&mut v, SimDuration(window))
+    }
+
+    /// Every unordered pair, one by one.
+    fn brute_force(answers: &[(u64, u64, u64)], window: u64) -> Consistency {
+        let mut c = Consistency::default();
+        for (i, a) in answers.iter().enumerate() {
+            for b in &answers[i + 1..] {
+                if a.0 == b.0 && a.1.abs_diff(b.1) <= window {
+                    c.pairs += 1;
+                    c.differing += u64::from(a.2 != b.2);
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn a_pair_counts_up_to_the_window_and_not_one_ms_beyond() {
+        let c = |gap: u64| consistency(&[(7, 100, 1), (7, 100 + gap, 2)], 1000);
+        assert_eq!(c(1000), Consistency { pairs: 1, differing: 1 });
+        assert_eq!(c(1001), Consistency::default());
+        assert_eq!(c(1001).share(), None, "no pairs: no share");
+        assert_eq!(c(0), Consistency { pairs: 1, differing: 1 });
+        // The order given does not matter.
+        assert_eq!(consistency(&[(7, 1100, 2), (7, 100, 1)], 1000).pairs, 1);
+        // A zero window pairs lookups of the same millisecond only.
+        assert_eq!(
+            consistency(&[(7, 5, 1), (7, 5, 1), (7, 6, 2)], 0),
+            Consistency { pairs: 1, differing: 0 }
+        );
+    }
+
+    #[test]
+    fn three_lookups_and_two_owners_differ_in_two_pairs_of_three() {
+        let c = consistency(&[(7, 0, 1), (7, 10, 1), (7, 20, 2)], 1000);
+        assert_eq!(c, Consistency { pairs: 3, differing: 2 });
+        assert_eq!(c.share(), Some(2.0 / 3.0));
+        // The same owner throughout: pairs, none differing (a share of 0, not none).
+        let same = consistency(&[(7, 0, 1), (7, 10, 1), (7, 20, 1)], 1000);
+        assert_eq!((same.pairs, same.share()), (3, Some(0.0)));
+    }
+
+    #[test]
+    fn only_lookups_of_one_key_pair() {
+        let c = consistency(&[(1, 0, 1), (2, 0, 2), (3, 0, 3), (1, 5, 9)], 1000);
+        assert_eq!(c, Consistency { pairs: 1, differing: 1 });
+        assert_eq!(consistency(&[], 1000), Consistency::default());
+        assert_eq!(consistency(&[(1, 0, 1)], u64::MAX), Consistency::default());
+    }
+
+    #[test]
+    fn the_window_slides_past_lookups_of_each_owner() {
+        // Key 7: owner 1 at 0 and 1000, owner 2 at 1500 and 2600. With W = 1000: (0, 1000)
+        // same, (1000, 1500) differ, (1500, 2600) is 1100 apart.
+        let c = consistency(&[(7, 0, 1), (7, 1000, 1), (7, 1500, 2), (7, 2600, 2)], 1000);
+        assert_eq!(c, Consistency { pairs: 2, differing: 1 });
+    }
+
+    #[test]
+    fn a_hot_key_matches_the_pairs_counted_one_by_one() {
+        // 3,000 lookups of one key over 20 s from a fixed-seed sequence, owners flapping among
+        // three peers; other keys mixed in. 4.5 M pairs by brute force.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let answers: Vec<(u64, u64, u64)> = (0..3000)
+            .map(|_| {
+                let r = next();
+                let key = if r % 5 == 0 { r >> 40 } else { 42 };
+                (key, (r >> 8) % 20_000, 100 + (r >> 20) % 3)
+            })
+            .collect();
+        for window in [0, 1, 250, 1000, 20_000] {
+            let c = consistency(&answers, window);
+            assert_eq!(c, brute_force(&answers, window), "window {window}");
+            assert!(c.differing > 0 && c.differing < c.pairs, "{c:?}");
+        }
+    }
+
+    /// Lookups (key, start ms, latency ms, owner) counted as a run would: each pushed when it
+    /// ends, in end order, `closed` the earliest start among those not ended yet. Returns the
+    /// count and the most answers the counter held at once.
+    fn counted_as_they_end(
+        lookups: &[(u64, u64, u64, u64)],
+        window: u64,
+        batch: usize,
+    ) -> (Consistency, usize) {
+        let mut ends: Vec<(u64, usize)> =
+            lookups.iter().enumerate().map(|(i, l)| (l.1 + l.2, i)).collect();
+        ends.sort_unstable();
+        let mut pending: std::collections::BTreeSet<(u64, usize)> =
+            lookups.iter().enumerate().map(|(i, l)| (l.1, i)).collect();
+        let mut counter = ConsistencyCounter::with_batch(SimDuration(window), batch);
+        let mut peak = 0;
+        for (_, i) in ends {
+            let (key, start, _, owner) = lookups[i];
+            pending.remove(&(start, i));
+            let closed = pending.first().map_or(u64::MAX, |p| p.0);
+            counter.push(answer(key, start, owner), || SimTime(closed));
+            peak = peak.max(counter.answers.len());
+        }
+        (counter.finish(), peak)
+    }
+
+    #[test]
+    fn counting_as_lookups_end_holds_about_one_window() {
+        // 40,000 lookups, one every 5 ms, of 50 keys, each taking 0 to 300 ms (one 20 s).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let lookups: Vec<(u64, u64, u64, u64)> = (0..40_000u64)
+            .map(|i| {
+                let r = next();
+                let latency = if i == 20_000 { 20_000 } else { r % 301 };
+                (r % 50, i * 5, latency, (r >> 32) % 2)
+            })
+            .collect();
+        let all: Vec<(u64, u64, u64)> = lookups.iter().map(|l| (l.0, l.1, l.3)).collect();
+        for window in [5, 100, 1000] {
+            let (c, peak) = counted_as_they_end(&lookups, window, 1024);
+            assert_eq!(c, consistency(&all, window), "window {window}");
+            assert!(c.pairs > 0 && c.differing > 0);
+            // The window, the slowest lookup in flight and the doubling: far below all 40,000,
+            // though the 20 s lookup holds 4,000 more while it is in flight.
+            assert!(peak < 14_000, "window {window}: held {peak}");
+        }
+        // A window longer than the run holds everything, and still counts right.
+        let (c, peak) = counted_as_they_end(&lookups, 1_000_000, 1024);
+        assert_eq!((c, peak), (consistency(&all, 1_000_000), 40_000));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn counting_as_lookups_end_matches_counting_at_the_end(
+            lookups in proptest::collection::vec((0u64..3, 0u64..10, 0u64..30, 0u64..3), 0..60),
+            window in 0u64..20,
+            batch in 1usize..8,
+        ) {
+            // Starts in order, as a run makes them.
+            let mut lookups = lookups;
+            let mut t = 0;
+            for l in &mut lookups {
+                t += l.1;
+                l.1 = t;
+            }
+            let all: Vec<(u64, u64, u64)> = lookups.iter().map(|l| (l.0, l.1, l.3)).collect();
+            let (c, _) = counted_as_they_end(&lookups, window, batch);
+            proptest::prop_assert_eq!(c, brute_force(&all, window));
+        }
+
+        #[test]
+        fn pairs_match_a_brute_force_count(
+            answers in proptest::collection::vec((0u64..4, 0u64..60, 0u64..4), 0..80),
+            window in 0u64..40,
+        ) {
+            proptest::prop_assert_eq!(consistency(&answers, window), brute_force(&answers, window));
+        }
     }
 }
 

@@ -179,6 +179,7 @@ mod tests {
             keys: KeyDist::Zipf { exponent: 1.0 },
             files: 10,
             per_peer_interval: None,
+            consistency_window: crate::config::defaults::CONSISTENCY_WINDOW,
         };
         let s = IdSpace::new(32).unwrap();
         let rng = crate::rng::stream(3, crate::rng::Purpose::Workload);
@@ -205,6 +206,7 @@ mod tests {
             keys: KeyDist::Uniform,
             files: 0,
             per_peer_interval: None,
+            consistency_window: crate::config::defaults::CONSISTENCY_WINDOW,
         };
         let s = IdSpace::new(8).unwrap();
         let w = Workload::new(

@@ -57,6 +57,7 @@ impl Config {
                     keys: KeyDist::Uniform,
                     files: 0,
                     per_peer_interval: None,
+                    consistency_window: defaults::CONSISTENCY_WINDOW,
                 },
                 events: vec![],
                 record_lookups: true,
@@ -251,6 +252,12 @@ impl ConfigBuilder {
     /// Files published at bootstrap.
     pub fn files(mut self, n: u64) -> Self {
         self.cfg.workload.files = n;
+        self
+    }
+
+    /// Lookups for one key started at most this far apart are compared for consistency.
+    pub fn consistency_window(mut self, window: SimDuration) -> Self {
+        self.cfg.workload.consistency_window = window;
         self
     }
 

@@ -107,6 +107,12 @@ pub mod defaults {
     pub const VIRTUAL_NODES: u32 = 1;
     /// `network.latency_ms` (constant latency).
     pub const LATENCY: SimDuration = SimDuration(50);
+    /// `workload.consistency_window_ms`: lookups for one key started at most 1 s apart are
+    /// compared. That is ten one-way latencies at the default 50 ms, and far shorter than the
+    /// maintenance periods (30 s), so both lookups meet nearly the same ring, as Rhea et al.'s
+    /// simultaneous lookups do; yet long enough that a key looked up a few times a second gives
+    /// pairs.
+    pub const CONSISTENCY_WINDOW: SimDuration = SimDuration(1000);
     /// `overlay.stabilize_s`, `fix_fingers_s` and `check_predecessor_s`: 30 s each.
     pub const MAINTENANCE_PERIOD: SimDuration = SimDuration(30_000);
     /// Maintenance with every period at its default.
@@ -279,6 +285,9 @@ pub struct WorkloadConfig {
     /// Files published at bootstrap: file `i` is named `file-<i>`, its key is the SHA-1 of the name
     /// truncated to m bits, its holder a uniformly chosen peer.
     pub files: u64,
+    /// Two answered lookups for the same key pair up in the lookup-consistency count
+    /// ([`crate::metrics::Consistency`]) when their starts are at most this far apart.
+    pub consistency_window: SimDuration,
 }
 
 /// A scripted event.

@@ -132,7 +132,12 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             churn_rng: stream(seed, Purpose::Churn),
             timer_rng: stream(seed, Purpose::Maintenance),
             out: Vec::new(),
-            recorder: Recorder::new(cfg.record_lookups, cfg.record_paths, peer_records),
+            recorder: Recorder::new(
+                cfg.record_lookups,
+                cfg.record_paths,
+                cfg.workload.consistency_window,
+                peer_records,
+            ),
             recent: VecDeque::new(),
             tracing: cfg.stop_on_violation || cfg.check_every_event,
             violated: Vec::new(),

@@ -21,7 +21,7 @@ mod recorder;
 mod tests;
 
 pub use bootstrap::draw_ids;
-pub(crate) use recorder::OP_BYTES;
+pub(crate) use recorder::{OP_BYTES, OWNER_ANSWER_BYTES};
 
 use crate::check::Health;
 use crate::chord::Peer;

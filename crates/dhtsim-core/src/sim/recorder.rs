@@ -3,19 +3,25 @@
 //! The loop tells it that an operation started, that its query reached a peer or timed out,
 //! that a peer answered it and that it ended (from the protocol's [`Report`]s), that a peer
 //! joined or departed, and when to take a sample. It keeps the operations in flight (in reused
-//! slots), the lookup statistics, the lookup and peer records and the time series. (The load,
+//! slots), the lookup statistics, the lookup and peer records, the time series, and the key,
+//! start and owner of the answered lookups from which [`Consistency`] is counted as they end
+//! (records or not: 24 bytes for each lookup of about one window). (The load,
 //! which needs every peer's store, is measured by the loop at the end, into the peer records.)
 //! It never sees a protocol's messages or state: the oracle is the only other thing it reads,
 //! to say who should have answered.
 //!
 //! [`Report`]: crate::protocol::Report
+//! [`Consistency`]: crate::metrics::Consistency
 
 use crate::check::Health;
-use crate::metrics::{LeaveKind, LookupRecord, LookupStats, Outcome, PeerRecord, Sample};
+use crate::metrics::{
+    ConsistencyCounter, LeaveKind, LookupRecord, LookupStats, Outcome, OwnerAnswer, PeerRecord,
+    Sample,
+};
 use crate::oracle::Oracle;
 use crate::protocol::{Answered, OpId, PeerIdx};
 use crate::ring::RingId;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// What an operation is, for the recorder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +91,8 @@ pub(super) struct Recorder {
     lookups_started: u64,
     /// Records of the lookups that ended (with `record_lookups`), in end order.
     records: Vec<LookupRecord>,
+    /// The consistency of the lookups answered by an owner, counted as they end.
+    consistency: ConsistencyCounter,
     stats: LookupStats,
     /// Messages sent from one peer to another.
     messages: u64,
@@ -105,7 +113,13 @@ pub(super) struct Recorded {
 
 impl Recorder {
     /// A recorder for a network starting with `peers`.
-    pub(super) fn new(record_lookups: bool, record_paths: bool, peers: Vec<PeerRecord>) -> Self {
+    /// Lookups for one key started at most `consistency_window` apart are compared.
+    pub(super) fn new(
+        record_lookups: bool,
+        record_paths: bool,
+        consistency_window: SimDuration,
+        peers: Vec<PeerRecord>,
+    ) -> Self {
         Recorder {
             record_lookups,
             record_paths,
@@ -114,6 +128,7 @@ impl Recorder {
             in_flight: 0,
             lookups_started: 0,
             records: Vec::new(),
+            consistency: ConsistencyCounter::new(consistency_window),
             stats: LookupStats::default(),
             messages: 0,
             interval: Interval::default(),
@@ -251,6 +266,11 @@ impl Recorder {
                 }
                 let latency = now - op.start;
                 self.stats.add(op.hops, op.timeouts, latency, outcome);
+                if let Some(owner) = owner {
+                    let answer = OwnerAnswer { key: op.key, start: op.start, owner };
+                    let ops = &self.ops;
+                    self.consistency.push(answer, || earliest_in_flight(ops).unwrap_or(now));
+                }
                 if self.record_lookups {
                     self.records.push(LookupRecord {
                         lookup: op.lookup,
@@ -325,6 +345,7 @@ impl Recorder {
     /// What was measured, the lookup records in start order and numbered among those that
     /// ended (all of them unless the run stopped).
     pub(super) fn finish(mut self) -> Recorded {
+        self.stats.consistency = self.consistency.finish();
         let mut lookups = std::mem::take(&mut self.records);
         lookups.sort_unstable_by_key(|l| l.lookup);
         for (i, l) in lookups.iter_mut().enumerate() {
@@ -343,9 +364,19 @@ impl Recorder {
 /// Bytes of the state kept per operation while the run lasts, for [`crate::footprint`].
 pub(crate) const OP_BYTES: usize = std::mem::size_of::<OpState>();
 
+/// The earliest start among the lookups in flight (a scan of the slots: asked once per batch of
+/// answers counted for consistency).
+fn earliest_in_flight(ops: &[OpState]) -> Option<SimTime> {
+    ops.iter().filter(|o| !o.done && o.kind == OpKind::Lookup).map(|o| o.start).min()
+}
+
+/// Bytes held per answered lookup for the consistency count, for [`crate::footprint`].
+pub(crate) const OWNER_ANSWER_BYTES: usize = std::mem::size_of::<OwnerAnswer>();
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Consistency;
 
     fn oracle() -> Oracle {
         Oracle::new(vec![(RingId(10), PeerIdx(0)), (RingId(20), PeerIdx(1))])
@@ -354,7 +385,7 @@ mod tests {
     #[test]
     fn a_lookup_is_measured_from_its_reports_alone() {
         let mut oracle = oracle();
-        let mut rec = Recorder::new(true, true, Vec::new());
+        let mut rec = Recorder::new(true, true, SimDuration(1000), Vec::new());
         let op = rec.started(SimTime(5), RingId(10), RingId(15), OpKind::Lookup);
         rec.reached(op, RingId(10));
         rec.timed_out(op);
@@ -375,7 +406,7 @@ mod tests {
     #[test]
     fn a_wrong_owner_a_missing_value_and_a_failure_are_told_apart() {
         let mut oracle = oracle();
-        let mut rec = Recorder::new(true, false, Vec::new());
+        let mut rec = Recorder::new(true, false, SimDuration(1000), Vec::new());
         let store = rec.started(SimTime(0), RingId(10), RingId(15), OpKind::Store);
         rec.answered(store, RingId(20), Answered::Stored, &mut oracle);
         rec.ended(SimTime(1), store);
@@ -388,7 +419,25 @@ mod tests {
         outcome(10, Answered::Owner { values: Some(vec![RingId(7)]) });
         outcome(20, Answered::Owner { values: Some(vec![]) });
         outcome(20, Answered::Failed);
-        let got: Vec<Outcome> = rec.finish().lookups.iter().map(|l| l.outcome).collect();
+        let done = rec.finish();
+        let got: Vec<Outcome> = done.lookups.iter().map(|l| l.outcome).collect();
         assert_eq!(got, vec![Outcome::WrongOwner, Outcome::NotFound, Outcome::Failed]);
+        // The two lookups that named an owner (10, then 20) pair; the failed one does not.
+        assert_eq!(done.lookup_stats.consistency, Consistency { pairs: 1, differing: 1 });
+    }
+
+    #[test]
+    fn consistency_needs_no_records() {
+        let mut oracle = oracle();
+        let mut rec = Recorder::new(false, false, SimDuration(1000), Vec::new());
+        for (start, by) in [(0, 20), (400, 20), (900, 10), (2000, 20)] {
+            let op = rec.started(SimTime(start), RingId(10), RingId(15), OpKind::Lookup);
+            rec.answered(op, RingId(by), Answered::Owner { values: None }, &mut oracle);
+            rec.ended(SimTime(start + 50), op);
+        }
+        let done = rec.finish();
+        assert!(done.lookups.is_empty());
+        // Within 1 s: (0, 400) same, (0, 900) and (400, 900) differ; 2000 is alone.
+        assert_eq!(done.lookup_stats.consistency, Consistency { pairs: 3, differing: 2 });
     }
 }
