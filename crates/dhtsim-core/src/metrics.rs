@@ -250,8 +250,8 @@ pub struct OwnerAnswer {
 }
 
 /// Lookup consistency, after Rhea, Geels, Roscoe and Kubiatowicz, "Handling Churn in a DHT"
-/// (USENIX 2004), who look a key up from several nodes at once and ask whether they all get the
-/// same owner: among a run's lookups answered by a peer claiming ownership, every unordered pair
+/// (USENIX 2004), who ask that lookups be consistent under churn (their exact procedure was not
+/// available to check; see the README): among a run's lookups answered by a peer claiming ownership, every unordered pair
 /// with the same key whose start times differ by at most a window W
 /// (`workload.consistency_window_ms`), and how many of those pairs name different owners.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

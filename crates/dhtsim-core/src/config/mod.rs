@@ -109,8 +109,7 @@ pub mod defaults {
     pub const LATENCY: SimDuration = SimDuration(50);
     /// `workload.consistency_window_ms`: lookups for one key started at most 1 s apart are
     /// compared. That is ten one-way latencies at the default 50 ms, and far shorter than the
-    /// maintenance periods (30 s), so both lookups meet nearly the same ring, as Rhea et al.'s
-    /// simultaneous lookups do; yet long enough that a key looked up a few times a second gives
+    /// maintenance periods (30 s), so both lookups meet nearly the same ring; yet long enough that a key looked up a few times a second gives
     /// pairs.
     pub const CONSISTENCY_WINDOW: SimDuration = SimDuration(1000);
     /// `overlay.stabilize_s`, `fix_fingers_s` and `check_predecessor_s`: 30 s each.
