@@ -76,13 +76,14 @@ fn under_churn_the_columns_match_lookups_csv_and_need_no_records() {
 }
 
 /// The lecture's ring; 45 joins through 40 at 1 s. Its join reaches 48 (the owner of 41..48) at
-/// 1,100 ms; 45 becomes a member when 48's answer arrives at 1,150 ms and tells 48 at 1,200 ms.
-/// A lookup of 44 started at 1,110 ms reaches 48 at 1,160 ms, before 48 knows: 48 answers as
-/// owner (`wrong_owner`). Lookups of 44 at 1,500 and 1,600 ms get 45's answer.
+/// 1,100 ms; 48's answer arrives at 1,150 ms; 45 checks 48 is alive (a stabilization request and
+/// its answer) and becomes a member at 1,250 ms, telling 48 at 1,300 ms. A lookup of 44 started
+/// at 1,210 ms reaches 48 at 1,260 ms, before 48 knows: 48 answers as owner (`wrong_owner`).
+/// Lookups of 44 at 1,500 and 1,600 ms get 45's answer.
 const STALE: &str = "id_bits = 6\nduration_s = 5\n\
     [population]\nids = [1, 12, 13, 25, 32, 40, 48, 60]\n[output]\nplots = false\n\
     [[events]]\nat_ms = 1000\nkind = \"join\"\npeer = 45\nvia = 40\n\
-    [[events]]\nat_ms = 1110\nkind = \"lookup\"\nfrom = 40\nkey = 44\n\
+    [[events]]\nat_ms = 1210\nkind = \"lookup\"\nfrom = 40\nkey = 44\n\
     [[events]]\nat_ms = 1500\nkind = \"lookup\"\nfrom = 40\nkey = 44\n\
     [[events]]\nat_ms = 1600\nkind = \"lookup\"\nfrom = 12\nkey = 44\n";
 
@@ -99,10 +100,10 @@ fn a_stale_owner_makes_pairs_inconsistent_within_the_window_only() {
     };
     // 1 s: all three pairs; 48 differs from 45 twice.
     assert_eq!(run("1000"), (format!("{}", 2.0 / 3.0), 3));
-    // 490 ms, the span of the three starts: the same pairs, at exactly the window.
-    assert_eq!(run("490"), (format!("{}", 2.0 / 3.0), 3));
-    // 489 ms: the first and last are one millisecond too far apart.
-    assert_eq!(run("489"), ("0.5".to_string(), 2));
+    // 390 ms, the span of the three starts: the same pairs, at exactly the window.
+    assert_eq!(run("390"), (format!("{}", 2.0 / 3.0), 3));
+    // 389 ms: the first and last are one millisecond too far apart.
+    assert_eq!(run("389"), ("0.5".to_string(), 2));
     // 100 ms: only the two answers of 45 pair, and agree.
     assert_eq!(run("100"), ("0".to_string(), 1));
     // 99 ms: no pairs, so no share (an empty cell, not 0).
