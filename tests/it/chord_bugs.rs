@@ -149,38 +149,37 @@ fn bug3_after_its_owner_crashed_a_key_is_answered_by_the_next_peer_not_after_a_l
     // predecessor is 100 and sends the query back to it; that times out too, so 150's range
     // now reaches back to 50: it answers (the entry died with 100: not_found). Before the fix
     // the query went on 150 -> 200 -> 10 -> 50 -> 150, once round the ring.
-    let result = run(&lap_scenario(""));
-    let l = lookup(&result, 2000, 90);
-    assert_eq!(
-        (l.owner, l.true_owner, l.outcome),
-        (Some(RingId(150)), RingId(150), Outcome::NotFound)
-    );
-    assert_eq!((l.hops, l.timeouts), (2, 2), "{l:?}");
-    let path: Vec<u64> = l.path.iter().map(|p| p.0).collect();
-    assert_eq!(path, vec![10, 50, 150], "no lap: {l:?}");
+    let (owner, outcome, hops, timeouts, path) = lap_lookup("");
+    assert_eq!((owner, outcome), (Some(150), Outcome::NotFound));
+    assert_eq!((hops, timeouts), (2, 2));
+    assert_eq!(path, vec![10, 50, 150], "no lap");
 }
 
 #[test]
 fn bug3_iteratively_the_querier_tells_the_next_peer_which_predecessor_is_dead() {
     // 10 asks 50, which names 100; 100 is dead, so 10 asks 50 again leaving 100 out; 50 names
     // 150, and 150, told that its predecessor 100 is dead, owns the key: one timeout.
-    let result = run(&lap_scenario("lookup = \"iterative\""));
-    let l = lookup(&result, 2000, 90);
-    assert_eq!((l.owner, l.outcome), (Some(RingId(150)), Outcome::NotFound), "{l:?}");
-    assert_eq!((l.hops, l.timeouts), (2, 1), "{l:?}");
-    let path: Vec<u64> = l.path.iter().map(|p| p.0).collect();
-    assert_eq!(path, vec![10, 50, 150], "{l:?}");
+    let (owner, outcome, hops, timeouts, path) = lap_lookup("lookup = \"iterative\"");
+    assert_eq!((owner, outcome), (Some(150), Outcome::NotFound));
+    assert_eq!((hops, timeouts), (2, 1));
+    assert_eq!(path, vec![10, 50, 150]);
 }
 
 #[test]
 fn with_retries_0_a_lookup_fails_at_its_first_timeout_and_1_allows_one() {
     // The schedule of bug 3, as SIGCOMM's simulator would run it ("does not retry queries").
-    let failed = run(&lap_scenario("retries = 0"));
-    let l = lookup(&failed, 2000, 90);
-    assert_eq!((l.owner, l.outcome, l.hops, l.timeouts), (None, Outcome::Failed, 1, 1), "{l:?}");
-    let once = run(&lap_scenario("retries = 1"));
-    let l = lookup(&once, 2000, 90);
-    assert_eq!((l.outcome, l.hops, l.timeouts), (Outcome::Failed, 2, 2), "{l:?}");
+    let (owner, outcome, hops, timeouts, _) = lap_lookup("retries = 0");
+    assert_eq!((owner, outcome, hops, timeouts), (None, Outcome::Failed, 1, 1));
+    let (_, outcome, hops, timeouts, _) = lap_lookup("retries = 1");
+    assert_eq!((outcome, hops, timeouts), (Outcome::Failed, 2, 2));
+}
+
+/// The lookup of key 90 on bug 3's ring: (owner, outcome, hops, timeouts, path).
+fn lap_lookup(overlay: &str) -> (Option<u64>, Outcome, u32, u32, Vec<u64>) {
+    let result = run(&lap_scenario(overlay));
+    let l = lookup(&result, 2000, 90);
+    assert_eq!(l.true_owner, RingId(150));
+    (l.owner.map(|o| o.0), l.outcome, l.hops, l.timeouts, l.path.iter().map(|p| p.0).collect())
 }
 
 /// Bug 3's ring, with extra `[overlay]` settings.
