@@ -9,6 +9,7 @@ Each table sits in docs/validation.md between `<!-- table: NAME -->` and `<!-- e
 Python standard library is used, so CI can run it without the notebook environment.
 """
 
+import bisect
 import csv
 import math
 import re
@@ -58,6 +59,137 @@ def path_length():
                   "hops p1", "hops p99", "½·log2 N + 1"], body)
 
 
+# SIGCOMM 2001, Fig. 10(a), digitised (docs/validation.md §1): mean, 1st and 99th percentile
+# of the path length for N = 2^3 .. 2^14.
+SIGCOMM_FIG10A = {
+    8: (1.72, 1, 3), 16: (2.10, 1, 4), 32: (2.50, 1, 5), 64: (2.96, 1, 5), 128: (3.39, 1, 6),
+    256: (3.88, 1, 7), 512: (4.38, 1, 7), 1024: (4.89, 2, 8), 2048: (5.37, 2, 9),
+    4096: (5.85, 2, 10), 8192: (6.35, 2, 10), 16384: (6.87, 3, 11),
+}
+
+
+def find_predecessor_steps(ring, bits, origin, key):
+    """SIGCOMM 2001 Fig. 4's find_predecessor, iterative, on exact finger tables (finger i of n
+    is the successor of n + 2^i) of the sorted peer IDs `ring`: the steps from `origin` until
+    `key` lies in (n', n'.successor]. A querier that owns the key routes to its own predecessor."""
+    size = 1 << bits
+
+    def succ(x):
+        return ring[bisect.bisect_left(ring, x % size) % len(ring)]
+
+    n, steps = origin, 0
+    while True:
+        d = (key - n) % size
+        if 0 < d <= (succ(n + 1) - n) % size:
+            return steps
+        # closest_preceding_finger: the largest i with finger i in (n, key).
+        top = (d - 1).bit_length() - 1 if d > 0 else bits - 1
+        for i in range(min(top, bits - 1), -1, -1):
+            fd = (succ(n + (1 << i)) - n) % size
+            if 0 < fd and (d == 0 or fd < d):
+                n = (n + fd) % size
+                break
+        steps += 1
+
+
+def percentile(values, q):
+    """Nearest-rank percentile."""
+    s = sorted(values)
+    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
+
+
+def mean_ci(values):
+    """Mean and the half-width of its 95 % CI (Student t)."""
+    n = len(values)
+    m = sum(values) / n
+    if n < 2:
+        return m, 0.0
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    t = {2: 12.71, 3: 4.30, 5: 2.78, 10: 2.26, 20: 2.09}.get(n, 2.0)
+    return m, t * sd / math.sqrt(n)
+
+
+def papers_way():
+    """The papers' path length (find_predecessor steps) for the runs of chord-path-length-small,
+    replayed on exact finger tables from each run's peer IDs; cross-checked against dhtsim's
+    hops - 1 on every lookup whose querier does not own the key."""
+    scen = "chord-path-length-small"
+    bits = 32
+    summary = rows(scen, "summary.csv")
+    n_of = {r["run"]: int(r["population.peers"]) for r in summary}
+    ring = defaultdict(list)
+    for r in rows(scen, "peers.csv"):
+        ring[r["run"]].append(int(r["peer"]))
+    for v in ring.values():
+        v.sort()
+    per_run = defaultdict(lambda: [[], []])  # run -> (papers' steps, hops - 1)
+    checked = mismatched = 0
+    for r in rows(scen, "lookups.csv"):
+        steps = find_predecessor_steps(ring[r["run"]], bits, int(r["origin"]), int(r["key"]))
+        hops = int(r["hops"])
+        if hops > 0:
+            checked += 1
+            mismatched += steps != hops - 1
+        per_run[r["run"]][0].append(steps)
+        per_run[r["run"]][1].append(hops - 1)
+    by_n = defaultdict(lambda: {"papers": [], "hops": [], "all": [], "owner": 0, "lookups": 0})
+    for run, (steps, hm1) in per_run.items():
+        b = by_n[n_of[run]]
+        b["papers"].append(sum(steps) / len(steps))
+        b["hops"].append(sum(hm1) / len(hm1))
+        b["all"] += steps
+        b["owner"] += sum(1 for h in hm1 if h < 0)
+        b["lookups"] += len(hm1)
+    return by_n, checked, mismatched
+
+
+def path_papers():
+    by_n, checked, mismatched = papers_way()
+    body = []
+    for n in sorted(by_n):
+        b = by_n[n]
+        paper, p1, p99 = SIGCOMM_FIG10A[n]
+        m, ci = mean_ci(b["papers"])
+        hm, hci = mean_ci(b["hops"])
+        body.append([
+            n, f"{paper:.2f} ({p1}, {p99})", f"{hm:.2f} ± {hci:.2f}",
+            f(100 * b["owner"] / b["lookups"], 1),
+            f"{m:.2f} ± {ci:.2f} ({percentile(b['all'], 1)}, {percentile(b['all'], 99)})",
+            f"{m - paper:+.2f}",
+        ])
+    # Larger rings: chord-path-length, where the querier owns the key in under 0.2 % of lookups.
+    hist = defaultdict(lambda: defaultdict(int))
+    n_of = {r["run"]: int(r["population.peers"]) for r in rows("chord-path-length", "summary.csv")}
+    for r in rows("chord-path-length", "hops.csv"):
+        hist[n_of[r["run"]]][int(r["hops"])] += int(r["lookups"])
+    for n in sorted(hist):
+        if n in by_n:
+            continue
+        h = hist[n]
+        total = sum(h.values())
+        routed = {k - 1: c for k, c in h.items() if k > 0}
+        m = sum(k * c for k, c in routed.items()) / sum(routed.values())
+        flat = sorted(routed.items())
+
+        def pct(q):
+            need, acc = q / 100 * sum(routed.values()), 0
+            for k, c in flat:
+                acc += c
+                if acc >= need:
+                    return k
+        paper, p1, p99 = SIGCOMM_FIG10A[n]
+        hm = sum((k - 1) * c for k, c in h.items()) / total
+        body.append([
+            n, f"{paper:.2f} ({p1}, {p99})", f"{hm:.2f}", f(100 * h.get(0, 0) / total, 2),
+            f"{m:.2f}* ({pct(1)}, {pct(99)})", f"{m - paper:+.2f}",
+        ])
+    note = (f"\n\nThe replay agreed with dhtsim's hops − 1 on all {checked:,} lookups whose "
+            f"querier does not own the key ({mismatched} mismatches).")
+    return table(["N", "SIGCOMM Fig. 10(a): mean (p1, p99)", "dhtsim hops − 1 (mean ± CI)",
+                  "querier owns the key (%)", "papers' way: mean ± CI (p1, p99)",
+                  "papers' way − SIGCOMM"], body) + note
+
+
 def path_pdf():
     summary = rows("chord-path-length", "summary.csv")
     runs = {r["run"] for r in summary if r["population.peers"] == "4096"}
@@ -95,40 +227,119 @@ def virtual_nodes():
                   "p99 (keys)"], body)
 
 
+# ToN 2003, Table II: p -> (path length mean, p1, p99), (timeouts mean, p1, p99).
+TON_TABLE2 = {
+    "0": ((3.84, 2, 5), (0.0, 0, 0)), "0.1": ((4.03, 2, 6), (0.60, 0, 2)),
+    "0.2": ((4.22, 2, 6), (1.17, 0, 3)), "0.3": ((4.44, 2, 6), (2.02, 0, 5)),
+    "0.4": ((4.69, 2, 7), (3.23, 0, 8)), "0.5": ((5.09, 3, 8), (5.10, 0, 11)),
+}
+
+
+def first_timeouts(scenario, key, t_ms):
+    """Timeouts per lookup in the first `t_ms` of each run, by (lookup style, `key`)."""
+    by_run = {r["run"]: (r["overlay.lookup"], r[key]) for r in rows(scenario, "summary.csv")}
+    acc = defaultdict(lambda: [0, 0])
+    for r in rows(scenario, "timeseries.csv"):
+        if int(r["t_ms"]) <= t_ms:
+            a = acc[by_run[r["run"]]]
+            a[0] += int(r["timeouts"])
+            a[1] += int(r["lookups"])
+    return {k: t / n for k, (t, n) in acc.items() if n > 0}
+
+
 def failures():
-    # Timeouts of the first 100 lookups after the failure: the first timeseries interval.
-    first = defaultdict(list)
-    by_run = {r["run"]: r["churn.fail_fraction"] for r in rows("chord-failures", "summary.csv")}
-    for r in rows("chord-failures", "timeseries.csv"):
-        if r["t_ms"] == "100000" and int(r["lookups"]) > 0:
-            first[by_run[r["run"]]].append(int(r["timeouts"]) / int(r["lookups"]))
+    first = first_timeouts("chord-failures", "churn.fail_fraction", 100_000)
     body = []
     for r in rows("chord-failures"):
+        if r["overlay.lookup"] != "iterative":
+            continue
         p = r["churn.fail_fraction"]
-        early = first[p]
+        (tl, tl1, tl99), (tt, tt1, tt99) = TON_TABLE2[p]
         body.append([
-            p, pm(r, "hops_mean"), f(float(r["hops_mean"]) - 1.0),
-            f"{f(r['hops_p1'], 1)}, {f(r['hops_p99'], 1)}", pm(r, "timeouts_per_lookup"),
-            f(sum(early) / len(early)), f(r["timeouts_p99"], 1), pm(r, "not_found_rate", 3),
+            p, f"{tl:.2f} ({tl1}, {tl99})",
+            f"{float(r['hops_mean']) - 1:.2f} ± {float(r['hops_mean_ci95']):.2f} "
+            f"({float(r['hops_p1']) - 1:.1f}, {float(r['hops_p99']) - 1:.1f})",
+            f"{tt:.2f} ({tt1}, {tt99})",
+            f"{pm(r, 'timeouts_per_lookup')} ({f(r['timeouts_p1'], 1)}, {f(r['timeouts_p99'], 1)})",
+            f(first[("iterative", p)]), pm(r, "not_found_rate", 3),
         ])
-    return table(["p", "hops (mean ± CI)", "path length (hops − 1)", "hops p1, p99",
-                  "timeouts / lookup", "… in the first 100 lookups", "timeouts p99",
+    return table(["p", "ToN Table II path length (p1, p99)",
+                  "dhtsim iterative: hops − 1 (p1, p99)", "ToN Table II timeouts (p1, p99)",
+                  "dhtsim iterative: timeouts / lookup (p1, p99)", "… in the first 100 lookups",
                   "lost keys (not_found rate)"], body)
+
+
+def failures_recursive():
+    first = first_timeouts("chord-failures", "churn.fail_fraction", 100_000)
+    it = {r["churn.fail_fraction"]: r for r in rows("chord-failures")
+          if r["overlay.lookup"] == "iterative"}
+    body = []
+    for r in rows("chord-failures"):
+        if r["overlay.lookup"] != "recursive":
+            continue
+        p = r["churn.fail_fraction"]
+        body.append([
+            p, f"{float(r['hops_mean']) - 1:.2f} ({float(r['hops_p1']) - 1:.1f}, "
+               f"{float(r['hops_p99']) - 1:.1f})",
+            pm(r, "timeouts_per_lookup"), f(first[("recursive", p)]),
+            pm(it[p], "timeouts_per_lookup"), f(first[("iterative", p)]),
+        ])
+    return table(["p", "recursive: hops − 1 (p1, p99)", "recursive: timeouts / lookup",
+                  "… first 100 lookups", "iterative: timeouts / lookup", "… first 100 lookups"],
+                 body)
+
+
+# ToN 2003, Table III: R -> (path length mean, p1, p99), (timeouts mean, p1, p99), failures
+# per 10,000 lookups.
+TON_TABLE3 = {
+    0.05: ((3.90, 1, 9), (0.05, 0, 2), 0), 0.10: ((3.83, 1, 9), (0.11, 0, 2), 0),
+    0.15: ((3.84, 1, 9), (0.16, 0, 2), 2), 0.20: ((3.81, 1, 9), (0.23, 0, 3), 5),
+    0.25: ((3.83, 1, 9), (0.30, 0, 3), 6), 0.30: ((3.91, 1, 9), (0.34, 0, 4), 8),
+    0.35: ((3.94, 1, 10), (0.42, 0, 4), 16), 0.40: ((4.06, 1, 10), (0.46, 0, 5), 15),
+}
 
 
 def stabilization():
     body = []
     for r in rows("chord-stabilization"):
         rate = float(r["churn.rate_per_s"])
+        (tl, tl1, tl99), (tt, tt1, tt99), tf = TON_TABLE3[round(rate, 2)]
         routing = float(r["failed_rate"]) + float(r["wrong_owner_rate"])
         body.append([
-            f"{rate:.2f}", f"{rate * 30:.1f}", pm(r, "failed_rate", 2, 1e4),
-            pm(r, "wrong_owner_rate", 2, 1e4), f(routing * 1e4), pm(r, "not_found_rate", 2, 1e4),
-            pm(r, "hops_mean"), pm(r, "timeouts_per_lookup", 3),
+            f"{rate:.2f}", f"{tl:.2f} ({tl1}, {tl99})",
+            f"{float(r['hops_mean']) - 1:.2f} ± {float(r['hops_mean_ci95']):.2f} "
+            f"({float(r['hops_p1']) - 1:.1f}, {float(r['hops_p99']) - 1:.1f})",
+            f"{tt:.2f} ({tt1}, {tt99})",
+            f"{pm(r, 'timeouts_per_lookup')} ({f(r['timeouts_p1'], 1)}, {f(r['timeouts_p99'], 1)})",
+            tf, f(routing * 1e4, 1), pm(r, "failed_rate", 1, 1e4), pm(r, "wrong_owner_rate", 1, 1e4),
+            pm(r, "not_found_rate", 1, 1e4),
         ])
-    return table(["R (per s)", "per 30 s round", "failed / 10⁴", "wrong owner / 10⁴",
-                  "routing failures / 10⁴", "lost keys / 10⁴", "hops", "timeouts / lookup"],
-                 body)
+    return table(["R (per s)", "ToN path length (p1, p99)", "dhtsim hops − 1 (p1, p99)",
+                  "ToN timeouts (p1, p99)", "dhtsim timeouts / lookup (p1, p99)",
+                  "ToN failures / 10⁴", "dhtsim routing failures / 10⁴", "… failed",
+                  "… wrong owner", "lost keys / 10⁴"], body)
+
+
+# SIGCOMM 2001, Fig. 12, digitised: R -> failed-lookup fraction and its 95 % CI.
+SIGCOMM_FIG12 = {0.01: (0.0030, 0.0003, 0.0055), 0.02: (0.0095, 0.0073, 0.0117),
+                 0.05: (0.0245, 0.018, 0.031), 0.10: (0.0645, 0.058, 0.071)}
+
+
+def stabilization_sigcomm():
+    body = []
+    for r in rows("chord-stabilization-sigcomm"):
+        rate = float(r["churn.rate_per_s"])
+        paper, lo, hi = SIGCOMM_FIG12[round(rate, 2)]
+        routing = float(r["failed_rate"]) + float(r["wrong_owner_rate"])
+        body.append([
+            f"{rate:.2f}", f"{rate * 30:.1f}", f"{100 * paper:.2f} ({100 * lo:.2f}–{100 * hi:.2f})",
+            f(100 * routing), pm(r, "failed_rate", 2, 100), pm(r, "wrong_owner_rate", 3, 100),
+            f(paper / routing, 1) if routing > 0 else "—",
+            pm(r, "not_found_rate", 1, 100), f(float(r["hops_mean"]) - 1),
+        ])
+    return table(["R (per s)", "per 30 s round", "SIGCOMM Fig. 12 failed (%) (95 % CI)",
+                  "dhtsim routing failures (%)", "… failed (%)", "… wrong owner (%)",
+                  "SIGCOMM / dhtsim", "lost keys (%), not counted", "hops − 1"], body)
 
 
 def shortcuts():
@@ -151,8 +362,11 @@ TABLES = {
     "path-pdf": path_pdf,
     "load-balance": load_balance,
     "virtual-nodes": virtual_nodes,
+    "path-papers": path_papers,
     "failures": failures,
+    "failures-recursive": failures_recursive,
     "stabilization": stabilization,
+    "stabilization-sigcomm": stabilization_sigcomm,
     "shortcuts": shortcuts,
 }
 
