@@ -50,8 +50,8 @@ pub struct Peer {
     /// Queries that reached this peer before it joined (another joiner took it for its
     /// well-known peer): routed once it has joined, failed if its own join fails.
     held: Vec<Query>,
-    /// While joining: the well-known peer the join went to, asked again if every successor
-    /// the answer named proves dead.
+    /// The well-known peer its join went to (`None` for a bootstrap member): asked again if
+    /// every successor a join answer named proves dead, or if this peer ever knows no other.
     via: Option<PeerRef>,
 }
 
@@ -297,6 +297,7 @@ impl Peer {
         match timer {
             Timer::Stabilize => {
                 self.ensure_successor();
+                self.when_lost(out);
                 // Chord asks its successor for that peer's predecessor. A peer that is its own
                 // successor holds that answer itself, so it asks that predecessor, to adopt it
                 // only once it has answered.
@@ -339,7 +340,7 @@ impl Peer {
         }
         let had_pred = self.pred;
         let replicas_before = self.replicas(params).to_vec();
-        self.forget(to.idx);
+        self.forget(to.idx, out);
         if had_pred != self.pred {
             self.push_replicas(params, out);
         } else {
@@ -406,7 +407,6 @@ impl Peer {
     /// timers, looks up its fingers if asked, and routes the queries it held.
     fn complete_join(&mut self, params: &Params, out: &mut Vec<Command>) {
         self.joined = true;
-        self.via = None;
         out.push(Command::Joined);
         self.start_timers(params, out);
         if params.fingers && params.fingers_at_join {
@@ -638,6 +638,16 @@ impl Peer {
                 self.check_join_candidate(out);
             }
             (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
+            // A lost member joined again: check the successors the answer names, as a joiner.
+            (Op::Join, Reply::Successor { succs, entries }) if self.is_lost() => {
+                let found: Vec<PeerRef> =
+                    succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
+                if !found.is_empty() {
+                    self.entries.insert_all(entries);
+                    self.succs = found;
+                    self.check_join_candidate(out);
+                }
+            }
             (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
                 if let Some(&f) = succs.first() {
                     self.fingers.update(params.space, self.me, index, f);
@@ -685,10 +695,19 @@ impl Peer {
         succs.truncate(params.successors);
         self.succs = succs;
         self.refresh_replicas(params, &old_replicas, out);
-        let between =
-            their_pred.filter(|x| x.idx != self.me.idx && space.in_open(x.id, self.me.id, from.id));
-        if let Some(x) = between {
-            if params.original {
+        // A peer between us: `from`'s predecessor, as in Chord; or one `from` lists as a
+        // successor, which happens when `from` is not my successor at all (having lost every
+        // successor I fell back on my predecessor, which lists me and then my true
+        // successors). The closest one is checked, to be adopted once it answers.
+        let inside = |x: &PeerRef| x.idx != self.me.idx && space.in_open(x.id, self.me.id, from.id);
+        let listed = self.succs.iter().skip(1).copied();
+        let closest = their_pred
+            .into_iter()
+            .chain(listed)
+            .filter(inside)
+            .min_by_key(|x| space.dist(self.me.id, x.id));
+        if let Some(x) = closest {
+            if params.original && their_pred.is_some_and(|p| p.idx == x.idx) {
                 // As published: `successor = x` unchecked, and x is the one notified.
                 self.succs.insert(0, x);
                 self.succs.truncate(params.successors);
@@ -698,7 +717,6 @@ impl Peer {
                 }
                 return;
             }
-            // A peer may sit between us: check it is alive before adopting it.
             out.push(Command::Send { to: x, msg: Message::StabilizeReq });
         }
         out.push(Command::Send { to: from, msg: Message::Notify });
@@ -808,7 +826,7 @@ impl Peer {
             out.push(Command::Send { to: p, msg: Message::Entries(entries.clone()) });
         }
         self.entries.insert_all(entries);
-        self.forget(from.idx);
+        self.forget(from.idx, out);
         if was_pred {
             self.push_replicas(params, out);
         } else {
@@ -851,8 +869,11 @@ impl Peer {
     }
 
     /// Drops every reference to a peer found dead.
-    fn forget(&mut self, dead: PeerIdx) {
+    fn forget(&mut self, dead: PeerIdx, out: &mut Vec<Command>) {
         self.succs.retain(|s| s.idx != dead);
+        if self.via.is_some_and(|v| v.idx == dead) {
+            self.via = None;
+        }
         self.fingers.forget(dead);
         self.cache.remove(dead);
         if self.pred_candidate.is_some_and(|c| c.idx == dead) {
@@ -862,15 +883,28 @@ impl Peer {
             self.pred = self.pred_candidate.take();
         }
         self.ensure_successor();
-        self.settle_if_alone();
+        self.when_lost(out);
     }
 
-    /// A member that knows no other peer (its only successor is itself, it has no predecessor)
-    /// is alone on the ring: it owns every key, like the first peer of a ring (SPEC §2, "a
-    /// single live peer owns every key"), and a joiner's notify makes it a ring of two.
-    fn settle_if_alone(&mut self) {
-        if self.joined && self.pred.is_none() && self.succs.iter().all(|s| s.idx == self.me.idx) {
-            self.pred = Some(self.me);
+    /// Whether this member knows no other peer: its only successor is itself and it has no
+    /// predecessor.
+    fn is_lost(&self) -> bool {
+        self.joined && self.pred.is_none() && self.succs.iter().all(|s| s.idx == self.me.idx)
+    }
+
+    /// A member that knows no other peer cannot tell being alone from being lost (say, a joiner
+    /// whose only successor died before it stabilized). With a well-known peer to ask, it joins
+    /// again through it and answers for nothing meanwhile; with none (a bootstrap member, or
+    /// its well-known peer is dead too) it is alone on the ring: it owns every key, like the
+    /// first peer of a ring (SPEC §2, "a single live peer owns every key"), and a joiner's
+    /// notify makes it a ring of two.
+    fn when_lost(&mut self, out: &mut Vec<Command>) {
+        if !self.is_lost() {
+            return;
+        }
+        match self.via.filter(|v| v.idx != self.me.idx) {
+            Some(via) => self.join(via, OpId::MAINTENANCE, out),
+            None => self.pred = Some(self.me),
         }
     }
 
@@ -880,8 +914,8 @@ impl Peer {
         if !self.succs.is_empty() || !self.joined {
             return;
         }
-        // Failing those, the predecessor: stabilizing through it walks the successor pointer
-        // back round the ring to the first live peer (slow, but the ring heals).
+        // Failing those, the predecessor: its stabilization answer lists this peer and then
+        // this peer's true successors, which `on_stabilize_resp` checks and adopts.
         let me = self.me;
         let nearest = self
             .fingers

@@ -397,6 +397,54 @@ fn as_published_a_notifier_that_is_not_closer_is_ignored() {
 }
 
 #[test]
+fn a_member_that_fell_back_on_its_predecessor_checks_the_successor_that_peer_lists() {
+    // 25 lost every successor and fell back on its predecessor 13; 13's list shows 25 and then
+    // 25's true successors: 32 is checked, to be adopted once it answers.
+    let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(2, 13)]);
+    let mut out = Vec::new();
+    let resp = Message::StabilizeResp { pred: Some(r(1, 12)), succs: vec![r(3, 25), r(4, 32)] };
+    p.handle_message(&maint(), r(2, 13), resp, &mut out);
+    assert!(sends(&out).contains(&(32, Message::StabilizeReq)), "{out:?}");
+    out.clear();
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(5, 40)] };
+    p.handle_message(&maint(), r(4, 32), resp, &mut out);
+    assert_eq!(p.successors(), &[r(4, 32), r(5, 40)]);
+}
+
+#[test]
+fn a_joined_peer_that_knows_no_one_joins_again_through_its_well_known_peer() {
+    let params = maint();
+    let mut j = Peer::joining(r(9, 28));
+    let mut out = Vec::new();
+    j.join(r(7, 60), OpId(3), &mut out);
+    let answer = Answer {
+        op: OpId(3),
+        kind: Op::Join,
+        from: r(4, 32),
+        reply: Reply::Successor { succs: vec![r(4, 32)], entries: Vec::new() },
+    };
+    j.handle_message(&params, r(4, 32), Message::Answer(answer), &mut out);
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: Vec::new() };
+    j.handle_message(&params, r(4, 32), resp, &mut out);
+    assert!(j.is_joined());
+    out.clear();
+    // Its only successor dies before anyone else learns of it: not alone, lost.
+    j.handle_undeliverable(&params, r(4, 32), Message::StabilizeReq, &mut out);
+    let Some(Command::Send { to, msg: Message::Query(q) }) = out.last() else { panic!("{out:?}") };
+    assert_eq!((to.id.0, q.kind, q.key), (60, Op::Join, RingId(28)));
+    assert_eq!(j.pred(), None, "it does not answer for every key meanwhile");
+    out.clear();
+    let answer = Answer {
+        op: OpId::MAINTENANCE,
+        kind: Op::Join,
+        from: r(5, 40),
+        reply: Reply::Successor { succs: vec![r(5, 40), r(6, 48)], entries: Vec::new() },
+    };
+    j.handle_message(&params, r(5, 40), Message::Answer(answer), &mut out);
+    assert_eq!(sends(&out), vec![(40, Message::StabilizeReq)], "checked before adopted");
+}
+
+#[test]
 fn graceful_leave_hands_keys_to_the_successor_and_the_list_to_the_predecessor() {
     let params = maint();
     let mut p40 = Peer::new(r(5, 40), Some(r(4, 32)), vec![r(6, 48), r(7, 60)]);
