@@ -289,6 +289,27 @@ def failures_recursive():
                  body)
 
 
+def failures_frozen():
+    learning = {r["churn.fail_fraction"]: r for r in rows("chord-failures")
+                if r["overlay.lookup"] == "iterative"}
+    body = []
+    for r in rows("chord-failures-frozen"):
+        p = r["churn.fail_fraction"]
+        (tl, tl1, tl99), (tt, tt1, tt99) = TON_TABLE2[p]
+        body.append([
+            p, f"{tt:.2f} ({tt1}, {tt99})",
+            f"{pm(r, 'timeouts_per_lookup')} ({f(r['timeouts_p1'], 1)}, {f(r['timeouts_p99'], 1)})",
+            pm(learning[p], "timeouts_per_lookup"),
+            f"{tl:.2f} ({tl1}, {tl99})",
+            f"{float(r['hops_mean']) - 1:.2f} ({float(r['hops_p1']) - 1:.1f}, "
+            f"{float(r['hops_p99']) - 1:.1f})",
+        ])
+    return table(["p", "ToN Table II timeouts (p1, p99)",
+                  "dhtsim, tables frozen: timeouts / lookup (p1, p99)",
+                  "… querier learning (table above)", "ToN Table II path length (p1, p99)",
+                  "dhtsim, tables frozen: hops − 1 (p1, p99)"], body)
+
+
 # ToN 2003, Table III: R -> (path length mean, p1, p99), (timeouts mean, p1, p99), failures
 # per 10,000 lookups.
 TON_TABLE3 = {
@@ -365,6 +386,7 @@ TABLES = {
     "path-papers": path_papers,
     "failures": failures,
     "failures-recursive": failures_recursive,
+    "failures-frozen": failures_frozen,
     "stabilization": stabilization,
     "stabilization-sigcomm": stabilization_sigcomm,
     "shortcuts": shortcuts,

@@ -658,6 +658,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         Some("sigcomm2001") => ChordVariant::Sigcomm2001,
         _ => ChordVariant::Zave,
     };
+    let learn_from_timeouts = r.bool(&t, "learn_from_timeouts", true);
     let lookup = match r.choice(&t, "lookup", &["recursive", "iterative"]) {
         Some("iterative") => LookupStyle::Iterative,
         _ => LookupStyle::Recursive,
@@ -705,6 +706,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         retries,
         lookup,
         chord_variant,
+        learn_from_timeouts,
         fingers,
         cache_size,
         successors,

@@ -212,6 +212,12 @@ pub(crate) fn keys() -> Vec<Key> {
         "[overlay]\nfingers = true\nfingers_at_join = @\n".into(),
         "true",
     );
+    add(
+        "overlay.learn_from_timeouts",
+        Ty::Bool,
+        "[overlay]\nlookup = \"iterative\"\nlearn_from_timeouts = @\n".into(),
+        "false",
+    );
     // [network]
     let latency = Ty::Choice(&["constant", "uniform"]);
     add("network.latency", latency, "[network]\nlatency = @\n".into(), "\"constant\"");

@@ -87,3 +87,30 @@ fn after_a_mass_failure_iterative_timeouts_are_the_querier_s_and_every_lookup_en
     let lost = |r: &RunResult| r.lookups.iter().filter(|l| l.outcome == Outcome::NotFound).count();
     assert_eq!(lost(&iterative), lost(&recursive), "the same keys died with their owners");
 }
+
+#[test]
+fn with_frozen_tables_every_lookup_pays_for_the_dead_peers_again() {
+    let mut cfg = Config::static_ring(200, 2000);
+    cfg.overlay.fingers = true;
+    cfg.overlay.successors = 8;
+    cfg.overlay.route_via_successors = true;
+    cfg.overlay.lookup = LookupStyle::Iterative;
+    cfg.workload.files = 2000;
+    cfg.churn.mass_failure =
+        Some(dhtsim_core::churn::MassFailure { at: SimTime(0), fraction: 0.3 });
+    let learning = run(&cfg, 5);
+    cfg.overlay.learn_from_timeouts = false;
+    let frozen = run(&cfg, 5);
+    let timeouts = |r: &RunResult| r.lookups.iter().map(|l| l.timeouts as u64).sum::<u64>();
+    // The first lookups see the same dead peers either way; later ones keep meeting them only
+    // when nobody learns.
+    let late = |r: &RunResult| {
+        r.lookups.iter().filter(|l| l.lookup >= 1000).map(|l| l.timeouts as u64).sum::<u64>()
+    };
+    assert!(timeouts(&frozen) > timeouts(&learning));
+    // 1,773 against 1,002 with this seed.
+    let (f, l) = (late(&frozen), late(&learning));
+    assert!(2 * f > 3 * l, "{f} against {l}");
+    let outcomes = |r: &RunResult| r.lookups.iter().map(|l| l.outcome).collect::<Vec<_>>();
+    assert_eq!(outcomes(&frozen), outcomes(&learning), "same owners reached, same keys lost");
+}

@@ -216,6 +216,8 @@ pub struct Params {
     pub iterative: bool,
     /// The published maintenance (SIGCOMM 2001), without Zave's corrections.
     pub original: bool,
+    /// An iterative querier drops a peer it found dead from its own tables.
+    pub learn_from_timeouts: bool,
     /// Copies of each entry: the owner and its next `replication - 1` successors.
     pub replication: usize,
     /// Periodic maintenance, or `None` for a static network.
@@ -256,6 +258,7 @@ impl Protocol for Peer {
             fingers: overlay.fingers,
             iterative: overlay.lookup == LookupStyle::Iterative,
             original: overlay.chord_variant == ChordVariant::Sigcomm2001,
+            learn_from_timeouts: overlay.learn_from_timeouts,
             replication: overlay.replication as usize,
             maintenance: overlay.maintenance,
         }

@@ -338,6 +338,12 @@ impl Peer {
         if let Some(op) = op.filter(|op| op.is_measured()) {
             out.push(Command::Report(Report::TimedOut(op)));
         }
+        if !params.learn_from_timeouts
+            && let Message::Ask { hop, again } = msg
+        {
+            // The querier leaves the dead peer out of this lookup only (ToN's Table II).
+            return self.on_ask_timeout(params, hop, again, out);
+        }
         let had_pred = self.pred;
         let replicas_before = self.replicas(params).to_vec();
         self.forget(to.idx, out);

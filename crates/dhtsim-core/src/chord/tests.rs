@@ -22,6 +22,7 @@ fn params() -> Params {
         fingers: false,
         iterative: false,
         original: false,
+        learn_from_timeouts: true,
         replication: 1,
         maintenance: None,
     }

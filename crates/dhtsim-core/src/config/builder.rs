@@ -39,6 +39,7 @@ impl Config {
                     retries: None,
                     lookup: LookupStyle::Recursive,
                     chord_variant: ChordVariant::Zave,
+                    learn_from_timeouts: true,
                     fingers: false,
                     cache_size: 0,
                     successors: defaults::SUCCESSORS,

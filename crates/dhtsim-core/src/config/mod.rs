@@ -199,6 +199,10 @@ pub struct OverlayConfig {
     pub lookup: LookupStyle,
     /// The Chord maintenance protocol: corrected (default) or as published.
     pub chord_variant: ChordVariant,
+    /// A peer that finds another dead through a lookup's timeout drops it from its tables
+    /// (default). `false`, with iterative lookups only: the querier leaves it out for the rest
+    /// of that lookup but keeps it, as ToN's Table II simulator kept dead fingers (§V.D).
+    pub learn_from_timeouts: bool,
     /// Chord finger tables: finger i of p is the successor of p + 2^i.
     pub fingers: bool,
     /// Learned shortcuts each peer keeps (0 = no cache).

@@ -354,3 +354,12 @@ fn an_error_names_its_key_and_element() {
     let e = ConfigError::new("warmup_s", "must be less than duration_s (10), got 10");
     assert_eq!(e.to_string(), "key `warmup_s`: must be less than duration_s (10), got 10");
 }
+
+#[test]
+fn frozen_tables_need_iterative_lookups() {
+    let mut cfg = Config::static_ring(10, 10);
+    cfg.overlay.learn_from_timeouts = false;
+    assert_eq!(cfg.validate().unwrap_err().key, "overlay.learn_from_timeouts");
+    cfg.overlay.lookup = crate::config::LookupStyle::Iterative;
+    assert!(cfg.validate().is_ok());
+}

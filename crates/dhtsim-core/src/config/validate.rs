@@ -236,6 +236,11 @@ impl Config {
                 return fail(*key, "must be positive");
             }
         }
+        if !o.learn_from_timeouts && o.lookup != LookupStyle::Iterative {
+            let msg = "`false` needs `overlay.lookup = \"iterative\"`: a recursive forwarder that \
+                       kept a dead peer would pick it again at every retry";
+            return fail("overlay.learn_from_timeouts", msg);
+        }
         if o.virtual_nodes == 0 {
             return fail("overlay.virtual_nodes", "must be at least 1");
         }
