@@ -100,31 +100,7 @@ fn bug2_a_joiner_never_adopts_a_successor_that_crashed_while_answering() {
     // 10 at 1,050 ms and 200 at 1,100 ms; 200 answers (arriving at 1,150 ms) and crashes at
     // 1,125 ms, its answer in flight. The joiner checks 200 before adopting it, finds it dead
     // (1,650 ms) and checks the next peer 200 named: 10, which answers.
-    let mut text = String::from(
-        r#"
-        name = "dead-successor-at-join"
-        seed = 1
-        id_bits = 8
-        duration_s = 120
-        [population]
-        ids = [10, 200]
-        [overlay]
-        successors = 1
-        stabilize_s = 5
-        check_predecessor_s = 5
-        [output]
-        sample_s = 1
-        [[events]]
-        at_ms = 1000
-        kind = "join"
-        peer = 100
-        via = 10
-        [[events]]
-        at_ms = 1125
-        kind = "crash"
-        peer = 200
-        "#,
-    );
+    let mut text = bug2_schedule("", "[output]\nsample_s = 1");
     text += &lookups(60_000, 10, &[5, 50, 100, 150, 250]);
     text += &lookups(60_000, 100, &[6, 51, 99, 151, 251]);
     let result = run(&text);
@@ -215,19 +191,25 @@ fn lap_scenario(overlay: &str) -> String {
 /// Bug 2's schedule without samples: only a check after every event can see the transient
 /// violation (10's only successor, 200, crashes; 10 finds out 5 s later).
 fn unsampled_crash(check: &str) -> String {
+    bug2_schedule("", &format!("[check]\n{check}"))
+}
+
+/// Bug 2's schedule: IDs [10, 200], r = 1, stabilization and predecessor checks every 5 s;
+/// 100 joins through 10 at 1 s and 200 crashes at 1,125 ms, its answer to the join in flight.
+/// `overlay` adds `[overlay]` keys; `sections` adds whole sections before the events.
+fn bug2_schedule(overlay: &str, sections: &str) -> String {
     format!(
         r#"
-        name = "transient"
         id_bits = 8
-        duration_s = 30
+        duration_s = 120
         [population]
         ids = [10, 200]
         [overlay]
         successors = 1
         stabilize_s = 5
         check_predecessor_s = 5
-        [check]
-        {check}
+        {overlay}
+        {sections}
         [[events]]
         at_ms = 1000
         kind = "join"
@@ -291,30 +273,8 @@ fn on_bug2s_schedule_the_published_join_adopts_the_dead_successor_and_the_correc
     // live peer; dhtsim's own rule (shared by both variants) has it join again through its
     // well-known peer, so the ring heals, but only seconds after the corrected protocol's.
     let schedule = |variant: &str| {
-        format!(
-            r#"
-            id_bits = 8
-            duration_s = 120
-            [population]
-            ids = [10, 200]
-            [overlay]
-            successors = 1
-            stabilize_s = 5
-            check_predecessor_s = 5
-            chord_variant = "{variant}"
-            [output]
-            sample_s = 1
-            [[events]]
-            at_ms = 1000
-            kind = "join"
-            peer = 100
-            via = 10
-            [[events]]
-            at_ms = 1125
-            kind = "crash"
-            peer = 200
-            "#
-        ) + &lookups(60_000, 10, &[50])
+        bug2_schedule(&format!("chord_variant = \"{variant}\""), "[output]\nsample_s = 1")
+            + &lookups(60_000, 10, &[50])
             + &lookups(60_000, 100, &[150])
     };
     let state_at_1200 = |variant: &str| {
