@@ -345,12 +345,24 @@ impl Peer {
             return self.on_ask_timeout(params, hop, again, out);
         }
         let had_pred = self.pred;
+        let had_succ = self.succ();
         let replicas_before = self.replicas(params).to_vec();
         self.forget(to.idx, out);
         if had_pred != self.pred {
             self.push_replicas(params, out);
         } else {
             self.refresh_replicas(params, &replicas_before, out);
+        }
+        // Whatever message showed it, a dead successor is replaced by the next one at once:
+        // ask that one for its list now, not at the next period (meanwhile the predecessor
+        // would copy this peer's shortened list, and a list of one spreads backwards).
+        let promoted = self.succ().filter(|s| s.idx != self.me.idx);
+        if self.joined
+            && params.maintenance.is_some()
+            && had_succ.is_some_and(|s| s.idx == to.idx)
+            && let Some(s) = promoted
+        {
+            out.push(Command::Send { to: s, msg: Message::StabilizeReq });
         }
         match msg {
             Message::Query(mut q) => {
@@ -376,12 +388,6 @@ impl Peer {
                 // A successor named by the join answer is dead: check the next one, or ask to
                 // join again when none is left.
                 self.check_join_candidate(out);
-            }
-            Message::StabilizeReq => {
-                // The successor is dead: the next one is promoted; ask it for its list now.
-                if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
-                    out.push(Command::Send { to: s, msg: Message::StabilizeReq });
-                }
             }
             _ => {}
         }

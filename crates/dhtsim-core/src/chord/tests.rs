@@ -413,6 +413,20 @@ fn a_member_that_fell_back_on_its_predecessor_checks_the_successor_that_peer_lis
 }
 
 #[test]
+fn a_successor_found_dead_by_any_message_makes_the_peer_ask_the_next_one_at_once() {
+    let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(4, 32), r(5, 40)]);
+    let mut out = Vec::new();
+    p.handle_undeliverable(&maint(), r(4, 32), Message::Notify, &mut out);
+    assert_eq!(p.successors(), &[r(5, 40)]);
+    assert_eq!(sends(&out), vec![(40, Message::StabilizeReq)]);
+    // Without maintenance (a static network under failures) nothing is asked.
+    let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(4, 32), r(5, 40)]);
+    out.clear();
+    p.handle_undeliverable(&params(), r(4, 32), Message::Notify, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
 fn a_joined_peer_that_knows_no_one_joins_again_through_its_well_known_peer() {
     let params = maint();
     let mut j = Peer::joining(r(9, 28));
