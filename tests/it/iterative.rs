@@ -57,17 +57,10 @@ fn on_a_static_ring_iterative_lookups_take_the_same_hops_as_recursive_ones() {
 
 #[test]
 fn after_a_mass_failure_iterative_timeouts_are_the_querier_s_and_every_lookup_ends() {
-    let mut cfg = Config::static_ring(200, 2000);
-    cfg.overlay.fingers = true;
-    cfg.overlay.successors = 8;
-    cfg.overlay.route_via_successors = true;
-    cfg.workload.files = 2000;
-    cfg.churn.mass_failure =
-        Some(dhtsim_core::churn::MassFailure { at: SimTime(0), fraction: 0.3 });
+    let mut cfg = mass_failure();
     let recursive = run(&cfg, 5);
     cfg.overlay.lookup = LookupStyle::Iterative;
     let iterative = run(&cfg, 5);
-    let timeouts = |r: &RunResult| r.lookups.iter().map(|l| l.timeouts as u64).sum::<u64>();
     let routing_failures = |r: &RunResult| {
         r.lookups
             .iter()
@@ -90,18 +83,11 @@ fn after_a_mass_failure_iterative_timeouts_are_the_querier_s_and_every_lookup_en
 
 #[test]
 fn with_frozen_tables_every_lookup_pays_for_the_dead_peers_again() {
-    let mut cfg = Config::static_ring(200, 2000);
-    cfg.overlay.fingers = true;
-    cfg.overlay.successors = 8;
-    cfg.overlay.route_via_successors = true;
+    let mut cfg = mass_failure();
     cfg.overlay.lookup = LookupStyle::Iterative;
-    cfg.workload.files = 2000;
-    cfg.churn.mass_failure =
-        Some(dhtsim_core::churn::MassFailure { at: SimTime(0), fraction: 0.3 });
     let learning = run(&cfg, 5);
     cfg.overlay.learn_from_timeouts = false;
     let frozen = run(&cfg, 5);
-    let timeouts = |r: &RunResult| r.lookups.iter().map(|l| l.timeouts as u64).sum::<u64>();
     // The first lookups see the same dead peers either way; later ones keep meeting them only
     // when nobody learns.
     let late = |r: &RunResult| {
@@ -113,4 +99,22 @@ fn with_frozen_tables_every_lookup_pays_for_the_dead_peers_again() {
     assert!(2 * f > 3 * l, "{f} against {l}");
     let outcomes = |r: &RunResult| r.lookups.iter().map(|l| l.outcome).collect::<Vec<_>>();
     assert_eq!(outcomes(&frozen), outcomes(&learning), "same owners reached, same keys lost");
+}
+
+/// 200 peers with fingers and 8 successors used in routing, no maintenance; 30 % crash at time
+/// 0, then 2,000 lookups of stored files.
+fn mass_failure() -> Config {
+    let mut cfg = Config::static_ring(200, 2000);
+    cfg.overlay.fingers = true;
+    cfg.overlay.successors = 8;
+    cfg.overlay.route_via_successors = true;
+    cfg.workload.files = 2000;
+    cfg.churn.mass_failure =
+        Some(dhtsim_core::churn::MassFailure { at: SimTime(0), fraction: 0.3 });
+    cfg
+}
+
+/// Timeouts over all of a run's lookups.
+fn timeouts(r: &RunResult) -> u64 {
+    r.lookups.iter().map(|l| l.timeouts as u64).sum()
 }

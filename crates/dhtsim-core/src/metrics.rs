@@ -619,21 +619,25 @@ mod tests {
         assert_eq!(c, Consistency { pairs: 2, differing: 1 });
     }
 
-    #[test]
-    fn a_hot_key_matches_the_pairs_counted_one_by_one() {
-        // 3,000 lookups of one key over 20 s from a fixed-seed sequence, owners flapping among
-        // three peers; other keys mixed in. 4.5 M pairs by brute force.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
+    /// A fixed-seed xorshift sequence: test data without a dependency on the run's streams.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
+        }
+    }
+
+    #[test]
+    fn a_hot_key_matches_the_pairs_counted_one_by_one() {
+        // 3,000 lookups of one key over 20 s from a fixed-seed sequence, owners flapping among
+        // three peers; other keys mixed in. 4.5 M pairs by brute force.
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let answers: Vec<(u64, u64, u64)> = (0..3000)
             .map(|_| {
                 let r = next();
-                let key = if r % 5 == 0 { r >> 40 } else { 42 };
+                let key = if r.is_multiple_of(5) { r >> 40 } else { 42 };
                 (key, (r >> 8) % 20_000, 100 + (r >> 20) % 3)
             })
             .collect();
@@ -672,13 +676,7 @@ mod tests {
     #[test]
     fn counting_as_lookups_end_holds_about_one_window() {
         // 40,000 lookups, one every 5 ms, of 50 keys, each taking 0 to 300 ms (one 20 s).
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let lookups: Vec<(u64, u64, u64, u64)> = (0..40_000u64)
             .map(|i| {
                 let r = next();

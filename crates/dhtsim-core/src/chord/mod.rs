@@ -176,6 +176,17 @@ pub enum Message {
     },
 }
 
+impl Message {
+    /// The query a routing message carries: a recursive forward, or an iterative request.
+    pub fn query(&self) -> Option<&Query> {
+        match self {
+            Message::Query(q) => Some(q),
+            Message::Ask { hop, .. } => Some(&hop.q),
+            _ => None,
+        }
+    }
+}
+
 /// The periodic timers of a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
@@ -401,11 +412,7 @@ impl Protocol for Peer {
 
     /// A query forwarded by a peer that then departed times out with nobody left to retry it.
     fn lost_with_sender(msg: &Message, out: &mut Vec<Command>) {
-        let q = match msg {
-            Message::Query(q) => q,
-            Message::Ask { hop, .. } => &hop.q,
-            _ => return,
-        };
+        let Some(q) = msg.query() else { return };
         if q.op.is_measured() {
             out.push(Command::Report(Report::TimedOut(q.op)));
             out.push(Command::Report(Report::Answered(q.op, Answered::Failed)));

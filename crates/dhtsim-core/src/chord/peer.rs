@@ -330,13 +330,8 @@ impl Peer {
     ) {
         // A measured query's forward (or iterative request) that timed out is reported before
         // anything else.
-        let op = match &msg {
-            Message::Query(q) => Some(q.op),
-            Message::Ask { hop, .. } => Some(hop.q.op),
-            _ => None,
-        };
-        if let Some(op) = op.filter(|op| op.is_measured()) {
-            out.push(Command::Report(Report::TimedOut(op)));
+        if let Some(q) = msg.query().filter(|q| q.op.is_measured()) {
+            out.push(Command::Report(Report::TimedOut(q.op)));
         }
         if !params.learn_from_timeouts
             && let Message::Ask { hop, again } = msg
@@ -629,37 +624,34 @@ impl Peer {
             {
                 self.cache.remember(a.from, range_start, params.cache_size);
             }
-            (Op::Join, Reply::Successor { succs, entries }) if !self.joined => {
+            // A joiner, or a lost member that joined again.
+            (Op::Join, Reply::Successor { succs, entries }) if !self.joined || self.is_lost() => {
+                let found: Vec<PeerRef> =
+                    succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
+                if self.joined && found.is_empty() {
+                    return; // the answer named only this peer: it stays lost, and asks again
+                }
                 self.entries.insert_all(entries);
                 // The successor the answer names, then its successors: candidates, nearest
                 // first, until one has answered (Zave: never adopt a successor unchecked; it
                 // may have died since it answered).
-                self.succs = succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
-                if params.original {
+                self.succs = found;
+                if params.original && !self.joined {
                     // As published: the successor found is adopted at once, alone; the list
                     // fills at the next stabilization.
                     self.succs.truncate(1);
-                    if let Some(s) = self.succ() {
-                        out.push(Command::Send { to: s, msg: Message::Notify });
-                        self.complete_join(params, out);
-                    } else {
-                        self.fail_held(out);
+                    match self.succ() {
+                        Some(s) => {
+                            out.push(Command::Send { to: s, msg: Message::Notify });
+                            self.complete_join(params, out);
+                        }
+                        None => self.fail_held(out),
                     }
                     return;
                 }
                 self.check_join_candidate(out);
             }
             (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
-            // A lost member joined again: check the successors the answer names, as a joiner.
-            (Op::Join, Reply::Successor { succs, entries }) if self.is_lost() => {
-                let found: Vec<PeerRef> =
-                    succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
-                if !found.is_empty() {
-                    self.entries.insert_all(entries);
-                    self.succs = found;
-                    self.check_join_candidate(out);
-                }
-            }
             (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
                 if let Some(&f) = succs.first() {
                     self.fingers.update(params.space, self.me, index, f);

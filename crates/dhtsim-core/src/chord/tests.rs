@@ -339,6 +339,12 @@ fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
     assert!(out.iter().any(|c| matches!(c, Command::SetTimer { timer: Timer::Stabilize, .. })));
 }
 
+/// The answer to a join: `succs[0]` owns the joiner's ID and lists its successors after it.
+fn join_answer(op: OpId, succs: Vec<PeerRef>) -> Message {
+    let reply = Reply::Successor { succs: succs.clone(), entries: Vec::new() };
+    Message::Answer(Answer { op, kind: Op::Join, from: succs[0], reply })
+}
+
 #[test]
 fn a_joiner_passes_over_dead_candidates_and_asks_again_when_none_is_left() {
     let params = maint();
@@ -346,14 +352,8 @@ fn a_joiner_passes_over_dead_candidates_and_asks_again_when_none_is_left() {
     let mut out = Vec::new();
     j.join(r(7, 60), OpId(3), &mut out);
     out.clear();
-    let succs = vec![r(4, 32), r(5, 40)];
-    let answer = Answer {
-        op: OpId(3),
-        kind: Op::Join,
-        from: r(4, 32),
-        reply: Reply::Successor { succs, entries: Vec::new() },
-    };
-    j.handle_message(&params, r(4, 32), Message::Answer(answer), &mut out);
+    let answer = join_answer(OpId(3), vec![r(4, 32), r(5, 40)]);
+    j.handle_message(&params, r(4, 32), answer, &mut out);
     out.clear();
     // 32 died after answering: check 40 next.
     j.handle_undeliverable(&params, r(4, 32), Message::StabilizeReq, &mut out);
@@ -432,13 +432,7 @@ fn a_joined_peer_that_knows_no_one_joins_again_through_its_well_known_peer() {
     let mut j = Peer::joining(r(9, 28));
     let mut out = Vec::new();
     j.join(r(7, 60), OpId(3), &mut out);
-    let answer = Answer {
-        op: OpId(3),
-        kind: Op::Join,
-        from: r(4, 32),
-        reply: Reply::Successor { succs: vec![r(4, 32)], entries: Vec::new() },
-    };
-    j.handle_message(&params, r(4, 32), Message::Answer(answer), &mut out);
+    j.handle_message(&params, r(4, 32), join_answer(OpId(3), vec![r(4, 32)]), &mut out);
     let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: Vec::new() };
     j.handle_message(&params, r(4, 32), resp, &mut out);
     assert!(j.is_joined());
@@ -449,13 +443,8 @@ fn a_joined_peer_that_knows_no_one_joins_again_through_its_well_known_peer() {
     assert_eq!((to.id.0, q.kind, q.key), (60, Op::Join, RingId(28)));
     assert_eq!(j.pred(), None, "it does not answer for every key meanwhile");
     out.clear();
-    let answer = Answer {
-        op: OpId::MAINTENANCE,
-        kind: Op::Join,
-        from: r(5, 40),
-        reply: Reply::Successor { succs: vec![r(5, 40), r(6, 48)], entries: Vec::new() },
-    };
-    j.handle_message(&params, r(5, 40), Message::Answer(answer), &mut out);
+    let answer = join_answer(OpId::MAINTENANCE, vec![r(5, 40), r(6, 48)]);
+    j.handle_message(&params, r(5, 40), answer, &mut out);
     assert_eq!(sends(&out), vec![(40, Message::StabilizeReq)], "checked before adopted");
 }
 
