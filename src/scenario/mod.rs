@@ -14,8 +14,9 @@ use dhtsim_core::churn::{
     Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
 };
 use dhtsim_core::config::{
-    Action, Bootstrap, ChordVariant, Config, ConfigError, KeyDist, Latency, LookupStyle,
-    NetworkConfig, OverlayConfig, Population, ScriptedEvent, WorkloadConfig,
+    Action, Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency,
+    LookupStyle, NetworkConfig, OverlayConfig, Population, ProtocolKind, ScriptedEvent,
+    WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -107,6 +108,12 @@ pub mod defaults {
     pub const SAMPLE_S: u64 = 10;
     /// `overlay.stabilize_s`, `fix_fingers_s`, `check_predecessor_s`.
     pub const MAINTENANCE_S: u64 = core::MAINTENANCE_PERIOD.0 / 1000;
+    /// `overlay.k` (Kademlia).
+    pub const K: u32 = core::K;
+    /// `overlay.alpha` (Kademlia).
+    pub const ALPHA: u32 = core::ALPHA;
+    /// `overlay.refresh_s` and `overlay.republish_s` (Kademlia).
+    pub const KADEMLIA_PERIOD_S: u64 = core::KADEMLIA_PERIOD.0 / 1000;
     /// `overlay.rpc_timeout_ms`.
     pub const RPC_TIMEOUT_MS: u64 = core::RPC_TIMEOUT.0;
     /// `churn.session_mean_s`.
@@ -650,8 +657,54 @@ fn read_bootstrap(r: &mut Reader<'_>, top: &Table<'_>) -> Bootstrap {
     }
 }
 
+/// Keys of `[overlay]` that only Chord reads.
+const CHORD_KEYS: [&str; 14] = [
+    "hop_limit",
+    "chord_variant",
+    "learn_from_timeouts",
+    "lookup",
+    "fingers",
+    "cache_size",
+    "successors",
+    "route_via_successors",
+    "reactive_stabilization",
+    "fingers_at_join",
+    "stabilize_s",
+    "fix_fingers_s",
+    "check_predecessor_s",
+    "virtual_nodes",
+];
+
+/// Keys of `[overlay]` that only Kademlia reads.
+const KADEMLIA_KEYS: [&str; 4] = ["k", "alpha", "refresh_s", "republish_s"];
+
 fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -> OverlayConfig {
     let t = r.table(top, "overlay", "overlay");
+    let protocol = match r.choice(&t, "protocol", &["chord", "kademlia"]) {
+        Some("kademlia") => ProtocolKind::Kademlia,
+        _ => ProtocolKind::Chord,
+    };
+    let (other, name, other_name) = match protocol {
+        ProtocolKind::Chord => (&KADEMLIA_KEYS[..], "Chord", "Kademlia"),
+        ProtocolKind::Kademlia => (&CHORD_KEYS[..], "Kademlia", "Chord"),
+    };
+    for &key in other {
+        let why = format!(
+            "is a {other_name} setting, and this scenario runs {name} (`overlay.protocol = \"{}\"`): \
+             remove it, or set `overlay.protocol = \"{}\"`",
+            name.to_lowercase(),
+            other_name.to_lowercase()
+        );
+        r.forbidden(&t, key, &why);
+    }
+    let k = r.int(&t, "k", 1, 65_535).map_or(defaults::K, |v| v as u32);
+    let alpha = r.int(&t, "alpha", 1, 65_535).map_or(defaults::ALPHA, |v| v as u32);
+    let kad_period = |r: &mut Reader<'_>, key| {
+        SimDuration(r.seconds(&t, key, false).unwrap_or(defaults::KADEMLIA_PERIOD_S * 1000))
+    };
+    let refresh = kad_period(r, "refresh_s");
+    let republish = kad_period(r, "republish_s");
+    let kademlia = KademliaConfig { k, alpha, refresh, republish };
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
     let retries = r.int(&t, "retries", 0, u32::MAX as i128).map(|h| h as u32);
     let chord_variant = match r.choice(&t, "chord_variant", &["zave", "sigcomm2001"]) {
@@ -669,7 +722,11 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let route_via_successors = r.bool(&t, "route_via_successors", false);
     let reactive_stabilization = r.bool(&t, "reactive_stabilization", false);
     let fingers_at_join = r.bool(&t, "fingers_at_join", false);
-    let replication = r.int(&t, "replication", 1, 1024).map_or(defaults::REPLICATION, |c| c as u32);
+    let default_replication = match protocol {
+        ProtocolKind::Chord => defaults::REPLICATION,
+        ProtocolKind::Kademlia => k,
+    };
+    let replication = r.int(&t, "replication", 1, 65_535).map_or(default_replication, |c| c as u32);
     let maintain = r.bool(&t, "maintenance", membership_changes);
     let period = |r: &mut Reader<'_>, key| {
         SimDuration(r.seconds(&t, key, false).unwrap_or(defaults::MAINTENANCE_S * 1000))
@@ -684,7 +741,14 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     );
     let virtual_nodes =
         r.int(&t, "virtual_nodes", 1, 1024).map_or(defaults::VIRTUAL_NODES, |v| v as u32);
-    if !maintain {
+    if protocol == ProtocolKind::Kademlia {
+        // Chord's keys were refused above; only Kademlia's periods can be idle.
+        if !maintain {
+            for key in ["refresh_s", "republish_s"] {
+                r.ignored(&t, key, "has no effect with `maintenance = false`");
+            }
+        }
+    } else if !maintain {
         let why = if membership_changes {
             "has no effect with `maintenance = false`"
         } else {
@@ -698,10 +762,12 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     } else if !fingers {
         r.ignored(&t, "fix_fingers_s", "has no effect without `fingers = true`");
     }
-    if !fingers {
+    if !fingers && protocol == ProtocolKind::Chord {
         r.ignored(&t, "fingers_at_join", "has no effect without `fingers = true`");
     }
     OverlayConfig {
+        protocol,
+        kademlia,
         hop_limit,
         retries,
         lookup,

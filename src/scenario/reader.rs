@@ -122,6 +122,16 @@ impl<'a> Reader<'a> {
         self.errors.push(e);
     }
 
+    /// An error at `key` of `table` (at its line) when the document sets it: `why` says why it
+    /// cannot be set here.
+    pub fn forbidden(&mut self, table: &Table<'_>, key: &'static str, why: &str) {
+        if let Some(node) = self.get(table, key) {
+            let name = Self::key_name(table, key);
+            let e = InputError::at(self.file, self.text, &node.key_origin, Some(&name), why.into());
+            self.errors.push(e);
+        }
+    }
+
     /// Warns that `key` of `table`, when the document sets it, has no effect: `why` says why
     /// (e.g. "has no effect with `model = \"none\"`"). A user who sets a key expects it to matter.
     pub fn ignored(&mut self, table: &Table<'_>, key: &'static str, why: &str) {

@@ -252,3 +252,23 @@ fn a_run_too_big_for_the_machine_is_refused_up_front() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("needs about"), "{}", stderr(&o));
 }
+
+#[test]
+fn kademlia_and_chord_settings_are_refused_in_each_other_s_scenarios() {
+    let err = rejects("[overlay]\nk = 8\n", 2, Some("overlay.k"), "is a Kademlia setting");
+    assert!(err.contains("set `overlay.protocol = \"kademlia\"`"), "{err}");
+    let kad = "[overlay]\nprotocol = \"kademlia\"\n";
+    for (key, value) in [("fingers", "true"), ("successors", "4"), ("lookup", "\"iterative\"")] {
+        let text = format!("{kad}{key} = {value}\n");
+        let err = rejects(&text, 3, Some(&format!("overlay.{key}")), "is a Chord setting");
+        assert!(err.contains("this scenario runs Kademlia"), "{err}");
+    }
+}
+
+#[test]
+fn kademlia_k_and_alpha_out_of_range() {
+    let kad = "[overlay]\nprotocol = \"kademlia\"\n";
+    rejects(&format!("{kad}k = 0\n"), 3, Some("overlay.k"), "expected 1 to 65535");
+    rejects(&format!("{kad}alpha = 0\n"), 3, Some("overlay.alpha"), "expected 1 to 65535");
+    rejects(&format!("{kad}k = 2\nalpha = 3\n"), 4, Some("overlay.alpha"), "at most k = 2");
+}

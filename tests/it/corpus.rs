@@ -193,7 +193,7 @@ pub(crate) fn keys() -> Vec<Key> {
         ("successors", Ty::Int(1, 1024), "3"),
         ("route_via_successors", Ty::Bool, "true"),
         ("reactive_stabilization", Ty::Bool, "true"),
-        ("replication", Ty::Int(1, 1024), "2"),
+        ("replication", Ty::Int(1, 65535), "2"),
         ("maintenance", Ty::Bool, "false"),
         ("stabilize_s", positive_s(), "10"),
         ("fix_fingers_s", positive_s(), "10"),
@@ -218,6 +218,13 @@ pub(crate) fn keys() -> Vec<Key> {
         "[overlay]\nlookup = \"iterative\"\nlearn_from_timeouts = @\n".into(),
         "false",
     );
+    let protocol = Ty::Choice(&["chord", "kademlia"]);
+    add("overlay.protocol", protocol, "[overlay]\nprotocol = @\n".into(), "\"kademlia\"");
+    let kad = "[overlay]\nprotocol = \"kademlia\"\n";
+    add("overlay.k", Ty::Int(1, 65535), format!("{kad}alpha = 1\nk = @\n"), "8");
+    add("overlay.alpha", Ty::Int(1, 65535), format!("{kad}k = 65535\nalpha = @\n"), "3");
+    add("overlay.refresh_s", positive_s(), format!("{kad}refresh_s = @\n"), "3600");
+    add("overlay.republish_s", positive_s(), format!("{kad}republish_s = @\n"), "3600");
     // [network]
     let latency = Ty::Choice(&["constant", "uniform"]);
     add("network.latency", latency, "[network]\nlatency = @\n".into(), "\"constant\"");
@@ -501,10 +508,14 @@ fn out_of_range(ty: Ty) -> Vec<(String, String)> {
     v
 }
 
-/// A misspelling of `word`: two letters swapped (or one dropped when they are equal).
+/// A misspelling of `word`: two letters swapped (or one dropped when they are equal; the last
+/// typed twice in a word of fewer than three letters).
 fn misspell(word: &str) -> String {
     let mut c: Vec<char> = word.chars().collect();
-    if c[1] == c[2] {
+    if c.len() < 3 {
+        // Too short to swap two letters: one typed twice.
+        c.push(c[c.len() - 1]);
+    } else if c[1] == c[2] {
         c.remove(1);
     } else {
         c.swap(1, 2);

@@ -10,6 +10,7 @@ mod determinism;
 mod fuzz_reader;
 mod inputs;
 mod iterative;
+mod kademlia;
 mod lecture;
 mod out_dir;
 mod reproduce;

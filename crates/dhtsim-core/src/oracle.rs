@@ -24,6 +24,9 @@ pub struct Oracle {
     /// Every live peer, member or still joining, by ID: what the workload and the churn model
     /// draw from, so that their draws never depend on how fast routing lets peers join.
     alive: RankedMap<PeerIdx>,
+    /// Kademlia's ownership (the closest member by XOR) over IDs of this many bits; `None`:
+    /// Chord's (the first member clockwise).
+    xor_bits: Option<u32>,
 }
 
 impl Oracle {
@@ -32,7 +35,12 @@ impl Oracle {
         peers.sort_unstable();
         debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
         let alive = RankedMap::from_sorted(peers.clone());
-        Oracle { members: RankedMap::from_sorted(peers), stored: BTreeSet::new(), alive }
+        Oracle {
+            members: RankedMap::from_sorted(peers),
+            stored: BTreeSet::new(),
+            alive,
+            xor_bits: None,
+        }
     }
 
     /// An oracle over the live peers `(id, address)` (distinct IDs) of which only `members` have
@@ -45,6 +53,33 @@ impl Oracle {
             members: RankedMap::from_sorted(members),
             stored: BTreeSet::new(),
             alive: RankedMap::from_sorted(peers),
+            xor_bits: None,
+        }
+    }
+
+    /// The same oracle with Kademlia's ownership: a key belongs to the member closest to it by
+    /// XOR, over IDs of `bits` bits.
+    pub fn with_xor_ownership(mut self, bits: u32) -> Self {
+        self.xor_bits = Some(bits);
+        self
+    }
+
+    /// The (at most) `n` members closest to `key` in the protocol's sense, nearest first:
+    /// Chord's owner and the members after it clockwise, or Kademlia's closest by XOR.
+    pub fn closest(&self, key: RingId, n: usize) -> Vec<(RingId, PeerIdx)> {
+        let n = n.min(self.members.len());
+        match self.xor_bits {
+            Some(bits) => {
+                let mut ids = Vec::with_capacity(n);
+                crate::xor::closest(&self.members, bits, key, n, &mut ids);
+                ids.into_iter().map(|id| (id, self.members.get(id).expect("a member"))).collect()
+            }
+            None => {
+                let Some((first, _)) = self.members.successor(key) else { return Vec::new() };
+                let start = self.members.rank(first.0 as u128);
+                let len = self.members.len();
+                (0..n).map(|i| self.members.nth((start + i) % len)).collect()
+            }
         }
     }
 
@@ -68,9 +103,13 @@ impl Oracle {
         self.members.iter()
     }
 
-    /// The true owner of `key`: the first live peer clockwise from it, inclusive.
+    /// The true owner of `key`: the first member clockwise from it, inclusive (Chord), or the
+    /// member closest to it by XOR (Kademlia).
     pub fn owner(&self, key: RingId) -> (RingId, PeerIdx) {
-        self.members.successor(key).expect("the ring has a member")
+        match self.xor_bits {
+            None => self.members.successor(key).expect("the ring has a member"),
+            Some(_) => self.closest(key, 1)[0],
+        }
     }
 
     /// The address of the live peer with ID `id`.

@@ -79,6 +79,13 @@ pub enum Answered {
     Stored,
     /// The operation could not be routed further (hop limit, or no live peer left to try).
     Failed,
+    /// A peer that stores the key answered with its values: found, whether or not that peer is
+    /// the key's owner (Kademlia stores every entry at several peers, and a lookup stops at the
+    /// first value).
+    Value {
+        /// The holders stored under the key.
+        values: Vec<RingId>,
+    },
 }
 
 /// What a protocol tells the recorder about a measured operation.
@@ -93,6 +100,19 @@ pub enum Report {
     Answered(OpId, Answered),
     /// The operation is over: its answer reached the querier (or was lost with it).
     Ended(OpId),
+    /// An iterative querier concluded the operation: it ended at peer `by`, `hops` hops away
+    /// (the protocol counts them, SPEC §2b), with `answered`. Replaces the `Reached` and
+    /// `Answered` reports of a protocol whose queries do not travel peer to peer.
+    Resolved {
+        /// The operation.
+        op: OpId,
+        /// The peer it ended at.
+        by: RingId,
+        /// Its hops.
+        hops: u32,
+        /// What that peer answered.
+        answered: Answered,
+    },
 }
 
 /// What a peer asks the simulation to do.

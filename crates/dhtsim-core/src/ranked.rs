@@ -134,6 +134,27 @@ impl<V: Copy> RankedMap<V> {
     pub fn iter(&self) -> impl Iterator<Item = (RingId, V)> + '_ {
         self.blocks.iter().flatten().copied()
     }
+
+    /// Number of entries with ID `< x` (`x` may be `2^64`).
+    pub fn rank(&self, x: u128) -> usize {
+        let b = self.blocks.partition_point(|b| (b[0].0.0 as u128) < x).saturating_sub(1);
+        match self.blocks.get(b) {
+            None => 0,
+            Some(block) => self.starts[b] + block.partition_point(|e| (e.0.0 as u128) < x),
+        }
+    }
+}
+
+impl<V: Copy> crate::xor::SortedIds for RankedMap<V> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn rank(&self, x: u128) -> usize {
+        RankedMap::rank(self, x)
+    }
+    fn nth(&self, i: usize) -> RingId {
+        RankedMap::nth(self, i).0
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! when built.
 
 use super::{
-    Bootstrap, ChordVariant, Config, ConfigError, KeyDist, Latency, LookupStyle, NetworkConfig,
-    OverlayConfig, Population, ScriptedEvent, WorkloadConfig, defaults,
+    Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency, LookupStyle,
+    NetworkConfig, OverlayConfig, Population, ProtocolKind, ScriptedEvent, WorkloadConfig,
+    defaults,
 };
 use crate::churn::ChurnConfig;
 use crate::protocol::Maintenance;
@@ -35,6 +36,13 @@ impl Config {
                 population: Population::Random(peers),
                 bootstrap: Bootstrap::Ring,
                 overlay: OverlayConfig {
+                    protocol: ProtocolKind::Chord,
+                    kademlia: KademliaConfig {
+                        k: defaults::K,
+                        alpha: defaults::ALPHA,
+                        refresh: defaults::KADEMLIA_PERIOD,
+                        republish: defaults::KADEMLIA_PERIOD,
+                    },
                     hop_limit: None,
                     retries: None,
                     lookup: LookupStyle::Recursive,
@@ -145,6 +153,17 @@ impl ConfigBuilder {
     /// Recursive or iterative lookups.
     pub fn lookup(mut self, style: LookupStyle) -> Self {
         self.cfg.overlay.lookup = style;
+        self
+    }
+
+    /// Kademlia instead of Chord, with `k` contacts per bucket and `alpha` requests in flight;
+    /// every entry stored at the `k` closest peers (set [`ConfigBuilder::replication`] after
+    /// this to change that).
+    pub fn kademlia(mut self, k: u32, alpha: u32) -> Self {
+        self.cfg.overlay.protocol = ProtocolKind::Kademlia;
+        self.cfg.overlay.kademlia.k = k;
+        self.cfg.overlay.kademlia.alpha = alpha;
+        self.cfg.overlay.replication = k;
         self
     }
 

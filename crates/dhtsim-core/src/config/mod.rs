@@ -112,6 +112,13 @@ pub mod defaults {
     /// maintenance periods (30 s), so both lookups meet nearly the same ring; yet long enough that a key looked up a few times a second gives
     /// pairs.
     pub const CONSISTENCY_WINDOW: SimDuration = SimDuration(1000);
+    /// `overlay.k` (Kademlia): the paper's and BitTorrent's bucket size.
+    pub const K: u32 = 20;
+    /// `overlay.alpha` (Kademlia): the paper's parallelism.
+    pub const ALPHA: u32 = 3;
+    /// `overlay.refresh_s` and `overlay.republish_s` (Kademlia): one hour, the paper's
+    /// tRefresh and tReplicate.
+    pub const KADEMLIA_PERIOD: SimDuration = SimDuration(3_600_000);
     /// `overlay.stabilize_s`, `fix_fingers_s` and `check_predecessor_s`: 30 s each.
     pub const MAINTENANCE_PERIOD: SimDuration = SimDuration(30_000);
     /// Maintenance with every period at its default.
@@ -185,9 +192,39 @@ pub enum ChordVariant {
     Sigcomm2001,
 }
 
+/// Which overlay protocol the peers run (SPEC §2, §2b).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProtocolKind {
+    /// Chord: a ring ordered clockwise; a key lives at its successor.
+    #[default]
+    Chord,
+    /// Kademlia: XOR distance, k-buckets, parallel iterative lookups; a key lives at the peers
+    /// closest to it by XOR.
+    Kademlia,
+}
+
+/// Kademlia's settings (SPEC §2b); Chord ignores them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KademliaConfig {
+    /// Contacts per bucket, and the size of a lookup's shortlist (`>= 1`).
+    pub k: u32,
+    /// Requests a lookup keeps in flight (`1 ..= k`).
+    pub alpha: u32,
+    /// A bucket no lookup has targeted for this long is refreshed (with maintenance).
+    pub refresh: SimDuration,
+    /// Every stored entry is published again to the closest peers at this period (with
+    /// maintenance), unless another peer republished it to this one meanwhile.
+    pub republish: SimDuration,
+}
+
 /// Routing settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverlayConfig {
+    /// The protocol: Chord (default) or Kademlia. The settings below are Chord's unless said
+    /// otherwise; `kademlia` holds Kademlia's own.
+    pub protocol: ProtocolKind,
+    /// Kademlia's settings.
+    pub kademlia: KademliaConfig,
     /// Most forwards a lookup may take before it ends as `failed`; `None` = twice the initial
     /// population plus 16, which no lookup on a consistent ring reaches.
     pub hop_limit: Option<u32>,
@@ -218,7 +255,8 @@ pub struct OverlayConfig {
     /// A joiner looks up its whole finger table as soon as it has joined (SIGCOMM 2001 §4.4),
     /// instead of leaving every finger to the periodic repair.
     pub fingers_at_join: bool,
-    /// Copies of each stored entry: the owner and its next `replication - 1` successors.
+    /// Copies of each stored entry: Chord's owner and its next `replication - 1` successors;
+    /// Kademlia's `replication` peers closest to the key.
     pub replication: u32,
     /// Periodic stabilization, finger repair and predecessor checks (`None`: static network).
     pub maintenance: Option<Maintenance>,

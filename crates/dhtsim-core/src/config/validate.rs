@@ -213,6 +213,9 @@ impl Config {
 
     fn check_overlay(&self) -> Result<(), ConfigError> {
         let o = &self.overlay;
+        if o.protocol == ProtocolKind::Kademlia {
+            return self.check_kademlia();
+        }
         if o.successors == 0 {
             return fail("overlay.successors", "must be at least 1");
         }
@@ -247,6 +250,51 @@ impl Config {
         Ok(())
     }
 
+    /// Kademlia's own rules, and the Chord settings that it cannot take (left at their defaults
+    /// they are not Chord's choices but nobody's; set to anything else they would be ignored).
+    fn check_kademlia(&self) -> Result<(), ConfigError> {
+        let o = &self.overlay;
+        let kad = &o.kademlia;
+        if kad.k == 0 {
+            return fail("overlay.k", "must be at least 1");
+        }
+        if kad.alpha == 0 {
+            return fail("overlay.alpha", "must be at least 1");
+        }
+        if kad.alpha > kad.k {
+            let msg = format!("at most k = {} (requests go to the k closest contacts)", kad.k);
+            return fail("overlay.alpha", msg);
+        }
+        if o.replication == 0 {
+            return fail("overlay.replication", "must be at least 1");
+        }
+        if o.maintenance.is_some() {
+            let periods =
+                [("overlay.refresh_s", kad.refresh), ("overlay.republish_s", kad.republish)];
+            if let Some((key, _)) = periods.iter().find(|(_, p)| *p == SimDuration::ZERO) {
+                return fail(*key, "must be positive");
+            }
+        }
+        let chord_only = [
+            ("overlay.fingers", o.fingers),
+            ("overlay.cache_size", o.cache_size != 0),
+            ("overlay.route_via_successors", o.route_via_successors),
+            ("overlay.reactive_stabilization", o.reactive_stabilization),
+            ("overlay.fingers_at_join", o.fingers_at_join),
+            ("overlay.chord_variant", o.chord_variant != ChordVariant::Zave),
+            ("overlay.lookup", o.lookup != LookupStyle::Recursive),
+            ("overlay.learn_from_timeouts", !o.learn_from_timeouts),
+            ("overlay.hop_limit", o.hop_limit.is_some()),
+            ("overlay.virtual_nodes", o.virtual_nodes != 1),
+        ];
+        if let Some((key, _)) = chord_only.iter().find(|(_, set)| *set) {
+            let msg = "is a Chord setting; Kademlia (`overlay.protocol = \"kademlia\"`) has no \
+                       such thing: remove it, or run Chord";
+            return fail(*key, msg);
+        }
+        Ok(())
+    }
+
     /// Rules that tie the overlay to the workload, the bootstrap, the population and the churn.
     fn check_combinations(&self) -> Result<(), ConfigError> {
         let o = &self.overlay;
@@ -255,7 +303,7 @@ impl Config {
             return fail("workload.keys", msg);
         }
         if self.bootstrap == Bootstrap::Joins {
-            if o.maintenance.is_none() {
+            if o.maintenance.is_none() && o.protocol == ProtocolKind::Chord {
                 let msg = "a ring formed by joins needs maintenance: stabilization builds it";
                 return fail("overlay.maintenance", msg);
             }

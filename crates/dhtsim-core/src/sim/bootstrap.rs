@@ -4,7 +4,7 @@
 
 use super::recorder::Recorder;
 use super::{Event, Simulation};
-use crate::config::{Bootstrap, Config, ConfigError, Population};
+use crate::config::{Bootstrap, Config, ConfigError, Population, ProtocolKind};
 use crate::engine::Engine;
 use crate::metrics::PeerRecord;
 use crate::network::Network;
@@ -104,11 +104,14 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let all: Vec<(RingId, PeerIdx)> =
             ids.iter().enumerate().map(|(i, &id)| (id, PeerIdx(i as u32))).collect();
         let members = if forming { 1 } else { n };
-        let oracle = if forming {
+        let mut oracle = if forming {
             Oracle::forming(all, vec![(ids[0], PeerIdx(0))])
         } else {
             Oracle::new(all)
         };
+        if cfg.overlay.protocol == ProtocolKind::Kademlia {
+            oracle = oracle.with_xor_ownership(space.bits());
+        }
         let workload = Workload::new(
             cfg.workload.clone(),
             space,
@@ -185,19 +188,14 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         Ok(sim)
     }
 
-    /// Places every file's entry where a converged network keeps it: at the key's owner and the
-    /// next `replication - 1` members clockwise (fewer when the ring is smaller).
+    /// Places every file's entry where a converged network keeps it: at the `replication`
+    /// members closest to the key (fewer when the network is smaller), that is Chord's owner and
+    /// the members after it clockwise, or Kademlia's closest by XOR.
     pub(super) fn publish_files(&mut self) {
-        let space = self.cfg.space;
+        let copies = self.cfg.overlay.replication.max(1) as usize;
         for (key, holder) in self.workload.file_holders(&self.oracle) {
-            let (owner_id, owner) = self.oracle.owner(key);
-            let (mut at_id, mut at) = (owner_id, owner);
-            for _ in 0..self.cfg.overlay.replication.max(1) {
+            for (_, at) in self.oracle.closest(key, copies) {
                 self.peers[at.0 as usize].store_mut().insert(key, holder);
-                (at_id, at) = self.oracle.owner(space.add(at_id, 1));
-                if at == owner {
-                    break;
-                }
             }
             self.oracle.note_stored(key);
         }

@@ -25,8 +25,9 @@ pub(crate) use recorder::{OP_BYTES, OWNER_ANSWER_BYTES};
 
 use crate::check::Health;
 use crate::chord::Peer;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ProtocolKind};
 use crate::engine::Engine;
+use crate::kademlia::Node;
 use crate::metrics::{RunResult, Snapshot};
 use crate::network::Network;
 use crate::oracle::Oracle;
@@ -115,7 +116,10 @@ pub struct Simulation<'c, P: Protocol = Peer> {
 /// Runs `cfg` with `seed` to the end and returns what it measured, or the rule of
 /// [`Config::validate`] that `cfg` breaks.
 pub fn run(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
-    Ok(Simulation::<Peer>::new(cfg, seed)?.run())
+    Ok(match cfg.overlay.protocol {
+        ProtocolKind::Chord => Simulation::<Peer>::new(cfg, seed)?.run(),
+        ProtocolKind::Kademlia => Simulation::<Node>::new(cfg, seed)?.run(),
+    })
 }
 
 /// [`run`], calling `progress(now, events)` every `every` events (see
@@ -132,7 +136,14 @@ pub fn run_with_progress(
     every: u64,
     progress: &mut dyn FnMut(SimTime, u64),
 ) -> Result<RunResult, ConfigError> {
-    Ok(Simulation::<Peer>::new(cfg, seed)?.run_with_progress(every, progress))
+    Ok(match cfg.overlay.protocol {
+        ProtocolKind::Chord => {
+            Simulation::<Peer>::new(cfg, seed)?.run_with_progress(every, progress)
+        }
+        ProtocolKind::Kademlia => {
+            Simulation::<Node>::new(cfg, seed)?.run_with_progress(every, progress)
+        }
+    })
 }
 
 impl<'c, P: Protocol> Simulation<'c, P> {
@@ -469,6 +480,10 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 self.recorder.answered(op, at, answered, &mut self.oracle)
             }
             Report::Ended(op) => self.recorder.ended(now, op),
+            Report::Resolved { op, by, hops, answered } => {
+                self.recorder.resolved(op, by, hops);
+                self.recorder.answered(op, by, answered, &mut self.oracle)
+            }
         }
     }
 

@@ -197,6 +197,15 @@ impl Recorder {
         }
     }
 
+    /// An iterative querier concluded the operation at `by`, `hops` hops away.
+    pub(super) fn resolved(&mut self, op: OpId, by: RingId, hops: u32) {
+        let op = &mut self.ops[op.0 as usize];
+        op.hops = hops;
+        if self.record_paths {
+            op.path.push(by);
+        }
+    }
+
     /// A message of the operation timed out.
     pub(super) fn timed_out(&mut self, op: OpId) {
         self.ops[op.0 as usize].timeouts += 1;
@@ -238,6 +247,7 @@ impl Recorder {
                 if owner == Some(true_owner) { Outcome::Ok } else { Outcome::WrongOwner },
                 Vec::new(),
             ),
+            Answered::Value { values } => (Outcome::Ok, values),
             Answered::Owner { values: Some(values) } => {
                 let outcome = if owner != Some(true_owner) {
                     Outcome::WrongOwner

@@ -1,0 +1,194 @@
+//! One iterative Kademlia lookup at its querier (SPEC §2b): the shortlist of the k closest
+//! contacts heard of, which of them were asked and answered, the requests in flight, and the
+//! hop at which each contact was learned.
+//!
+//! Pure bookkeeping: the peer (`node.rs`) sends the requests this module picks and feeds it the
+//! answers and timeouts.
+
+use crate::protocol::{OpId, PeerRef};
+use crate::ring::RingId;
+use crate::xor::distance;
+
+/// Where a contact on the shortlist stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Not asked yet.
+    Fresh,
+    /// A request is in flight.
+    Asked,
+    /// It answered.
+    Answered,
+}
+
+/// A contact on the shortlist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The contact.
+    pub peer: PeerRef,
+    /// Its hop: 1 from the querier's own table, h + 1 when learned from an answer at hop h.
+    pub hop: u32,
+    /// Asked, answered or not yet.
+    pub state: State,
+}
+
+/// What the lookup is for, and what happens when it ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// A measured lookup of the values under the key: ends early when a value arrives.
+    Value,
+    /// A measured store of (key, holder) at the `replication` closest peers found.
+    Store {
+        /// The holder stored under the key.
+        holder: RingId,
+    },
+    /// The joiner's lookup of its own ID.
+    Join,
+    /// A bucket refresh: a lookup of a random ID in the bucket's range, for the contacts it
+    /// meets.
+    Refresh,
+    /// Republishing an entry this peer stores at the `replication` closest peers found.
+    Republish {
+        /// The holders stored under the key.
+        holders: Vec<RingId>,
+    },
+}
+
+/// A lookup in progress.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// Its number at the querier (never reused), carried by its requests and their answers.
+    pub id: u64,
+    /// The measured operation, or [`OpId::MAINTENANCE`].
+    pub op: OpId,
+    /// The key or ID sought.
+    pub target: RingId,
+    /// What it is for.
+    pub goal: Goal,
+    /// Contacts closest first: every contact asked and not yet failed, and the fresh ones among
+    /// the k closest.
+    pub short: Vec<Candidate>,
+    /// Contacts that did not answer: never taken back on the list.
+    pub failed: Vec<RingId>,
+    /// Requests in flight.
+    pub in_flight: u32,
+    /// Requests that timed out.
+    pub timeouts: u32,
+}
+
+impl Lookup {
+    /// A lookup of `target` starting from the querier's closest contacts `from_table` (hop 1).
+    pub fn new(id: u64, op: OpId, target: RingId, goal: Goal, from_table: &[PeerRef]) -> Self {
+        let short = from_table
+            .iter()
+            .map(|&peer| Candidate { peer, hop: 1, state: State::Fresh })
+            .collect();
+        Lookup { id, op, target, goal, short, failed: Vec::new(), in_flight: 0, timeouts: 0 }
+    }
+
+    /// The next contact to ask, marked asked: the closest fresh one among the k closest.
+    pub fn next_to_ask(&mut self, k: usize) -> Option<PeerRef> {
+        let c = self.short.iter_mut().take(k).find(|c| c.state == State::Fresh)?;
+        c.state = State::Asked;
+        self.in_flight += 1;
+        Some(c.peer)
+    }
+
+    /// `from` answered with `contacts` (none of them `me`); returns its hop. Contacts not yet
+    /// known and not failed join the list at `from`'s hop + 1; fresh contacts beyond the k
+    /// closest are dropped.
+    pub fn answered(&mut self, me: RingId, from: RingId, contacts: &[PeerRef], k: usize) -> u32 {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let hop = match self.short.iter_mut().find(|c| c.peer.id == from) {
+            Some(c) => {
+                c.state = State::Answered;
+                c.hop
+            }
+            // Not on the list (the querier did not ask it): an answer cannot come from nowhere.
+            None => return 0,
+        };
+        let target = self.target;
+        for &peer in contacts {
+            if peer.id == me || self.failed.contains(&peer.id) {
+                continue;
+            }
+            let d = distance(peer.id, target);
+            match self.short.binary_search_by_key(&d, |c| distance(c.peer.id, target)) {
+                Ok(_) => {} // known
+                Err(at) => {
+                    if at < k {
+                        self.short
+                            .insert(at, Candidate { peer, hop: hop + 1, state: State::Fresh });
+                    }
+                }
+            }
+        }
+        self.prune(k);
+        hop
+    }
+
+    /// `to` did not answer: it leaves the list for good.
+    pub fn timed_out(&mut self, to: RingId) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.timeouts += 1;
+        self.short.retain(|c| c.peer.id != to);
+        if !self.failed.contains(&to) {
+            self.failed.push(to);
+        }
+    }
+
+    /// Drops the fresh contacts beyond the k closest (asked ones stay until they answer or time
+    /// out, so that their answers are still matched).
+    fn prune(&mut self, k: usize) {
+        let mut i = 0;
+        self.short.retain(|c| {
+            i += 1;
+            i <= k || c.state != State::Fresh
+        });
+    }
+
+    /// The lookup is over: nothing in flight, and the k closest have all answered.
+    pub fn is_done(&self, k: usize) -> bool {
+        self.in_flight == 0 && self.short.iter().take(k).all(|c| c.state == State::Answered)
+    }
+
+    /// The contacts that answered, closest first.
+    pub fn answered_peers(&self) -> impl Iterator<Item = &Candidate> {
+        self.short.iter().filter(|c| c.state == State::Answered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::PeerIdx;
+
+    fn p(id: u64) -> PeerRef {
+        PeerRef { idx: PeerIdx(id as u32), id: RingId(id) }
+    }
+
+    #[test]
+    fn hops_grow_by_one_per_answer_and_the_list_keeps_the_k_closest() {
+        // Target 0, k = 2: distance = ID.
+        let mut l = Lookup::new(1, OpId(0), RingId(0), Goal::Value, &[p(40), p(50)]);
+        assert_eq!(l.next_to_ask(2), Some(p(40)));
+        assert_eq!(l.next_to_ask(2), Some(p(50)));
+        assert_eq!(l.next_to_ask(2), None);
+        assert_eq!(l.answered(RingId(99), RingId(40), &[p(10), p(20), p(99)], 2), 1);
+        // 10 and 20 (hop 2) are the two closest; 40 answered and 50 is in flight, so both stay.
+        let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
+        assert_eq!(ids, vec![10, 20, 40, 50]);
+        assert_eq!(l.short[0].hop, 2);
+        assert!(!l.is_done(2));
+        l.timed_out(RingId(50));
+        assert_eq!(l.next_to_ask(2), Some(p(10)));
+        assert_eq!(l.answered(RingId(99), RingId(10), &[p(50), p(5)], 2), 2);
+        // 50 failed and is never taken back; 5 enters at hop 3; 20, fresh, falls out of the k.
+        let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
+        assert_eq!(ids, vec![5, 10, 40]);
+        assert_eq!(l.short[0].hop, 3);
+        assert_eq!(l.next_to_ask(2), Some(p(5)));
+        l.answered(RingId(99), RingId(5), &[], 2);
+        assert!(l.is_done(2));
+        assert_eq!(l.answered_peers().next().unwrap().peer, p(5));
+    }
+}

@@ -1,0 +1,508 @@
+//! A Kademlia peer: what it does with each message, timer and timeout (SPEC §2b), the state a
+//! converged network gives it at bootstrap, and the checks measurement makes of all peers.
+//!
+//! Every message received makes its sender a contact (`Table::seen`). Lookups are iterative and
+//! held at the querier (`lookup.rs`): it asks the closest fresh contacts on its shortlist,
+//! `alpha` at a time, merges each answer, and ends when the k closest have answered or a value
+//! arrives. A contact that does not answer within the RPC timeout leaves both the lookup's
+//! shortlist and the querier's table.
+
+use super::lookup::{Goal, Lookup};
+use super::table::{Seen, Table};
+use super::{Message, Params, Timer};
+use crate::check::Health;
+use crate::oracle::Oracle;
+use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Report, Request};
+use crate::ring::RingId;
+use crate::storage::Store;
+use crate::xor::{self, SplitMix, bucket_range, distance};
+use std::collections::BTreeSet;
+
+/// The commands of a Kademlia peer.
+pub type Command = crate::protocol::Command<Message, Timer>;
+
+/// One Kademlia peer.
+#[derive(Clone, Debug)]
+pub struct Node {
+    me: PeerRef,
+    joined: bool,
+    table: Table,
+    store: Store,
+    /// Lookups this peer runs, in the order started.
+    lookups: Vec<Lookup>,
+    /// The number of the next lookup it starts.
+    next_lookup: u64,
+    /// Keys another peer republished here since this peer's last republish: it skips them (the
+    /// paper's optimisation, so that one republish per key and period suffices).
+    fresh: BTreeSet<RingId>,
+    /// For the IDs bucket refreshes look up.
+    rng: SplitMix,
+}
+
+impl Node {
+    fn new(me: PeerRef, joined: bool, table: Table) -> Self {
+        Node {
+            me,
+            joined,
+            table,
+            store: Store::default(),
+            lookups: Vec::new(),
+            next_lookup: 0,
+            fresh: BTreeSet::new(),
+            rng: SplitMix::new(me.id.0 ^ 0x6B61_6465_6D6C_6961),
+        }
+    }
+
+    /// A peer about to join: it knows nobody yet.
+    pub fn joining(me: PeerRef) -> Self {
+        Node::new(me, false, Table::new(me.id))
+    }
+
+    /// This peer.
+    pub fn me(&self) -> PeerRef {
+        self.me
+    }
+
+    /// Whether it has joined (its own lookup is done).
+    pub fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    /// Its routing table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The entries stored here.
+    pub fn entries(&self) -> &Store {
+        &self.store
+    }
+
+    /// The entries stored here, to place files at bootstrap.
+    pub fn entries_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Bytes this peer holds on the heap (table, lookups, entries not counted).
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes()
+    }
+
+    // ----- operations -----
+
+    /// Starts measured operation `op` on `key`.
+    pub fn start(
+        &mut self,
+        params: &Params,
+        op: OpId,
+        key: RingId,
+        request: Request,
+        out: &mut Vec<Command>,
+    ) {
+        match request {
+            Request::Lookup => {
+                let values = self.store.values(key);
+                if !values.is_empty() {
+                    // The querier holds the entry: found at once, 0 hops.
+                    let answered = Answered::Value { values: values.to_vec() };
+                    out.push(resolved(op, self.me.id, 0, answered));
+                    out.push(Command::Report(Report::Ended(op)));
+                    return;
+                }
+                self.begin(params, op, key, Goal::Value, out);
+            }
+            Request::Store { holder } => self.begin(params, op, key, Goal::Store { holder }, out),
+        }
+    }
+
+    /// Joins through `via`: looks up its own ID, starting from `via` alone.
+    pub fn join(&mut self, params: &Params, via: PeerRef, op: OpId, out: &mut Vec<Command>) {
+        self.table.seen(via, params.k);
+        self.begin(params, op, self.me.id, Goal::Join, out);
+    }
+
+    /// Starts a lookup of `target` from the closest contacts of the table.
+    fn begin(
+        &mut self,
+        params: &Params,
+        op: OpId,
+        target: RingId,
+        goal: Goal,
+        out: &mut Vec<Command>,
+    ) {
+        // A refresh does not count as use: the bucket's next period starts now.
+        if goal != Goal::Refresh {
+            self.table.mark_used(target);
+        }
+        let mut from = Vec::with_capacity(params.k);
+        self.table.closest(target, params.k, &mut from);
+        let id = self.next_lookup;
+        self.next_lookup += 1;
+        self.lookups.push(Lookup::new(id, op, target, goal, &from));
+        self.drive(params, self.lookups.len() - 1, out);
+    }
+
+    /// Keeps up to alpha requests of lookup `i` in flight; ends it when it is done.
+    fn drive(&mut self, params: &Params, i: usize, out: &mut Vec<Command>) {
+        let l = &mut self.lookups[i];
+        while l.in_flight < params.alpha {
+            let Some(to) = l.next_to_ask(params.k) else { break };
+            let msg = match l.goal {
+                Goal::Value => Message::FindValue { lookup: l.id, key: l.target },
+                _ => Message::FindNode { lookup: l.id, target: l.target },
+            };
+            out.push(Command::Send { to, msg });
+        }
+        if l.is_done(params.k) {
+            let l = self.lookups.swap_remove(i);
+            self.finish(params, l, out);
+        }
+    }
+
+    /// Lookup `l` is over without a value: it ends at the closest peer that answered (or at the
+    /// querier, when it is closer, or knew nobody).
+    fn finish(&mut self, params: &Params, l: Lookup, out: &mut Vec<Command>) {
+        let me = self.me;
+        let closest = l.answered_peers().next().copied();
+        let (by, hops) = match closest {
+            Some(c) if distance(c.peer.id, l.target) < distance(me.id, l.target) => (c.peer, c.hop),
+            Some(_) => (me, 0),
+            None if l.timeouts == 0 => (me, 0),
+            None => {
+                // Every contact it tried was gone.
+                self.fail(&l, out);
+                return;
+            }
+        };
+        let report = |answered| resolved(l.op, by.id, hops, answered);
+        match l.goal {
+            Goal::Value => {
+                let values =
+                    if by == me { self.store.values(l.target).to_vec() } else { Vec::new() };
+                out.push(report(Answered::Owner { values: Some(values) }));
+            }
+            Goal::Store { holder } => {
+                self.store_at_closest(params, &l, vec![holder], out);
+                out.push(report(Answered::Stored));
+            }
+            Goal::Republish { ref holders } => {
+                self.store_at_closest(params, &l, holders.clone(), out);
+            }
+            Goal::Join => {
+                self.joined = true;
+                out.push(Command::Joined);
+                out.push(report(Answered::Owner { values: None }));
+                for (timer, after) in <Node as crate::protocol::Protocol>::timers(params) {
+                    out.push(Command::SetTimer { after, timer });
+                }
+                // The paper's join: refresh every bucket farther than the closest neighbour's.
+                if let Some(low) = self.table.lowest_bucket() {
+                    for b in low + 1..params.space.bits() {
+                        self.refresh_bucket(params, b, out);
+                    }
+                }
+            }
+            Goal::Refresh => {}
+        }
+        if l.op.is_measured() {
+            out.push(Command::Report(Report::Ended(l.op)));
+        }
+    }
+
+    /// Stores `holders` under the lookup's target at the `replication` closest among the peers
+    /// that answered and this one.
+    fn store_at_closest(
+        &mut self,
+        params: &Params,
+        l: &Lookup,
+        holders: Vec<RingId>,
+        out: &mut Vec<Command>,
+    ) {
+        let key = l.target;
+        let mut at: Vec<PeerRef> = l.answered_peers().map(|c| c.peer).collect();
+        let mine = at.partition_point(|p| distance(p.id, key) < distance(self.me.id, key));
+        at.insert(mine, self.me);
+        at.truncate(params.replication);
+        for p in at {
+            if p == self.me {
+                for &h in &holders {
+                    self.store.insert(key, h);
+                }
+            } else {
+                out.push(Command::Send {
+                    to: p,
+                    msg: Message::Store { key, holders: holders.clone() },
+                });
+            }
+        }
+    }
+
+    /// Ends lookup `l` as failed (measured ones are reported).
+    fn fail(&mut self, l: &Lookup, out: &mut Vec<Command>) {
+        if l.op.is_measured() {
+            out.push(Command::Report(Report::Answered(l.op, Answered::Failed)));
+            out.push(Command::Report(Report::Ended(l.op)));
+        }
+    }
+
+    /// Looks up a random ID in bucket `b`'s range, for the contacts the lookup meets.
+    fn refresh_bucket(&mut self, params: &Params, b: u32, out: &mut Vec<Command>) {
+        let (lo, hi) = bucket_range(self.me.id, b);
+        let target = RingId(lo.0 | (self.rng.next_u64() & (hi.0 - lo.0)));
+        self.begin(params, OpId::MAINTENANCE, target, Goal::Refresh, out);
+    }
+
+    /// The lookup with number `id`, if it is still under way.
+    fn find(&self, id: u64) -> Option<usize> {
+        self.lookups.iter().position(|l| l.id == id)
+    }
+
+    // ----- inputs -----
+
+    /// Handles a message from `from`, which becomes a contact.
+    pub fn handle_message(
+        &mut self,
+        params: &Params,
+        from: PeerRef,
+        msg: Message,
+        out: &mut Vec<Command>,
+    ) {
+        if msg == Message::Pong {
+            self.table.ping_answered(from.id);
+        }
+        if let Seen::Ping(oldest) = self.table.seen(from, params.k) {
+            out.push(Command::Send { to: oldest, msg: Message::Ping });
+        }
+        match msg {
+            Message::FindNode { lookup, target } => {
+                let mut contacts = Vec::with_capacity(params.k);
+                self.table.closest(target, params.k, &mut contacts);
+                out.push(Command::Send { to: from, msg: Message::Nodes { lookup, contacts } });
+            }
+            Message::FindValue { lookup, key } => {
+                let values = self.store.values(key);
+                let msg = if values.is_empty() {
+                    let mut contacts = Vec::with_capacity(params.k);
+                    self.table.closest(key, params.k, &mut contacts);
+                    Message::Nodes { lookup, contacts }
+                } else {
+                    Message::Value { lookup, values: values.to_vec() }
+                };
+                out.push(Command::Send { to: from, msg });
+            }
+            Message::Nodes { lookup, contacts } => {
+                if let Some(i) = self.find(lookup) {
+                    self.lookups[i].answered(self.me.id, from.id, &contacts, params.k);
+                    self.drive(params, i, out);
+                }
+            }
+            Message::Value { lookup, values } => {
+                if let Some(i) = self.find(lookup) {
+                    let mut l = self.lookups.swap_remove(i);
+                    let hops = l.answered(self.me.id, from.id, &[], params.k);
+                    out.push(resolved(l.op, from.id, hops, Answered::Value { values }));
+                    out.push(Command::Report(Report::Ended(l.op)));
+                }
+            }
+            Message::Store { key, holders } => {
+                for h in holders {
+                    self.store.insert(key, h);
+                }
+                self.fresh.insert(key);
+            }
+            Message::Ping => out.push(Command::Send { to: from, msg: Message::Pong }),
+            Message::Pong => {}
+        }
+    }
+
+    /// A message to `to` was not acknowledged: `to` is gone. It leaves the table; a request of a
+    /// lookup is a timeout, and the lookup goes on without it.
+    pub fn handle_undeliverable(
+        &mut self,
+        params: &Params,
+        to: PeerRef,
+        msg: Message,
+        out: &mut Vec<Command>,
+    ) {
+        self.table.remove(to.id);
+        let lookup = match msg {
+            Message::FindNode { lookup, .. } | Message::FindValue { lookup, .. } => lookup,
+            _ => return,
+        };
+        let Some(i) = self.find(lookup) else { return };
+        let l = &mut self.lookups[i];
+        l.timed_out(to.id);
+        if l.op.is_measured() {
+            out.push(Command::Report(Report::TimedOut(l.op)));
+            if l.timeouts > params.retries {
+                let l = self.lookups.swap_remove(i);
+                self.fail(&l, out);
+                return;
+            }
+        }
+        self.drive(params, i, out);
+    }
+
+    /// A periodic timer: refresh the buckets no lookup used, or republish the entries no other
+    /// peer republished here; then re-arm.
+    pub fn handle_timer(&mut self, params: &Params, timer: Timer, out: &mut Vec<Command>) {
+        match timer {
+            Timer::Refresh => {
+                for b in self.table.take_unused(params.space.bits()) {
+                    self.refresh_bucket(params, b, out);
+                }
+                // A contact not heard from for a whole period is pinged; if it is gone, the
+                // timeout removes it (BEP 5's "questionable" nodes). Without this a departed
+                // contact would stay until a lookup happened to ask it.
+                for to in self.table.take_unheard() {
+                    out.push(Command::Send { to, msg: Message::Ping });
+                }
+                if let Some(after) = params.refresh {
+                    out.push(Command::SetTimer { after, timer });
+                }
+            }
+            Timer::Republish => {
+                let due: Vec<RingId> =
+                    self.store.keys().filter(|k| !self.fresh.contains(k)).collect();
+                self.fresh.clear();
+                for key in due {
+                    let holders = self.store.values(key).to_vec();
+                    self.begin(params, OpId::MAINTENANCE, key, Goal::Republish { holders }, out);
+                }
+                if let Some(after) = params.republish {
+                    out.push(Command::SetTimer { after, timer });
+                }
+            }
+        }
+    }
+
+    /// The peer is gone: its measured lookups end, failed.
+    pub fn departed(&mut self, out: &mut Vec<Command>) {
+        for l in std::mem::take(&mut self.lookups) {
+            self.fail(&l, out);
+        }
+    }
+}
+
+/// The querier's report that `op` ended at `by`, `hops` hops away, with `answered`.
+fn resolved(op: OpId, by: RingId, hops: u32, answered: Answered) -> Command {
+    Command::Report(Report::Resolved { op, by, hops, answered })
+}
+
+/// The peers of a network at time zero. Converged (not `forming`): each peer's bucket i holds
+/// every peer in its range when there are at most k, and otherwise k of them chosen uniformly
+/// at random by a generator seeded with the peer's ID and i (deterministic, and independent of
+/// every other choice of the run), as a network whose buckets had filled long ago from random
+/// traffic would. Forming: peer 0 alone is a member; the others are about to join.
+pub fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Node> {
+    let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
+    if forming {
+        return (0..ids.len()).map(|i| Node::new(at(i), i == 0, Table::new(ids[i]))).collect();
+    }
+    let k = params.k;
+    let mut chosen: Vec<usize> = Vec::with_capacity(k);
+    (0..ids.len())
+        .map(|i| {
+            let me = ids[i];
+            let mut contacts = Vec::new();
+            for b in 0..params.space.bits() {
+                let (lo, hi) = bucket_range(me, b);
+                let a = ids.partition_point(|&x| x < lo);
+                let z = ids.partition_point(|&x| x <= hi);
+                let count = z - a;
+                if count <= k {
+                    contacts.extend((a..z).map(at));
+                    continue;
+                }
+                // Floyd's sampling of k distinct positions out of `count`.
+                let mut rng = SplitMix::new(me.0.rotate_left(7) ^ u64::from(b) ^ 0x7461_626C_6573);
+                chosen.clear();
+                for j in count - k..count {
+                    let t = rng.below(j as u64 + 1) as usize;
+                    chosen.push(if chosen.contains(&t) { j } else { t });
+                }
+                chosen.sort_unstable();
+                contacts.extend(chosen.iter().map(|&j| at(a + j)));
+            }
+            Node::new(at(i), true, Table::with(me, contacts))
+        })
+        .collect()
+}
+
+/// What the checker can say of a Kademlia network. Chord's ring properties do not apply and are
+/// reported as holding; `succ_correct` is the share of members whose table holds their closest
+/// live member by XOR (Kademlia's counterpart of a correct successor), `fingers_correct` the share
+/// whose tables hold no departed peer, `pred_correct` is 1; lost keys and the strongly connected
+/// components of the contact graph are as for Chord.
+pub fn health(params: &Params, peers: &[Node], alive: &[bool], oracle: &Oracle) -> Health {
+    let members: Vec<(RingId, PeerIdx)> = oracle.members().collect();
+    let n = members.len();
+    if n == 0 {
+        return Health { at_least_one_ring: true, ..vacuous() };
+    }
+    let ids: Vec<RingId> = members.iter().map(|m| m.0).collect();
+    let (mut closest_ok, mut live_ok) = (0u64, 0u64);
+    let mut near = Vec::with_capacity(2);
+    for &(id, idx) in &members {
+        let p = &peers[idx.0 as usize];
+        near.clear();
+        xor::closest(ids.as_slice(), params.space.bits(), id, 2, &mut near);
+        if near.get(1).is_none_or(|c| p.table.contains(*c)) {
+            closest_ok += 1;
+        }
+        if p.table.contacts().iter().all(|c| alive[c.idx.0 as usize]) {
+            live_ok += 1;
+        }
+    }
+    let mut held: Vec<RingId> =
+        members.iter().flat_map(|m| peers[m.1.0 as usize].store.keys()).collect();
+    held.sort_unstable();
+    held.dedup();
+    let lost = oracle.stored_keys().filter(|k| held.binary_search(k).is_err()).count() as u64;
+    Health {
+        members: n as u64,
+        succ_correct: closest_ok as f64 / n as f64,
+        fingers_correct: live_ok as f64 / n as f64,
+        lost_keys: lost,
+        sccs: scc_count(peers, &members, alive),
+        ..vacuous()
+    }
+}
+
+/// Chord's ring properties, held vacuously, and every pointer right.
+fn vacuous() -> Health {
+    Health {
+        members: 0,
+        at_least_one_ring: true,
+        at_most_one_ring: true,
+        ordered_ring: true,
+        connected_appendages: true,
+        ordered_successor_lists: true,
+        one_live_successor: true,
+        succ_correct: 1.0,
+        pred_correct: 1.0,
+        fingers_correct: 1.0,
+        lost_keys: 0,
+        sccs: 1,
+    }
+}
+
+/// Strongly connected components of the contact graph over live members.
+fn scc_count(peers: &[Node], members: &[(RingId, PeerIdx)], alive: &[bool]) -> u64 {
+    use petgraph::graph::{DiGraph, NodeIndex};
+    let mut pos = vec![usize::MAX; peers.len()];
+    for (i, m) in members.iter().enumerate() {
+        pos[m.1.0 as usize] = i;
+    }
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(members.len(), members.len() * 8);
+    let nodes: Vec<NodeIndex> = members.iter().map(|_| g.add_node(())).collect();
+    for (i, m) in members.iter().enumerate() {
+        for c in peers[m.1.0 as usize].table.contacts() {
+            let j = pos[c.idx.0 as usize];
+            if alive[c.idx.0 as usize] && j != usize::MAX {
+                g.add_edge(nodes[i], nodes[j], ());
+            }
+        }
+    }
+    petgraph::algo::kosaraju_scc(&g).len() as u64
+}
