@@ -298,3 +298,62 @@ fn on_bug2s_schedule_the_published_join_adopts_the_dead_successor_and_the_correc
         assert!(r.lookups.iter().all(|l| l.outcome == Outcome::Ok), "{:?}", r.lookups);
     }
 }
+
+/// The published join's race behind `chord-stabilization`'s wrong owners at R = 0.3 (seed 8):
+/// IDs [10, 60, 100, 150, 200], r = 2, stabilization every 5 s. 110 joins through 10 at 1 s and
+/// holds only 150, its successor, until its first stabilization (6.25 s); 100 notifies it
+/// (5.5 s); 120 joins between 110 and 150 and notifies 150, which takes it for predecessor;
+/// 150 leaves gracefully at 6.2 s and tells only 120 and 200.
+fn join_leave_race(variant: &str) -> String {
+    format!(
+        r#"
+        id_bits = 8
+        duration_s = 40
+        [population]
+        ids = [10, 60, 100, 150, 200]
+        [overlay]
+        successors = 2
+        stabilize_s = 5
+        check_predecessor_s = 5
+        chord_variant = "{variant}"
+        [output]
+        sample_s = 1
+        [[events]]
+        at_ms = 1000
+        kind = "join"
+        peer = 110
+        via = 10
+        [[events]]
+        at_ms = 5500
+        kind = "join"
+        peer = 120
+        via = 10
+        [[events]]
+        at_ms = 6200
+        kind = "leave"
+        peer = 150
+        "#
+    )
+}
+
+#[test]
+fn a_published_joiner_whose_only_successor_leaves_points_past_the_ring_for_rounds() {
+    // As published, 110 finds its one successor gone (6.75 s) with no other left: dhtsim's
+    // fallback makes its predecessor 100 its successor, a pointer past every other peer, which
+    // the published stabilization walks back one peer per period (100, 60, 10, 200, then 120).
+    // Corrected, 110 holds [150, 200], moves to 200 and checks 200's predecessor, 120, at once.
+    let successors_at_8000 = |variant: &str| {
+        let text = join_leave_race(variant);
+        let s = scenario::from_text("t.toml", &text, "t", &[], None).expect("valid");
+        let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1).expect("valid");
+        sim.run_until(dhtsim_core::time::SimTime(8000));
+        let p = sim.peer_by_id(RingId(110)).expect("alive").clone();
+        p.successors().iter().map(|s| s.id.0).collect::<Vec<_>>()
+    };
+    assert_eq!(successors_at_8000("sigcomm2001"), vec![100]);
+    assert_eq!(successors_at_8000("zave"), vec![120, 200]);
+    let last_violation =
+        |r: &RunResult| r.samples.iter().rfind(|s| !s.health.is_perfect()).map(|s| s.t.as_ms());
+    assert_eq!(last_violation(&run(&join_leave_race("sigcomm2001"))), Some(26_000));
+    assert_eq!(last_violation(&run(&join_leave_race("zave"))), Some(7000));
+}
