@@ -284,6 +284,11 @@ pub fn label(point: &[(String, String)]) -> String {
         parts.push(format!("r={r}"));
     }
     for (k, v) in point {
+        if k == "variant" {
+            // A named group of settings: its name is its label.
+            parts.push(v.clone());
+            continue;
+        }
         let shown = [
             "overlay.fingers",
             "overlay.cache_size",

@@ -209,6 +209,23 @@ pub fn from_text_with(
         let mut point_doc = root.clone();
         let mut point = Vec::new();
         for ((key, key_origin), value) in sweep.keys.iter().zip(&values) {
+            if key == VARIANT {
+                let doc::Kind::Table(map) = &value.kind else { unreachable!("checked") };
+                for (k, v) in map.iter().filter(|(k, _)| *k != "name") {
+                    let parts: Vec<&str> = k.split('.').collect();
+                    doc::set_path(&mut point_doc, &parts, v.clone()).map_err(|msg| {
+                        InputError::at(
+                            file,
+                            text,
+                            &v.key_origin,
+                            Some(&format!("sweep.variant.{k}")),
+                            msg,
+                        )
+                    })?;
+                }
+                point.push((key.clone(), doc::display(&map["name"].kind)));
+                continue;
+            }
             let parts: Vec<&str> = key.split('.').collect();
             let node = doc::Node { key_origin: key_origin.clone(), ..(*value).clone() };
             doc::set_path(&mut point_doc, &parts, node).map_err(|msg| {
@@ -316,10 +333,72 @@ fn read_sweep(file: &str, text: &str, node: Option<&doc::Node>) -> Result<Sweep,
             return Err(at(value, key, "sweep seeds with `seeds = [...]`".into())
                 .with_hint("a run's seed is recorded in the `seed` column"));
         }
+        if key == VARIANT {
+            check_variants(file, text, items)?;
+        }
         sweep.keys.push((key.clone(), value.key_origin.clone()));
         sweep.values.push(items.clone());
     }
+    // A key set by a variant and swept as well would take whichever value came last.
+    if let Some(at) = sweep.keys.iter().position(|(k, _)| k == VARIANT) {
+        for item in &sweep.values[at] {
+            let doc::Kind::Table(map) = &item.kind else { continue };
+            for (k, v) in map {
+                if let Some((swept, _)) = sweep.keys.iter().find(|(s, _)| s == k) {
+                    let msg = format!("`{swept}` is swept too: set it in one place");
+                    return Err(InputError::at(
+                        file,
+                        text,
+                        &v.key_origin,
+                        Some(&format!("sweep.variant.{k}")),
+                        msg,
+                    ));
+                }
+            }
+        }
+    }
     Ok(sweep)
+}
+
+/// The sweep key whose values are named groups of settings.
+const VARIANT: &str = "variant";
+
+/// Checks `[sweep] variant = [...]`: each item an inline table with a unique, non-empty `name`
+/// and dotted scenario keys set to plain values (a table would replace a whole section).
+fn check_variants(file: &str, text: &str, items: &[doc::Node]) -> Result<(), InputError> {
+    let mut names: Vec<&str> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = |n: &doc::Node, k: &str, msg: String| {
+            InputError::at(file, text, &n.origin, Some(&format!("sweep.variant[{i}]{k}")), msg)
+        };
+        let doc::Kind::Table(map) = &item.kind else {
+            let msg = format!(
+                "expected a table such as {{ name = \"fingers\", \"overlay.fingers\" = true }}, found {}",
+                item.kind.type_name()
+            );
+            return Err(at(item, "", msg));
+        };
+        match map.get("name").map(|n| &n.kind) {
+            Some(doc::Kind::Str(name)) if !name.is_empty() => {
+                if names.contains(&name.as_str()) {
+                    return Err(at(item, ".name", format!("{name:?} names two variants")));
+                }
+                names.push(name);
+            }
+            Some(other) => {
+                let msg = format!("expected a non-empty string, found {}", doc::display(other));
+                return Err(at(&map["name"], ".name", msg));
+            }
+            None => return Err(at(item, "", "each variant needs a `name`".into())),
+        }
+        for (k, v) in map {
+            if k != "name" && matches!(v.kind, doc::Kind::Table(_)) {
+                let msg = "expected a value: set one key at a time, as `\"overlay.k\" = 8`".into();
+                return Err(at(v, &format!(".{k}"), msg));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every combination of one value from each list, the first list varying slowest.

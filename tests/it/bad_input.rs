@@ -272,3 +272,42 @@ fn kademlia_k_and_alpha_out_of_range() {
     rejects(&format!("{kad}alpha = 0\n"), 3, Some("overlay.alpha"), "expected 1 to 65535");
     rejects(&format!("{kad}k = 2\nalpha = 3\n"), 4, Some("overlay.alpha"), "at most k = 2");
 }
+
+#[test]
+fn sweep_variants_need_unique_names_and_plain_values() {
+    let sweep = "[sweep]\nvariant = [";
+    rejects(
+        &format!("{sweep}{{ \"overlay.fingers\" = true }}]\n"),
+        2,
+        Some("sweep.variant[0]"),
+        "needs a `name`",
+    );
+    rejects(
+        &format!("{sweep}{{ name = \"a\" }}, {{ name = \"a\" }}]\n"),
+        2,
+        Some("sweep.variant[1].name"),
+        "names two variants",
+    );
+    rejects(
+        &format!("{sweep}{{ name = \"a\", overlay = {{ fingers = true }} }}]\n"),
+        2,
+        Some("sweep.variant[0].overlay"),
+        "set one key at a time",
+    );
+    rejects(&format!("{sweep}1]\n"), 2, Some("sweep.variant[0]"), "expected a table");
+    rejects(
+        &format!(
+            "{sweep}{{ name = \"a\", \"overlay.fingers\" = true }}]\n\"overlay.fingers\" = [true]\n"
+        ),
+        2,
+        Some("sweep.variant.overlay.fingers"),
+        "is swept too",
+    );
+    // A key a variant sets is read like any other: a misspelt one is unknown, at its place.
+    rejects(
+        &format!("{sweep}{{ name = \"a\", \"overlay.fingrs\" = true }}]\n"),
+        2,
+        Some("overlay.fingrs"),
+        "unknown key",
+    );
+}

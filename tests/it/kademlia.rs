@@ -172,3 +172,23 @@ fn the_oracle_owner_is_the_closest_member_by_xor() {
         assert_eq!(sim.oracle().owner(RingId(key)).0, RingId(owner), "key {key}");
     }
 }
+
+#[test]
+fn sweep_variants_set_their_keys_together_and_name_their_runs() {
+    let text = "seed = 2\nid_bits = 24\n[population]\npeers = 300\n[workload]\nlookups = 200\n\
+        [output]\nplots = false\n[sweep]\nvariant = [\n\
+        { name = \"fingers\", \"overlay.fingers\" = true },\n\
+        { name = \"kad\", \"overlay.protocol\" = \"kademlia\", \"overlay.k\" = 8, \"overlay.alpha\" = 2 },\n]\n\
+        \"population.peers\" = [100, 300]\n";
+    let (_d, out) = run_text(text, &[]);
+    let summary = read_csv(&out.join("summary.csv"));
+    let names: Vec<(&str, &str)> =
+        summary.iter().map(|r| (r["variant"].as_str(), r["population.peers"].as_str())).collect();
+    assert_eq!(names, [("fingers", "100"), ("fingers", "300"), ("kad", "100"), ("kad", "300")]);
+    let lookups = read_csv(&out.join("lookups.csv"));
+    assert_eq!(lookup_work(&lookups, "1"), lookup_work(&lookups, "3"), "identical work at N = 300");
+    // Chord fingers: about 1/2 log2 300 + 1 = 5.1 hops; Kademlia k = 8: far fewer.
+    let hops = |run: usize| summary[run]["hops_mean"].parse::<f64>().unwrap();
+    assert!((hops(1) - 5.1).abs() < 0.6, "{}", hops(1));
+    assert!(hops(3) < 3.0, "{}", hops(3));
+}
