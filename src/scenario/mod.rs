@@ -737,7 +737,10 @@ fn read_bootstrap(r: &mut Reader<'_>, top: &Table<'_>) -> Bootstrap {
 }
 
 /// Keys of `[overlay]` that only Chord reads.
-const CHORD_KEYS: [&str; 14] = [
+const CHORD_KEYS: [&str; 17] = [
+    "iterative_repairs",
+    "repair_retries",
+    "fix_all_fingers",
     "hop_limit",
     "chord_variant",
     "learn_from_timeouts",
@@ -801,6 +804,10 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let route_via_successors = r.bool(&t, "route_via_successors", false);
     let reactive_stabilization = r.bool(&t, "reactive_stabilization", false);
     let fingers_at_join = r.bool(&t, "fingers_at_join", false);
+    let iterative_repairs = r.bool(&t, "iterative_repairs", false);
+    let repair_retries = r.int(&t, "repair_retries", 0, u32::MAX as i128).map(|h| h as u32);
+    let fix_all_fingers = r.bool(&t, "fix_all_fingers", false);
+    let timer_exponential = r.bool(&t, "timer_exponential", false);
     let default_replication = match protocol {
         ProtocolKind::Chord => defaults::REPLICATION,
         ProtocolKind::Kademlia => k,
@@ -823,7 +830,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     if protocol == ProtocolKind::Kademlia {
         // Chord's keys were refused above; only Kademlia's periods can be idle.
         if !maintain {
-            for key in ["refresh_s", "republish_s"] {
+            for key in ["refresh_s", "republish_s", "timer_jitter", "timer_exponential"] {
                 r.ignored(&t, key, "has no effect with `maintenance = false`");
             }
         }
@@ -835,11 +842,18 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
              `maintenance = true` to run it anyway)"
         };
         let periodic = ["stabilize_s", "fix_fingers_s", "check_predecessor_s", "timer_jitter"];
-        for key in periodic.into_iter().chain(["reactive_stabilization"]) {
+        let repairs = ["iterative_repairs", "repair_retries", "fix_all_fingers"];
+        for key in periodic
+            .into_iter()
+            .chain(repairs)
+            .chain(["reactive_stabilization", "timer_exponential"])
+        {
             r.ignored(&t, key, why);
         }
     } else if !fingers {
-        r.ignored(&t, "fix_fingers_s", "has no effect without `fingers = true`");
+        for key in ["fix_fingers_s", "iterative_repairs", "repair_retries", "fix_all_fingers"] {
+            r.ignored(&t, key, "has no effect without `fingers = true`");
+        }
     }
     if !fingers && protocol == ProtocolKind::Chord {
         r.ignored(&t, "fingers_at_join", "has no effect without `fingers = true`");
@@ -858,6 +872,10 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         route_via_successors,
         reactive_stabilization,
         fingers_at_join,
+        iterative_repairs,
+        repair_retries,
+        fix_all_fingers,
+        timer_exponential,
         replication,
         maintenance: maintain.then_some(Maintenance { stabilize, fix_finger, check_predecessor }),
         timer_jitter,

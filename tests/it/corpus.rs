@@ -199,6 +199,8 @@ pub(crate) fn keys() -> Vec<Key> {
         ("fix_fingers_s", positive_s(), "10"),
         ("check_predecessor_s", positive_s(), "10"),
         ("timer_jitter", Ty::Bool, "true"),
+        ("timer_exponential", Ty::Bool, "true"),
+        ("repair_retries", Ty::Int(0, U32), "0"),
         ("rpc_timeout_ms", Ty::Int(1, U32), "500"),
         ("virtual_nodes", Ty::Int(1, 1024), "2"),
     ];
@@ -212,6 +214,10 @@ pub(crate) fn keys() -> Vec<Key> {
         "[overlay]\nfingers = true\nfingers_at_join = @\n".into(),
         "true",
     );
+    for k in ["iterative_repairs", "fix_all_fingers"] {
+        let known = format!("overlay.{k}").leak();
+        add(known, Ty::Bool, format!("[overlay]\nfingers = true\n{k} = @\n"), "true");
+    }
     add(
         "overlay.learn_from_timeouts",
         Ty::Bool,

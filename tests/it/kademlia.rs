@@ -192,3 +192,20 @@ fn sweep_variants_set_their_keys_together_and_name_their_runs() {
     assert!((hops(1) - 5.1).abs() < 0.6, "{}", hops(1));
     assert!(hops(3) < 3.0, "{}", hops(3));
 }
+
+#[test]
+fn the_memory_model_counts_a_converged_table_s_contacts() {
+    for (peers, k) in [(5000u64, 20u32), (5000, 8), (300, 20), (15, 20)] {
+        let cfg = Config::builder(peers).kademlia(k, 1).build().unwrap();
+        let sim = Simulation::<Node>::new(&cfg, 1).unwrap();
+        let total: usize = (0..peers as u32)
+            .map(|i| sim.peer(dhtsim_core::protocol::PeerIdx(i)).table().len())
+            .sum();
+        let measured = total as f64 / peers as f64;
+        let model = dhtsim_core::footprint::kademlia_contacts(peers as f64, k);
+        assert!(
+            (measured / model - 1.0).abs() < 0.1,
+            "{peers} peers, k = {k}: {measured} vs {model}"
+        );
+    }
+}

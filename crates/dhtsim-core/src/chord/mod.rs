@@ -221,6 +221,12 @@ pub struct Params {
     pub reactive_stabilization: bool,
     /// Look up the whole finger table on joining (see `OverlayConfig::fingers_at_join`).
     pub fingers_at_join: bool,
+    /// Finger repairs are iterative (see `OverlayConfig::iterative_repairs`).
+    pub iterative_repairs: bool,
+    /// Timeouts a finger repair may meet and go on (`u32::MAX`: no limit).
+    pub repair_retries: u32,
+    /// Each finger-repair timer repairs every finger (see `OverlayConfig::fix_all_fingers`).
+    pub fix_all_fingers: bool,
     /// Whether finger tables are kept.
     pub fingers: bool,
     /// Lookups and stores are iterative (the querier contacts each peer itself).
@@ -266,6 +272,9 @@ impl Protocol for Peer {
             route_via_successors: overlay.route_via_successors,
             reactive_stabilization: overlay.reactive_stabilization,
             fingers_at_join: overlay.fingers_at_join,
+            iterative_repairs: overlay.iterative_repairs,
+            repair_retries: overlay.repair_retries.unwrap_or(u32::MAX),
+            fix_all_fingers: overlay.fix_all_fingers,
             fingers: overlay.fingers,
             iterative: overlay.lookup == LookupStyle::Iterative,
             original: overlay.chord_variant == ChordVariant::Sigcomm2001,

@@ -363,7 +363,12 @@ impl Peer {
             Message::Query(mut q) => {
                 q.hops -= 1;
                 q.timeouts += 1;
-                if q.timeouts > params.retries && matches!(q.kind, Op::Lookup | Op::Store { .. }) {
+                let limit = match q.kind {
+                    Op::Lookup | Op::Store { .. } => params.retries,
+                    Op::FindFinger { .. } => params.repair_retries,
+                    Op::Join => u32::MAX,
+                };
+                if q.timeouts > limit {
                     self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
                     return;
                 }
@@ -842,6 +847,12 @@ impl Peer {
         if !params.fingers || !self.joined {
             return;
         }
+        if params.fix_all_fingers {
+            for index in 0..params.space.bits() {
+                self.fix_finger(params, index as u8, out);
+            }
+            return;
+        }
         let index = self.fingers.next_to_fix(params.space);
         self.fix_finger(params, index, out);
     }
@@ -867,7 +878,11 @@ impl Peer {
                     jumped: true, // repairs follow fingers, not remembered answers
                     lower: RingId(0),
                 };
-                self.route(params, q, out);
+                if params.iterative_repairs {
+                    self.step_from_here(params, q, Vec::new(), out);
+                } else {
+                    self.route(params, q, out);
+                }
             }
         }
     }

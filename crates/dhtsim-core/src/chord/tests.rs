@@ -19,6 +19,9 @@ fn params() -> Params {
         route_via_successors: false,
         reactive_stabilization: false,
         fingers_at_join: false,
+        iterative_repairs: false,
+        repair_retries: u32::MAX,
+        fix_all_fingers: false,
         fingers: false,
         iterative: false,
         original: false,
@@ -611,4 +614,53 @@ fn queries_held_by_a_joiner_fail_when_it_departs() {
         reports(&out),
         vec![Report::Answered(OpId(0), Answered::Failed), Report::Ended(OpId(0))]
     );
+}
+
+fn finger_query(index: u8, key: u64) -> Query {
+    Query { op: OpId::MAINTENANCE, kind: Op::FindFinger { index }, ..query(key, 0) }
+}
+
+#[test]
+fn finger_repairs_follow_their_own_retry_limit() {
+    // `retries = 0` is for lookups and stores; a repair gives up only past `repair_retries`.
+    for (repair_retries, fails) in [(u32::MAX, false), (0, true)] {
+        let params = Params { retries: 0, repair_retries, ..maint() };
+        let mut p = peer25();
+        let mut out = Vec::new();
+        p.start_query(&params, finger_query(4, 45), &mut out);
+        let Some(Command::Send { to, msg }) = out.pop() else { panic!() };
+        assert_eq!(to.id.0, 32);
+        p.handle_undeliverable(&params, to, msg, &mut out);
+        match out.pop() {
+            Some(Command::Send { to, msg: Message::Answer(a) }) if fails => {
+                assert_eq!((to.id.0, a.reply), (13, Reply::Failed));
+            }
+            Some(Command::Send { to, msg: Message::Query(q) }) if !fails => {
+                assert_eq!((to.id.0, q.timeouts), (40, 1), "retried through the next peer");
+            }
+            other => panic!("repair_retries {repair_retries}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn repairs_can_be_iterative_and_repair_every_finger_at_once() {
+    // Peer 13's fingers 0..3 (targets 14, 15, 17, 21) lie before its successor 25 and are set at
+    // once; fingers 4 and 5 (targets 29, 45) need a query each.
+    for iterative_repairs in [false, true] {
+        let params = Params { fingers: true, fix_all_fingers: true, iterative_repairs, ..maint() };
+        let mut p = peer13_with_fingers();
+        let mut out = Vec::new();
+        p.handle_timer(&params, Timer::FixFinger, &mut out);
+        let asked: Vec<(u64, u64)> = sends(&out)
+            .into_iter()
+            .map(|(to, msg)| match msg {
+                Message::Query(q) if !iterative_repairs => (to, q.key.0),
+                Message::Ask { hop, again: false } if iterative_repairs => (to, hop.q.key.0),
+                other => panic!("iterative {iterative_repairs}: {other:?}"),
+            })
+            .collect();
+        // Each goes to the closest preceding finger: 25 for 29, 32 for 45.
+        assert_eq!(asked, vec![(25, 29), (32, 45)], "iterative {iterative_repairs}");
+    }
 }

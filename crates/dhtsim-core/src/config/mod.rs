@@ -232,7 +232,8 @@ pub struct OverlayConfig {
     /// best peer); one more ends it as `failed`. `None`: no limit but the hop limit. `Some(0)`
     /// is SIGCOMM 2001's simulator, which "does not retry queries" (§6.5).
     pub retries: Option<u32>,
-    /// Recursive or iterative lookups and stores (joins and finger repairs are recursive).
+    /// Recursive or iterative lookups and stores (joins are recursive; finger repairs too unless
+    /// `iterative_repairs`).
     pub lookup: LookupStyle,
     /// The Chord maintenance protocol: corrected (default) or as published.
     pub chord_variant: ChordVariant,
@@ -255,6 +256,20 @@ pub struct OverlayConfig {
     /// A joiner looks up its whole finger table as soon as it has joined (SIGCOMM 2001 §4.4),
     /// instead of leaving every finger to the periodic repair.
     pub fingers_at_join: bool,
+    /// Finger repairs are iterative lookups by the repairing peer (SIGCOMM 2001's simulator
+    /// "implements the protocols in an iterative style", §6.1), so that only the repairer
+    /// learns of a dead peer it meets; `false` (default): recursive, and every forwarder that
+    /// meets a dead peer drops it.
+    pub iterative_repairs: bool,
+    /// Timeouts a finger repair may meet and still go on; one more ends it, and the finger is
+    /// left as it was until its next repair. `None` (default): no limit but the hop limit.
+    pub repair_retries: Option<u32>,
+    /// Each finger-repair timer repairs every finger at once (SIGCOMM 2001's simulator "updates
+    /// all finger table entries on every invocation", §6.5), not the next one in turn.
+    pub fix_all_fingers: bool,
+    /// Timer intervals are exponential with the period as mean (instead of exactly the period,
+    /// or `timer_jitter`'s uniform [0.5, 1.5] × period).
+    pub timer_exponential: bool,
     /// Copies of each stored entry: Chord's owner and its next `replication - 1` successors;
     /// Kademlia's `replication` peers closest to the key.
     pub replication: u32,

@@ -363,3 +363,25 @@ fn frozen_tables_need_iterative_lookups() {
     cfg.overlay.lookup = crate::config::LookupStyle::Iterative;
     assert!(cfg.validate().is_ok());
 }
+
+#[test]
+fn one_law_for_timer_intervals() {
+    let mut cfg = Config::static_ring(10, 10);
+    cfg.overlay.timer_jitter = true;
+    cfg.overlay.timer_exponential = true;
+    assert_eq!(cfg.validate().unwrap_err().key, "overlay.timer_exponential");
+}
+
+#[test]
+fn kademlia_refuses_chord_settings_and_bad_k_or_alpha() {
+    let kad = || Config::builder(10).kademlia(4, 2);
+    assert!(kad().build().is_ok());
+    assert_eq!(kad().fingers(true).build().unwrap_err().key, "overlay.fingers");
+    let mut cfg = kad().build().unwrap();
+    cfg.overlay.kademlia.alpha = 5;
+    assert_eq!(cfg.validate().unwrap_err().key, "overlay.alpha");
+    cfg.overlay.kademlia.alpha = 0;
+    assert_eq!(cfg.validate().unwrap_err().key, "overlay.alpha");
+    cfg.overlay.kademlia.k = 0;
+    assert_eq!(cfg.validate().unwrap_err().key, "overlay.k");
+}

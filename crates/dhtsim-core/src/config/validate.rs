@@ -247,6 +247,10 @@ impl Config {
         if o.virtual_nodes == 0 {
             return fail("overlay.virtual_nodes", "must be at least 1");
         }
+        if o.timer_exponential && o.timer_jitter {
+            let msg = "and `timer_jitter` both draw timer intervals: choose one";
+            return fail("overlay.timer_exponential", msg);
+        }
         Ok(())
     }
 
@@ -281,6 +285,9 @@ impl Config {
             ("overlay.route_via_successors", o.route_via_successors),
             ("overlay.reactive_stabilization", o.reactive_stabilization),
             ("overlay.fingers_at_join", o.fingers_at_join),
+            ("overlay.iterative_repairs", o.iterative_repairs),
+            ("overlay.repair_retries", o.repair_retries.is_some()),
+            ("overlay.fix_all_fingers", o.fix_all_fingers),
             ("overlay.chord_variant", o.chord_variant != ChordVariant::Zave),
             ("overlay.lookup", o.lookup != LookupStyle::Recursive),
             ("overlay.learn_from_timeouts", !o.learn_from_timeouts),

@@ -436,12 +436,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                     );
                 }
                 Command::SetTimer { after, timer } => {
-                    let after = if self.cfg.overlay.timer_jitter {
-                        let ms = after.as_ms();
-                        SimDuration(self.timer_rng.random_range(ms / 2..=ms + ms / 2))
-                    } else {
-                        after
-                    };
+                    let after = timer_interval(&self.cfg.overlay, after, &mut self.timer_rng);
                     self.engine.schedule_in(after, Event::Timer { peer: from, timer });
                 }
                 Command::Joined => self.joined(now, from),
@@ -566,6 +561,26 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             *per_host.entry(self.hosts[idx]).or_default() += keys;
         }
         per_host.into_values().map(|k| u32::try_from(k).unwrap_or(u32::MAX)).collect()
+    }
+}
+
+/// The interval until a timer set for `period` fires: exactly the period, uniform in
+/// [0.5, 1.5] × period (`timer_jitter`), or exponential with the period as mean
+/// (`timer_exponential`), drawn from the maintenance stream.
+fn timer_interval(
+    overlay: &crate::config::OverlayConfig,
+    period: SimDuration,
+    rng: &mut Rng,
+) -> SimDuration {
+    let ms = period.as_ms();
+    if overlay.timer_exponential {
+        // 1 - U is in (0, 1]: never the log of zero; at least 1 ms.
+        let u = 1.0 - rng.random::<f64>();
+        SimDuration(((-libm::log(u) * ms as f64).round() as u64).max(1))
+    } else if overlay.timer_jitter {
+        SimDuration(rng.random_range(ms / 2..=ms + ms / 2))
+    } else {
+        period
     }
 }
 

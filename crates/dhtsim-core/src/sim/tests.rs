@@ -310,3 +310,26 @@ fn a_config_that_breaks_a_rule_is_refused_with_its_key_not_a_panic() {
     cfg.population = Population::Random(0);
     assert_eq!(run(&cfg, 1).expect_err("refused").key, "population.peers");
 }
+
+#[test]
+fn timer_intervals_are_the_period_uniform_or_exponential() {
+    let mut overlay = Config::static_ring(10, 0).overlay;
+    let mut rng = crate::rng::stream(1, crate::rng::Purpose::Maintenance);
+    let period = SimDuration(30_000);
+    assert_eq!(timer_interval(&overlay, period, &mut rng), period);
+    let draws = |overlay: &crate::config::OverlayConfig, rng: &mut Rng| -> Vec<u64> {
+        (0..20_000).map(|_| timer_interval(overlay, period, rng).as_ms()).collect()
+    };
+    overlay.timer_jitter = true;
+    let uniform = draws(&overlay, &mut rng);
+    assert!(uniform.iter().all(|&ms| (15_000..=45_000).contains(&ms)));
+    overlay.timer_jitter = false;
+    overlay.timer_exponential = true;
+    let exp = draws(&overlay, &mut rng);
+    let mean = exp.iter().sum::<u64>() as f64 / exp.len() as f64;
+    assert!((mean - 30_000.0).abs() < 600.0, "mean {mean}");
+    // An exponential law: about e^-1 of the intervals exceed the mean, and none is 0.
+    let over = exp.iter().filter(|&&ms| ms > 30_000).count() as f64 / exp.len() as f64;
+    assert!((over - (-1.0f64).exp()).abs() < 0.02, "{over}");
+    assert!(exp.iter().all(|&ms| ms >= 1));
+}

@@ -15,7 +15,7 @@
 //! is gone too, the querier takes the next step from its own tables.
 
 use super::{Next, Peer};
-use crate::chord::{Command, Hop, Message, Params, Query, Reply};
+use crate::chord::{Command, Hop, Message, Op, Params, Query, Reply};
 use crate::protocol::PeerRef;
 
 impl Peer {
@@ -79,7 +79,12 @@ impl Peer {
             hop.q.hops -= 1; // the step to the dead peer did not happen
         }
         hop.q.timeouts += 1;
-        if hop.q.timeouts > params.retries {
+        let limit = match hop.q.kind {
+            Op::Lookup | Op::Store { .. } => params.retries,
+            Op::FindFinger { .. } => params.repair_retries,
+            Op::Join => u32::MAX,
+        };
+        if hop.q.timeouts > limit {
             let q = hop.q;
             return self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
         }
