@@ -384,6 +384,20 @@ def shortcuts():
                   "lost keys (%)", "timeouts / lookup", "latency (s)"], body)
 
 
+def kademlia_churn():
+    body = []
+    for r in rows("kademlia-churn"):
+        routing = float(r["failed_rate"]) + float(r["wrong_owner_rate"])
+        body.append([
+            r["variant"], f(float(r["churn.session_mean_s"]) / 60, 0), pm(r, "hops_mean", 2),
+            f(routing * 100, 2), pm(r, "timeouts_per_lookup", 2), f(r["latency_ms_p50"], 0),
+            pm(r, "maintenance_bytes_per_peer_s", 1), pm(r, "bytes_per_peer_s", 1),
+        ])
+    return table(["setting", "mean session (min)", "hops", "routing failures (%)",
+                  "timeouts / lookup", "median latency (ms)",
+                  "maintenance bytes / peer / s", "all bytes / peer / s"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -396,6 +410,7 @@ TABLES = {
     "stabilization": stabilization,
     "stabilization-sigcomm": stabilization_sigcomm,
     "shortcuts": shortcuts,
+    "kademlia-churn": kademlia_churn,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

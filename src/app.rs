@@ -363,6 +363,9 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
                     wrong: s.wrong_owner,
                     not_found: s.not_found,
                     timeouts: s.timeouts,
+                    protocol: r.result.protocol.name().to_string(),
+                    maintenance_bytes_per_peer_s: s.maintenance_bytes_per_peer_s,
+                    latency_ms_p50: s.latency_ms_p50_p95_p99.map(|l| l.0 as f64),
                     samples: r
                         .result
                         .samples

@@ -75,6 +75,21 @@ fn number(file: &str, row: &BTreeMap<String, String>, col: &str) -> Result<u64, 
     })
 }
 
+/// A real number in column `col`, `None` when the column is absent (results of an older dhtsim)
+/// or the cell empty.
+fn optional_real(
+    file: &str,
+    row: &BTreeMap<String, String>,
+    col: &str,
+) -> Result<Option<f64>, InputError> {
+    match row.get(col).map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            InputError::whole(file, format!("column `{col}`: expected a number, found \"{v}\""))
+        }),
+    }
+}
+
 /// The plot inputs of every run, from `summary.csv` (swept values, counts) and `hops.csv`
 /// (hop histograms).
 pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
@@ -108,6 +123,13 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
             not_found: number(&sfile, &row, "not_found")?,
             timeouts: number(&sfile, &row, "timeouts")?,
             samples: Vec::new(),
+            protocol: row.get("protocol").cloned().unwrap_or_else(|| "chord".into()),
+            maintenance_bytes_per_peer_s: optional_real(
+                &sfile,
+                &row,
+                "maintenance_bytes_per_peer_s",
+            )?,
+            latency_ms_p50: optional_real(&sfile, &row, "latency_ms_p50")?,
         });
     }
     if dir.join("timeseries.csv").exists() {

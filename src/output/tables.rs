@@ -8,6 +8,7 @@
 //! with another column's value.
 
 use dhtsim_core::metrics::{LookupRecord, PeerRecord, RunResult, Summary};
+use dhtsim_core::protocol::Traffic;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -147,6 +148,19 @@ const SUMMARY_STATS: &[SummaryColumn] = &[
     ("keys_max", |x| opt(x.s.load.map(|l| l.max))),
     ("inconsistent_rate", |x| float(x.s.consistency.share())),
     ("consistency_pairs", |x| x.s.consistency.pairs.to_string()),
+    ("messages_lookup", |x| x.s.traffic.messages[Traffic::Lookup as usize].to_string()),
+    ("messages_join", |x| x.s.traffic.messages[Traffic::Join as usize].to_string()),
+    ("messages_maintenance", |x| x.s.traffic.messages[Traffic::Maintenance as usize].to_string()),
+    ("messages_ping", |x| x.s.traffic.messages[Traffic::Ping as usize].to_string()),
+    ("messages_store", |x| x.s.traffic.messages[Traffic::Store as usize].to_string()),
+    ("replies", |x| x.s.traffic.replies.to_string()),
+    ("bytes", |x| x.s.traffic.bytes.iter().sum::<u64>().to_string()),
+    ("bytes_per_peer_s", |x| float(x.s.bytes_per_peer_s)),
+    ("maintenance_bytes_per_peer_s", |x| float(x.s.maintenance_bytes_per_peer_s)),
+    ("latency_ms_p50", |x| opt(x.s.latency_ms_p50_p95_p99.map(|l| l.0))),
+    ("latency_ms_p95", |x| opt(x.s.latency_ms_p50_p95_p99.map(|l| l.1))),
+    ("latency_ms_p99", |x| opt(x.s.latency_ms_p50_p95_p99.map(|l| l.2))),
+    ("protocol", |x| x.out.result.protocol.name().to_string()),
 ];
 
 /// `summary.csv`: one row per run.
@@ -276,6 +290,11 @@ struct SampleRow {
     lost_keys: u64,
     sccs: u64,
     timeouts: u64,
+    messages_lookup: u64,
+    messages_join: u64,
+    messages_maintenance: u64,
+    messages_ping: u64,
+    messages_store: u64,
 }
 
 /// `timeseries.csv`: one row per run and sample interval: counts over the interval (joins,
@@ -307,6 +326,11 @@ pub fn timeseries_csv(runs: &[RunOutput]) -> Vec<u8> {
                 lost_keys: h.lost_keys,
                 sccs: h.sccs,
                 timeouts: s.timeouts,
+                messages_lookup: s.messages[Traffic::Lookup as usize],
+                messages_join: s.messages[Traffic::Join as usize],
+                messages_maintenance: s.messages[Traffic::Maintenance as usize],
+                messages_ping: s.messages[Traffic::Ping as usize],
+                messages_store: s.messages[Traffic::Store as usize],
             }
         })
     });
@@ -400,6 +424,11 @@ const POINT_METRICS: &[(&str, Metric)] = &[
     ("keys_p99", |s| s.load.map(|l| l.p99 as f64)),
     ("keys_max", |s| s.load.map(|l| l.max as f64)),
     ("messages_per_lookup", |s| rate(s, s.messages)),
+    ("bytes_per_peer_s", |s| s.bytes_per_peer_s),
+    ("maintenance_bytes_per_peer_s", |s| s.maintenance_bytes_per_peer_s),
+    ("latency_ms_p50", |s| s.latency_ms_p50_p95_p99.map(|l| l.0 as f64)),
+    ("latency_ms_p95", |s| s.latency_ms_p50_p95_p99.map(|l| l.1 as f64)),
+    ("latency_ms_p99", |s| s.latency_ms_p50_p95_p99.map(|l| l.2 as f64)),
     ("inconsistent_rate", |s| s.consistency.share()),
     ("consistency_pairs", |s| Some(s.consistency.pairs as f64)),
 ];
@@ -522,6 +551,11 @@ mod tests {
         "lost_keys",
         "sccs",
         "timeouts",
+        "messages_lookup",
+        "messages_join",
+        "messages_maintenance",
+        "messages_ping",
+        "messages_store",
     ];
 
     #[test]
@@ -541,6 +575,8 @@ mod tests {
             point: point.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             result: RunResult {
                 seed,
+                protocol: Default::default(),
+                traffic: Default::default(),
                 initial_peers: 0,
                 lookups: vec![],
                 lookup_stats: Default::default(),
@@ -574,6 +610,15 @@ mod tests {
             timeouts_p1_p99: Some((5, 6)),
             load: Some(LoadStats { mean: 7.5, p1: 8, p99: 9, max: 10 }),
             consistency: Consistency { pairs: 80, differing: 10 },
+            traffic: dhtsim_core::metrics::TrafficStats {
+                messages: [21, 22, 23, 24, 25],
+                bytes: [1000, 2000, 3000, 4000, 5000],
+                replies: 26,
+                peer_ms: 0,
+            },
+            bytes_per_peer_s: Some(27.5),
+            maintenance_bytes_per_peer_s: Some(28.5),
+            latency_ms_p50_p95_p99: Some((31, 32, 33)),
         }
     }
 
@@ -640,6 +685,19 @@ mod tests {
                 ("keys_max", "10"),
                 ("inconsistent_rate", "0.125"),
                 ("consistency_pairs", "80"),
+                ("messages_lookup", "21"),
+                ("messages_join", "22"),
+                ("messages_maintenance", "23"),
+                ("messages_ping", "24"),
+                ("messages_store", "25"),
+                ("replies", "26"),
+                ("bytes", "15000"),
+                ("bytes_per_peer_s", "27.5"),
+                ("maintenance_bytes_per_peer_s", "28.5"),
+                ("latency_ms_p50", "31"),
+                ("latency_ms_p95", "32"),
+                ("latency_ms_p99", "33"),
+                ("protocol", "chord"),
             ],
         );
     }
@@ -674,6 +732,11 @@ mod tests {
             ("keys_p99", "9"),
             ("keys_max", "10"),
             ("messages_per_lookup", "0.6"),
+            ("bytes_per_peer_s", "27.5"),
+            ("maintenance_bytes_per_peer_s", "28.5"),
+            ("latency_ms_p50", "31"),
+            ("latency_ms_p95", "32"),
+            ("latency_ms_p99", "33"),
             ("inconsistent_rate", "0.125"),
             ("consistency_pairs", "80"),
         ];
@@ -701,7 +764,9 @@ mod tests {
             "run,seed,peers,lookups,hops_mean,hops_p50,hops_p95,hops_p99,hops_max,ok,not_found,\
              wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms,hops_p1,\
              timeouts_p1,timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max,inconsistent_rate,\
-             consistency_pairs\r\n"
+             consistency_pairs,messages_lookup,messages_join,messages_maintenance,messages_ping,\
+             messages_store,replies,bytes,bytes_per_peer_s,maintenance_bytes_per_peer_s,\
+             latency_ms_p50,latency_ms_p95,latency_ms_p99,protocol\r\n"
         );
         assert_eq!(
             text(summary_by_point_csv(&[])),
@@ -711,8 +776,11 @@ mod tests {
              not_found_rate_ci95,wrong_owner_rate,wrong_owner_rate_ci95,timeouts_p1,\
              timeouts_p1_ci95,timeouts_p99,timeouts_p99_ci95,keys_mean,keys_mean_ci95,keys_p1,\
              keys_p1_ci95,keys_p99,keys_p99_ci95,keys_max,keys_max_ci95,messages_per_lookup,\
-             messages_per_lookup_ci95,inconsistent_rate,inconsistent_rate_ci95,consistency_pairs,\
-             consistency_pairs_ci95\r\n"
+             messages_per_lookup_ci95,bytes_per_peer_s,bytes_per_peer_s_ci95,\
+             maintenance_bytes_per_peer_s,maintenance_bytes_per_peer_s_ci95,latency_ms_p50,\
+             latency_ms_p50_ci95,latency_ms_p95,latency_ms_p95_ci95,latency_ms_p99,\
+             latency_ms_p99_ci95,inconsistent_rate,\
+             inconsistent_rate_ci95,consistency_pairs,consistency_pairs_ci95\r\n"
         );
         let runs = [bare_run(0, 1, &[("population.peers", "8")])];
         assert_eq!(text(lookups_csv(&runs)), format!("{}\r\n", LOOKUP_COLUMNS.join(",")));
@@ -726,13 +794,14 @@ mod tests {
             "run,t_ms,live_peers,joins,leaves,crashes,lookups,hops_mean,ok,failed,\
              at_least_one_ring,at_most_one_ring,ordered_ring,connected_appendages,\
              ordered_successor_lists,one_live_successor,succ_correct,pred_correct,\
-             fingers_correct,lost_keys,sccs,timeouts"
+             fingers_correct,lost_keys,sccs,timeouts,messages_lookup,messages_join,\
+             messages_maintenance,messages_ping,messages_store"
         );
         assert_eq!(text(hops_csv(&runs)), "run,hops,lookups\r\n");
         // A run that measured nothing still has its row, swept value included, in the summary.
         assert_eq!(
             text(summary_csv(&runs)).lines().nth(1).unwrap(),
-            "0,1,8,0,0,,,,,,0,0,0,0,0,0,,0,0,,,,,,,,,0"
+            "0,1,8,0,0,,,,,,0,0,0,0,0,0,,0,0,,,,,,,,,0,0,0,0,0,0,0,0,,,,,,chord"
         );
     }
 
@@ -760,6 +829,8 @@ mod tests {
             point: vec![],
             result: RunResult {
                 seed: 1,
+                protocol: Default::default(),
+                traffic: Default::default(),
                 initial_peers: 8,
                 lookups: vec![record],
                 lookup_stats: Default::default(),

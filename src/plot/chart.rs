@@ -427,3 +427,58 @@ impl Chart for TimeSeries<'_> {
         Ok(())
     }
 }
+
+/// Li et al.'s cost-versus-performance picture: one point per parameter setting (maintenance
+/// bytes per live peer per second, median lookup latency), each protocol's convex hull.
+pub struct CostVsLatency<'a> {
+    /// Per protocol: its points and the hull through them (cheapest first).
+    pub protocols: &'a [super::CostCurve],
+}
+
+impl Chart for CostVsLatency<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let all = || self.protocols.iter().flat_map(|p| p.points.iter());
+        let (x_lo, x_hi) =
+            all().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.cost), hi.max(p.cost)));
+        let (y_lo, y_hi) = all()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.latency_ms), hi.max(p.latency_ms)));
+        let x_range = (x_lo / 1.5).max(1e-3)..x_hi * 1.5;
+        let y_range = (y_lo / 1.5).max(1.0)..y_hi * 1.5;
+        let x_keys = one_two_five(x_range.start, x_range.end);
+        let y_keys = one_two_five(y_range.start, y_range.end);
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                "Cost vs performance: one point per setting, each protocol's convex hull",
+                ("sans-serif", 22),
+            )
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .build_cartesian_2d(
+                x_range.log_scale().with_key_points(x_keys),
+                y_range.log_scale().with_key_points(y_keys),
+            )?;
+        chart
+            .configure_mesh()
+            .x_desc("maintenance traffic per live peer (bytes/s, log scale)")
+            .y_desc("median lookup latency (ms, log scale)")
+            .x_label_formatter(&|x| format!("{x}"))
+            .y_label_formatter(&|y| format!("{y}"))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        for (i, curve) in self.protocols.iter().enumerate() {
+            let c = color(i);
+            let hull: Vec<(f64, f64)> = curve.hull.iter().map(|p| (p.cost, p.latency_ms)).collect();
+            chart
+                .draw_series(LineSeries::new(hull, c.stroke_width(2)))?
+                .label(format!("{} (convex hull)", curve.protocol))
+                .legend(swatch(c, 2));
+            chart.draw_series(
+                curve.points.iter().map(|p| Circle::new((p.cost, p.latency_ms), 4, c.filled())),
+            )?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)
+    }
+}

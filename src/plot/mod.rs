@@ -9,7 +9,11 @@
 //!   session time, when `churn.session_mean_s` is swept, or against the Poisson model's
 //!   `churn.rate_per_s`;
 //! - `timeseries`: live peers, lookup outcomes, pointer correctness and lost keys over virtual
-//!   time, for the last run that has samples.
+//!   time, for the last run that has samples;
+//! - `cost_vs_latency`: maintenance bytes per live peer per second against median lookup
+//!   latency, one point per sweep point (pooled over seeds), and each protocol's convex hull
+//!   (Li et al., INFOCOM 2005), when every run maintains its overlay and the sweep has named
+//!   variants (the settings compared).
 //!
 //! A *variant* is a sweep point without its `population.peers` value: runs of the same variant
 //! at the same N (different seeds) are pooled.
@@ -41,6 +45,97 @@ pub struct PlotRun {
     pub timeouts: u64,
     /// The run's time series (empty without sampling).
     pub samples: Vec<TsPoint>,
+    /// The overlay protocol (`chord`, `kademlia`).
+    pub protocol: String,
+    /// Bytes per live peer per second without lookup traffic, if known.
+    pub maintenance_bytes_per_peer_s: Option<f64>,
+    /// Median latency of the lookups answered by an owner, ms, if any.
+    pub latency_ms_p50: Option<f64>,
+}
+
+/// One parameter setting's cost and performance, pooled over seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostPoint {
+    /// The sweep point's label.
+    pub label: String,
+    /// Maintenance bytes per live peer per second (mean over seeds).
+    pub cost: f64,
+    /// Median lookup latency, ms (mean over seeds).
+    pub latency_ms: f64,
+}
+
+/// One protocol's points and their convex hull.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostCurve {
+    /// Its name.
+    pub protocol: String,
+    /// Every setting.
+    pub points: Vec<CostPoint>,
+    /// The settings on the lower convex hull, from the cheapest to the fastest: no mix of two
+    /// settings is both cheaper and faster.
+    pub hull: Vec<CostPoint>,
+}
+
+/// Pools runs by sweep point (mean over seeds) and groups the points by protocol, in order of
+/// first appearance; runs without a cost or a latency are left out.
+pub fn cost_curves(runs: &[PlotRun]) -> Vec<CostCurve> {
+    let mut order: Vec<(&str, &[(String, String)])> = Vec::new();
+    let mut sums: BTreeMap<usize, (f64, f64, u32)> = BTreeMap::new();
+    for r in runs {
+        let (Some(cost), Some(lat)) = (r.maintenance_bytes_per_peer_s, r.latency_ms_p50) else {
+            continue;
+        };
+        let key = (r.protocol.as_str(), r.point.as_slice());
+        let i = order.iter().position(|k| *k == key).unwrap_or_else(|| {
+            order.push(key);
+            order.len() - 1
+        });
+        let e = sums.entry(i).or_default();
+        *e = (e.0 + cost, e.1 + lat, e.2 + 1);
+    }
+    let mut curves: Vec<CostCurve> = Vec::new();
+    for (i, (protocol, point)) in order.iter().enumerate() {
+        let (c, l, n) = sums[&i];
+        let p = CostPoint { label: label(point), cost: c / n as f64, latency_ms: l / n as f64 };
+        match curves.iter_mut().find(|cv| cv.protocol == *protocol) {
+            Some(cv) => cv.points.push(p),
+            None => curves.push(CostCurve {
+                protocol: protocol.to_string(),
+                points: vec![p],
+                hull: Vec::new(),
+            }),
+        }
+    }
+    for cv in &mut curves {
+        cv.hull = lower_hull(&cv.points);
+    }
+    curves
+}
+
+/// The lower convex hull of `points` (Andrew's monotone chain on cost, then latency), from the
+/// cheapest point to the fastest one.
+fn lower_hull(points: &[CostPoint]) -> Vec<CostPoint> {
+    let mut sorted = points.to_vec();
+    sorted.sort_by(|a, b| a.cost.total_cmp(&b.cost).then(a.latency_ms.total_cmp(&b.latency_ms)));
+    let cross = |o: &CostPoint, a: &CostPoint, b: &CostPoint| {
+        (a.cost - o.cost) * (b.latency_ms - o.latency_ms)
+            - (a.latency_ms - o.latency_ms) * (b.cost - o.cost)
+    };
+    let mut hull: Vec<CostPoint> = Vec::new();
+    for p in sorted {
+        while hull.len() >= 2 && cross(&hull[hull.len() - 2], &hull[hull.len() - 1], &p) <= 0.0 {
+            hull.pop();
+        }
+        hull.push(p);
+    }
+    // Past the fastest point the chain climbs again: those settings cost more for no gain.
+    let fastest = hull
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.latency_ms.total_cmp(&b.1.latency_ms))
+        .map_or(0, |(i, _)| i);
+    hull.truncate(fastest + 1);
+    hull
 }
 
 /// One time-series sample, as in `timeseries.csv`.
@@ -329,6 +424,13 @@ pub fn render_all(
             files.extend(chart::both("churn_effects", &chart)?);
         }
     }
+    let curves = cost_curves(runs);
+    // Settings compared: named variants (a sweep over one knob is better seen on its own axis).
+    let maintained = runs.iter().all(|r| r.maintenance_bytes_per_peer_s.is_some_and(|c| c > 0.0));
+    let settings = runs.iter().any(|r| r.point.iter().any(|(k, _)| k == "variant"));
+    if maintained && settings && curves.iter().map(|c| c.points.len()).sum::<usize>() >= 2 {
+        files.extend(chart::both("cost_vs_latency", &chart::CostVsLatency { protocols: &curves })?);
+    }
     if let Some(r) = runs.iter().rev().find(|r| r.samples.len() >= 2) {
         let ts = chart::TimeSeries { run: r.run, samples: &r.samples };
         files.extend(chart::both("timeseries", &ts)?);
@@ -362,6 +464,9 @@ mod tests {
             not_found: 0,
             timeouts: 0,
             samples: vec![],
+            protocol: "chord".into(),
+            maintenance_bytes_per_peer_s: None,
+            latency_ms_p50: None,
         }
     }
 
@@ -420,5 +525,49 @@ mod tests {
         let svg = String::from_utf8(a[0].1.clone()).unwrap();
         assert!(svg.contains("(N-1)/2") && svg.contains("fingers"), "legend and reference curves");
         assert!(a[1].1.starts_with(b"\x89PNG"));
+    }
+}
+
+#[cfg(test)]
+mod cost_tests {
+    use super::*;
+
+    fn run(protocol: &str, setting: &str, seed: u64, cost: f64, latency: f64) -> PlotRun {
+        PlotRun {
+            run: seed,
+            point: vec![("variant".into(), setting.into())],
+            peers: 10,
+            hops: vec![],
+            lookups: 1,
+            failed: 0,
+            wrong: 0,
+            not_found: 0,
+            timeouts: 0,
+            samples: vec![],
+            protocol: protocol.into(),
+            maintenance_bytes_per_peer_s: Some(cost),
+            latency_ms_p50: Some(latency),
+        }
+    }
+
+    #[test]
+    fn settings_are_pooled_over_seeds_and_the_hull_runs_from_cheapest_to_fastest() {
+        let runs = vec![
+            run("chord", "a", 1, 10.0, 400.0),
+            run("chord", "a", 2, 12.0, 600.0), // a: (11, 500)
+            run("chord", "b", 1, 20.0, 300.0), // on the hull
+            run("chord", "c", 1, 30.0, 450.0), // dominated by b
+            run("chord", "d", 1, 15.0, 490.0), // above the segment a-b: off the hull
+            run("chord", "e", 1, 50.0, 290.0), // fastest: the hull ends here
+            run("kademlia", "k", 1, 5.0, 900.0),
+        ];
+        let curves = cost_curves(&runs);
+        assert_eq!(curves.len(), 2);
+        let chord = &curves[0];
+        assert_eq!(chord.protocol, "chord");
+        assert_eq!(chord.points[0], CostPoint { label: "a".into(), cost: 11.0, latency_ms: 500.0 });
+        let hull: Vec<&str> = chord.hull.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(hull, ["a", "b", "e"]);
+        assert_eq!(curves[1].hull.len(), 1);
     }
 }

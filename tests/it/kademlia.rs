@@ -100,6 +100,9 @@ fn after_churn_stops_tables_drop_departed_contacts_and_stored_keys_are_found() {
     let departures = result.peers.iter().filter(|p| p.leave.is_some()).count();
     let joins = result.peers.iter().filter(|p| p.join.is_some_and(|t| t > SimTime::ZERO)).count();
     assert!(joins > 20 && departures > 20, "churn: {joins} joins, {departures} departures");
+    // Lookups, joins, refreshes, pings and republishing each have their traffic.
+    assert!(result.traffic.messages.iter().all(|&m| m > 0), "{:?}", result.traffic);
+    assert_eq!(result.traffic.messages.iter().sum::<u64>(), result.messages);
     assert_eq!(result.lookups.len(), 500);
     for l in &result.lookups {
         assert_eq!(l.outcome, Outcome::Ok, "{l:?}");

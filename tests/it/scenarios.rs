@@ -69,7 +69,10 @@ fn result_headers_are_the_contract() {
         header("summary.csv"),
         "run,seed,peers,lookups,hops_mean,hops_p50,hops_p95,hops_p99,hops_max,ok,not_found,\
          wrong_owner,failed,timeouts,messages,latency_ms_mean,events,end_ms,hops_p1,timeouts_p1,\
-         timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max,inconsistent_rate,consistency_pairs"
+         timeouts_p99,keys_mean,keys_p1,keys_p99,keys_max,inconsistent_rate,consistency_pairs,\
+         messages_lookup,messages_join,messages_maintenance,messages_ping,messages_store,replies,\
+         bytes,bytes_per_peer_s,maintenance_bytes_per_peer_s,latency_ms_p50,latency_ms_p95,\
+         latency_ms_p99,protocol"
     );
     assert_eq!(
         header("lookups.csv"),

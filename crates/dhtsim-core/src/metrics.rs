@@ -125,8 +125,41 @@ pub struct Sample {
     pub failed: u64,
     /// Timed-out forwards of those lookups.
     pub timeouts: u64,
+    /// Messages sent in the interval, by [`crate::protocol::Traffic`] kind.
+    pub messages: [u64; 5],
     /// Ring health at `t`.
     pub health: crate::check::Health,
+}
+
+/// Messages by what they are for, their bytes (the size model of [`crate::protocol::Wire`]),
+/// and the time peers were alive, over the whole run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrafficStats {
+    /// Messages by [`crate::protocol::Traffic`] kind (in [`crate::protocol::Traffic::ALL`]
+    /// order).
+    pub messages: [u64; 5],
+    /// Bytes by kind.
+    pub bytes: [u64; 5],
+    /// Messages that answer a request (of every kind).
+    pub replies: u64,
+    /// Sum over peers of the time each was alive (joining or member), in peer-milliseconds.
+    pub peer_ms: u128,
+}
+
+impl TrafficStats {
+    /// Bytes sent per live peer per second, of the kinds `which` selects.
+    pub fn bytes_per_peer_s(
+        &self,
+        which: impl Fn(crate::protocol::Traffic) -> bool,
+    ) -> Option<f64> {
+        let bytes: u64 = crate::protocol::Traffic::ALL
+            .iter()
+            .zip(&self.bytes)
+            .filter(|(t, _)| which(**t))
+            .map(|(_, b)| b)
+            .sum();
+        (self.peer_ms > 0).then(|| bytes as f64 * 1000.0 / self.peer_ms as f64)
+    }
 }
 
 /// Everything one run measured.
@@ -134,6 +167,10 @@ pub struct Sample {
 pub struct RunResult {
     /// The seed of the run.
     pub seed: u64,
+    /// The overlay protocol it ran.
+    pub protocol: crate::config::ProtocolKind,
+    /// Messages and bytes by kind, and the live peers' time.
+    pub traffic: TrafficStats,
     /// Peers present at bootstrap.
     pub initial_peers: u64,
     /// Every lookup, in start order, when the configuration asks for records
@@ -182,6 +219,9 @@ pub struct LookupStats {
     pub timeouts: Vec<u64>,
     /// Sum of the latencies, in ms, of the lookups answered by an owner.
     pub latency_ms_sum: u64,
+    /// How many of those lookups took each latency, in ms (exact; a run has at most as many
+    /// distinct latencies as lookups, and with constant delays only a few).
+    pub latency_ms: std::collections::BTreeMap<u64, u64>,
     /// Whether lookups for the same key at about the same time named the same owner: computed
     /// once, when the run ends, from every answered lookup's key, start and owner (see
     /// [`Consistency`]); [`add`](LookupStats::add) leaves it alone.
@@ -207,6 +247,7 @@ impl LookupStats {
         if outcome != Outcome::Failed {
             bump(&mut self.hops, hops);
             self.latency_ms_sum += latency.as_ms();
+            *self.latency_ms.entry(latency.as_ms()).or_default() += 1;
         }
         bump(&mut self.timeouts, timeouts);
     }
@@ -403,6 +444,22 @@ pub fn percentile_of_counts(counts: &[u64], p: u32) -> u32 {
     unreachable!("rank {rank} is within the {n} values counted")
 }
 
+/// Nearest-rank percentile `p` (0 < p <= 100) of the values counted in `counts` (value to
+/// occurrences, at least one in all).
+pub fn percentile_of_map(counts: &std::collections::BTreeMap<u64, u64>, p: u32) -> u64 {
+    let n: u64 = counts.values().sum();
+    debug_assert!(n > 0 && (1..=100).contains(&p));
+    let rank = (n * p as u64).div_ceil(100).max(1);
+    let mut seen = 0;
+    for (&v, &c) in counts {
+        seen += c;
+        if seen >= rank {
+            return v;
+        }
+    }
+    unreachable!("rank {rank} is within the {n} values counted")
+}
+
 /// The per-run statistics of `summary.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
@@ -427,6 +484,8 @@ pub struct Summary {
     pub messages: u64,
     /// Mean latency in ms over the same lookups as `hops`.
     pub latency_ms_mean: Option<f64>,
+    /// Median, 95th and 99th percentile (nearest rank) of the same latencies, in ms.
+    pub latency_ms_p50_p95_p99: Option<(u64, u64, u64)>,
     /// 1st and 99th percentile of timed-out forwards per lookup, over all lookups.
     pub timeouts_p1_p99: Option<(u32, u32)>,
     /// Stored entries per live physical peer at the end (see [`RunResult::load`]).
@@ -434,6 +493,13 @@ pub struct Summary {
     /// Pairs of answered lookups for the same key started within the consistency window, and
     /// how many name different owners.
     pub consistency: Consistency,
+    /// Messages and bytes by kind.
+    pub traffic: TrafficStats,
+    /// Bytes sent per live peer per second, every kind.
+    pub bytes_per_peer_s: Option<f64>,
+    /// The same without lookup traffic: what keeping the overlay (joins, maintenance, pings,
+    /// stores) costs.
+    pub maintenance_bytes_per_peer_s: Option<f64>,
 }
 
 /// Mean and nearest-rank percentiles of the entries per peer.
@@ -506,11 +572,20 @@ impl Summary {
             timeouts: st.timeouts_sum(),
             messages: run.messages,
             latency_ms_mean: (n > 0).then(|| st.latency_ms_sum as f64 / n as f64),
+            latency_ms_p50_p95_p99: (n > 0).then(|| {
+                let at = |p| percentile_of_map(&st.latency_ms, p);
+                (at(50), at(95), at(99))
+            }),
             timeouts_p1_p99: (st.count() > 0).then(|| {
                 (percentile_of_counts(&st.timeouts, 1), percentile_of_counts(&st.timeouts, 99))
             }),
             load,
             consistency: st.consistency,
+            traffic: run.traffic.clone(),
+            bytes_per_peer_s: run.traffic.bytes_per_peer_s(|_| true),
+            maintenance_bytes_per_peer_s: run
+                .traffic
+                .bytes_per_peer_s(|t| t != crate::protocol::Traffic::Lookup),
         }
     }
 }

@@ -115,6 +115,68 @@ pub enum Report {
     },
 }
 
+/// What a message is for, as traffic is counted (`summary.csv`'s `messages_<kind>` columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Traffic {
+    /// Requests and answers of measured lookups.
+    Lookup = 0,
+    /// A joiner's lookup of its place, and its answers.
+    Join = 1,
+    /// Upkeep of the routing state: Chord's stabilization, notifies and finger repairs,
+    /// Kademlia's bucket refreshes, leave notices.
+    Maintenance = 2,
+    /// Liveness checks and their answers.
+    Ping = 3,
+    /// Placing entries: measured stores, handoffs, replicas, republishing.
+    Store = 4,
+}
+
+impl Traffic {
+    /// Every kind, in column order.
+    pub const ALL: [Traffic; 5] =
+        [Traffic::Lookup, Traffic::Join, Traffic::Maintenance, Traffic::Ping, Traffic::Store];
+
+    /// Its name in column names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Traffic::Lookup => "lookup",
+            Traffic::Join => "join",
+            Traffic::Maintenance => "maintenance",
+            Traffic::Ping => "ping",
+            Traffic::Store => "store",
+        }
+    }
+}
+
+/// What one message weighs, for the traffic counts: its kind, whether it answers a request,
+/// and what it carries. Its size in bytes is [`Wire::bytes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wire {
+    /// What it is for.
+    pub traffic: Traffic,
+    /// It answers a request.
+    pub reply: bool,
+    /// IDs and keys it carries (a stored holder counts as one).
+    pub ids: u32,
+    /// Peers it names (an ID and an address each).
+    pub contacts: u32,
+}
+
+impl Wire {
+    /// Bytes of every message's header: a 20-byte IPv4 header, as p2psim counted (UDP's 8
+    /// and a message type left out, as they were).
+    pub const HEADER: u64 = 20;
+    /// Bytes of an address besides its ID: IPv4 and a port.
+    pub const ADDRESS: u64 = 6;
+
+    /// Its size on the wire in a space of `bits`-bit IDs: the header, ceil(bits / 8) bytes per
+    /// ID, and an ID and an address per contact.
+    pub fn bytes(self, bits: u32) -> u64 {
+        let id = bits.div_ceil(8) as u64;
+        Wire::HEADER + self.ids as u64 * id + self.contacts as u64 * (id + Wire::ADDRESS)
+    }
+}
+
 /// What a peer asks the simulation to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command<M, T> {
@@ -240,6 +302,9 @@ pub trait Protocol: Sized + Debug {
 
     /// One line about a message, for the trace printed when a property fails.
     fn describe(msg: &Self::Message) -> String;
+
+    /// What `msg` is for and carries, for the traffic counts.
+    fn wire(msg: &Self::Message) -> Wire;
 
     /// The peer `own_fingers` lookups of this peer target for finger `index` (SimGrid's
     /// benchmark), or `None` when the protocol has no such table.

@@ -18,7 +18,7 @@ use crate::check::{self, Health};
 use crate::config::{ChordVariant, Config, LookupStyle};
 use crate::oracle::Oracle;
 pub use crate::protocol::Maintenance;
-use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request};
+use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request, Traffic, Wire};
 use crate::ring::{IdSpace, RingId};
 pub use crate::storage::Entries;
 use crate::storage::Store;
@@ -439,6 +439,48 @@ impl Protocol for Peer {
             Message::Next(hop) => format!("next step to key {}: {}", hop.q.key, hop.next.id),
             Message::Answer(a) => format!("answer {:?} for {:?}", a.reply, a.kind),
             other => format!("{other:?}"),
+        }
+    }
+
+    /// Queries count as their operation's traffic (a finger repair is maintenance); an ID is
+    /// counted per key, value and stored holder, a contact per peer named.
+    #[inline]
+    fn wire(msg: &Message) -> Wire {
+        let of = |op: &Op| match op {
+            Op::Lookup => Traffic::Lookup,
+            Op::Store { .. } => Traffic::Store,
+            Op::Join => Traffic::Join,
+            Op::FindFinger { .. } => Traffic::Maintenance,
+        };
+        let entries = |e: &Entries| e.iter().map(|(_, h)| 1 + h.len() as u32).sum::<u32>();
+        let w = |traffic, reply, ids, contacts| Wire { traffic, reply, ids, contacts };
+        match msg {
+            // The key, and the querier the answer goes to.
+            Message::Query(q) => w(of(&q.kind), false, 1, 1),
+            Message::Ask { hop, .. } => w(of(&hop.q.kind), false, 1, 1 + hop.avoid.len() as u32),
+            Message::Next(hop) => w(of(&hop.q.kind), true, 1, 1),
+            Message::Answer(a) => {
+                let (ids, contacts) = match &a.reply {
+                    Reply::Owner { values, .. } => (2 + values.len() as u32, 0),
+                    Reply::Successor { succs, entries: e } => (1 + entries(e), succs.len() as u32),
+                    Reply::Stored | Reply::Failed => (1, 0),
+                };
+                w(of(&a.kind), true, ids, contacts)
+            }
+            Message::StabilizeReq | Message::Notify => w(Traffic::Maintenance, false, 0, 0),
+            Message::StabilizeResp { pred, succs } => {
+                w(Traffic::Maintenance, true, 0, pred.is_some() as u32 + succs.len() as u32)
+            }
+            Message::Ping => w(Traffic::Ping, false, 0, 0),
+            Message::Pong => w(Traffic::Ping, true, 0, 0),
+            Message::Leaving { pred, succs, entries: e } => w(
+                Traffic::Maintenance,
+                false,
+                entries(e),
+                pred.is_some() as u32 + succs.len() as u32,
+            ),
+            Message::Entries(e) => w(Traffic::Store, false, entries(e), 0),
+            Message::FetchRange { .. } => w(Traffic::Store, false, 1, 0),
         }
     }
 

@@ -203,6 +203,16 @@ pub enum ProtocolKind {
     Kademlia,
 }
 
+impl ProtocolKind {
+    /// Its name in scenario files and result columns.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::Chord => "chord",
+            ProtocolKind::Kademlia => "kademlia",
+        }
+    }
+}
+
 /// Kademlia's settings (SPEC §2b); Chord ignores them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KademliaConfig {

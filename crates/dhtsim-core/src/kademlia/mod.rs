@@ -18,7 +18,7 @@ pub use table::{Seen, Table};
 use crate::check::Health;
 use crate::config::Config;
 use crate::oracle::Oracle;
-use crate::protocol::{PeerRef, Protocol, Request};
+use crate::protocol::{PeerRef, Protocol, Request, Traffic, Wire};
 use crate::ring::{IdSpace, RingId};
 use crate::storage::Store;
 use crate::time::SimDuration;
@@ -32,6 +32,9 @@ pub enum Message {
         lookup: u64,
         /// The ID sought.
         target: RingId,
+        /// What the lookup is for (a store, a join, a refresh, a republish), for the traffic
+        /// counts.
+        traffic: Traffic,
     },
     /// Lookup `lookup` asks for the values under `key`, or else the k closest contacts.
     FindValue {
@@ -47,6 +50,8 @@ pub enum Message {
         lookup: u64,
         /// Closest first.
         contacts: Vec<PeerRef>,
+        /// The request's traffic kind.
+        traffic: Traffic,
     },
     /// The answer to a `FindValue`: the holders stored under the key.
     Value {
@@ -213,6 +218,19 @@ impl Protocol for Node {
             Message::Store { key, .. } => format!("store {key}"),
             Message::Ping => "ping".into(),
             Message::Pong => "pong".into(),
+        }
+    }
+
+    fn wire(msg: &Message) -> Wire {
+        let w = |traffic, reply, ids, contacts| Wire { traffic, reply, ids, contacts };
+        match msg {
+            Message::FindNode { traffic, .. } => w(*traffic, false, 1, 0),
+            Message::FindValue { .. } => w(Traffic::Lookup, false, 1, 0),
+            Message::Nodes { contacts, traffic, .. } => w(*traffic, true, 0, contacts.len() as u32),
+            Message::Value { values, .. } => w(Traffic::Lookup, true, values.len() as u32, 0),
+            Message::Store { holders, .. } => w(Traffic::Store, false, 1 + holders.len() as u32, 0),
+            Message::Ping => w(Traffic::Ping, false, 0, 0),
+            Message::Pong => w(Traffic::Ping, true, 0, 0),
         }
     }
 

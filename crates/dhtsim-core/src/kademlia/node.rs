@@ -12,7 +12,7 @@ use super::table::{Seen, Table};
 use super::{Message, Params, Timer};
 use crate::check::Health;
 use crate::oracle::Oracle;
-use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Report, Request};
+use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Report, Request, Traffic};
 use crate::ring::RingId;
 use crate::storage::Store;
 use crate::xor::{self, SplitMix, bucket_range, distance};
@@ -149,7 +149,14 @@ impl Node {
             let Some(to) = l.next_to_ask(params.k) else { break };
             let msg = match l.goal {
                 Goal::Value => Message::FindValue { lookup: l.id, key: l.target },
-                _ => Message::FindNode { lookup: l.id, target: l.target },
+                ref goal => {
+                    let traffic = match goal {
+                        Goal::Join => Traffic::Join,
+                        Goal::Refresh => Traffic::Maintenance,
+                        _ => Traffic::Store,
+                    };
+                    Message::FindNode { lookup: l.id, target: l.target, traffic }
+                }
             };
             out.push(Command::Send { to, msg });
         }
@@ -274,23 +281,24 @@ impl Node {
             out.push(Command::Send { to: oldest, msg: Message::Ping });
         }
         match msg {
-            Message::FindNode { lookup, target } => {
+            Message::FindNode { lookup, target, traffic } => {
                 let mut contacts = Vec::with_capacity(params.k);
                 self.table.closest(target, params.k, &mut contacts);
-                out.push(Command::Send { to: from, msg: Message::Nodes { lookup, contacts } });
+                let msg = Message::Nodes { lookup, contacts, traffic };
+                out.push(Command::Send { to: from, msg });
             }
             Message::FindValue { lookup, key } => {
                 let values = self.store.values(key);
                 let msg = if values.is_empty() {
                     let mut contacts = Vec::with_capacity(params.k);
                     self.table.closest(key, params.k, &mut contacts);
-                    Message::Nodes { lookup, contacts }
+                    Message::Nodes { lookup, contacts, traffic: Traffic::Lookup }
                 } else {
                     Message::Value { lookup, values: values.to_vec() }
                 };
                 out.push(Command::Send { to: from, msg });
             }
-            Message::Nodes { lookup, contacts } => {
+            Message::Nodes { lookup, contacts, .. } => {
                 if let Some(i) = self.find(lookup) {
                     self.lookups[i].answered(self.me.id, from.id, &contacts, params.k);
                     self.drive(params, i, out);

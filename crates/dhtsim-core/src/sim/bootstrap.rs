@@ -150,6 +150,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             skipped_departures: 0,
             lookups_not_made: 0,
         };
+        sim.recorder.alive_changed(SimTime::ZERO, n as u64);
         sim.publish_files();
         // Stagger the first firing of every timer uniformly over its period.
         let timers = P::timers(&sim.params);

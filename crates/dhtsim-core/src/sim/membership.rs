@@ -112,6 +112,7 @@ impl<P: Protocol> Simulation<'_, P> {
         self.peers.push(P::joining(me));
         self.alive.push(true);
         self.oracle.add_alive(id, idx);
+        self.recorder.alive_changed(now, self.oracle.alive_count() as u64);
         self.recorder.spawned(PeerRecord {
             id,
             join: None,
@@ -189,6 +190,7 @@ impl<P: Protocol> Simulation<'_, P> {
         self.peers[peer.0 as usize].departed(&mut self.out);
         self.apply_reports(now, me.id);
         self.oracle.remove_alive(me.id);
+        self.recorder.alive_changed(now, self.oracle.alive_count() as u64);
         self.recorder.departed(now, peer, kind);
     }
 

@@ -427,7 +427,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             match cmd {
                 Command::Send { to, msg } => {
                     if from != to.idx {
-                        self.recorder.message_sent();
+                        self.recorder.message_sent(P::wire(&msg), self.cfg.space.bits());
                     }
                     let delay = self.network.delay(from, to.idx);
                     self.engine.schedule_in(
@@ -527,9 +527,11 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             self.stopped.is_some() || self.recorder.in_flight() == 0,
             "every operation ends"
         );
-        let recorded = self.recorder.finish();
+        let recorded = self.recorder.finish(self.engine.now());
         RunResult {
             seed: self.seed,
+            protocol: self.cfg.overlay.protocol,
+            traffic: recorded.traffic,
             initial_peers: self.cfg.population.len(),
             lookups: recorded.lookups,
             lookup_stats: recorded.lookup_stats,

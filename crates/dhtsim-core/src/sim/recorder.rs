@@ -16,10 +16,10 @@
 use crate::check::Health;
 use crate::metrics::{
     ConsistencyCounter, LeaveKind, LookupRecord, LookupStats, Outcome, OwnerAnswer, PeerRecord,
-    Sample,
+    Sample, TrafficStats,
 };
 use crate::oracle::Oracle;
-use crate::protocol::{Answered, OpId, PeerIdx};
+use crate::protocol::{Answered, OpId, PeerIdx, Wire};
 use crate::ring::RingId;
 use crate::time::{SimDuration, SimTime};
 
@@ -75,6 +75,7 @@ struct Interval {
     ok: u64,
     failed: u64,
     timeouts: u64,
+    messages: [u64; 5],
 }
 
 /// Everything measured so far in a run.
@@ -96,6 +97,10 @@ pub(super) struct Recorder {
     stats: LookupStats,
     /// Messages sent from one peer to another.
     messages: u64,
+    /// The same by kind, with their bytes and the live peers' time.
+    traffic: TrafficStats,
+    /// Peers alive now, and since when (for `traffic.peer_ms`).
+    alive: (u64, SimTime),
     interval: Interval,
     samples: Vec<Sample>,
     /// One record per peer that ever existed, by address.
@@ -108,6 +113,7 @@ pub(super) struct Recorded {
     pub(super) lookup_stats: LookupStats,
     pub(super) peers: Vec<PeerRecord>,
     pub(super) messages: u64,
+    pub(super) traffic: TrafficStats,
     pub(super) samples: Vec<Sample>,
 }
 
@@ -131,6 +137,8 @@ impl Recorder {
             consistency: ConsistencyCounter::new(consistency_window),
             stats: LookupStats::default(),
             messages: 0,
+            traffic: TrafficStats::default(),
+            alive: (0, SimTime::ZERO),
             interval: Interval::default(),
             samples: Vec::new(),
             peers,
@@ -142,9 +150,22 @@ impl Recorder {
         self.in_flight
     }
 
-    /// A message left one peer for another.
-    pub(super) fn message_sent(&mut self) {
+    /// A message of `wire`'s weight left one peer for another, in a space of `bits`-bit IDs.
+    #[inline]
+    pub(super) fn message_sent(&mut self, wire: Wire, bits: u32) {
         self.messages += 1;
+        let k = wire.traffic as usize;
+        self.traffic.messages[k] += 1;
+        self.traffic.bytes[k] += wire.bytes(bits);
+        self.traffic.replies += wire.reply as u64;
+        self.interval.messages[k] += 1;
+    }
+
+    /// `count` peers are alive from `now` on.
+    pub(super) fn alive_changed(&mut self, now: SimTime, count: u64) {
+        let (before, since) = self.alive;
+        self.traffic.peer_ms += before as u128 * now.since(since).as_ms() as u128;
+        self.alive = (count, now);
     }
 
     /// An operation starts at `origin` for `key`; returns its id.
@@ -343,6 +364,7 @@ impl Recorder {
             ok: iv.ok,
             failed: iv.failed,
             timeouts: iv.timeouts,
+            messages: iv.messages,
             health,
         });
     }
@@ -354,7 +376,8 @@ impl Recorder {
 
     /// What was measured, the lookup records in start order and numbered among those that
     /// ended (all of them unless the run stopped).
-    pub(super) fn finish(mut self) -> Recorded {
+    pub(super) fn finish(mut self, end: SimTime) -> Recorded {
+        self.alive_changed(end, 0);
         self.stats.consistency = self.consistency.finish();
         let mut lookups = std::mem::take(&mut self.records);
         lookups.sort_unstable_by_key(|l| l.lookup);
@@ -366,6 +389,7 @@ impl Recorder {
             lookup_stats: self.stats,
             peers: self.peers,
             messages: self.messages,
+            traffic: self.traffic,
             samples: self.samples,
         }
     }
@@ -405,7 +429,7 @@ mod tests {
         rec.ended(SimTime(105), op);
         rec.ended(SimTime(205), op); // a second end is ignored
         assert_eq!(rec.in_flight(), 0);
-        let done = rec.finish();
+        let done = rec.finish(SimTime::ZERO);
         let l = &done.lookups[0];
         assert_eq!((l.hops, l.timeouts, l.latency.as_ms()), (2, 1, 100));
         assert_eq!((l.owner, l.true_owner, l.outcome), (Some(RingId(20)), RingId(20), Outcome::Ok));
@@ -429,7 +453,7 @@ mod tests {
         outcome(10, Answered::Owner { values: Some(vec![RingId(7)]) });
         outcome(20, Answered::Owner { values: Some(vec![]) });
         outcome(20, Answered::Failed);
-        let done = rec.finish();
+        let done = rec.finish(SimTime::ZERO);
         let got: Vec<Outcome> = done.lookups.iter().map(|l| l.outcome).collect();
         assert_eq!(got, vec![Outcome::WrongOwner, Outcome::NotFound, Outcome::Failed]);
         // The two lookups that named an owner (10, then 20) pair; the failed one does not.
@@ -445,7 +469,7 @@ mod tests {
             rec.answered(op, RingId(by), Answered::Owner { values: None }, &mut oracle);
             rec.ended(SimTime(start + 50), op);
         }
-        let done = rec.finish();
+        let done = rec.finish(SimTime::ZERO);
         assert!(done.lookups.is_empty());
         // Within 1 s: (0, 400) same, (0, 900) and (400, 900) differ; 2000 is alone.
         assert_eq!(done.lookup_stats.consistency, Consistency { pairs: 3, differing: 2 });

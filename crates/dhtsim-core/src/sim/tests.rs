@@ -333,3 +333,39 @@ fn timer_intervals_are_the_period_uniform_or_exponential() {
     assert!((over - (-1.0f64).exp()).abs() < 0.02, "{over}");
     assert!(exp.iter().all(|&ms| ms >= 1));
 }
+
+#[test]
+fn traffic_is_counted_by_kind_with_the_bytes_of_the_size_model() {
+    // A static successor ring, recursive lookups, nothing stored: a lookup is its forwards
+    // (a key and the querier: 20 + 4 + (4 + 6) = 34 bytes with 32-bit IDs) and the owner's
+    // answer (the key and its range start: 20 + 2 * 4 = 28 bytes), unless the querier owns
+    // the key and sends nothing.
+    let cfg = Config::builder(100).lookups(300).build().unwrap();
+    let r = run(&cfg, 4).unwrap();
+    let forwards: u64 = r.lookups.iter().map(|l| l.hops as u64).sum();
+    let answers = r.lookups.iter().filter(|l| l.hops > 0).count() as u64;
+    let t = &r.traffic;
+    assert_eq!(t.messages, [forwards + answers, 0, 0, 0, 0]);
+    assert_eq!(t.replies, answers);
+    assert_eq!(t.bytes[0], 34 * forwards + 28 * answers);
+    assert_eq!(r.messages, forwards + answers);
+    assert_eq!(t.peer_ms, 100 * r.end.as_ms() as u128, "100 peers alive all along");
+    let per_peer_s = t.bytes_per_peer_s(|_| true).unwrap();
+    assert!(
+        (per_peer_s - t.bytes[0] as f64 / (100.0 * r.end.as_ms() as f64 / 1000.0)).abs() < 1e-9
+    );
+    assert_eq!(t.bytes_per_peer_s(|k| k != crate::protocol::Traffic::Lookup), Some(0.0));
+}
+
+#[test]
+fn maintenance_joins_and_pings_are_counted_apart_from_lookups() {
+    let mut cfg = flash_crowd(60, 120_000);
+    cfg.workload.lookups = 100;
+    let r = run(&cfg, 2).unwrap();
+    let [lookup, join, maintenance, ping, _store] = r.traffic.messages;
+    assert!(lookup > 0 && join > 0 && maintenance > 0 && ping > 0, "{:?}", r.traffic);
+    assert_eq!(r.traffic.messages.iter().sum::<u64>(), r.messages);
+    for s in &r.samples {
+        assert!(s.messages.iter().sum::<u64>() <= r.messages);
+    }
+}
