@@ -93,7 +93,7 @@ impl Lookup {
         Some(c.peer)
     }
 
-    /// `from` answered with `contacts` (none of them `me`); returns its hop. Contacts not yet
+    /// `from` answered with `contacts` (closest to the target first); returns its hop. Contacts not yet
     /// known and not failed join the list at `from`'s hop + 1; fresh contacts beyond the k
     /// closest are dropped.
     pub fn answered(&mut self, me: RingId, from: RingId, contacts: &[PeerRef], k: usize) -> u32 {
@@ -108,17 +108,18 @@ impl Lookup {
         };
         let target = self.target;
         for &peer in contacts {
-            if peer.id == me || self.failed.contains(&peer.id) {
+            if peer.id == me {
                 continue;
             }
             let d = distance(peer.id, target);
             match self.short.binary_search_by_key(&d, |c| distance(c.peer.id, target)) {
                 Ok(_) => {} // known
+                // Answers list their contacts closest first, and inserting only pushes entries
+                // back: once one falls beyond the k closest, so does every later one.
+                Err(at) if at >= k => break,
+                Err(_) if self.failed.contains(&peer.id) => {}
                 Err(at) => {
-                    if at < k {
-                        self.short
-                            .insert(at, Candidate { peer, hop: hop + 1, state: State::Fresh });
-                    }
+                    self.short.insert(at, Candidate { peer, hop: hop + 1, state: State::Fresh })
                 }
             }
         }
@@ -181,7 +182,7 @@ mod tests {
         assert!(!l.is_done(2));
         l.timed_out(RingId(50));
         assert_eq!(l.next_to_ask(2), Some(p(10)));
-        assert_eq!(l.answered(RingId(99), RingId(10), &[p(50), p(5)], 2), 2);
+        assert_eq!(l.answered(RingId(99), RingId(10), &[p(5), p(50)], 2), 2);
         // 50 failed and is never taken back; 5 enters at hop 3; 20, fresh, falls out of the k.
         let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
         assert_eq!(ids, vec![5, 10, 40]);

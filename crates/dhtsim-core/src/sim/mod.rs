@@ -427,7 +427,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             match cmd {
                 Command::Send { to, msg } => {
                     if from != to.idx {
-                        self.recorder.message_sent(P::wire(&msg), self.cfg.space.bits());
+                        self.recorder.message_sent(P::wire(&msg));
                     }
                     let delay = self.network.delay(from, to.idx);
                     self.engine.schedule_in(
@@ -466,7 +466,9 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         self.restore_out(out);
     }
 
-    /// Hands a protocol's report from peer `at` to the recorder.
+    /// Hands a protocol's report from peer `at` to the recorder. Inlined: out of line (as it
+    /// went once `Resolved` made it longer) it cost 2.7 % of a successor ring's instructions.
+    #[inline(always)]
     fn report(&mut self, now: SimTime, at: RingId, report: Report) {
         match report {
             Report::Reached(op) => self.recorder.reached(op, at),
@@ -527,7 +529,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             self.stopped.is_some() || self.recorder.in_flight() == 0,
             "every operation ends"
         );
-        let recorded = self.recorder.finish(self.engine.now());
+        let recorded = self.recorder.finish(self.engine.now(), self.cfg.space.bits());
         RunResult {
             seed: self.seed,
             protocol: self.cfg.overlay.protocol,

@@ -95,10 +95,13 @@ pub(super) struct Recorder {
     /// The consistency of the lookups answered by an owner, counted as they end.
     consistency: ConsistencyCounter,
     stats: LookupStats,
-    /// Messages sent from one peer to another.
-    messages: u64,
-    /// The same by kind, with their bytes and the live peers' time.
+    /// Messages sent from one peer to another, by kind, and the live peers' time (bytes are
+    /// computed at the end from `carried`).
     traffic: TrafficStats,
+    /// IDs and contacts the messages of each kind carried: their bytes follow at the end, so
+    /// that a message costs additions only (the traffic count was 4 % of a successor ring's
+    /// instructions when each message's bytes were computed as it was sent).
+    carried: [(u64, u64); 5],
     /// Peers alive now, and since when (for `traffic.peer_ms`).
     alive: (u64, SimTime),
     interval: Interval,
@@ -136,8 +139,8 @@ impl Recorder {
             records: Vec::new(),
             consistency: ConsistencyCounter::new(consistency_window),
             stats: LookupStats::default(),
-            messages: 0,
             traffic: TrafficStats::default(),
+            carried: [(0, 0); 5],
             alive: (0, SimTime::ZERO),
             interval: Interval::default(),
             samples: Vec::new(),
@@ -150,13 +153,13 @@ impl Recorder {
         self.in_flight
     }
 
-    /// A message of `wire`'s weight left one peer for another, in a space of `bits`-bit IDs.
+    /// A message of `wire`'s weight left one peer for another.
     #[inline]
-    pub(super) fn message_sent(&mut self, wire: Wire, bits: u32) {
-        self.messages += 1;
+    pub(super) fn message_sent(&mut self, wire: Wire) {
         let k = wire.traffic as usize;
         self.traffic.messages[k] += 1;
-        self.traffic.bytes[k] += wire.bytes(bits);
+        self.carried[k].0 += wire.ids as u64;
+        self.carried[k].1 += wire.contacts as u64;
         self.traffic.replies += wire.reply as u64;
         self.interval.messages[k] += 1;
     }
@@ -375,8 +378,15 @@ impl Recorder {
     }
 
     /// What was measured, the lookup records in start order and numbered among those that
-    /// ended (all of them unless the run stopped).
-    pub(super) fn finish(mut self, end: SimTime) -> Recorded {
+    /// ended (all of them unless the run stopped), and the bytes of the traffic in a space of
+    /// `bits`-bit IDs ([`Wire::bytes`], summed).
+    pub(super) fn finish(mut self, end: SimTime, bits: u32) -> Recorded {
+        let id = bits.div_ceil(8) as u64;
+        for (k, &(ids, contacts)) in self.carried.iter().enumerate() {
+            self.traffic.bytes[k] = self.traffic.messages[k] * Wire::HEADER
+                + ids * id
+                + contacts * (id + Wire::ADDRESS);
+        }
         self.alive_changed(end, 0);
         self.stats.consistency = self.consistency.finish();
         let mut lookups = std::mem::take(&mut self.records);
@@ -388,7 +398,7 @@ impl Recorder {
             lookups,
             lookup_stats: self.stats,
             peers: self.peers,
-            messages: self.messages,
+            messages: self.traffic.messages.iter().sum(),
             traffic: self.traffic,
             samples: self.samples,
         }
@@ -429,7 +439,7 @@ mod tests {
         rec.ended(SimTime(105), op);
         rec.ended(SimTime(205), op); // a second end is ignored
         assert_eq!(rec.in_flight(), 0);
-        let done = rec.finish(SimTime::ZERO);
+        let done = rec.finish(SimTime::ZERO, 32);
         let l = &done.lookups[0];
         assert_eq!((l.hops, l.timeouts, l.latency.as_ms()), (2, 1, 100));
         assert_eq!((l.owner, l.true_owner, l.outcome), (Some(RingId(20)), RingId(20), Outcome::Ok));
@@ -453,7 +463,7 @@ mod tests {
         outcome(10, Answered::Owner { values: Some(vec![RingId(7)]) });
         outcome(20, Answered::Owner { values: Some(vec![]) });
         outcome(20, Answered::Failed);
-        let done = rec.finish(SimTime::ZERO);
+        let done = rec.finish(SimTime::ZERO, 32);
         let got: Vec<Outcome> = done.lookups.iter().map(|l| l.outcome).collect();
         assert_eq!(got, vec![Outcome::WrongOwner, Outcome::NotFound, Outcome::Failed]);
         // The two lookups that named an owner (10, then 20) pair; the failed one does not.
@@ -469,7 +479,7 @@ mod tests {
             rec.answered(op, RingId(by), Answered::Owner { values: None }, &mut oracle);
             rec.ended(SimTime(start + 50), op);
         }
-        let done = rec.finish(SimTime::ZERO);
+        let done = rec.finish(SimTime::ZERO, 32);
         assert!(done.lookups.is_empty());
         // Within 1 s: (0, 400) same, (0, 900) and (400, 900) differ; 2000 is alone.
         assert_eq!(done.lookup_stats.consistency, Consistency { pairs: 3, differing: 2 });
