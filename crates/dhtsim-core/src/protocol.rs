@@ -172,8 +172,14 @@ impl Wire {
     /// Its size on the wire in a space of `bits`-bit IDs: the header, ceil(bits / 8) bytes per
     /// ID, and an ID and an address per contact.
     pub fn bytes(self, bits: u32) -> u64 {
+        Wire::total_bytes(bits, 1, self.ids as u64, self.contacts as u64)
+    }
+
+    /// The bytes of `messages` messages that carry `ids` IDs and `contacts` contacts in all,
+    /// in a space of `bits`-bit IDs: the sum of their [`Wire::bytes`].
+    pub fn total_bytes(bits: u32, messages: u64, ids: u64, contacts: u64) -> u64 {
         let id = bits.div_ceil(8) as u64;
-        Wire::HEADER + self.ids as u64 * id + self.contacts as u64 * (id + Wire::ADDRESS)
+        messages * Wire::HEADER + ids * id + contacts * (id + Wire::ADDRESS)
     }
 }
 

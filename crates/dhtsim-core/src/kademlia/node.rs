@@ -83,11 +83,6 @@ impl Node {
         &mut self.store
     }
 
-    /// Bytes this peer holds on the heap (table, lookups, entries not counted).
-    pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes()
-    }
-
     // ----- operations -----
 
     /// Starts measured operation `op` on `key`.

@@ -261,12 +261,6 @@ impl Table {
         self.heard = [0; 64];
         unheard
     }
-
-    /// Bytes this table holds on the heap.
-    pub fn heap_bytes(&self) -> usize {
-        self.contacts.capacity() * std::mem::size_of::<PeerRef>()
-            + self.pending.capacity() * std::mem::size_of::<Pending>()
-    }
 }
 
 #[cfg(test)]

@@ -381,11 +381,9 @@ impl Recorder {
     /// ended (all of them unless the run stopped), and the bytes of the traffic in a space of
     /// `bits`-bit IDs ([`Wire::bytes`], summed).
     pub(super) fn finish(mut self, end: SimTime, bits: u32) -> Recorded {
-        let id = bits.div_ceil(8) as u64;
         for (k, &(ids, contacts)) in self.carried.iter().enumerate() {
-            self.traffic.bytes[k] = self.traffic.messages[k] * Wire::HEADER
-                + ids * id
-                + contacts * (id + Wire::ADDRESS);
+            self.traffic.bytes[k] =
+                Wire::total_bytes(bits, self.traffic.messages[k], ids, contacts);
         }
         self.alive_changed(end, 0);
         self.stats.consistency = self.consistency.finish();
