@@ -398,6 +398,107 @@ def kademlia_churn():
                   "maintenance bytes / peer / s", "all bytes / peer / s"], body)
 
 
+# Kademlia's path length against Cai and Devroye (ISAAC 2013): their random-ID model replayed
+# by an independent greedy walk, and the constant of c·log2 N for that model.
+
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix:
+    """SplitMix64: a small seeded generator, stable across Python versions."""
+
+    def __init__(self, seed):
+        self.s = seed & MASK64
+
+    def next(self):
+        self.s = (self.s + 0x9E3779B97F4A7C15) & MASK64
+        z = self.s
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def below(self, n):
+        return self.next() % n
+
+
+def greedy_kademlia_steps(n, k, bits, lookups, seed):
+    """Mean steps of Kademlia's greedy walk (alpha = 1) to the XOR-closest of `n` random
+    `bits`-bit IDs, each bucket holding k IDs drawn uniformly from its range (all of them when
+    it has fewer): from a random querier to a uniform key, each step moves to the querier's
+    contact closest to the key, until no contact is closer. A peer's bucket is drawn when the
+    walk first needs it; a walk never comes back to a peer, so that is the model's law."""
+    rng = SplitMix(seed)
+    shift = 64 - bits
+    ids = set()
+    while len(ids) < n:
+        ids.add(rng.next() >> shift)
+    ids = sorted(ids)
+    steps_of = []
+    for _ in range(lookups):
+        cur = ids[rng.below(n)]
+        key = rng.next() >> shift
+        steps = 0
+        while True:
+            d = cur ^ key
+            nxt = None
+            # Contacts closer to the key than `cur` lie in the buckets j where bit j of d is
+            # set; the highest non-empty one holds the closest.
+            for j in range(d.bit_length() - 1, -1, -1):
+                if not (d >> j) & 1:
+                    continue
+                base = ((cur >> j) ^ 1) << j
+                a = bisect.bisect_left(ids, base)
+                z = bisect.bisect_left(ids, base + (1 << j))
+                if z == a:
+                    continue
+                count = z - a
+                if count <= k:
+                    picks = range(count)
+                else:  # Floyd's sampling of k distinct positions
+                    picks = set()
+                    for t in range(count - k, count):
+                        r = rng.below(t + 1)
+                        picks.add(t if r in picks else r)
+                nxt = min((ids[a + p] for p in picks), key=lambda x: x ^ key)
+                break
+            if nxt is None:
+                break
+            cur = nxt
+            steps += 1
+        steps_of.append(steps)
+    return sum(steps_of) / len(steps_of)
+
+
+def kademlia_c(k):
+    """c of c·log2 N in the model above: one bit gained per step plus the longest extra
+    agreement with the key among k uniform contacts, E = sum_t≥1 1 - (1 - 2^-t)^k."""
+    gain = 1.0 + sum(1.0 - (1.0 - 2.0 ** -t) ** k for t in range(1, 64))
+    return 1.0 / gain
+
+
+def slope(xs, ys):
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def kademlia_path_length():
+    by_k = defaultdict(dict)
+    for r in rows("kademlia-path-length"):
+        by_k[int(r["overlay.k"])][int(r["population.peers"])] = r
+    body = []
+    for k in sorted(by_k):
+        ns = sorted(by_k[k])
+        model = {n: greedy_kademlia_steps(n, k, 64, 4000, 1000 * k + n) for n in ns}
+        logs = [math.log2(n) for n in ns]
+        measured = [float(by_k[k][n]["hops_mean"]) for n in ns]
+        cells = [f"{pm(by_k[k][n], 'hops_mean')} / {model[n]:.2f}" for n in ns]
+        body.append([k, *cells, f(slope(logs, measured), 3),
+                     f(slope(logs, [model[n] for n in ns]), 3), f(kademlia_c(k), 3)])
+    ns = sorted(next(iter(by_k.values())))
+    return table(["k", *[f"N = 2^{int(math.log2(n))}: dhtsim / model" for n in ns],
+                  "dhtsim slope", "model slope", "c (model, N → ∞)"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -410,6 +511,7 @@ TABLES = {
     "stabilization": stabilization,
     "stabilization-sigcomm": stabilization_sigcomm,
     "shortcuts": shortcuts,
+    "kademlia-path-length": kademlia_path_length,
     "kademlia-churn": kademlia_churn,
 }
 

@@ -255,7 +255,12 @@ pub fn estimate(cfg: &Config) -> Footprint {
     // through its own lookup and refreshes), and no successor list.
     let kademlia = cfg.overlay.protocol == ProtocolKind::Kademlia;
     let contacts = if kademlia { kademlia_contacts(live, cfg.overlay.kademlia.k) } else { 0.0 };
-    let table = if kademlia { block(contacts * size_of::<PeerRef>() as f64) } else { 0.0 };
+    // A table keeps its contacts' IDs and addresses in two arrays.
+    let table = if kademlia {
+        block(contacts * size_of::<RingId>() as f64) + block(contacts * size_of::<PeerIdx>() as f64)
+    } else {
+        0.0
+    };
     let state = if kademlia { size_of::<Node>() } else { size_of::<Peer>() };
     // Successor lists: built exactly at bootstrap, rebuilt one longer by stabilization.
     let r = if kademlia { 0.0 } else { cfg.overlay.successors.max(1) as f64 };

@@ -64,8 +64,9 @@ pub struct Lookup {
     pub target: RingId,
     /// What it is for.
     pub goal: Goal,
-    /// Contacts closest first: every contact asked and not yet failed, and the fresh ones among
-    /// the k closest.
+    /// Every contact heard of and not failed, closest first: the k closest of them are the
+    /// shortlist, and the rest move up when one of those times out (SPEC §2b: the k closest
+    /// contacts it has heard of).
     pub short: Vec<Candidate>,
     /// Contacts that did not answer: never taken back on the list.
     pub failed: Vec<RingId>,
@@ -93,10 +94,9 @@ impl Lookup {
         Some(c.peer)
     }
 
-    /// `from` answered with `contacts` (closest to the target first); returns its hop. Contacts not yet
-    /// known and not failed join the list at `from`'s hop + 1; fresh contacts beyond the k
-    /// closest are dropped.
-    pub fn answered(&mut self, me: RingId, from: RingId, contacts: &[PeerRef], k: usize) -> u32 {
+    /// `from` answered with `contacts`; returns its hop. Contacts not yet known and not failed
+    /// join the list at `from`'s hop + 1.
+    pub fn answered(&mut self, me: RingId, from: RingId, contacts: &[PeerRef]) -> u32 {
         self.in_flight = self.in_flight.saturating_sub(1);
         let hop = match self.short.iter_mut().find(|c| c.peer.id == from) {
             Some(c) => {
@@ -114,16 +114,12 @@ impl Lookup {
             let d = distance(peer.id, target);
             match self.short.binary_search_by_key(&d, |c| distance(c.peer.id, target)) {
                 Ok(_) => {} // known
-                // Answers list their contacts closest first, and inserting only pushes entries
-                // back: once one falls beyond the k closest, so does every later one.
-                Err(at) if at >= k => break,
                 Err(_) if self.failed.contains(&peer.id) => {}
                 Err(at) => {
                     self.short.insert(at, Candidate { peer, hop: hop + 1, state: State::Fresh })
                 }
             }
         }
-        self.prune(k);
         hop
     }
 
@@ -135,16 +131,6 @@ impl Lookup {
         if !self.failed.contains(&to) {
             self.failed.push(to);
         }
-    }
-
-    /// Drops the fresh contacts beyond the k closest (asked ones stay until they answer or time
-    /// out, so that their answers are still matched).
-    fn prune(&mut self, k: usize) {
-        let mut i = 0;
-        self.short.retain(|c| {
-            i += 1;
-            i <= k || c.state != State::Fresh
-        });
     }
 
     /// The lookup is over: nothing in flight, and the k closest have all answered.
@@ -168,28 +154,32 @@ mod tests {
     }
 
     #[test]
-    fn hops_grow_by_one_per_answer_and_the_list_keeps_the_k_closest() {
+    fn hops_grow_by_one_per_answer_and_contacts_beyond_the_k_closest_move_up_on_a_timeout() {
         // Target 0, k = 2: distance = ID.
         let mut l = Lookup::new(1, OpId(0), RingId(0), Goal::Value, &[p(40), p(50)]);
         assert_eq!(l.next_to_ask(2), Some(p(40)));
         assert_eq!(l.next_to_ask(2), Some(p(50)));
         assert_eq!(l.next_to_ask(2), None);
-        assert_eq!(l.answered(RingId(99), RingId(40), &[p(10), p(20), p(99)], 2), 1);
-        // 10 and 20 (hop 2) are the two closest; 40 answered and 50 is in flight, so both stay.
+        assert_eq!(l.answered(RingId(99), RingId(40), &[p(20), p(10), p(99)]), 1);
+        // 10 and 20 (hop 2) are the two closest; the querier itself (99) is left out.
         let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
         assert_eq!(ids, vec![10, 20, 40, 50]);
         assert_eq!(l.short[0].hop, 2);
         assert!(!l.is_done(2));
         l.timed_out(RingId(50));
         assert_eq!(l.next_to_ask(2), Some(p(10)));
-        assert_eq!(l.answered(RingId(99), RingId(10), &[p(5), p(50)], 2), 2);
-        // 50 failed and is never taken back; 5 enters at hop 3; 20, fresh, falls out of the k.
+        assert_eq!(l.answered(RingId(99), RingId(10), &[p(5), p(50)]), 2);
+        // 50 failed and is never taken back; 5 enters at hop 3; 20 and 40 stay behind it.
         let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
-        assert_eq!(ids, vec![5, 10, 40]);
+        assert_eq!(ids, vec![5, 10, 20, 40]);
         assert_eq!(l.short[0].hop, 3);
         assert_eq!(l.next_to_ask(2), Some(p(5)));
-        l.answered(RingId(99), RingId(5), &[], 2);
+        // 5 times out: 20, heard of but beyond the two closest until now, is asked.
+        l.timed_out(RingId(5));
+        assert_eq!(l.next_to_ask(2), Some(p(20)));
+        l.answered(RingId(99), RingId(20), &[]);
         assert!(l.is_done(2));
-        assert_eq!(l.answered_peers().next().unwrap().peer, p(5));
+        assert_eq!(l.answered_peers().next().unwrap().peer, p(10));
+        assert_eq!(l.timeouts, 2);
     }
 }

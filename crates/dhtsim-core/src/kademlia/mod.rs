@@ -239,7 +239,7 @@ impl Protocol for Node {
     }
 
     fn links(&self, push: &mut dyn FnMut(PeerRef, &'static str)) {
-        for &c in self.table().contacts() {
+        for c in self.table().contacts() {
             push(c, "contact");
         }
     }

@@ -156,7 +156,7 @@ impl Node {
             out.push(Command::Send { to, msg });
         }
         if l.is_done(params.k) {
-            let l = self.lookups.swap_remove(i);
+            let l = self.take_lookup(i);
             self.finish(params, l, out);
         }
     }
@@ -269,10 +269,12 @@ impl Node {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
-        if msg == Message::Pong {
-            self.table.ping_answered(from.id);
-        }
-        if let Seen::Ping(oldest) = self.table.seen(from, params.k) {
+        if matches!(msg, Message::Ping | Message::Pong) {
+            if msg == Message::Pong {
+                self.table.ping_answered(from.id);
+            }
+            self.table.pinged_by(from, params.k);
+        } else if let Seen::Ping(oldest) = self.table.seen(from, params.k) {
             out.push(Command::Send { to: oldest, msg: Message::Ping });
         }
         match msg {
@@ -295,14 +297,14 @@ impl Node {
             }
             Message::Nodes { lookup, contacts, .. } => {
                 if let Some(i) = self.find(lookup) {
-                    self.lookups[i].answered(self.me.id, from.id, &contacts, params.k);
+                    self.lookups[i].answered(self.me.id, from.id, &contacts);
                     self.drive(params, i, out);
                 }
             }
             Message::Value { lookup, values } => {
                 if let Some(i) = self.find(lookup) {
-                    let mut l = self.lookups.swap_remove(i);
-                    let hops = l.answered(self.me.id, from.id, &[], params.k);
+                    let mut l = self.take_lookup(i);
+                    let hops = l.answered(self.me.id, from.id, &[]);
                     out.push(resolved(l.op, from.id, hops, Answered::Value { values }));
                     out.push(Command::Report(Report::Ended(l.op)));
                 }
@@ -338,7 +340,7 @@ impl Node {
         if l.op.is_measured() {
             out.push(Command::Report(Report::TimedOut(l.op)));
             if l.timeouts > params.retries {
-                let l = self.lookups.swap_remove(i);
+                let l = self.take_lookup(i);
                 self.fail(&l, out);
                 return;
             }
@@ -379,11 +381,25 @@ impl Node {
         }
     }
 
-    /// The peer is gone: its measured lookups end, failed.
+    /// The peer is gone: its measured lookups end, failed, and its table is freed (nothing
+    /// reads a departed peer's contacts; its entries stay, as Chord's do).
     pub fn departed(&mut self, out: &mut Vec<Command>) {
         for l in std::mem::take(&mut self.lookups) {
             self.fail(&l, out);
         }
+        self.table = Table::new(self.me.id);
+        self.fresh = BTreeSet::new();
+    }
+
+    /// Removes lookup `i`, which has ended. The list is freed when it empties: a joiner's
+    /// refreshes run a lookup per bucket at once, and the room they took would otherwise stay
+    /// with the peer for good.
+    fn take_lookup(&mut self, i: usize) -> Lookup {
+        let l = self.lookups.swap_remove(i);
+        if self.lookups.is_empty() {
+            self.lookups = Vec::new();
+        }
+        l
     }
 }
 
@@ -404,14 +420,24 @@ pub fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Node> {
     }
     let k = params.k;
     let mut chosen: Vec<usize> = Vec::with_capacity(k);
+    let mut contacts = Vec::new();
     (0..ids.len())
         .map(|i| {
             let me = ids[i];
-            let mut contacts = Vec::new();
+            contacts.clear();
+            // Bucket b's IDs are the aligned block of 2^(b+1) IDs around `me` less the block of
+            // 2^b: one side of it. Both block edges move outward as b grows, so each is found
+            // by galloping from the last (a few probes near `me`, not a search of every ID).
+            let (mut left, mut right) = (i, i + 1);
             for b in 0..params.space.bits() {
                 let (lo, hi) = bucket_range(me, b);
-                let a = ids.partition_point(|&x| x < lo);
-                let z = ids.partition_point(|&x| x <= hi);
+                let (a, z) = if lo > me {
+                    let z = gallop_up(ids, right, |x| x <= hi);
+                    (std::mem::replace(&mut right, z), z)
+                } else {
+                    let a = gallop_down(ids, left, |x| x >= lo);
+                    (a, std::mem::replace(&mut left, a))
+                };
                 let count = z - a;
                 if count <= k {
                     contacts.extend((a..z).map(at));
@@ -427,9 +453,33 @@ pub fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Node> {
                 chosen.sort_unstable();
                 contacts.extend(chosen.iter().map(|&j| at(a + j)));
             }
-            Node::new(at(i), true, Table::with(me, contacts))
+            Node::new(at(i), true, Table::with(me, &contacts))
         })
         .collect()
+}
+
+/// The end of the run of `ids[from..]` (sorted) that satisfies `below` (true up to some point,
+/// then false), found by doubling steps from `from`, then a binary search.
+fn gallop_up(ids: &[RingId], from: usize, below: impl Fn(RingId) -> bool) -> usize {
+    let (mut lo, mut step) = (from, 1);
+    while lo + step <= ids.len() && below(ids[lo + step - 1]) {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(ids.len());
+    lo + ids[lo..hi].partition_point(|&x| below(x))
+}
+
+/// The start of the run of `ids[..from]` (sorted) that satisfies `above` (false up to some
+/// point, then true), found by doubling steps down from `from`, then a binary search.
+fn gallop_down(ids: &[RingId], from: usize, above: impl Fn(RingId) -> bool) -> usize {
+    let (mut hi, mut step) = (from, 1);
+    while step <= hi && above(ids[hi - step]) {
+        hi -= step;
+        step *= 2;
+    }
+    let lo = hi.saturating_sub(step);
+    lo + ids[lo..hi].partition_point(|&x| !above(x))
 }
 
 /// What the checker can say of a Kademlia network. Chord's ring properties do not apply and are
@@ -453,7 +503,7 @@ pub fn health(params: &Params, peers: &[Node], alive: &[bool], oracle: &Oracle) 
         if near.get(1).is_none_or(|c| p.table.contains(*c)) {
             closest_ok += 1;
         }
-        if p.table.contacts().iter().all(|c| alive[c.idx.0 as usize]) {
+        if p.table.contacts().all(|c| alive[c.idx.0 as usize]) {
             live_ok += 1;
         }
     }
