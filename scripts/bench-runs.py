@@ -40,6 +40,10 @@ BENCHMARKS = [
     ("chord-uniform-keys", "scenarios/bench-maintenance.toml", {
         n: [f"population.peers={n}", "workload.keys=uniform"] for n in (10_000, 100_000)
     }),
+    ("kademlia-static", "scenarios/bench-kademlia.toml", {
+        n: [f"population.peers={n}"] for n in (10_000, 100_000, 1_000_000)
+    }),
+    ("kademlia-churn", "scenarios/bench-kademlia-churn.toml", {100_000: []}),
 ]
 
 # (benchmark, peers) too long to repeat: one run each.
@@ -48,6 +52,7 @@ ONCE = {
     ("simgrid-chord", 1_000_000),
     ("chord-uniform-keys", 10_000),
     ("chord-uniform-keys", 100_000),
+    ("kademlia-churn", 100_000),
 }
 
 
