@@ -46,6 +46,7 @@ pub mod ring;
 pub mod rng;
 pub mod sim;
 pub mod storage;
+pub mod swarm;
 pub mod time;
 pub mod workload;
 pub mod xor;

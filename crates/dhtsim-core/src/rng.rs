@@ -30,6 +30,11 @@ pub enum Purpose {
     Network = 4,
     /// Phases and jitter of the peers' maintenance timers.
     Maintenance = 5,
+    /// A swarm's leechers: arrival times and capacities (shared by the variants of a paired
+    /// comparison, whatever their discovery).
+    SwarmPeers = 6,
+    /// A swarm's choices: tracker answers, pieces picked, optimistic unchokes.
+    Swarm = 7,
 }
 
 /// The generator for `purpose` in the run seeded with `seed`.
