@@ -17,8 +17,9 @@ const SCALE: u64 = 1_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TransferId(pub u32);
 
-/// When a transfer will end, as of now. A later one with a higher `generation` replaces it:
-/// the caller schedules each and ignores those [`Flows::is_current`] rejects.
+/// When a transfer will end, as of now. A later one replaces it: the caller schedules each and
+/// ignores those [`Flows::is_current`] rejects. Generations are never reused, not even by a
+/// transfer that takes the slot of one that stopped with its completion still scheduled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Completion {
     /// The transfer.
@@ -55,6 +56,8 @@ pub struct Flows {
     down_kbps: Vec<u64>,
     uploads: Vec<Vec<TransferId>>,
     downloads: Vec<Vec<TransferId>>,
+    /// The generation the next schedule gets.
+    next_generation: u32,
 }
 
 impl Flows {
@@ -160,7 +163,8 @@ impl Flows {
                 continue; // unchanged: its scheduled completion stands
             }
             t.rate = rate;
-            t.generation += 1;
+            self.next_generation += 1;
+            t.generation = self.next_generation;
             let ms = t.remaining.div_ceil(rate);
             out.push(Completion {
                 id,
@@ -228,10 +232,14 @@ mod tests {
         let (_, c) = f.start(at(0), s2, l, 1, PIECE);
         // Two downloads share 800: 400 bits/ms each, below the uploaders' 1,000.
         assert!(c.iter().all(|x| x.at == at(5243)), "{c:?}"); // 2,097,152 / 400 = 5,242.9
-        // Slots are reused.
+        // Slots are reused, never schedules: the stopped transfer's completion, still in the
+        // caller's queue, must not end the one that took its slot (it did once, and the swarm
+        // downloaded 16 % more than its peers could upload).
         let (t, _) = f.stop(at(10), c[0].id);
-        let (id, _) = f.start(at(10), s1, l, 2, PIECE);
+        let (id, c2) = f.start(at(10), s1, l, 2, PIECE);
         assert_eq!(id, c[0].id);
         assert_eq!(t.piece, 0);
+        assert!(!f.is_current(&c[0]));
+        assert!(c2.iter().any(|x| x.id == id && f.is_current(x)));
     }
 }

@@ -283,6 +283,31 @@ mod tests {
     }
 
     #[test]
+    fn nobody_downloads_more_than_the_swarm_can_upload() {
+        // Poisson arrivals, seeds that leave at once: every bit received was sent within some
+        // peer's upload capacity while it was there. (A completion left scheduled by a stopped
+        // transfer once ended the transfer that took its slot: 16 % more than capacity.)
+        let mut cfg = config(100, 1, 0);
+        cfg.classes = vec![class(1000, 8000)];
+        cfg.arrivals_per_s = 0.05;
+        cfg.arrivals_until = SimTime(6_000_000);
+        cfg.seed_time = Some(SimDuration::ZERO);
+        let mut s = settings();
+        s.duration = SimTime(6_000_000);
+        let r = run(&cfg, &s, 9);
+        assert!(r.peers.len() > 100);
+        let capacity: u64 = r
+            .peers
+            .iter()
+            .map(|p| (p.leave.unwrap_or(r.end).as_ms() - p.arrive.as_ms()) * 1000)
+            .sum();
+        let received: u64 = r.peers.iter().map(|p| p.bytes_down * 8).sum();
+        assert!(received <= capacity, "{received} bits received, {capacity} could be sent");
+        // Measured: 0.90 of the capacity used (pieces a peer lacks are not always at hand).
+        assert!(received * 10 > capacity * 8, "{received} of {capacity}: capacity left idle");
+    }
+
+    #[test]
     fn a_newcomer_asks_the_seeder_for_the_pieces_its_other_neighbour_lacks() {
         // A leecher downloads from the seeder alone for 30 s; a second one then arrives and
         // connects to both. After its random first piece, the pieces it gets from the seeder
