@@ -308,6 +308,42 @@ mod tests {
     }
 
     #[test]
+    fn leechers_that_crash_mid_download_leave_the_others_to_finish() {
+        // 20 leechers and a seeder; at 60 s, half the leechers crash (no goodbye to the
+        // tracker). Their transfers stop, the pieces they were fetching are asked elsewhere,
+        // and the rest complete.
+        let cfg = config(30, 1, 20);
+        let mut d = Driver::new(&cfg, &settings(), 4);
+        for (t, class) in arrivals(&cfg, 4) {
+            d.engine.schedule_at(t, Ev::Arrive(class));
+        }
+        while d.step(SimTime(60_000), &mut |_| {}).is_some() {}
+        let in_flight = (1..=20).filter(|&p| !d.swarm.flows.downloads(p).is_empty()).count();
+        assert!(in_flight > 5, "crashes hit transfers in progress: {in_flight}");
+        for p in (2..=20).step_by(2) {
+            let mut out = Vec::new();
+            d.swarm.depart(SimTime(60_000), p, false, &mut out);
+            d.apply(SimTime(60_000), out);
+        }
+        assert_eq!(d.swarm.population(), (1, 10));
+        while d.step(SimTime(2_000_000), &mut |_| {}).is_some() {}
+        let recs: Vec<&PeerRecord> = d.swarm.records().collect();
+        for (i, p) in recs.iter().enumerate().skip(1) {
+            if i % 2 == 0 {
+                assert_eq!(p.leave, Some(SimTime(60_000)));
+                assert!(p.complete.is_none());
+            } else {
+                assert!(p.complete.is_some(), "leecher {i} completes: {p:?}");
+            }
+        }
+        // Every piece received was sent: bytes count only for pieces that arrived.
+        let up: u64 = recs.iter().map(|p| p.bytes_up).sum();
+        let down: u64 = recs.iter().map(|p| p.bytes_down).sum();
+        assert_eq!(up, down);
+        assert!((1..=20).all(|p| d.swarm.flows.downloads(p).is_empty()));
+    }
+
+    #[test]
     fn a_newcomer_asks_the_seeder_for_the_pieces_its_other_neighbour_lacks() {
         // A leecher downloads from the seeder alone for 30 s; a second one then arrives and
         // connects to both. After its random first piece, the pieces it gets from the seeder
