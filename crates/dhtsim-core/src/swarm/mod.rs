@@ -21,14 +21,15 @@
 //!   10 s, or, for a seeder, those it sent the most; plus one optimistic unchoke, drawn again
 //!   every 30 s);
 //! - bytes count when a piece completes: a piece cut off by a departure counts for nobody;
-//! - a departing peer's transfers stop at once; its neighbours drop it one latency later.
+//! - a departing peer's transfers stop at once; its neighbours drop it one latency later; a
+//!   connection request to a peer that has left is given up after [`CONNECT_TIMEOUT`].
 
 pub mod flow;
 pub mod pieces;
 pub mod run;
 pub mod tracker;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::RngExt;
 use rand::seq::SliceRandom;
@@ -136,6 +137,8 @@ pub enum Timer {
     Announce,
     /// Recompute whom to unchoke.
     Rechoke,
+    /// Give up on a connection request to this peer if it is still unanswered (the peer left).
+    Connect(u32),
 }
 
 /// What the model asks its driver to do.
@@ -225,8 +228,8 @@ struct SPeer {
     busy: Bitfield,
     avail: Availability,
     nbrs: BTreeMap<u32, Nbr>,
-    /// Peers named by the tracker and not tried yet.
-    candidates: BTreeSet<u32>,
+    /// Peers named by the tracker and not tried yet, in the order named.
+    candidates: VecDeque<u32>,
     /// Connection requests sent, not answered.
     pending: BTreeSet<u32>,
     optimistic: Option<u32>,
@@ -251,6 +254,10 @@ pub struct Swarm {
 
 /// How often a peer recomputes its unchokes.
 pub const RECHOKE: SimDuration = SimDuration(10_000);
+/// How long a peer waits for an answer to a connection request: TCP's classic initial
+/// retransmission timeout (RFC 1122), after which a peer that left (a tracker may still name it)
+/// no longer holds one of its `max_peers` places.
+pub const CONNECT_TIMEOUT: SimDuration = SimDuration(3_000);
 /// An optimistic unchoke is drawn again every this many rechokes (30 s).
 const OPTIMISTIC_EVERY: u32 = 3;
 
@@ -335,7 +342,7 @@ impl Swarm {
             busy: Bitfield::empty(n),
             avail: Availability::new(n),
             nbrs: BTreeMap::new(),
-            candidates: BTreeSet::new(),
+            candidates: VecDeque::new(),
             pending: BTreeSet::new(),
             optimistic: None,
             rechokes: 0,
@@ -361,6 +368,11 @@ impl Swarm {
             Timer::Rechoke => {
                 self.rechoke(peer, rng, out);
                 out.push(Cmd::Timer { peer, timer, after: RECHOKE });
+            }
+            Timer::Connect(q) => {
+                if self.peers[peer as usize].pending.remove(&q) {
+                    self.connect_more(peer, out);
+                }
             }
         }
     }
@@ -626,8 +638,12 @@ impl Swarm {
             p.rec.first_peer.get_or_insert(now);
         }
         for q in list {
-            if q != peer && !p.nbrs.contains_key(&q) && !p.pending.contains(&q) {
-                p.candidates.insert(q);
+            if q != peer
+                && !p.nbrs.contains_key(&q)
+                && !p.pending.contains(&q)
+                && !p.candidates.contains(&q)
+            {
+                p.candidates.push_back(q);
             }
         }
         self.connect_more(peer, out);
@@ -643,10 +659,11 @@ impl Swarm {
             return; // a seeder waits to be contacted
         }
         while p.nbrs.len() + p.pending.len() < max {
-            let Some(q) = p.candidates.pop_first() else { break };
+            let Some(q) = p.candidates.pop_front() else { break };
             p.pending.insert(q);
             let hello = Msg::Hello(p.have.clone());
             out.push(Cmd::Send { from: Addr::Peer(peer), to: Addr::Peer(q), msg: hello });
+            out.push(Cmd::Timer { peer, timer: Timer::Connect(q), after: CONNECT_TIMEOUT });
         }
     }
 
@@ -661,7 +678,7 @@ impl Swarm {
         let p = &mut self.peers[peer as usize];
         p.rec.first_peer.get_or_insert(now);
         p.pending.remove(&other);
-        p.candidates.remove(&other);
+        p.candidates.retain(|&q| q != other);
         p.avail.add(&have);
         let n = Nbr {
             have,

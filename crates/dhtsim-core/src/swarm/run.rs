@@ -344,6 +344,46 @@ mod tests {
     }
 
     #[test]
+    fn a_newcomer_gives_up_on_peers_the_tracker_names_after_they_crashed() {
+        // Ten leechers crash at 5 s without telling the tracker, which names them to a
+        // newcomer at 6 s, in random order with the seeder. With room for one neighbour, the
+        // newcomer tries them one by one: each dead one costs it 3 s before the next.
+        let mut cfg = config(10, 1, 10);
+        cfg.max_peers = 1;
+        let mut d = Driver::new(&cfg, &settings(), 6);
+        for (t, class) in arrivals(&cfg, 6) {
+            d.engine.schedule_at(t, Ev::Arrive(class));
+        }
+        while d.step(SimTime(5_000), &mut |_| {}).is_some() {}
+        for p in 1..=10 {
+            let mut out = Vec::new();
+            d.swarm.depart(SimTime(5_000), p, false, &mut out);
+            d.apply(SimTime(5_000), out);
+        }
+        while d.step(SimTime(6_000), &mut |_| {}).is_some() {}
+        let mut out = Vec::new();
+        let newcomer = d.swarm.arrive(SimTime(6_000), class(1000, 1000), false, &mut out);
+        d.apply(SimTime(6_000), out);
+        let mut tried = Vec::new();
+        let mut watch = |c: &Cmd| {
+            if let Cmd::Send { from: Addr::Peer(f), to: Addr::Peer(t), msg: Msg::Hello(_) } = c
+                && *f == newcomer
+            {
+                tried.push(*t);
+            }
+        };
+        while d.step(SimTime(200_000), &mut watch).is_some() {}
+        let dead_first = tried.iter().take_while(|&&t| t != 0).count() as u64;
+        assert!(dead_first >= 1 && tried.contains(&0), "tried {tried:?}");
+        let rec = d.swarm.records().nth(newcomer as usize).unwrap().clone();
+        // Tracker answer at 6.1 s; each dead peer 3 s; then hello, welcome, interested, unchoke,
+        // request (5 latencies) and one piece (2,098 ms).
+        let want = 6_100 + dead_first * 3_000 + 5 * 50 + 2_098;
+        assert_eq!(rec.first_piece, Some(SimTime(want)), "{rec:?}");
+        assert!(rec.complete.is_some(), "{rec:?}");
+    }
+
+    #[test]
     fn a_newcomer_asks_the_seeder_for_the_pieces_its_other_neighbour_lacks() {
         // A leecher downloads from the seeder alone for 30 s; a second one then arrives and
         // connects to both. After its random first piece, the pieces it gets from the seeder
