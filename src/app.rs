@@ -344,6 +344,10 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
     if runs.iter().any(|r| !r.result.samples.is_empty()) {
         files.push(("timeseries.csv".into(), tables::timeseries_csv(runs)));
     }
+    if runs.iter().any(|r| r.result.swarm.is_some()) {
+        files.push(("downloads.csv".into(), tables::downloads_csv(runs)));
+        files.push(("swarm.csv".into(), tables::swarm_csv(runs)));
+    }
     files.extend(tables::dot_files(runs));
     if out.lookups {
         files.push(("lookups.csv".into(), tables::lookups_csv(runs)));
@@ -366,6 +370,22 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
                     protocol: r.result.protocol.name().to_string(),
                     maintenance_bytes_per_peer_s: s.maintenance_bytes_per_peer_s,
                     latency_ms_p50: s.latency_ms_p50_p95_p99.map(|l| l.0 as f64),
+                    swarm: r.result.swarm.as_ref().map(|sw| crate::plot::SwarmPlot {
+                        leechers: sw.peers.iter().filter(|p| !p.initial_seeder).count() as u64,
+                        downloads_s: sw
+                            .peers
+                            .iter()
+                            .filter(|p| !p.initial_seeder)
+                            .filter_map(|p| {
+                                p.complete.map(|c| c.since(p.arrive).as_ms() as f64 / 1000.0)
+                            })
+                            .collect(),
+                        population: sw
+                            .samples
+                            .iter()
+                            .map(|x| (x.t.as_ms() as f64 / 60_000.0, x.seeders, x.leechers))
+                            .collect(),
+                    }),
                     samples: r
                         .result
                         .samples

@@ -130,7 +130,38 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
                 "maintenance_bytes_per_peer_s",
             )?,
             latency_ms_p50: optional_real(&sfile, &row, "latency_ms_p50")?,
+            swarm: None,
         });
+    }
+    if dir.join("downloads.csv").exists() {
+        let dfile = dir.join("downloads.csv").display().to_string();
+        for row in read_csv(dir, "downloads.csv")? {
+            let run = number(&dfile, &row, "run")?;
+            let Some(r) = runs.iter_mut().find(|r| r.run == run) else {
+                return Err(InputError::whole(&dfile, format!("run {run} is not in summary.csv")));
+            };
+            let s = r.swarm.get_or_insert_with(Default::default);
+            if number(&dfile, &row, "initial_seeder")? == 0 {
+                s.leechers += 1;
+                if let Some(done) = optional_real(&dfile, &row, "complete_ms")? {
+                    let arrive = number(&dfile, &row, "arrive_ms")?;
+                    s.downloads_s.push((done as u64 - arrive) as f64 / 1000.0);
+                }
+            }
+        }
+    }
+    if dir.join("swarm.csv").exists() {
+        let wfile = dir.join("swarm.csv").display().to_string();
+        for row in read_csv(dir, "swarm.csv")? {
+            let run = number(&wfile, &row, "run")?;
+            let Some(r) = runs.iter_mut().find(|r| r.run == run) else {
+                return Err(InputError::whole(&wfile, format!("run {run} is not in summary.csv")));
+            };
+            let t = number(&wfile, &row, "t_ms")? as f64 / 60_000.0;
+            let (seeders, leechers) =
+                (number(&wfile, &row, "seeders")?, number(&wfile, &row, "leechers")?);
+            r.swarm.get_or_insert_with(Default::default).population.push((t, seeders, leechers));
+        }
     }
     if dir.join("timeseries.csv").exists() {
         let tfile = dir.join("timeseries.csv").display().to_string();

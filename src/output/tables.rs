@@ -9,6 +9,7 @@
 
 use dhtsim_core::metrics::{LookupRecord, PeerRecord, RunResult, Summary};
 use dhtsim_core::protocol::Traffic;
+use dhtsim_core::swarm::run::SwarmSummary;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -106,11 +107,13 @@ fn write_table<X>(columns: &[Column<'_, X>], rows: impl IntoIterator<Item = X>) 
 struct RunSummary<'a> {
     out: &'a RunOutput,
     s: Summary,
+    swarm: Option<SwarmSummary>,
 }
 
 impl<'a> RunSummary<'a> {
     fn of(out: &'a RunOutput) -> Self {
-        RunSummary { out, s: Summary::of(&out.result) }
+        let swarm = out.result.swarm.as_ref().map(|s| s.summary());
+        RunSummary { out, s: Summary::of(&out.result), swarm }
     }
 }
 
@@ -163,6 +166,27 @@ const SUMMARY_STATS: &[SummaryColumn] = &[
     ("protocol", |x| x.out.result.protocol.name().to_string()),
 ];
 
+/// `summary.csv`'s columns for swarm runs (SPEC §5), after the others; only in the summaries of
+/// swarm scenarios.
+const SUMMARY_SWARM: &[SummaryColumn] = &[
+    ("leechers", |x| opt(x.swarm().map(|s| s.leechers))),
+    ("completed", |x| opt(x.swarm().map(|s| s.completed))),
+    ("aborted", |x| opt(x.swarm().map(|s| s.aborted))),
+    ("download_ms_mean", |x| float(x.swarm().and_then(|s| s.download_ms.map(|d| d.0)))),
+    ("download_ms_p50", |x| opt(x.swarm().and_then(|s| s.download_ms.map(|d| d.1)))),
+    ("download_ms_p95", |x| opt(x.swarm().and_then(|s| s.download_ms.map(|d| d.2)))),
+    ("first_peer_ms_mean", |x| float(x.swarm().and_then(|s| s.first_peer_ms_mean))),
+    ("discovery_messages", |x| opt(x.swarm().map(|s| s.discovery_messages))),
+    ("tracker_requests", |x| opt(x.swarm().map(|s| s.tracker_requests))),
+    ("swarm_events", |x| opt(x.out.result.swarm.as_ref().map(|s| s.events))),
+];
+
+impl RunSummary<'_> {
+    fn swarm(&self) -> Option<&SwarmSummary> {
+        self.swarm.as_ref()
+    }
+}
+
 /// `summary.csv`: one row per run.
 pub fn summary_csv(runs: &[RunOutput]) -> Vec<u8> {
     summary_table(runs.iter().map(RunSummary::of).collect())
@@ -174,7 +198,73 @@ fn summary_table(rows: Vec<RunSummary<'_>>) -> Vec<u8> {
     let mut columns = fixed(SUMMARY_KEY);
     columns.extend(swept(first, |x: &RunSummary<'_>| &x.out.point));
     columns.extend(fixed(SUMMARY_STATS));
+    if rows.iter().any(|x| x.swarm.is_some()) {
+        columns.extend(fixed(SUMMARY_SWARM));
+    }
     write_table(&columns, rows)
+}
+
+#[derive(Serialize, Default)]
+struct DownloadRow {
+    run: u64,
+    peer: u64,
+    arrive_ms: u64,
+    first_peer_ms: Option<u64>,
+    first_piece_ms: Option<u64>,
+    complete_ms: Option<u64>,
+    leave_ms: Option<u64>,
+    bytes_up: u64,
+    bytes_down: u64,
+    discovery_messages: u64,
+    /// 1 for the initial seeders.
+    initial_seeder: u8,
+}
+
+/// `downloads.csv` (swarm runs): one row per swarm peer of every run, by swarm index.
+pub fn downloads_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let rows = runs.iter().flat_map(|r| {
+        let peers = r.result.swarm.as_ref().map_or(&[][..], |s| &s.peers[..]);
+        peers.iter().enumerate().map(move |(i, p)| DownloadRow {
+            run: r.run,
+            peer: i as u64,
+            arrive_ms: p.arrive.as_ms(),
+            first_peer_ms: p.first_peer.map(|t| t.as_ms()),
+            first_piece_ms: p.first_piece.map(|t| t.as_ms()),
+            complete_ms: p.complete.map(|t| t.as_ms()),
+            leave_ms: p.leave.map(|t| t.as_ms()),
+            bytes_up: p.bytes_up,
+            bytes_down: p.bytes_down,
+            discovery_messages: p.discovery_messages,
+            initial_seeder: p.initial_seeder.into(),
+        })
+    });
+    write_rows(rows)
+}
+
+#[derive(Serialize, Default)]
+struct SwarmRow {
+    run: u64,
+    t_ms: u64,
+    seeders: u64,
+    leechers: u64,
+    tracker_up: u8,
+    rarest_piece_copies: u32,
+}
+
+/// `swarm.csv` (swarm runs): the population of every run at each sample.
+pub fn swarm_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let rows = runs.iter().flat_map(|r| {
+        let samples = r.result.swarm.as_ref().map_or(&[][..], |s| &s.samples[..]);
+        samples.iter().map(move |s| SwarmRow {
+            run: r.run,
+            t_ms: s.t.as_ms(),
+            seeders: s.seeders,
+            leechers: s.leechers,
+            tracker_up: s.tracker_up.into(),
+            rarest_piece_copies: s.rarest_piece_copies,
+        })
+    });
+    write_rows(rows)
 }
 
 #[derive(Serialize, Default)]
@@ -589,6 +679,7 @@ mod tests {
                 stopped: None,
                 warnings: vec![],
                 load: vec![],
+                swarm: None,
             },
         }
     }
@@ -652,7 +743,7 @@ mod tests {
         let mut out = bare_run(17, 18, &[("overlay.fingers", "true"), ("churn.rate", "0.25")]);
         out.result.events = 15;
         out.result.end = dhtsim_core::time::SimTime(16);
-        let csv = summary_table(vec![RunSummary { out: &out, s: distinct_summary() }]);
+        let csv = summary_table(vec![RunSummary { out: &out, s: distinct_summary(), swarm: None }]);
         assert_columns_hold(
             &String::from_utf8(csv).unwrap(),
             &[
@@ -708,8 +799,8 @@ mod tests {
         let (a, b) = (bare_run(0, 1, &point), bare_run(1, 2, &point));
         // Two seeds with the same statistics: each mean is the run's value, each interval 0.
         let runs = [
-            RunSummary { out: &a, s: distinct_summary() },
-            RunSummary { out: &b, s: distinct_summary() },
+            RunSummary { out: &a, s: distinct_summary(), swarm: None },
+            RunSummary { out: &b, s: distinct_summary(), swarm: None },
         ];
         let expected = [
             ("overlay.fingers", "true"),
@@ -843,6 +934,7 @@ mod tests {
                 stopped: None,
                 warnings: vec![],
                 load: vec![],
+                swarm: None,
             },
         };
         let text = String::from_utf8(lookups_csv(std::slice::from_ref(&run))).unwrap();

@@ -428,6 +428,112 @@ impl Chart for TimeSeries<'_> {
     }
 }
 
+/// The share of each variant's leechers that completed within each download time (pooled over
+/// its seeds; leechers that never completed keep a curve below 1).
+pub struct DownloadCdf<'a> {
+    /// The variants.
+    pub variants: &'a [super::SwarmVariant<'a>],
+}
+
+impl Chart for DownloadCdf<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let x_max = self
+            .variants
+            .iter()
+            .filter_map(|v| v.downloads_s.last().copied())
+            .fold(1.0f64, f64::max)
+            * 1.05;
+        let mut chart = ChartBuilder::on(area)
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .caption("Download time (arrival to completion)", ("sans-serif", 22))
+            .build_cartesian_2d(0f64..x_max, 0f64..1.02)?;
+        chart
+            .configure_mesh()
+            .x_desc("download time, s")
+            .y_desc("share of leechers completed")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, v) in self.variants.iter().enumerate() {
+            let c = color(i);
+            let n = v.leechers.max(1) as f64;
+            let mut points = vec![(0.0, 0.0)];
+            for (k, &t) in v.downloads_s.iter().enumerate() {
+                points.push((t, k as f64 / n));
+                points.push((t, (k + 1) as f64 / n));
+            }
+            if let Some(&(_, y)) = points.last() {
+                points.push((x_max, y));
+            }
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+                .label(v.label.clone())
+                .legend(swatch(c, 2));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 13)
+    }
+}
+
+/// Seeders and leechers over time, one line per variant (its first run).
+pub struct SwarmPopulation<'a> {
+    /// The variants.
+    pub variants: &'a [super::SwarmVariant<'a>],
+}
+
+impl Chart for SwarmPopulation<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let (title, body) = area.split_vertically(45);
+        title.titled("Swarm population over virtual time", ("sans-serif", 22))?;
+        let panels = body.split_evenly((1, 2));
+        let t_max = self
+            .variants
+            .iter()
+            .filter_map(|v| v.population.last().map(|p| p.0))
+            .fold(1e-3f64, f64::max);
+        for (panel, (caption, pick)) in panels.iter().zip([
+            ("leechers", (|p: &(f64, u64, u64)| p.2) as fn(&(f64, u64, u64)) -> u64),
+            ("seeders", |p: &(f64, u64, u64)| p.1),
+        ]) {
+            let top = self
+                .variants
+                .iter()
+                .flat_map(|v| v.population.iter().map(pick))
+                .max()
+                .unwrap_or(1)
+                .max(1) as f64
+                * 1.1;
+            let mut chart = ChartBuilder::on(panel)
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(55)
+                .caption(caption, ("sans-serif", 16))
+                .build_cartesian_2d(0f64..t_max, 0f64..top)?;
+            chart
+                .configure_mesh()
+                .x_desc("minutes")
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 13))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()?;
+            for (i, v) in self.variants.iter().enumerate() {
+                let c = color(i);
+                let points = v.population.iter().map(|p| (p.0, pick(p) as f64));
+                chart
+                    .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+                    .label(v.label.clone())
+                    .legend(swatch(c, 2));
+            }
+            legend(&mut chart, SeriesLabelPosition::UpperRight, 11)?;
+        }
+        Ok(())
+    }
+}
+
 /// Li et al.'s cost-versus-performance picture: one point per parameter setting (maintenance
 /// bytes per live peer per second, median lookup latency), each protocol's convex hull.
 pub struct CostVsLatency<'a> {

@@ -51,6 +51,61 @@ pub struct PlotRun {
     pub maintenance_bytes_per_peer_s: Option<f64>,
     /// Median latency of the lookups answered by an owner, ms, if any.
     pub latency_ms_p50: Option<f64>,
+    /// A swarm run's downloads and population, if it is one.
+    pub swarm: Option<SwarmPlot>,
+}
+
+/// What the swarm plots need of a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SwarmPlot {
+    /// Leechers that arrived.
+    pub leechers: u64,
+    /// Download times of those that completed, seconds.
+    pub downloads_s: Vec<f64>,
+    /// (minutes, seeders, leechers) at each sample.
+    pub population: Vec<(f64, u64, u64)>,
+}
+
+/// One variant of a swarm scenario: its label, the download times pooled over its seeds
+/// (sorted, seconds) with the leechers that arrived, and its first run's population.
+pub struct SwarmVariant<'a> {
+    /// Legend text.
+    pub label: String,
+    /// Download times, ascending.
+    pub downloads_s: Vec<f64>,
+    /// Leechers over all its runs.
+    pub leechers: u64,
+    /// Its first run's population.
+    pub population: &'a [(f64, u64, u64)],
+}
+
+/// The swarm runs grouped by sweep point, in first-appearance order.
+pub fn swarm_variants(runs: &[PlotRun]) -> Vec<SwarmVariant<'_>> {
+    let mut out: Vec<(&[(String, String)], SwarmVariant<'_>)> = Vec::new();
+    for r in runs {
+        let Some(s) = &r.swarm else { continue };
+        match out.iter_mut().find(|(p, _)| *p == r.point.as_slice()) {
+            Some((_, v)) => {
+                v.downloads_s.extend(&s.downloads_s);
+                v.leechers += s.leechers;
+            }
+            None => out.push((
+                &r.point,
+                SwarmVariant {
+                    label: label(&r.point),
+                    downloads_s: s.downloads_s.clone(),
+                    leechers: s.leechers,
+                    population: &s.population,
+                },
+            )),
+        }
+    }
+    out.into_iter()
+        .map(|(_, mut v)| {
+            v.downloads_s.sort_by(f64::total_cmp);
+            v
+        })
+        .collect()
 }
 
 /// One parameter setting's cost and performance, pooled over seeds.
@@ -435,6 +490,16 @@ pub fn render_all(
         let ts = chart::TimeSeries { run: r.run, samples: &r.samples };
         files.extend(chart::both("timeseries", &ts)?);
     }
+    let swarms = swarm_variants(runs);
+    if swarms.iter().any(|v| !v.downloads_s.is_empty()) {
+        files.extend(chart::both("download_cdf", &chart::DownloadCdf { variants: &swarms })?);
+    }
+    if swarms.iter().any(|v| v.population.len() >= 2) {
+        files.extend(chart::both(
+            "swarm_population",
+            &chart::SwarmPopulation { variants: &swarms },
+        )?);
+    }
     let n = distribution_n.filter(|n| ns.contains(n)).or_else(|| ns.last().copied());
     if let Some(n) = n {
         let dist = chart::HopDistribution { variants: &variants, n };
@@ -467,6 +532,7 @@ mod tests {
             protocol: "chord".into(),
             maintenance_bytes_per_peer_s: None,
             latency_ms_p50: None,
+            swarm: None,
         }
     }
 
@@ -547,6 +613,7 @@ mod cost_tests {
             protocol: protocol.into(),
             maintenance_bytes_per_peer_s: Some(cost),
             latency_ms_p50: Some(latency),
+            swarm: None,
         }
     }
 

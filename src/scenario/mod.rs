@@ -20,6 +20,7 @@ use dhtsim_core::config::{
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
+use dhtsim_core::swarm::{CapacityClass, Discovery, SwarmConfig};
 use dhtsim_core::time::{SimDuration, SimTime};
 use dhtsim_core::workload::file_key;
 pub use error::InputError;
@@ -126,6 +127,23 @@ pub mod defaults {
     pub const WEIBULL_SHAPE: f64 = 0.5;
     /// `workload.zipf_exponent`.
     pub const ZIPF_EXPONENT: f64 = 1.0;
+    /// `swarm.pieces`.
+    pub const SWARM_PIECES: u32 = 100;
+    /// `swarm.piece_kib`: the usual piece size of a file of a few hundred MB.
+    pub const SWARM_PIECE_KIB: u32 = 256;
+    /// `swarm.up_kbps`, `swarm.down_kbps`: an ADSL line's upload and download.
+    pub const SWARM_UP_KBPS: u64 = 1000;
+    /// See [`SWARM_UP_KBPS`].
+    pub const SWARM_DOWN_KBPS: u64 = 8000;
+    /// `swarm.announce_s`: a tracker's usual re-announce interval.
+    pub const SWARM_ANNOUNCE_S: u64 = 1800;
+    /// `swarm.numwant`: BitTorrent clients' default.
+    pub const SWARM_NUMWANT: u32 = 50;
+    /// `swarm.max_peers`: connections a peer opens (it accepts twice as many), the reference
+    /// client's `max_initiate`.
+    pub const SWARM_MAX_PEERS: u32 = 40;
+    /// `swarm.unchoke_slots`: the reference client's four.
+    pub const SWARM_UNCHOKE_SLOTS: u32 = 4;
     /// `workload.consistency_window_ms`.
     pub const CONSISTENCY_WINDOW_MS: u64 = core::CONSISTENCY_WINDOW.0;
     /// `network.latency_ms` (constant model).
@@ -430,8 +448,13 @@ pub fn known_keys() -> Vec<String> {
     let one = doc::parse("", "[[events]]\n").expect("parses");
     let mut r2 = Reader::new("", "", &inputs);
     let _ = read_config(&mut r2, &one, "x");
+    // Likewise `[swarm]` and its capacity classes.
+    let swarm = doc::parse("", "[swarm]\nclasses = [{}]\n").expect("parses");
+    let mut r3 = Reader::new("", "", &inputs);
+    let _ = read_config(&mut r3, &swarm, "x");
     let mut keys = r.known_keys();
     keys.extend(r2.known_keys());
+    keys.extend(r3.known_keys());
     keys.push("sweep".into());
     keys.push("sweep.seeds".into());
     keys.sort();
@@ -497,7 +520,10 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         _ => 0,
     };
     let event_paths: Vec<String> = (0..event_count).map(|i| format!("events[{i}]")).collect();
-    let events = read_events(r, &top, &event_paths, space, explicit);
+    let (events, tracker_events) = match read_events(r, &top, &event_paths, space, explicit) {
+        Some((events, tracker)) => (Some(events), tracker),
+        None => (None, Vec::new()),
+    };
     let mut trace_source = None;
     let mut churn = read_churn(r, &top, space, duration, &mut trace_source);
     // Poisson arrivals default to the rate that balances departures: N / mean session.
@@ -518,6 +544,21 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
                 )
             })
         });
+    let swarm = read_swarm(r, &top, space, duration, &name, &tracker_events);
+    let overlay_given = r.get(&top, "overlay").is_some();
+    let swarm_dht = swarm.as_ref().is_some_and(|s| s.discovery.dht());
+    if swarm_dht && !overlay_given {
+        let t = r.table(&top, "swarm", "swarm");
+        let msg = "DHT discovery needs an overlay: add an [overlay] section that names its \
+                   `protocol` (\"chord\" or \"kademlia\")"
+            .to_string();
+        match r.get(&t, "discovery") {
+            Some(node) => r.error(&t, "discovery", node, msg),
+            None => r.table_error(&t, "discovery", msg),
+        }
+    }
+    // Swarm peers join and leave the overlay.
+    let membership_changes = membership_changes || swarm_dht;
     let overlay = read_overlay(r, &top, membership_changes);
     let sample = match r.seconds(&out, "sample_s", true) {
         Some(0) => None,
@@ -579,6 +620,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         stop_on_violation,
         check_every_event,
         snapshots,
+        swarm,
     };
     // The rules that relate settings live with the configuration, in the core.
     if let Err(e) = config.validate() {
@@ -1444,6 +1486,188 @@ fn read_workload(
     Some(WorkloadConfig { lookups, keys, files, per_peer_interval, consistency_window })
 }
 
+/// Reads `[swarm]` (SPEC §2c), with the scripted tracker events; `None` without a `[swarm]`
+/// section (tracker events are then refused) or when a value is wrong.
+fn read_swarm(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    space: IdSpace,
+    duration: SimTime,
+    name: &str,
+    tracker_events: &[TrackerEvent<'_>],
+) -> Option<SwarmConfig> {
+    if r.get(top, "swarm").is_none() {
+        if let Some((_, _, t)) = tracker_events.first() {
+            let node = r.get(t, "kind").expect("read as a tracker event");
+            let msg = "a tracker event needs a swarm: add a [swarm] section".to_string();
+            r.error(t, "kind", node, msg);
+        }
+        return None;
+    }
+    let t = r.table(top, "swarm", "swarm");
+    let count = |r: &mut Reader<'_>, key: &'static str, min: i128, default: u32| {
+        r.int(&t, key, min, u32::MAX as i128).map_or(default, |v| v as u32)
+    };
+    // Zero pieces is the core's rule to refuse (at this key): read it here as any count.
+    // Bounded so that no input exhausts memory: a million pieces of up to a GiB, ten million
+    // leechers.
+    let bounded = |r: &mut Reader<'_>, key: &'static str, max: i128, default: u32| {
+        r.int(&t, key, 0, max).map_or(default, |v| v as u32)
+    };
+    let pieces = bounded(r, "pieces", 1 << 20, defaults::SWARM_PIECES);
+    let piece_kib = bounded(r, "piece_kib", 1 << 20, defaults::SWARM_PIECE_KIB);
+    let seeders = bounded(r, "seeders", 1_000_000, 1);
+    let flash_crowd = bounded(r, "leechers", 10_000_000, 0);
+    let flash_at = SimTime(r.seconds(&t, "flash_at_s", true).unwrap_or(0));
+    let arrivals_per_s = match r.number(&t, "arrivals_per_s") {
+        Some((x, node)) if !(0.0..=1e6).contains(&x) => {
+            r.error(&t, "arrivals_per_s", node, format!("must be from 0 to 10^6, got {}", num(x)));
+            0.0
+        }
+        Some((x, _)) => x,
+        None => 0.0,
+    };
+    let arrivals_until = r.seconds(&t, "arrivals_until_s", true).map_or(duration, SimTime);
+    if arrivals_per_s == 0.0 {
+        r.ignored(&t, "arrivals_until_s", "has no effect without `arrivals_per_s`");
+    }
+    let expected = arrivals_per_s * arrivals_until.as_ms() as f64 / 1000.0;
+    if expected > 1e7 {
+        let node = r.get(&t, "arrivals_per_s").expect("a positive rate was read");
+        let msg = format!(
+            "{} arrivals per second until {} s make {} leechers: at most 10^7",
+            num(arrivals_per_s),
+            num(arrivals_until.as_ms() as f64 / 1000.0),
+            num(expected.round())
+        );
+        r.error(&t, "arrivals_per_s", node, msg);
+    }
+    let kbps = |r: &mut Reader<'_>, t: &Table<'_>, key: &'static str, default: u64| {
+        r.int(t, key, 1, u32::MAX as i128).map_or(default, |v| v as u64)
+    };
+    let up = kbps(r, &t, "up_kbps", defaults::SWARM_UP_KBPS);
+    let down = kbps(r, &t, "down_kbps", defaults::SWARM_DOWN_KBPS);
+    let mut classes = vec![CapacityClass { weight: 1, up_kbps: up, down_kbps: down }];
+    if let Some(items) = r.array(&t, "classes") {
+        for key in ["up_kbps", "down_kbps"] {
+            if let Some(node) = r.get(&t, key) {
+                let msg = format!("give either `{key}` or `classes`, not both");
+                r.error(&t, key, node, msg);
+            }
+        }
+        classes.clear();
+        let paths: Vec<String> = (0..items.len()).map(|i| format!("swarm.classes[{i}]")).collect();
+        for (item, path) in items.iter().zip(&paths) {
+            let c = Table { path, schema: "swarm.classes", node: Some(item) };
+            if !matches!(item.kind, doc::Kind::Table(_)) {
+                let msg = format!(
+                    "expected a table ({{ weight = 1, up_kbps = 1000, down_kbps = 8000 }}), found {}",
+                    item.kind.type_name()
+                );
+                r.error(&t, "classes", item, msg);
+                continue;
+            }
+            let weight = r.int(&c, "weight", 1, u32::MAX as i128).map_or(1, |v| v as u32);
+            let up_kbps = kbps(r, &c, "up_kbps", defaults::SWARM_UP_KBPS);
+            let down_kbps = kbps(r, &c, "down_kbps", defaults::SWARM_DOWN_KBPS);
+            classes.push(CapacityClass { weight, up_kbps, down_kbps });
+        }
+    }
+    let seeder = CapacityClass {
+        weight: 1,
+        up_kbps: kbps(r, &t, "seeder_up_kbps", classes.first().map_or(up, |c| c.up_kbps)),
+        down_kbps: kbps(r, &t, "seeder_down_kbps", classes.first().map_or(down, |c| c.down_kbps)),
+    };
+    let seed_time = r.seconds(&t, "seed_time_s", true).map(SimDuration);
+    let discovery = match r.choice(&t, "discovery", &["tracker", "dht", "both"]) {
+        Some("dht") => Discovery::Dht,
+        Some("both") => Discovery::Both,
+        _ => Discovery::Tracker,
+    };
+    let announce = SimDuration(
+        r.seconds(&t, "announce_s", false).unwrap_or(defaults::SWARM_ANNOUNCE_S * 1000),
+    );
+    let numwant = count(r, "numwant", 0, defaults::SWARM_NUMWANT);
+    let max_peers = count(r, "max_peers", 0, defaults::SWARM_MAX_PEERS);
+    let unchoke_slots = count(r, "unchoke_slots", 0, defaults::SWARM_UNCHOKE_SLOTS);
+    let infohash = match r.int(&t, "infohash", 0, space.max_id() as i128) {
+        Some(k) => RingId(k as u64),
+        None => file_key(space, name),
+    };
+    let abort_mean = r.seconds(&t, "abort_mean_s", false);
+    let crash_fraction = match r.number(&t, "abort_crash_fraction") {
+        Some((x, node)) if !(0.0..=1.0).contains(&x) => {
+            r.error(&t, "abort_crash_fraction", node, format!("must be in [0, 1], got {}", num(x)));
+            defaults::CRASH_FRACTION
+        }
+        Some((x, _)) => x,
+        None => defaults::CRASH_FRACTION,
+    };
+    if abort_mean.is_none() {
+        r.ignored(&t, "abort_crash_fraction", "has no effect without `abort_mean_s`");
+    }
+    let aborts =
+        abort_mean.map(|ms| (SessionDist::Exponential { mean_ms: ms as f64 }, crash_fraction));
+    // One outage as two keys (sweepable), beside any scripted tracker events.
+    let mut outages: Vec<(SimTime, bool)> =
+        tracker_events.iter().map(|&(at, up, _)| (at, up)).collect();
+    let down = r.seconds(&t, "tracker_down_s", true);
+    let up_again = r.seconds(&t, "tracker_up_s", true);
+    match (down, up_again) {
+        (Some(d), Some(u)) if u <= d => {
+            let node = r.get(&t, "tracker_up_s").expect("read above");
+            let msg = format!("must come after `tracker_down_s` ({} s)", num(d as f64 / 1000.0));
+            r.error(&t, "tracker_up_s", node, msg);
+        }
+        (None, Some(_)) => {
+            let node = r.get(&t, "tracker_up_s").expect("read above");
+            r.error(&t, "tracker_up_s", node, "needs `tracker_down_s`".into());
+        }
+        _ => {}
+    }
+    outages.extend(down.map(|d| (SimTime(d), false)));
+    outages.extend(up_again.map(|u| (SimTime(u), true)));
+    outages.sort_by_key(|&(at, _)| at); // stable: equal times keep their order
+    if !discovery.tracker() && down.is_some() {
+        let node = r.get(&t, "tracker_down_s").expect("read above");
+        let msg = format!(
+            "a tracker outage in a swarm without a tracker (`swarm.discovery = \"{}\"`)",
+            discovery.name()
+        );
+        r.error(&t, "tracker_down_s", node, msg);
+    }
+    if !discovery.tracker()
+        && let Some((_, _, et)) = tracker_events.first()
+    {
+        let node = r.get(et, "kind").expect("read as a tracker event");
+        let msg = format!(
+            "a tracker event in a swarm without a tracker (`swarm.discovery = \"{}\"`)",
+            discovery.name()
+        );
+        r.error(et, "kind", node, msg);
+    }
+    Some(SwarmConfig {
+        pieces,
+        piece_kib,
+        seeders,
+        seeder,
+        flash_crowd,
+        flash_at,
+        arrivals_per_s,
+        arrivals_until,
+        classes,
+        seed_time,
+        announce,
+        numwant,
+        max_peers,
+        unchoke_slots,
+        tracker_events: outages,
+        discovery,
+        infohash,
+        aborts,
+    })
+}
+
 /// Reads `[[events]]`, each with the table it came from (for messages about it).
 fn read_events<'n>(
     r: &mut Reader<'_>,
@@ -1451,19 +1675,31 @@ fn read_events<'n>(
     paths: &'n [String],
     space: IdSpace,
     explicit: bool,
-) -> Option<Vec<(ScriptedEvent, Table<'n>)>> {
-    let Some(items) = r.array(top, "events") else { return Some(Vec::new()) };
-    let mut events: Vec<(ScriptedEvent, Table<'n>)> = Vec::new();
+) -> Option<(Vec<PeerEvent<'n>>, Vec<TrackerEvent<'n>>)> {
+    let Some(items) = r.array(top, "events") else { return Some((Vec::new(), Vec::new())) };
+    let mut events: Vec<PeerEvent<'n>> = Vec::new();
+    let mut tracker = Vec::new();
     let mut ok = true;
     for (item, path) in items.iter().zip(paths) {
-        if !matches!(item.kind, doc::Kind::Table(_)) {
+        let doc::Kind::Table(map) = &item.kind else {
             let t = Table { path: "", schema: "", node: Some(item) };
             let msg = format!("expected a table ([[events]]), found {}", item.kind.type_name());
             r.error(&t, path, item, msg);
             ok = false;
             continue;
-        }
+        };
         let t = Table { path, schema: "events", node: Some(item) };
+        let kind = map.get("kind").and_then(|n| match &n.kind {
+            doc::Kind::Str(k) => Some(k.as_str()),
+            _ => None,
+        });
+        if let Some(k @ ("tracker_down" | "tracker_up")) = kind {
+            match read_tracker_event(r, &t, k == "tracker_up") {
+                Some(ev) => tracker.push(ev),
+                None => ok = false,
+            }
+            continue;
+        }
         match read_event(r, &t, space) {
             Some(ev) => events.push((ev, t)),
             None => ok = false,
@@ -1481,14 +1717,48 @@ fn read_events<'n>(
         }
         return None;
     }
-    Some(events)
+    Some((events, tracker))
+}
+
+/// A scripted event about peers, with the table it came from.
+type PeerEvent<'n> = (ScriptedEvent, Table<'n>);
+
+/// A scripted `tracker_down` or `tracker_up` event: when, whether the tracker comes back, and
+/// the table it came from.
+type TrackerEvent<'n> = (SimTime, bool, Table<'n>);
+
+/// Reads a `tracker_down` / `tracker_up` event (only `at_ms` and `kind`).
+fn read_tracker_event<'n>(r: &mut Reader<'_>, t: &Table<'n>, up: bool) -> Option<TrackerEvent<'n>> {
+    r.choice(t, "kind", &["tracker_down", "tracker_up"]);
+    for k in ["from", "key", "file", "peer", "via"] {
+        if let Some(node) = r.get(t, k) {
+            let kind = if up { "tracker_up" } else { "tracker_down" };
+            let msg = format!("a {kind} event has no `{k}` (it takes only `at_ms`)");
+            r.error(t, k, node, msg);
+            return None;
+        }
+    }
+    match r.int(t, "at_ms", 0, U64_MAX) {
+        Some(at) => Some((SimTime(at as u64), up, *t)),
+        None => {
+            if r.get(t, "at_ms").is_none() {
+                r.table_error(t, "at_ms", "missing: every event needs `at_ms`".into());
+            }
+            None
+        }
+    }
 }
 
 fn read_event(r: &mut Reader<'_>, t: &Table<'_>, space: IdSpace) -> Option<ScriptedEvent> {
     let max_id = space.max_id() as i128;
     // Whether it comes before the end of the run, `Config::validate` checks.
     let at = r.int(t, "at_ms", 0, U64_MAX);
-    let kind = r.choice(t, "kind", &["lookup", "store", "join", "leave", "crash"]);
+    // (Tracker events are read apart; listed here for the message about an unknown kind.)
+    let kind = r.choice(
+        t,
+        "kind",
+        &["lookup", "store", "join", "leave", "crash", "tracker_down", "tracker_up"],
+    );
     let from = r.int(t, "from", 0, max_id);
     let key = r.int(t, "key", 0, max_id);
     let file = r.string(t, "file");

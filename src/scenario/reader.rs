@@ -364,16 +364,20 @@ impl<'a> Reader<'a> {
             }
             // Only sections are searched for unknown keys: a table given where a value is
             // expected (`seed = { a = 1 }`) is a type error, reported by the read of that key.
-            let schema = known_schema(known, key);
-            if !self.known.contains_key(schema) {
+            // A nested table's schema is its dotted path (`swarm.classes`).
+            let schema = match known_schema(known, key) {
+                k if schema.is_empty() => k.to_string(),
+                k => format!("{schema}.{k}"),
+            };
+            if !self.known.contains_key(schema.as_str()) {
                 continue;
             }
             match &child.kind {
-                Kind::Table(_) => self.unknown_keys(child, &name, schema, found),
+                Kind::Table(_) => self.unknown_keys(child, &name, &schema, found),
                 Kind::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
                         let item_path = format!("{name}[{i}]");
-                        self.unknown_keys(item, &item_path, schema, found);
+                        self.unknown_keys(item, &item_path, &schema, found);
                     }
                 }
                 _ => {}

@@ -164,9 +164,10 @@ pub(crate) fn keys() -> Vec<Key> {
     let mut v = Vec::new();
     let mut add = |known: &'static str, ty: Ty, template: String, valid: &'static str| {
         let leaf = known.rsplit('.').next().unwrap();
-        let shown = match known.strip_prefix("events.") {
-            Some(k) => format!("events[0].{k}"),
-            None => known.to_string(),
+        let shown = match (known.strip_prefix("events."), known.strip_prefix("swarm.classes.")) {
+            (Some(k), _) => format!("events[0].{k}"),
+            (_, Some(k)) => format!("swarm.classes[0].{k}"),
+            _ => known.to_string(),
         };
         assert!(template.contains(&format!("{leaf} = @")), "{known}: template {template:?}");
         v.push(Key { known, shown, ty, template, valid, trace: None });
@@ -329,15 +330,97 @@ pub(crate) fn keys() -> Vec<Key> {
         |k: &str| event(&[("at_ms", "0"), ("kind", "\"join\""), ("peer", "2"), ("via", "1")], k);
     let id = Ty::Int(0, 63);
     add("events.at_ms", Ty::Int(0, 9999), lookup("at_ms"), "0");
-    let kinds = Ty::Choice(&["lookup", "store", "join", "leave", "crash"]);
+    let kinds =
+        Ty::Choice(&["lookup", "store", "join", "leave", "crash", "tracker_down", "tracker_up"]);
     add("events.kind", kinds, lookup("kind"), "\"store\"");
     add("events.from", id, lookup("from"), "12");
     add("events.key", id, lookup("key"), "63");
     add("events.file", Ty::Str, lookup("file"), "\"file-0\"");
     add("events.peer", id, join("peer"), "2");
     add("events.via", id, join("via"), "60");
+    // [swarm]
+    let sw: &[(&'static str, Ty, &'static str)] = &[
+        ("pieces", Ty::Int(1, 1 << 20), "10"),
+        ("piece_kib", Ty::Int(1, 1 << 20), "16"),
+        ("seeders", Ty::Int(0, 1_000_000), "2"),
+        ("leechers", Ty::Int(0, 10_000_000), "3"),
+        ("flash_at_s", seconds_or_zero(), "1"),
+        ("up_kbps", Ty::Int(1, U32), "100"),
+        ("down_kbps", Ty::Int(1, U32), "100"),
+        ("seeder_up_kbps", Ty::Int(1, U32), "100"),
+        ("seeder_down_kbps", Ty::Int(1, U32), "100"),
+        ("seed_time_s", seconds_or_zero(), "5"),
+        ("abort_mean_s", positive_s(), "5"),
+        ("announce_s", positive_s(), "60"),
+        ("numwant", Ty::Int(1, U32), "10"),
+        ("max_peers", Ty::Int(1, U32), "10"),
+        ("unchoke_slots", Ty::Int(0, U32), "2"),
+        ("infohash", Ty::Int(0, U32), "5"),
+        ("tracker_down_s", seconds_or_zero(), "5"),
+    ];
+    for &(k, ty, valid) in sw {
+        let other = if k == "leechers" { "seeders" } else { "leechers" };
+        let template = format!("[swarm]\n{other} = 1\n{k} = @\n");
+        add(format!("swarm.{k}").leak(), ty, template, valid);
+    }
+    let sw = "[swarm]\nleechers = 1\n";
+    add(
+        "swarm.arrivals_per_s",
+        num(0.0, true, 1000.0, true),
+        format!("duration_s = 10\n{sw}arrivals_per_s = @\n"),
+        "0.5",
+    );
+    add(
+        "swarm.arrivals_until_s",
+        seconds_or_zero(),
+        format!("{sw}arrivals_per_s = 0.000001\narrivals_until_s = @\n"),
+        "5",
+    );
+    add(
+        "swarm.abort_crash_fraction",
+        num(0.0, true, 1.0, true),
+        format!("{sw}abort_mean_s = 5\nabort_crash_fraction = @\n"),
+        "0.5",
+    );
+    add(
+        "swarm.tracker_up_s",
+        positive_s(),
+        format!("{sw}tracker_down_s = 0\ntracker_up_s = @\n"),
+        "5",
+    );
+    let discovery = Ty::Choice(&["tracker", "dht", "both"]);
+    add(
+        "swarm.discovery",
+        discovery,
+        format!("[overlay]\nprotocol = \"chord\"\n{sw}discovery = @\n"),
+        "\"both\"",
+    );
+    add(
+        "swarm.classes",
+        Ty::Events,
+        format!("{sw}classes = @\n"),
+        "[{ weight = 1, up_kbps = 10, down_kbps = 10 }]",
+    );
+    for k in ["weight", "up_kbps", "down_kbps"] {
+        add(
+            format!("swarm.classes.{k}").leak(),
+            Ty::Int(1, U32),
+            format!("{sw}classes = [{{ {k} = @ }}]\n"),
+            "10",
+        );
+    }
     // Sections, and [sweep] with its seeds.
-    for s in ["population", "overlay", "network", "workload", "churn", "output", "check", "sweep"] {
+    for s in [
+        "population",
+        "overlay",
+        "network",
+        "workload",
+        "churn",
+        "output",
+        "check",
+        "sweep",
+        "swarm",
+    ] {
         add(s, Ty::Section, format!("{s} = @\n"), "{}");
     }
     add(

@@ -17,6 +17,7 @@ mod reproduce;
 mod scenarios;
 mod shortcuts;
 mod static_ring;
+mod swarm;
 mod validation;
 
 use std::path::{Path, PathBuf};

@@ -29,6 +29,13 @@ fn every_shipped_scenario_checks_and_runs() {
             }
             "chord-load-balance" => &["population.peers=200", "sweep.workload.files=[1000, 2000]"],
             "chord-virtual-nodes" => &["population.peers=200", "workload.files=2000"],
+            "swarm-tracker-vs-dht" | "swarm-fluid" => &[
+                "population.peers=60",
+                "swarm.leechers=30",
+                "swarm.pieces=10",
+                "swarm.arrivals_per_s=0.02",
+                "duration_s=1500",
+            ],
             "chord-stabilization" | "shortcuts-churn" => {
                 &["duration_s=900", "sweep.churn.rate_per_s=[0.05, 0.4]"]
             }

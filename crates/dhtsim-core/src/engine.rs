@@ -137,6 +137,20 @@ impl<E> Engine<E> {
         self.schedule_at(self.now + delay, event);
     }
 
+    /// Moves the clock forward to `time` without an event, for an input from outside that
+    /// happens then (the swarm starting an overlay operation). No pending event may be earlier.
+    pub fn advance_to(&mut self, time: SimTime) {
+        if time <= self.now {
+            return;
+        }
+        assert!(self.peek_time().is_none_or(|t| t >= time), "advancing past a pending event");
+        self.now = time;
+        while self.far.peek().is_some_and(|k| k.time.as_ms() - time.as_ms() < WHEEL_MS) {
+            let Key { time, slot, .. } = self.far.pop().expect("peeked");
+            self.append(time, slot);
+        }
+    }
+
     /// Removes the earliest event, advances the clock to its time, and returns both.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let time = self.peek_time()?;

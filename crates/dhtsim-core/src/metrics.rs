@@ -198,6 +198,8 @@ pub struct RunResult {
     /// Load at the end: stored entries whose key each live physical peer's nodes truly own, in
     /// peer order (empty when nothing was ever stored).
     pub load: Vec<u32>,
+    /// A swarm run's own measurements (`[swarm]`); the fields above then describe its overlay.
+    pub swarm: Option<crate::swarm::run::SwarmResult>,
 }
 
 /// The statistics of a run's lookups, accumulated as each one ends, so that a run of a hundred

@@ -35,6 +35,10 @@ pub enum Purpose {
     SwarmPeers = 6,
     /// A swarm's choices: tracker answers, pieces picked, optimistic unchokes.
     Swarm = 7,
+    /// Latencies of a swarm's messages.
+    SwarmNetwork = 8,
+    /// A swarm's peers as overlay members: their IDs and the members they join through.
+    SwarmOverlay = 9,
 }
 
 /// The generator for `purpose` in the run seeded with `seed`.

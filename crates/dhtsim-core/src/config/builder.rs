@@ -80,6 +80,7 @@ impl Config {
                 stop_on_violation: false,
                 check_every_event: false,
                 snapshots: vec![],
+                swarm: None,
             },
         }
     }

@@ -61,6 +61,8 @@ pub struct Config {
     pub check_every_event: bool,
     /// Times at which to take a snapshot of the overlay (for a DOT export).
     pub snapshots: Vec<SimTime>,
+    /// A BitTorrent swarm run beside the overlay (`[swarm]`, SPEC §2c).
+    pub swarm: Option<crate::swarm::SwarmConfig>,
 }
 
 impl Config {

@@ -37,7 +37,73 @@ impl Config {
         self.check_churn()?;
         self.check_overlay()?;
         self.check_combinations()?;
+        self.check_swarm()?;
         self.check_output()
+    }
+
+    fn check_swarm(&self) -> Result<(), ConfigError> {
+        let Some(s) = &self.swarm else { return Ok(()) };
+        if s.pieces == 0 {
+            return fail("swarm.pieces", "must be at least 1");
+        }
+        if s.piece_kib == 0 {
+            return fail("swarm.piece_kib", "must be at least 1");
+        }
+        let capacity = |key: &str, c: &crate::swarm::CapacityClass| {
+            if c.up_kbps == 0 {
+                return fail(format!("{key}up_kbps"), "must be positive");
+            }
+            if c.down_kbps == 0 {
+                return fail(format!("{key}down_kbps"), "must be positive");
+            }
+            Ok(())
+        };
+        if s.classes.is_empty() {
+            return fail("swarm.classes", "must list at least one capacity class");
+        }
+        for (i, c) in s.classes.iter().enumerate() {
+            if s.classes.len() == 1 {
+                capacity("swarm.", c)?;
+            } else {
+                capacity(&format!("swarm.classes[{i}]."), c)?;
+                if c.weight == 0 {
+                    return fail(format!("swarm.classes[{i}].weight"), "must be at least 1");
+                }
+            }
+        }
+        capacity("swarm.seeder_", &s.seeder)?;
+        if s.seeders == 0 && s.flash_crowd == 0 && s.arrivals_per_s <= 0.0 {
+            return fail("swarm.leechers", "a swarm needs peers: seeders, leechers or arrivals");
+        }
+        if !(s.arrivals_per_s.is_finite() && s.arrivals_per_s >= 0.0) {
+            return fail("swarm.arrivals_per_s", "must be a rate of at least 0");
+        }
+        if s.announce == SimDuration::ZERO {
+            return fail("swarm.announce_s", "must be positive");
+        }
+        for (key, v) in [("numwant", s.numwant), ("max_peers", s.max_peers)] {
+            if v == 0 {
+                return fail(format!("swarm.{key}"), "must be at least 1");
+            }
+        }
+        if !s.discovery.tracker() && !s.tracker_events.is_empty() {
+            return fail(
+                "swarm.tracker_down_s",
+                format!(
+                    "names a tracker outage, and this swarm has no tracker (`discovery = \"{}\"`)",
+                    s.discovery.name()
+                ),
+            );
+        }
+        if let Some((law, crash)) = s.aborts {
+            if !(law.mean_ms() >= 1.0 && law.mean_ms().is_finite()) {
+                return fail("swarm.abort_mean_s", "must be at least 0.001 s");
+            }
+            if !(0.0..=1.0).contains(&crash) {
+                return fail("swarm.abort_crash_fraction", "must be in [0, 1]");
+            }
+        }
+        Ok(())
     }
 
     fn check_window(&self) -> Result<(), ConfigError> {

@@ -149,6 +149,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             snapshots: Vec::new(),
             skipped_departures: 0,
             lookups_not_made: 0,
+            embedded: false,
+            notices: Vec::new(),
         };
         sim.recorder.alive_changed(SimTime::ZERO, n as u64);
         sim.publish_files();

@@ -4,7 +4,7 @@
 //! so the membership never depends on routing.
 
 use super::recorder::OpKind;
-use super::{Event, Simulation};
+use super::{Event, Notice, Simulation};
 use crate::churn::{Arrivals, ChurnModel, TraceKind, poisson_gap};
 use crate::config::Action;
 use crate::metrics::{LeaveKind, PeerRecord};
@@ -106,7 +106,7 @@ impl<P: Protocol> Simulation<'_, P> {
     }
 
     /// Creates a peer with ID `id` that joins through `via`.
-    fn spawn(&mut self, now: SimTime, id: RingId, via: PeerIdx) -> PeerIdx {
+    pub(super) fn spawn(&mut self, now: SimTime, id: RingId, via: PeerIdx) -> PeerIdx {
         let idx = PeerIdx(u32::try_from(self.peers.len()).expect("fewer than 2^32 peers"));
         let me = PeerRef { idx, id };
         self.peers.push(P::joining(me));
@@ -143,6 +143,9 @@ impl<P: Protocol> Simulation<'_, P> {
         let id = self.peers[peer.0 as usize].me().id;
         self.oracle.insert(id, peer);
         self.recorder.joined(now, peer);
+        if self.embedded {
+            self.notices.push(Notice::Joined(peer));
+        }
         self.schedule_peer_lookups(now, peer);
     }
 
@@ -172,7 +175,7 @@ impl<P: Protocol> Simulation<'_, P> {
         }
     }
 
-    fn depart(&mut self, now: SimTime, peer: PeerIdx, kind: LeaveKind) {
+    pub(super) fn depart(&mut self, now: SimTime, peer: PeerIdx, kind: LeaveKind) {
         if !self.alive[peer.0 as usize] {
             return;
         }
@@ -192,6 +195,9 @@ impl<P: Protocol> Simulation<'_, P> {
         self.oracle.remove_alive(me.id);
         self.recorder.alive_changed(now, self.oracle.alive_count() as u64);
         self.recorder.departed(now, peer, kind);
+        if self.embedded {
+            self.notices.push(Notice::Departed(peer, kind));
+        }
     }
 
     /// Keeps a network that churns at no fewer than r + 1 members, the least a successor list

@@ -15,12 +15,14 @@
 //! RPC timeout after sending (the missing ack), which is how peers detect failures.
 
 mod bootstrap;
+mod embed;
 mod membership;
 mod recorder;
 #[cfg(test)]
 mod tests;
 
 pub use bootstrap::draw_ids;
+pub(crate) use embed::Notice;
 pub(crate) use recorder::{OP_BYTES, OWNER_ANSWER_BYTES};
 
 use crate::check::Health;
@@ -111,11 +113,18 @@ pub struct Simulation<'c, P: Protocol = Peer> {
     skipped_departures: u64,
     /// Workload lookups that found no live peer to start from (said in a warning, never silent).
     lookups_not_made: u64,
+    /// Driven by another model (the swarm), which is told of joins, departures and the ends of
+    /// the operations it started (`embed`).
+    embedded: bool,
+    notices: Vec<Notice>,
 }
 
 /// Runs `cfg` with `seed` to the end and returns what it measured, or the rule of
 /// [`Config::validate`] that `cfg` breaks.
 pub fn run(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
+    if cfg.swarm.is_some() {
+        return run_swarm(cfg, seed);
+    }
     Ok(match cfg.overlay.protocol {
         ProtocolKind::Chord => Simulation::<Peer>::new(cfg, seed)?.run(),
         ProtocolKind::Kademlia => Simulation::<Node>::new(cfg, seed)?.run(),
@@ -136,6 +145,11 @@ pub fn run_with_progress(
     every: u64,
     progress: &mut dyn FnMut(SimTime, u64),
 ) -> Result<RunResult, ConfigError> {
+    if cfg.swarm.is_some() {
+        let r = run_swarm(cfg, seed)?;
+        progress(r.end, r.events + r.swarm.as_ref().map_or(0, |s| s.events));
+        return Ok(r);
+    }
     Ok(match cfg.overlay.protocol {
         ProtocolKind::Chord => {
             Simulation::<Peer>::new(cfg, seed)?.run_with_progress(every, progress)
@@ -144,6 +158,15 @@ pub fn run_with_progress(
             Simulation::<Node>::new(cfg, seed)?.run_with_progress(every, progress)
         }
     })
+}
+
+/// A swarm scenario: the swarm beside its overlay.
+fn run_swarm(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
+    use crate::swarm::run::run_with_overlay;
+    match cfg.overlay.protocol {
+        ProtocolKind::Chord => run_with_overlay::<Peer>(cfg, seed),
+        ProtocolKind::Kademlia => run_with_overlay::<Node>(cfg, seed),
+    }
 }
 
 impl<'c, P: Protocol> Simulation<'c, P> {
@@ -188,15 +211,18 @@ impl<'c, P: Protocol> Simulation<'c, P> {
 
     /// Processes one event; `false` when the run is over.
     pub fn step(&mut self) -> bool {
+        match self.engine.peek_time() {
+            Some(t) if t >= self.cfg.duration && self.recorder.in_flight() == 0 => false,
+            _ => self.process(),
+        }
+    }
+
+    /// Processes the next event, whenever it is; `false` when there is none or the run stopped.
+    fn process(&mut self) -> bool {
         if self.stopped.is_some() {
             return false;
         }
-        match self.engine.peek_time() {
-            None => return false,
-            Some(t) if t >= self.cfg.duration && self.recorder.in_flight() == 0 => return false,
-            Some(_) => {}
-        }
-        let (now, event) = self.engine.pop().expect("peeked");
+        let Some((now, event)) = self.engine.pop() else { return false };
         if let Some(next) = self.engine.next_now() {
             self.prefetch_peer_of(next);
         }
@@ -372,12 +398,27 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         key: RingId,
         request: Request,
     ) {
+        self.start_op_tagged(now, origin, key, request, None);
+    }
+
+    /// Starts a measured lookup or store at `origin`, whose end is kept with `tag` if given.
+    pub(super) fn start_op_tagged(
+        &mut self,
+        now: SimTime,
+        origin: PeerIdx,
+        key: RingId,
+        request: Request,
+        tag: Option<u32>,
+    ) {
         let kind = match request {
             Request::Lookup => OpKind::Lookup,
             Request::Store { .. } => OpKind::Store,
         };
         let peer = &mut self.peers[origin.0 as usize];
         let op = self.recorder.started(now, peer.me().id, key, kind);
+        if let Some(tag) = tag {
+            self.recorder.tag(op, tag);
+        }
         peer.start(&self.params, op, key, request, &mut self.out);
         self.apply(now, origin);
     }
@@ -546,6 +587,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             snapshots: self.snapshots,
             warnings: self.warnings,
             load,
+            swarm: None,
         }
     }
 

@@ -61,6 +61,21 @@ pub(super) struct OpState {
     timeouts: u32,
     path: Vec<RingId>,
     answer: Option<AnswerSeen>,
+    /// The caller's tag of an operation started from outside the simulation (the swarm's
+    /// discovery), whose end is handed back as an [`Ended`].
+    tag: Option<u32>,
+}
+
+/// A tagged operation that ended, for the caller that started it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// The tag it was started with.
+    pub(crate) tag: u32,
+    /// The holders it found (a lookup answered with values), else none.
+    pub(crate) values: Vec<RingId>,
+    /// Its hops and timed-out requests.
+    pub(crate) hops: u32,
+    pub(crate) timeouts: u32,
 }
 
 /// Counters of the current sample interval.
@@ -108,6 +123,8 @@ pub(super) struct Recorder {
     samples: Vec<Sample>,
     /// One record per peer that ever existed, by address.
     pub(super) peers: Vec<PeerRecord>,
+    /// Tagged operations that ended and were not taken yet.
+    pub(super) ended_tagged: Vec<Ended>,
 }
 
 /// What a finished run measured, for [`crate::metrics::RunResult`].
@@ -145,6 +162,7 @@ impl Recorder {
             interval: Interval::default(),
             samples: Vec::new(),
             peers,
+            ended_tagged: Vec::new(),
         }
     }
 
@@ -195,6 +213,7 @@ impl Recorder {
             timeouts: 0,
             path,
             answer: None,
+            tag: None,
         };
         let op = match self.free_ops.pop() {
             Some(slot) => {
@@ -210,6 +229,11 @@ impl Recorder {
         };
         self.in_flight += 1;
         op
+    }
+
+    /// Tags operation `op`: its end is kept for the caller ([`Ended`]).
+    pub(super) fn tag(&mut self, op: OpId, tag: u32) {
+        self.ops[op.0 as usize].tag = Some(tag);
     }
 
     /// The operation's query reached the live peer `at`: one hop.
@@ -284,6 +308,10 @@ impl Recorder {
             }
         };
         let op = &self.ops[slot];
+        if let Some(tag) = op.tag {
+            let values = if outcome == Outcome::Failed { Vec::new() } else { values.clone() };
+            self.ended_tagged.push(Ended { tag, values, hops: op.hops, timeouts: op.timeouts });
+        }
         match op.kind {
             OpKind::Lookup => {
                 let iv = &mut self.interval;

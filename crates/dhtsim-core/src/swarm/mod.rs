@@ -10,8 +10,11 @@
 //!
 //! Modelling choices where SPEC §2c is silent, each as the reference client does or the simplest
 //! that keeps the measured quantities right:
-//! - a neighbour relation is a connection both sides accept (`max_peers` each); bitfields are
-//!   exchanged on connecting, `have` messages after each piece;
+//! - a neighbour relation is a connection both sides accept; a peer opens connections while it
+//!   has fewer than `max_peers` and accepts them while it has fewer than twice that, as the
+//!   reference client did (`max_initiate` 40, `max_allow_in` 80): with one limit for both, a
+//!   flash crowd larger than it splits into cliques, the late half connected only to itself;
+//!   bitfields are exchanged on connecting, `have` messages after each piece;
 //! - a downloader asks one piece at a time of each neighbour that unchokes it; the first request
 //!   costs a one-way latency, and the next piece from the same uploader starts as the previous
 //!   one ends (requests are pipelined, as clients do to keep the link busy);
@@ -51,6 +54,38 @@ pub struct CapacityClass {
     pub down_kbps: u64,
 }
 
+/// How peers find the swarm (`swarm.discovery`, SPEC §2c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discovery {
+    /// Announces to the tracker, which answers with peers drawn at random.
+    Tracker,
+    /// Announces stored in the DHT under the infohash, and peers found by looking it up.
+    Dht,
+    /// Both, at every announce.
+    Both,
+}
+
+impl Discovery {
+    /// Whether peers announce to the tracker.
+    pub fn tracker(self) -> bool {
+        matches!(self, Discovery::Tracker | Discovery::Both)
+    }
+
+    /// Whether peers announce in the DHT.
+    pub fn dht(self) -> bool {
+        matches!(self, Discovery::Dht | Discovery::Both)
+    }
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Discovery::Tracker => "tracker",
+            Discovery::Dht => "dht",
+            Discovery::Both => "both",
+        }
+    }
+}
+
 /// A swarm's settings (`[swarm]`, SPEC §2c and §4).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SwarmConfig {
@@ -78,12 +113,19 @@ pub struct SwarmConfig {
     pub announce: SimDuration,
     /// Peers a tracker answer names at most.
     pub numwant: u32,
-    /// Neighbours a peer keeps at most.
+    /// Connections a peer opens at most (it accepts up to twice as many).
     pub max_peers: u32,
     /// Regular unchoke slots.
     pub unchoke_slots: u32,
     /// Times the tracker goes down (`false`) and comes back (`true`), in order.
     pub tracker_events: Vec<(SimTime, bool)>,
+    /// How peers find each other.
+    pub discovery: Discovery,
+    /// The torrent's key in the DHT.
+    pub infohash: crate::ring::RingId,
+    /// How long a leecher stays before it aborts (drawn per leecher from the swarm's arrivals
+    /// stream), and the share of aborts that are crashes; `None`: leechers never abort.
+    pub aborts: Option<(crate::churn::SessionDist, f64)>,
 }
 
 impl SwarmConfig {
@@ -171,6 +213,12 @@ pub enum Cmd {
         /// When, from now.
         after: SimDuration,
     },
+    /// `peer` announces in the DHT: store (infohash, itself) at the key's owners and look the
+    /// key up; the holders found go to [`Swarm::dht_answer`].
+    DhtAnnounce {
+        /// Who.
+        peer: u32,
+    },
 }
 
 /// What is measured of a peer (SPEC §5, `downloads.csv`).
@@ -218,6 +266,8 @@ struct Nbr {
     got: u64,
     /// Bytes we sent it since the last rechoke.
     gave: u64,
+    /// Rechokes in a row at which neither side wanted anything of the other.
+    idle: u32,
 }
 
 /// A peer's swarm state.
@@ -258,6 +308,9 @@ pub const RECHOKE: SimDuration = SimDuration(10_000);
 /// retransmission timeout (RFC 1122), after which a peer that left (a tracker may still name it)
 /// no longer holds one of its `max_peers` places.
 pub const CONNECT_TIMEOUT: SimDuration = SimDuration(3_000);
+/// A connection over which neither side has wanted anything for this many rechokes (600 s,
+/// libtorrent's `inactivity_timeout`) is closed, making room for other peers.
+const INACTIVE_RECHOKES: u32 = 60;
 /// An optimistic unchoke is drawn again every this many rechokes (30 s).
 const OPTIMISTIC_EVERY: u32 = 3;
 
@@ -366,6 +419,7 @@ impl Swarm {
                 out.push(Cmd::Timer { peer, timer, after: self.cfg.announce });
             }
             Timer::Rechoke => {
+                self.close_idle(peer, out);
                 self.rechoke(peer, rng, out);
                 out.push(Cmd::Timer { peer, timer, after: RECHOKE });
             }
@@ -395,6 +449,7 @@ impl Swarm {
         let Addr::Peer(from) = from else {
             // The tracker's answer.
             if let Msg::Peers(list) = msg {
+                self.peers[peer as usize].rec.discovery_messages += 1;
                 self.peers_named(now, peer, list, out);
             }
             return;
@@ -405,7 +460,7 @@ impl Swarm {
                 if p.nbrs.contains_key(&from) {
                     return;
                 }
-                if p.nbrs.len() + p.pending.len() >= self.cfg.max_peers as usize
+                if p.nbrs.len() + p.pending.len() >= 2 * self.cfg.max_peers as usize
                     && !p.pending.contains(&from)
                 {
                     out.push(Cmd::Send {
@@ -596,12 +651,46 @@ impl Swarm {
     // ----- tracker -----
 
     fn announce(&mut self, peer: u32, stopped: bool, out: &mut Vec<Cmd>) {
-        self.peers[peer as usize].rec.discovery_messages += 1;
-        out.push(Cmd::Send {
-            from: Addr::Peer(peer),
-            to: Addr::Tracker,
-            msg: Msg::Announce { stopped },
-        });
+        if self.cfg.discovery.tracker() {
+            self.peers[peer as usize].rec.discovery_messages += 1;
+            out.push(Cmd::Send {
+                from: Addr::Peer(peer),
+                to: Addr::Tracker,
+                msg: Msg::Announce { stopped },
+            });
+        }
+        // A DHT entry is not withdrawn: it stays until the entry's holder is asked and is gone,
+        // as with BEP 5's peers that expire rather than leave.
+        if self.cfg.discovery.dht() && !stopped {
+            out.push(Cmd::DhtAnnounce { peer });
+        }
+    }
+
+    /// A DHT lookup of the infohash by `peer` found these `holders` (swarm indices; the
+    /// `messages` it took are counted as its discovery messages): up to `numwant` of the others,
+    /// drawn at random, become candidates, as a tracker's answer would.
+    pub fn dht_answer(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        mut holders: Vec<u32>,
+        messages: u64,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    ) {
+        if !self.is_alive(peer) {
+            return;
+        }
+        self.peers[peer as usize].rec.discovery_messages += messages;
+        holders.retain(|&h| h != peer);
+        let n = holders.len().min(self.cfg.numwant as usize);
+        let chosen = holders.partial_shuffle(rng, n).0.to_vec();
+        self.peers_named(now, peer, chosen, out);
+    }
+
+    /// Counts `messages` more discovery messages of `peer` (a DHT store of its announce).
+    pub fn count_discovery(&mut self, peer: u32, messages: u64) {
+        self.peers[peer as usize].rec.discovery_messages += messages;
     }
 
     fn at_tracker(
@@ -633,7 +722,6 @@ impl Swarm {
 
     fn peers_named(&mut self, now: SimTime, peer: u32, list: Vec<u32>, out: &mut Vec<Cmd>) {
         let p = &mut self.peers[peer as usize];
-        p.rec.discovery_messages += 1;
         if !list.is_empty() {
             p.rec.first_peer.get_or_insert(now);
         }
@@ -655,9 +743,6 @@ impl Swarm {
     fn connect_more(&mut self, peer: u32, out: &mut Vec<Cmd>) {
         let max = self.cfg.max_peers as usize;
         let p = &mut self.peers[peer as usize];
-        if p.have.is_full() {
-            return; // a seeder waits to be contacted
-        }
         while p.nbrs.len() + p.pending.len() < max {
             let Some(q) = p.candidates.pop_front() else { break };
             p.pending.insert(q);
@@ -691,6 +776,7 @@ impl Swarm {
             download: None,
             got: 0,
             gave: 0,
+            idle: 0,
         };
         p.nbrs.insert(other, n);
         self.update_interest(peer, other, out);
@@ -792,6 +878,37 @@ impl Swarm {
             }
             n.got = 0;
             n.gave = 0;
+        }
+    }
+
+    /// Closes `peer`'s connections that serve nothing, as libtorrent does: one between two
+    /// seeders (`close_redundant_connections`), and one over which neither side has wanted
+    /// anything for [`INACTIVE_RECHOKES`] rechokes (`inactivity_timeout`). Without the second, a
+    /// flash crowd larger than `max_peers` leaves a group of empty-handed newcomers connected
+    /// only to each other, for good. Then it tries the candidates it has left.
+    fn close_idle(&mut self, peer: u32, out: &mut Vec<Cmd>) {
+        let p = &mut self.peers[peer as usize];
+        let seeding = p.have.is_full();
+        let mut closing = Vec::new();
+        for (&q, n) in p.nbrs.iter_mut() {
+            let idle = !n.interested && !n.interesting;
+            n.idle = if idle { n.idle + 1 } else { 0 };
+            let quiet = n.upload.is_none() && n.download.is_none() && n.requested.is_none();
+            if idle && quiet && ((seeding && n.have.is_full()) || n.idle >= INACTIVE_RECHOKES) {
+                closing.push(q);
+            }
+        }
+        for &q in &closing {
+            let p = &mut self.peers[peer as usize];
+            let n = p.nbrs.remove(&q).expect("a neighbour");
+            p.avail.remove(&n.have);
+            if p.optimistic == Some(q) {
+                p.optimistic = None;
+            }
+            out.push(Cmd::Send { from: Addr::Peer(peer), to: Addr::Peer(q), msg: Msg::Closed });
+        }
+        if !closing.is_empty() {
+            self.connect_more(peer, out);
         }
     }
 

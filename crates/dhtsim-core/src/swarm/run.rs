@@ -1,23 +1,41 @@
-//! Drives a [`Swarm`] whose peers find each other through the tracker: the engine, a constant
-//! one-way latency, the arrivals drawn in advance, the tracker's scripted outages, samples.
+//! Drives a [`Swarm`] on the engine: the messages' latencies, the arrivals drawn in advance,
+//! aborts, seed times, the tracker's scripted outages, samples, and, when peers find each other
+//! through the DHT, the overlay beside it.
 //!
-//! Arrivals (times and capacity classes) come from their own stream, drawn before anything
-//! runs, so two variants of a swarm (another discovery, another unchoke count) see the same
-//! peers arrive with the same capacities; the swarm's own choices come from another stream.
+//! Arrivals (times, capacity classes, abort times) come from their own stream, drawn before
+//! anything runs, so two variants of a swarm (another discovery, another unchoke count) see the
+//! same peers arrive with the same capacities; the swarm's own choices come from another stream,
+//! the latencies of its messages from a third.
+//!
+//! With DHT discovery ([`run_with_overlay`]) every swarm peer is also an overlay member: it joins
+//! through a member on arrival (its ID and that member drawn from a stream of their own, so the
+//! overlay's churn draws do not move), announces by storing (infohash, its ID) and finds peers
+//! by looking the infohash up, both as measured operations of the overlay, and leaves the
+//! overlay when it leaves the swarm. The overlay's churn reaches the swarm the other way: a
+//! swarm peer whose overlay member departs leaves the swarm with it. The two models share one
+//! clock: the earlier of their next events runs next, the overlay's first at equal times.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::RngExt;
 
 use super::flow::Completion;
 use super::{Addr, CapacityClass, Cmd, Msg, PeerRecord, Swarm, SwarmConfig, Timer};
+use crate::config::{Config, ConfigError, Latency, LookupStyle, ProtocolKind};
 use crate::engine::Engine;
+use crate::metrics::{LeaveKind, RunResult};
+use crate::network::Network;
+use crate::protocol::{PeerIdx, Protocol, Request};
+use crate::ring::RingId;
 use crate::rng::{Purpose, Rng, stream};
+use crate::sim::{Notice, Simulation};
 use crate::time::{SimDuration, SimTime};
 
 /// A swarm run's settings besides the swarm's own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSettings {
-    /// One-way latency of every message.
-    pub latency: SimDuration,
+    /// Latency of the swarm's messages.
+    pub latency: Latency,
     /// End of the run (it ends earlier once every leecher has arrived and none is left).
     pub duration: SimTime,
     /// Sample interval of the swarm's population.
@@ -48,24 +66,82 @@ pub struct SwarmResult {
     pub samples: Vec<SwarmSample>,
     /// Announces the tracker received.
     pub tracker_requests: u64,
-    /// Events processed.
+    /// Events processed (the swarm's; the overlay counts its own).
     pub events: u64,
     /// When the run ended.
     pub end: SimTime,
+}
+
+/// A swarm run's statistics (`summary.csv`'s swarm columns).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SwarmSummary {
+    /// Leechers that arrived (initial seeders not counted).
+    pub leechers: u64,
+    /// Leechers that completed.
+    pub completed: u64,
+    /// Leechers that left before completing.
+    pub aborted: u64,
+    /// Download times (arrival to completion) of those that completed: mean, p50, p95, ms.
+    pub download_ms: Option<(f64, u64, u64)>,
+    /// Mean time from arrival to the first peer known, over the leechers that found one, ms.
+    pub first_peer_ms_mean: Option<f64>,
+    /// Discovery messages of every peer.
+    pub discovery_messages: u64,
+    /// Announces the tracker received.
+    pub tracker_requests: u64,
+}
+
+impl SwarmResult {
+    /// Its statistics.
+    pub fn summary(&self) -> SwarmSummary {
+        let leechers: Vec<&PeerRecord> = self.peers.iter().filter(|p| !p.initial_seeder).collect();
+        let mut times: Vec<u64> =
+            leechers.iter().filter_map(|p| p.complete.map(|c| c.since(p.arrive).as_ms())).collect();
+        times.sort_unstable();
+        let rank = |q: u64| times[((q * times.len() as u64).div_ceil(100) as usize).max(1) - 1];
+        let mean = |xs: &[u64]| xs.iter().sum::<u64>() as f64 / xs.len() as f64;
+        let first: Vec<u64> = leechers
+            .iter()
+            .filter_map(|p| p.first_peer.map(|f| f.since(p.arrive).as_ms()))
+            .collect();
+        SwarmSummary {
+            leechers: leechers.len() as u64,
+            completed: times.len() as u64,
+            aborted: leechers.iter().filter(|p| p.complete.is_none() && p.leave.is_some()).count()
+                as u64,
+            download_ms: (!times.is_empty()).then(|| (mean(&times), rank(50), rank(95))),
+            first_peer_ms_mean: (!first.is_empty()).then(|| mean(&first)),
+            discovery_messages: self.peers.iter().map(|p| p.discovery_messages).sum(),
+            tracker_requests: self.tracker_requests,
+        }
+    }
+}
+
+/// One leecher's arrival.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Arrival {
+    /// When.
+    pub at: SimTime,
+    /// Its capacities.
+    pub class: CapacityClass,
+    /// When it aborts, after arriving, unless complete by then, and whether it crashes (no
+    /// goodbye) or leaves.
+    pub abort: Option<(SimDuration, bool)>,
 }
 
 enum Ev {
     Deliver { from: Addr, to: Addr, msg: Msg },
     Timer { peer: u32, timer: Timer },
     Done(Completion),
-    Arrive(CapacityClass),
+    Arrive(Arrival),
+    Abort { peer: u32, crash: bool },
     Leave(u32),
     Tracker(bool),
     Sample,
 }
 
-/// The leechers' arrivals: (time, capacity class), in time order.
-pub fn arrivals(cfg: &SwarmConfig, seed: u64) -> Vec<(SimTime, CapacityClass)> {
+/// The leechers' arrivals, in time order.
+pub fn arrivals(cfg: &SwarmConfig, seed: u64) -> Vec<Arrival> {
     let mut rng = stream(seed, Purpose::SwarmPeers);
     let mut times: Vec<SimTime> = vec![cfg.flash_at; cfg.flash_crowd as usize];
     if cfg.arrivals_per_s > 0.0 {
@@ -84,7 +160,7 @@ pub fn arrivals(cfg: &SwarmConfig, seed: u64) -> Vec<(SimTime, CapacityClass)> {
     let total: u64 = cfg.classes.iter().map(|c| u64::from(c.weight)).sum();
     times
         .into_iter()
-        .map(|t| {
+        .map(|at| {
             let mut x = rng.random_range(0..total.max(1));
             let class = cfg
                 .classes
@@ -96,114 +172,445 @@ pub fn arrivals(cfg: &SwarmConfig, seed: u64) -> Vec<(SimTime, CapacityClass)> {
                 })
                 .copied()
                 .unwrap_or(cfg.classes[0]);
-            (t, class)
+            let abort = cfg.aborts.map(|(law, crash_fraction)| {
+                let after = law.sample(&mut rng);
+                (after, rng.random::<f64>() < crash_fraction)
+            });
+            Arrival { at, class, abort }
         })
         .collect()
 }
 
-/// Runs a tracker-discovered swarm with `seed`.
+/// Runs a tracker-discovered swarm alone (no overlay) with `seed`.
 pub fn run(cfg: &SwarmConfig, settings: &RunSettings, seed: u64) -> SwarmResult {
-    let mut d = Driver::new(cfg, settings, seed);
-    let arrivals = arrivals(cfg, seed);
-    let expected = arrivals.len();
-    for (t, class) in arrivals {
-        d.engine.schedule_at(t, Ev::Arrive(class));
+    assert!(!cfg.discovery.dht(), "DHT discovery needs an overlay: run_with_overlay");
+    let mut d = Driver::new(cfg, settings, seed, NoOverlay);
+    d.schedule(seed);
+    d.run(settings.duration)
+}
+
+/// Runs the scenario's swarm (`cfg.swarm`) beside its overlay: the swarm's results, and the
+/// overlay's (its lookups and stores include the swarm's DHT announces and searches).
+pub fn run_with_overlay<P: Protocol>(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
+    let sc = cfg.swarm.as_ref().expect("a swarm scenario");
+    let mut sim = Simulation::<P>::new(cfg, seed)?;
+    sim.embed();
+    let iterative = cfg.overlay.protocol == ProtocolKind::Kademlia
+        || cfg.overlay.lookup == LookupStyle::Iterative;
+    let link = DhtLink {
+        sim,
+        rng: stream(seed, Purpose::SwarmOverlay),
+        dht: sc.discovery.dht(),
+        infohash: sc.infohash,
+        iterative,
+        node_of: Vec::new(),
+        swarm_of: BTreeMap::new(),
+        by_id: BTreeMap::new(),
+        waiting: BTreeSet::new(),
+        notices: Vec::new(),
+        not_joined: 0,
+        rejoins: 0,
+    };
+    let settings = RunSettings {
+        latency: cfg.network.latency,
+        duration: cfg.duration,
+        sample: cfg.sample.unwrap_or(SimDuration::from_ms(10_000)),
+    };
+    let mut d = Driver::new(sc, &settings, seed, link);
+    d.schedule(seed);
+    let swarm = d.run(settings.duration);
+    let link = d.overlay;
+    let (not_joined, rejoins) = (link.not_joined, link.rejoins);
+    let mut result = link.sim.finish_embedded();
+    result.end = result.end.max(swarm.end);
+    if not_joined > 0 {
+        result.warnings.push(format!(
+            "{not_joined} swarm peers found no overlay member to join through and could not use the DHT"
+        ));
     }
-    for &(t, up) in &cfg.tracker_events {
-        d.engine.schedule_at(t, Ev::Tracker(up));
+    if rejoins > 0 {
+        result.warnings.push(format!(
+            "{rejoins} overlay joins of swarm peers were still not complete an announce period later and were tried again"
+        ));
     }
-    d.engine.schedule_at(SimTime::ZERO, Ev::Sample);
-    let mut end = settings.duration;
-    while let Some(now) = d.step(settings.duration, &mut |_| {}) {
-        // The swarm's work is done once every leecher has arrived and none is left.
-        if d.arrived == expected && d.swarm.population().1 == 0 {
-            end = now;
-            break;
+    result.swarm = Some(swarm);
+    Ok(result)
+}
+
+/// What the swarm's driver needs of the overlay beside it, if any.
+trait Overlay {
+    /// When its next event is due.
+    fn next_time(&self) -> Option<SimTime>;
+    /// Runs its next event.
+    fn step(&mut self, swarm: &mut Swarm, rng: &mut Rng, out: &mut Vec<Cmd>);
+    /// Swarm peer `peer` arrived (or left, crashing or not).
+    fn arrived(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    );
+    fn departed(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        crash: bool,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    );
+    /// Swarm peer `peer` announces in the DHT.
+    fn announce(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    );
+}
+
+/// A swarm without an overlay (tracker discovery only).
+struct NoOverlay;
+
+impl Overlay for NoOverlay {
+    fn next_time(&self) -> Option<SimTime> {
+        None
+    }
+    fn step(&mut self, _: &mut Swarm, _: &mut Rng, _: &mut Vec<Cmd>) {}
+    fn arrived(&mut self, _: SimTime, _: u32, _: &mut Swarm, _: &mut Rng, _: &mut Vec<Cmd>) {}
+    fn departed(
+        &mut self,
+        _: SimTime,
+        _: u32,
+        _: bool,
+        _: &mut Swarm,
+        _: &mut Rng,
+        _: &mut Vec<Cmd>,
+    ) {
+    }
+    fn announce(&mut self, _: SimTime, _: u32, _: &mut Swarm, _: &mut Rng, _: &mut Vec<Cmd>) {}
+}
+
+/// The overlay beside the swarm, and who is who in both.
+struct DhtLink<'c, P: Protocol> {
+    sim: Simulation<'c, P>,
+    /// The swarm peers' overlay IDs and the members they join through.
+    rng: Rng,
+    /// Whether swarm peers use the DHT (otherwise the overlay only runs beside the swarm).
+    dht: bool,
+    infohash: RingId,
+    /// Whether a hop of the overlay's lookups is a request and an answer (iterative) or a
+    /// forward (recursive), for the discovery messages counted per peer.
+    iterative: bool,
+    /// Each swarm peer's overlay member.
+    node_of: Vec<Option<PeerIdx>>,
+    /// Each overlay member's swarm peer.
+    swarm_of: BTreeMap<PeerIdx, u32>,
+    /// Swarm peers by overlay ID, to map the holders a lookup finds.
+    by_id: BTreeMap<RingId, u32>,
+    /// Swarm peers whose announce waits for their join.
+    waiting: BTreeSet<u32>,
+    notices: Vec<Notice>,
+    /// Swarm peers that found no member to join through.
+    not_joined: u64,
+    /// Joins given up and tried again.
+    rejoins: u64,
+}
+
+/// Tags of the two operations of an announce: the store, the lookup.
+const STORE: u32 = 0;
+const LOOKUP: u32 = 1;
+
+impl<P: Protocol> DhtLink<'_, P> {
+    /// Hands the overlay's notices to the swarm.
+    fn handle_notices(&mut self, swarm: &mut Swarm, rng: &mut Rng, out: &mut Vec<Cmd>) {
+        let now = self.sim.now();
+        let notices = std::mem::take(&mut self.notices);
+        for n in &notices {
+            match n {
+                Notice::Joined(idx) => {
+                    if let Some(&peer) = self.swarm_of.get(idx)
+                        && self.waiting.remove(&peer)
+                    {
+                        self.start_announce(now, peer);
+                    }
+                }
+                Notice::Departed(idx, kind) => {
+                    if let Some(&peer) = self.swarm_of.get(idx) {
+                        swarm.depart(now, peer, *kind == LeaveKind::Leave, out);
+                    }
+                }
+                Notice::Ended(e) => {
+                    let (peer, what) = (e.tag / 2, e.tag % 2);
+                    let per_hop = if self.iterative { 2 } else { 1 };
+                    let answer = u64::from(!self.iterative);
+                    let messages = per_hop * u64::from(e.hops) + answer + u64::from(e.timeouts);
+                    if what == STORE {
+                        swarm.count_discovery(peer, messages);
+                    } else {
+                        let holders =
+                            e.values.iter().filter_map(|id| self.by_id.get(id).copied()).collect();
+                        swarm.dht_answer(now, peer, holders, messages, rng, out);
+                    }
+                }
+            }
         }
+        self.notices = notices;
+        self.notices.clear();
     }
-    SwarmResult {
-        peers: d.swarm.records().cloned().collect(),
-        samples: d.samples,
-        tracker_requests: d.swarm.tracker().requests,
-        events: d.engine.events_processed(),
-        end,
+
+    /// Stores `peer`'s announce and looks the infohash up, from its overlay member.
+    fn start_announce(&mut self, now: SimTime, peer: u32) {
+        let Some(idx) = self.node_of[peer as usize] else { return };
+        let (key, notices) = (self.infohash, &mut self.notices);
+        let store = Request::Store { holder: self.sim.id_of(idx) };
+        self.sim.start_tagged(now, idx, key, store, 2 * peer + STORE, notices);
+        self.sim.start_tagged(now, idx, key, Request::Lookup, 2 * peer + LOOKUP, notices);
     }
 }
 
-/// A swarm on the engine.
-struct Driver {
+impl<P: Protocol> Overlay for DhtLink<'_, P> {
+    fn next_time(&self) -> Option<SimTime> {
+        self.sim.next_time()
+    }
+
+    fn step(&mut self, swarm: &mut Swarm, rng: &mut Rng, out: &mut Vec<Cmd>) {
+        self.sim.step_embedded(&mut self.notices);
+        self.handle_notices(swarm, rng, out);
+    }
+
+    fn arrived(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    ) {
+        if !self.dht {
+            return;
+        }
+        debug_assert_eq!(self.node_of.len(), peer as usize);
+        let idx = self.sim.add_member(now, &mut self.rng, &mut self.notices);
+        self.node_of.push(idx);
+        match idx {
+            Some(idx) => {
+                self.swarm_of.insert(idx, peer);
+                self.by_id.insert(self.sim.id_of(idx), peer);
+            }
+            None => self.not_joined += 1,
+        }
+        self.handle_notices(swarm, rng, out);
+    }
+
+    fn departed(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        crash: bool,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    ) {
+        let Some(Some(idx)) = self.node_of.get(peer as usize).copied() else { return };
+        let kind = if crash { LeaveKind::Crash } else { LeaveKind::Leave };
+        self.waiting.remove(&peer);
+        self.sim.remove_member(now, idx, kind, &mut self.notices);
+        self.handle_notices(swarm, rng, out);
+    }
+
+    fn announce(
+        &mut self,
+        now: SimTime,
+        peer: u32,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    ) {
+        let Some(Some(idx)) = self.node_of.get(peer as usize).copied() else { return };
+        if self.sim.is_member(idx) {
+            self.start_announce(now, peer);
+        } else if !self.waiting.insert(peer) {
+            // Still not a member a whole announce period after the last try: its join failed
+            // (the members it went through left). It gives up on that join and joins afresh,
+            // as a client retries its bootstrap.
+            self.sim.remove_member(now, idx, LeaveKind::Crash, &mut self.notices);
+            self.swarm_of.remove(&idx);
+            self.by_id.remove(&self.sim.id_of(idx));
+            self.node_of[peer as usize] = None;
+            self.rejoins += 1;
+            if let Some(idx) = self.sim.add_member(now, &mut self.rng, &mut self.notices) {
+                self.node_of[peer as usize] = Some(idx);
+                self.swarm_of.insert(idx, peer);
+                self.by_id.insert(self.sim.id_of(idx), peer);
+            }
+        }
+        self.handle_notices(swarm, rng, out);
+    }
+}
+
+/// A swarm on the engine, with the overlay `O` beside it.
+struct Driver<O: Overlay> {
     swarm: Swarm,
     engine: Engine<Ev>,
     rng: Rng,
-    latency: SimDuration,
+    network: Network,
     sample: SimDuration,
     samples: Vec<SwarmSample>,
     arrived: usize,
+    expected: usize,
+    overlay: O,
 }
 
-impl Driver {
-    /// The swarm with its initial seeders, nothing scheduled yet.
-    fn new(cfg: &SwarmConfig, settings: &RunSettings, seed: u64) -> Self {
+impl<O: Overlay> Driver<O> {
+    /// The swarm with its initial seeders, its arrivals, outages and first sample scheduled.
+    fn new(cfg: &SwarmConfig, settings: &RunSettings, seed: u64, overlay: O) -> Self {
         let mut d = Driver {
             swarm: Swarm::new(cfg.clone()),
             engine: Engine::new(),
             rng: stream(seed, Purpose::Swarm),
-            latency: settings.latency,
+            network: Network::new(settings.latency, stream(seed, Purpose::SwarmNetwork)),
             sample: settings.sample,
             samples: Vec::new(),
             arrived: 0,
+            expected: 0,
+            overlay,
         };
         for _ in 0..cfg.seeders {
-            let mut out = Vec::new();
-            d.swarm.arrive(SimTime::ZERO, cfg.seeder, true, &mut out);
-            d.apply(SimTime::ZERO, out);
+            d.arrive(SimTime::ZERO, cfg.seeder, true);
         }
         d
     }
 
-    /// Handles the next event if it comes before `until`; `inspect` sees each command it
-    /// gives rise to. Returns the event's time.
-    fn step(&mut self, until: SimTime, inspect: &mut dyn FnMut(&Cmd)) -> Option<SimTime> {
-        if self.engine.peek_time()? >= until {
-            return None;
+    /// Schedules the arrivals, the tracker's outages and the samples.
+    fn schedule(&mut self, seed: u64) {
+        let cfg = self.swarm.config().clone();
+        let arrivals = arrivals(&cfg, seed);
+        self.expected = arrivals.len();
+        for a in arrivals {
+            self.engine.schedule_at(a.at, Ev::Arrive(a));
         }
-        let (now, ev) = self.engine.pop().expect("peeked");
+        for &(t, up) in &cfg.tracker_events {
+            self.engine.schedule_at(t, Ev::Tracker(up));
+        }
+        self.engine.schedule_at(SimTime::ZERO, Ev::Sample);
+    }
+
+    /// Runs to `duration`, or until every leecher has arrived and none is left.
+    fn run(&mut self, duration: SimTime) -> SwarmResult {
+        let mut end = duration;
+        while let Some(now) = self.step(duration, &mut |_| {}) {
+            if self.arrived == self.expected && self.swarm.population().1 == 0 {
+                end = now;
+                break;
+            }
+        }
+        SwarmResult {
+            peers: self.swarm.records().cloned().collect(),
+            samples: std::mem::take(&mut self.samples),
+            tracker_requests: self.swarm.tracker().requests,
+            events: self.engine.events_processed(),
+            end,
+        }
+    }
+
+    fn arrive(&mut self, now: SimTime, class: CapacityClass, seeder: bool) -> u32 {
         let mut out = Vec::new();
-        let (swarm, rng) = (&mut self.swarm, &mut self.rng);
-        match ev {
-            Ev::Deliver { from, to, msg } => swarm.deliver(now, from, to, msg, rng, &mut out),
-            Ev::Timer { peer, timer } => swarm.timer(peer, timer, rng, &mut out),
-            Ev::Done(c) => swarm.transfer_done(now, c, rng, &mut out),
-            Ev::Arrive(class) => {
-                swarm.arrive(now, class, false, &mut out);
-                self.arrived += 1;
+        let peer = self.swarm.arrive(now, class, seeder, &mut out);
+        self.overlay.arrived(now, peer, &mut self.swarm, &mut self.rng, &mut out);
+        self.apply(now, out);
+        peer
+    }
+
+    /// Handles the next event (the swarm's or the overlay's) if it comes before `until`;
+    /// `inspect` sees each command of the swarm's it gives rise to. Returns the event's time.
+    fn step(&mut self, until: SimTime, inspect: &mut dyn FnMut(&Cmd)) -> Option<SimTime> {
+        let mine = self.engine.peek_time();
+        let theirs = self.overlay.next_time();
+        let mut out = Vec::new();
+        let now = match (mine, theirs) {
+            (_, Some(t)) if t < until && mine.is_none_or(|m| t <= m) => {
+                self.overlay.step(&mut self.swarm, &mut self.rng, &mut out);
+                t
             }
-            Ev::Leave(peer) => swarm.depart(now, peer, true, &mut out),
-            Ev::Tracker(up) => swarm.set_tracker_up(up),
-            Ev::Sample => {
-                let (seeders, leechers) = swarm.population();
-                self.samples.push(SwarmSample {
-                    t: now,
-                    seeders,
-                    leechers,
-                    tracker_up: swarm.tracker().is_up(),
-                    rarest_piece_copies: swarm.rarest_copies(),
-                });
-                self.engine.schedule_at(now + self.sample, Ev::Sample);
+            (Some(m), _) if m < until => {
+                let (now, ev) = self.engine.pop().expect("peeked");
+                self.handle(now, ev, &mut out);
+                now
             }
-        }
+            _ => return None,
+        };
         out.iter().for_each(&mut *inspect);
         self.apply(now, out);
         Some(now)
     }
 
+    fn handle(&mut self, now: SimTime, ev: Ev, out: &mut Vec<Cmd>) {
+        let rng = &mut self.rng;
+        match ev {
+            Ev::Deliver { from, to, msg } => self.swarm.deliver(now, from, to, msg, rng, out),
+            Ev::Timer { peer, timer } => self.swarm.timer(peer, timer, rng, out),
+            Ev::Done(c) => self.swarm.transfer_done(now, c, rng, out),
+            Ev::Arrive(a) => {
+                let peer = self.arrive(now, a.class, false);
+                self.arrived += 1;
+                if let Some((after, crash)) = a.abort {
+                    self.engine.schedule_at(now + after, Ev::Abort { peer, crash });
+                }
+            }
+            Ev::Abort { peer, crash } => {
+                if !self.swarm.pieces_of(peer).is_full() {
+                    self.depart(now, peer, crash, out);
+                }
+            }
+            Ev::Leave(peer) => self.depart(now, peer, false, out),
+            Ev::Tracker(up) => self.swarm.set_tracker_up(up),
+            Ev::Sample => {
+                let (seeders, leechers) = self.swarm.population();
+                self.samples.push(SwarmSample {
+                    t: now,
+                    seeders,
+                    leechers,
+                    tracker_up: self.swarm.tracker().is_up(),
+                    rarest_piece_copies: self.swarm.rarest_copies(),
+                });
+                self.engine.schedule_at(now + self.sample, Ev::Sample);
+            }
+        }
+    }
+
+    /// `peer` leaves the swarm (and the overlay) now.
+    fn depart(&mut self, now: SimTime, peer: u32, crash: bool, out: &mut Vec<Cmd>) {
+        if !self.swarm.is_alive(peer) {
+            return;
+        }
+        self.swarm.depart(now, peer, !crash, out);
+        self.overlay.departed(now, peer, crash, &mut self.swarm, &mut self.rng, out);
+    }
+
     fn apply(&mut self, now: SimTime, out: Vec<Cmd>) {
         for c in out {
             let (at, ev) = match c {
-                Cmd::Send { from, to, msg } => (now + self.latency, Ev::Deliver { from, to, msg }),
+                Cmd::Send { from, to, msg } => {
+                    let addr = |a: Addr| match a {
+                        Addr::Peer(p) => PeerIdx(p),
+                        Addr::Tracker => PeerIdx(u32::MAX),
+                    };
+                    let delay = self.network.delay(addr(from), addr(to));
+                    (now + delay, Ev::Deliver { from, to, msg })
+                }
                 Cmd::Timer { peer, timer, after } => (now + after, Ev::Timer { peer, timer }),
                 Cmd::Complete(c) => (c.at, Ev::Done(c)),
                 Cmd::Leave { peer, after } => (now + after, Ev::Leave(peer)),
+                Cmd::DhtAnnounce { peer } => {
+                    let mut more = Vec::new();
+                    self.overlay.announce(now, peer, &mut self.swarm, &mut self.rng, &mut more);
+                    self.apply(now, more);
+                    continue;
+                }
             };
             self.engine.schedule_at(at, ev);
         }
@@ -235,12 +642,15 @@ mod tests {
             max_peers: 50,
             unchoke_slots: 4,
             tracker_events: Vec::new(),
+            discovery: super::super::Discovery::Tracker,
+            infohash: RingId(0),
+            aborts: None,
         }
     }
 
     fn settings() -> RunSettings {
         RunSettings {
-            latency: SimDuration::from_ms(50),
+            latency: Latency::Constant(SimDuration::from_ms(50)),
             duration: SimTime(10_000_000),
             sample: SimDuration::from_ms(10_000),
         }
@@ -313,9 +723,9 @@ mod tests {
         // tracker). Their transfers stop, the pieces they were fetching are asked elsewhere,
         // and the rest complete.
         let cfg = config(30, 1, 20);
-        let mut d = Driver::new(&cfg, &settings(), 4);
-        for (t, class) in arrivals(&cfg, 4) {
-            d.engine.schedule_at(t, Ev::Arrive(class));
+        let mut d = Driver::new(&cfg, &settings(), 4, NoOverlay);
+        for a in arrivals(&cfg, 4) {
+            d.engine.schedule_at(a.at, Ev::Arrive(a));
         }
         while d.step(SimTime(60_000), &mut |_| {}).is_some() {}
         let in_flight = (1..=20).filter(|&p| !d.swarm.flows.downloads(p).is_empty()).count();
@@ -350,9 +760,9 @@ mod tests {
         // newcomer tries them one by one: each dead one costs it 3 s before the next.
         let mut cfg = config(10, 1, 10);
         cfg.max_peers = 1;
-        let mut d = Driver::new(&cfg, &settings(), 6);
-        for (t, class) in arrivals(&cfg, 6) {
-            d.engine.schedule_at(t, Ev::Arrive(class));
+        let mut d = Driver::new(&cfg, &settings(), 6, NoOverlay);
+        for a in arrivals(&cfg, 6) {
+            d.engine.schedule_at(a.at, Ev::Arrive(a));
         }
         while d.step(SimTime(5_000), &mut |_| {}).is_some() {}
         for p in 1..=10 {
@@ -391,7 +801,7 @@ mod tests {
         // checked for its first ten. A random choice would hit the first leecher's pieces
         // (about 15 of 40) with probability 1 - (25/40)^9, 98.5 %.
         let cfg = config(40, 1, 0);
-        let mut d = Driver::new(&cfg, &settings(), 5);
+        let mut d = Driver::new(&cfg, &settings(), 5, NoOverlay);
         let mut out = Vec::new();
         d.swarm.arrive(SimTime::ZERO, class(1000, 1000), false, &mut out);
         d.apply(SimTime::ZERO, out);
