@@ -499,6 +499,79 @@ def kademlia_path_length():
                   "dhtsim slope", "model slope", "c (model, N → ∞)"], body)
 
 
+# Qiu and Srikant's fluid model (SIGCOMM 2004), for scenarios/swarm-fluid.toml: a file of F bits,
+# upload u and download d bit/s per peer, seeds staying S s, one initial seeder all along.
+FLUID_F = 100 * 256 * 1024 * 8
+FLUID_UP, FLUID_DOWN = 1000e3, 8000e3
+FLUID_WINDOW = (1_000_000, 4_000_000)  # arrivals measured, ms
+FLUID_SAMPLES = (1_000_000, 5_000_000)  # population averaged over, ms
+
+
+def fluid_paper(seed_s):
+    """Qiu and Srikant's steady-state download time, s: max(1/c, (1/η)(1/μ − 1/γ)), η = 1."""
+    return max(FLUID_F / FLUID_DOWN, FLUID_F / FLUID_UP - seed_s)
+
+
+def fluid_model(lam, seed_s, eta, zeta):
+    """The same with the measured shares of upload used, η by leechers and ζ by seeds, and the
+    initial seeder that stays: max(1/c, (1/η)(1/μ − ζ·y/λ)) with y = λ/γ + 1 seeds."""
+    inv_mu, inv_c = FLUID_F / FLUID_UP, FLUID_F / FLUID_DOWN
+    return max(inv_c, (inv_mu - zeta * (seed_s + 1 / lam)) / eta)
+
+
+def swarm_fluid():
+    summary = rows("swarm-fluid", "summary.csv")
+    downloads = defaultdict(list)
+    for r in rows("swarm-fluid", "downloads.csv"):
+        downloads[r["run"]].append(r)
+    samples = defaultdict(list)
+    for r in rows("swarm-fluid", "swarm.csv"):
+        if FLUID_SAMPLES[0] <= int(r["t_ms"]) < FLUID_SAMPLES[1]:
+            samples[r["run"]].append((int(r["seeders"]), int(r["leechers"])))
+    seed_time = {"upload-bound": 0, "near the boundary": 200}
+    points = defaultdict(list)
+    for r in summary:
+        points[(r["variant"], float(r["swarm.arrivals_per_s"]))].append(r)
+    body = []
+    for (variant, lam), runs in points.items():
+        seed_s = seed_time.get(variant, 600)  # every download-bound setting: 600 s
+        per_seed_t, xs, ys = [], [], []
+        up = {"leech": [0, 0.0], "seed": [0, 0.0]}  # bits sent, bit capacity offered
+        for r in runs:
+            end = int(r["end_ms"])
+            peers = downloads[r["run"]]
+            measured = [p for p in peers if p["initial_seeder"] == "0"
+                        and FLUID_WINDOW[0] <= int(p["arrive_ms"]) < FLUID_WINDOW[1]]
+            times = [(int(p["complete_ms"]) - int(p["arrive_ms"])) / 1000 for p in measured]
+            per_seed_t.append(sum(times) / len(times))
+            for p in peers:
+                arrive, leave = int(p["arrive_ms"]), int(p["leave_ms"] or end)
+                done = int(p["complete_ms"]) if p["complete_ms"] else None
+                seeding_from = arrive if p["initial_seeder"] == "1" else done
+                leech_until = seeding_from if seeding_from is not None else leave
+                up["leech"][0] += (int(p["bytes_up"]) - int(p["bytes_up_seeding"])) * 8
+                up["leech"][1] += (leech_until - arrive) / 1000 * FLUID_UP
+                up["seed"][0] += int(p["bytes_up_seeding"]) * 8
+                if seeding_from is not None:
+                    up["seed"][1] += (leave - seeding_from) / 1000 * FLUID_UP
+            ys.append(sum(s for s, _ in samples[r["run"]]) / len(samples[r["run"]]))
+            xs.append(sum(x for _, x in samples[r["run"]]) / len(samples[r["run"]]))
+        t_mean, t_ci = mean_ci(per_seed_t)
+        eta = up["leech"][0] / up["leech"][1]
+        zeta = up["seed"][0] / up["seed"][1]
+        body.append([variant, f"{lam:g}", f"{t_mean:.1f} ± {t_ci:.1f}",
+                     f"{fluid_paper(seed_s):.1f}",
+                     f"{eta:.2f}", f"{zeta:.2f}",
+                     # Where downloads bind, idle upload is an effect, not a cause: no column.
+                     "—" if seed_s == 600 else f"{fluid_model(lam, seed_s, eta, zeta):.1f}",
+                     f"{sum(xs) / len(xs):.1f} / {lam * t_mean:.1f}",
+                     f"{sum(ys) / len(ys):.1f} / {lam * seed_s + 1:.1f}"])
+    return table(["setting", "λ (1/s)", "T measured, s (95 % CI, 5 seeds)",
+                  "T fluid (η = 1), s", "η measured", "ζ measured",
+                  "T fluid with η, ζ and the initial seeder, s",
+                  "leechers: mean / λT", "seeds: mean / λ/γ + 1"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -513,6 +586,7 @@ TABLES = {
     "shortcuts": shortcuts,
     "kademlia-path-length": kademlia_path_length,
     "kademlia-churn": kademlia_churn,
+    "swarm-fluid": swarm_fluid,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

@@ -218,6 +218,8 @@ struct DownloadRow {
     discovery_messages: u64,
     /// 1 for the initial seeders.
     initial_seeder: u8,
+    /// Of `bytes_up`, the bytes sent while seeding.
+    bytes_up_seeding: u64,
 }
 
 /// `downloads.csv` (swarm runs): one row per swarm peer of every run, by swarm index.
@@ -236,6 +238,7 @@ pub fn downloads_csv(runs: &[RunOutput]) -> Vec<u8> {
             bytes_down: p.bytes_down,
             discovery_messages: p.discovery_messages,
             initial_seeder: p.initial_seeder.into(),
+            bytes_up_seeding: p.bytes_up_seeding,
         })
     });
     write_rows(rows)

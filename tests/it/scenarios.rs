@@ -23,6 +23,7 @@ fn every_shipped_scenario_checks_and_runs() {
         args.extend(["--set", "sweep.seeds=[1]"]);
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let shrink: &[&str] = match name.as_str() {
+            "bench-swarm" => &["swarm.leechers=200", "swarm.pieces=50"],
             n if n.starts_with("bench-") => &["population.peers=200", "duration_s=120"],
             "chord-path-length" => {
                 &["sweep.population.peers=[8, 64]", "output.distribution_peers=64"]

@@ -120,7 +120,7 @@ fn swarm_files_have_the_contract_s_columns() {
     assert_eq!(
         header("downloads.csv"),
         "run,peer,arrive_ms,first_peer_ms,first_piece_ms,complete_ms,leave_ms,bytes_up,\
-         bytes_down,discovery_messages,initial_seeder"
+         bytes_down,discovery_messages,initial_seeder,bytes_up_seeding"
     );
     assert_eq!(header("swarm.csv"), "run,t_ms,seeders,leechers,tracker_up,rarest_piece_copies");
     assert!(header("summary.csv").ends_with(

@@ -238,6 +238,8 @@ pub struct PeerRecord {
     pub leave: Option<SimTime>,
     /// Bytes of pieces sent.
     pub bytes_up: u64,
+    /// Of those, bytes sent while it held every piece (seeding).
+    pub bytes_up_seeding: u64,
     /// Bytes of pieces received.
     pub bytes_down: u64,
     /// Messages to and from the tracker.
@@ -558,6 +560,9 @@ impl Swarm {
         {
             let u = &mut self.peers[up as usize];
             u.rec.bytes_up += bytes;
+            if u.have.is_full() {
+                u.rec.bytes_up_seeding += bytes;
+            }
             if let Some(n) = u.nbrs.get_mut(&down) {
                 n.upload = None;
                 n.gave += bytes;
