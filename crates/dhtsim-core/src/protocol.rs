@@ -59,6 +59,11 @@ impl OpId {
 pub enum Request {
     /// Return the values stored under the key.
     Lookup,
+    /// Return the values stored under the key at every one of the closest peers the lookup
+    /// reaches, gathered, rather than the first found: BitTorrent's `get_peers` (BEP 5), which
+    /// goes on to the closest peers for their announce tokens. The same as `Lookup` where one
+    /// owner holds every value (Chord).
+    Gather,
     /// Store the entry (key, holder).
     Store {
         /// The peer that holds the file.

@@ -345,7 +345,7 @@ impl Protocol for Peer {
         out: &mut Vec<Command>,
     ) {
         let kind = match request {
-            Request::Lookup => Op::Lookup,
+            Request::Lookup | Request::Gather => Op::Lookup,
             Request::Store { holder } => Op::Store { holder },
         };
         let q = Query {

@@ -36,6 +36,14 @@ pub struct Candidate {
 pub enum Goal {
     /// A measured lookup of the values under the key: ends early when a value arrives.
     Value,
+    /// A measured lookup that gathers the values of every peer it reaches (BEP 5's
+    /// `get_peers`): a peer that answers with values is answered, and the lookup goes on to the
+    /// k closest.
+    Gather {
+        /// The values found so far (the querier's own first), with repeats: sorted and made
+        /// distinct when the lookup ends.
+        found: Vec<RingId>,
+    },
     /// A measured store of (key, holder) at the `replication` closest peers found.
     Store {
         /// The holder stored under the key.

@@ -107,6 +107,10 @@ impl Node {
                 self.begin(params, op, key, Goal::Value, out);
             }
             Request::Store { holder } => self.begin(params, op, key, Goal::Store { holder }, out),
+            Request::Gather => {
+                let found = self.store.values(key).to_vec();
+                self.begin(params, op, key, Goal::Gather { found }, out);
+            }
         }
     }
 
@@ -143,7 +147,9 @@ impl Node {
         while l.in_flight < params.alpha {
             let Some(to) = l.next_to_ask(params.k) else { break };
             let msg = match l.goal {
-                Goal::Value => Message::FindValue { lookup: l.id, key: l.target },
+                Goal::Value | Goal::Gather { .. } => {
+                    Message::FindValue { lookup: l.id, key: l.target }
+                }
                 ref goal => {
                     let traffic = match goal {
                         Goal::Join => Traffic::Join,
@@ -181,6 +187,12 @@ impl Node {
             Goal::Value => {
                 let values =
                     if by == me { self.store.values(l.target).to_vec() } else { Vec::new() };
+                out.push(report(Answered::Owner { values: Some(values) }));
+            }
+            Goal::Gather { ref found } => {
+                let mut values = found.clone();
+                values.sort_unstable();
+                values.dedup();
                 out.push(report(Answered::Owner { values: Some(values) }));
             }
             Goal::Store { holder } => {
@@ -302,7 +314,13 @@ impl Node {
                 }
             }
             Message::Value { lookup, values } => {
-                if let Some(i) = self.find(lookup) {
+                if let Some(i) = self.find(lookup)
+                    && let Goal::Gather { found } = &mut self.lookups[i].goal
+                {
+                    found.extend(values); // each once, at the end
+                    self.lookups[i].answered(self.me.id, from.id, &[]);
+                    self.drive(params, i, out);
+                } else if let Some(i) = self.find(lookup) {
                     let mut l = self.take_lookup(i);
                     let hops = l.answered(self.me.id, from.id, &[]);
                     out.push(resolved(l.op, from.id, hops, Answered::Value { values }));

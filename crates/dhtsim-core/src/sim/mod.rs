@@ -411,7 +411,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         tag: Option<u32>,
     ) {
         let kind = match request {
-            Request::Lookup => OpKind::Lookup,
+            Request::Lookup | Request::Gather => OpKind::Lookup,
             Request::Store { .. } => OpKind::Store,
         };
         let peer = &mut self.peers[origin.0 as usize];

@@ -369,3 +369,38 @@ fn maintenance_joins_and_pings_are_counted_apart_from_lookups() {
         assert!(s.messages.iter().sum::<u64>() <= r.messages);
     }
 }
+
+#[test]
+fn a_gathering_lookup_collects_the_values_of_every_closest_peer() {
+    // A static Kademlia network; three different holders are stored at three of the peers
+    // closest to a key (as concurrent announces through an unsettled network leave them). A
+    // plain lookup stops at the first peer with a value; a gathering one (BitTorrent's
+    // get_peers) goes on to the k closest and returns all three.
+    let mut cfg = config(200, 0);
+    cfg.overlay.protocol = ProtocolKind::Kademlia;
+    cfg.overlay.fingers = false;
+    cfg.duration = SimTime(60_000);
+    let key = RingId(0x1234_5678);
+    let mut sim = Simulation::<Node>::new(&cfg, 3).unwrap();
+    sim.embed();
+    let closest: Vec<PeerIdx> = sim.oracle.closest(key, 3).into_iter().map(|(_, i)| i).collect();
+    for (n, &at) in closest.iter().enumerate() {
+        sim.peer_mut(at).store_mut().insert(key, RingId(1000 + n as u64));
+    }
+    let origin = sim.oracle.members().map(|(_, i)| i).find(|i| !closest.contains(i)).unwrap();
+    let mut notices = Vec::new();
+    sim.start_tagged(SimTime::ZERO, origin, key, Request::Lookup, 0, &mut notices);
+    sim.start_tagged(SimTime::ZERO, origin, key, Request::Gather, 1, &mut notices);
+    while sim.recorder.in_flight() > 0 && sim.step_embedded(&mut notices) {}
+    let found = |tag: u32| {
+        notices
+            .iter()
+            .find_map(|n| match n {
+                Notice::Ended(e) if e.tag == tag => Some(e.values.clone()),
+                _ => None,
+            })
+            .expect("ended")
+    };
+    assert_eq!(found(0).len(), 1, "a plain lookup stops at the first value");
+    assert_eq!(found(1), vec![RingId(1000), RingId(1001), RingId(1002)]);
+}

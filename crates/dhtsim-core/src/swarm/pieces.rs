@@ -80,6 +80,12 @@ impl Bitfield {
         (0..self.len).filter(|&i| self.has(i))
     }
 
+    /// How many of its pieces `other` lacks.
+    pub fn count_lacked_by(&self, other: &Bitfield) -> u32 {
+        let lacked = self.words.iter().zip(&other.words).map(|(&m, &t)| (m & !t).count_ones());
+        lacked.sum()
+    }
+
     /// Whether `other` holds a piece this set lacks.
     pub fn lacks_any_of(&self, other: &Bitfield) -> bool {
         self.words.iter().zip(&other.words).any(|(&mine, &theirs)| theirs & !mine != 0)

@@ -368,7 +368,7 @@ impl<P: Protocol> DhtLink<'_, P> {
         let (key, notices) = (self.infohash, &mut self.notices);
         let store = Request::Store { holder: self.sim.id_of(idx) };
         self.sim.start_tagged(now, idx, key, store, 2 * peer + STORE, notices);
-        self.sim.start_tagged(now, idx, key, Request::Lookup, 2 * peer + LOOKUP, notices);
+        self.sim.start_tagged(now, idx, key, Request::Gather, 2 * peer + LOOKUP, notices);
     }
 }
 
