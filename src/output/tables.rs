@@ -252,6 +252,10 @@ struct SwarmRow {
     leechers: u64,
     tracker_up: u8,
     rarest_piece_copies: u32,
+    /// A scrape of the tracker: the seeders it knows of (empty while it is down).
+    tracker_seeders: Option<u64>,
+    /// And the leechers.
+    tracker_leechers: Option<u64>,
 }
 
 /// `swarm.csv` (swarm runs): the population of every run at each sample.
@@ -265,6 +269,8 @@ pub fn swarm_csv(runs: &[RunOutput]) -> Vec<u8> {
             leechers: s.leechers,
             tracker_up: s.tracker_up.into(),
             rarest_piece_copies: s.rarest_piece_copies,
+            tracker_seeders: s.tracker_scrape.map(|x| x.0),
+            tracker_leechers: s.tracker_scrape.map(|x| x.1),
         })
     });
     write_rows(rows)

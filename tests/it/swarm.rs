@@ -54,8 +54,18 @@ fn during_a_tracker_outage_only_dht_newcomers_find_peers() {
     let summary = rows(&out, "summary.csv");
     assert_eq!(summary[0]["lookups"], "0", "a tracker swarm makes no DHT lookup");
     assert!(ms(&summary[1], "lookups").unwrap() >= 21, "each peer looks the infohash up");
+    // A scrape answers nothing while the tracker is down. Once it is back, it counts the peers
+    // that announced since: all 21 at the last sample (none leaves), a seeder for each whose
+    // `completed` has arrived (one 50 ms latency after completing) and the initial seeder.
     let swarm_rows = rows(&out, "swarm.csv");
-    assert!(swarm_rows.iter().any(|r| r["run"] == "0" && r["tracker_up"] == "0"));
+    for r in swarm_rows.iter().filter(|r| r["run"] == "0") {
+        assert_eq!(r["tracker_up"] == "0", r["tracker_seeders"].is_empty(), "{r:?}");
+    }
+    let last = swarm_rows.iter().rfind(|r| r["run"] == "0").unwrap();
+    let t = ms(last, "t_ms").unwrap();
+    let told = leechers("0").iter().filter(|r| ms(r, "complete_ms").unwrap() + 50 <= t).count();
+    assert_eq!(ms(last, "tracker_seeders"), Some(1 + told as u64), "{last:?}");
+    assert_eq!(ms(last, "tracker_leechers"), Some(20 - told as u64), "{last:?}");
 }
 
 #[test]
@@ -122,7 +132,10 @@ fn swarm_files_have_the_contract_s_columns() {
         "run,peer,arrive_ms,first_peer_ms,first_piece_ms,complete_ms,leave_ms,bytes_up,\
          bytes_down,discovery_messages,initial_seeder,bytes_up_seeding"
     );
-    assert_eq!(header("swarm.csv"), "run,t_ms,seeders,leechers,tracker_up,rarest_piece_copies");
+    assert_eq!(
+        header("swarm.csv"),
+        "run,t_ms,seeders,leechers,tracker_up,rarest_piece_copies,tracker_seeders,tracker_leechers"
+    );
     assert!(header("summary.csv").ends_with(
         ",protocol,leechers,completed,aborted,download_ms_mean,download_ms_p50,download_ms_p95,\
          first_peer_ms_mean,discovery_messages,tracker_requests,swarm_events"

@@ -151,7 +151,11 @@ pub enum Msg {
     Announce {
         /// A graceful departure's last announce.
         stopped: bool,
+        /// The announcer holds every piece (what a tracker's scrape counts).
+        complete: bool,
     },
+    /// To the tracker: I have just completed (BitTorrent's `event=completed`); no answer.
+    Completed,
     /// The tracker's answer.
     Peers(Vec<u32>),
     /// A connection request, with the sender's pieces.
@@ -597,7 +601,7 @@ impl Swarm {
             }
             Msg::Request(piece) => self.serve(now, peer, from, piece, out),
             Msg::Closed => self.drop_neighbour(now, peer, from, rng, out),
-            Msg::Announce { .. } | Msg::Peers(_) => {}
+            Msg::Announce { .. } | Msg::Completed | Msg::Peers(_) => {}
         }
     }
 
@@ -651,6 +655,14 @@ impl Swarm {
             });
         }
         if complete {
+            if self.cfg.discovery.tracker() {
+                self.peers[down as usize].rec.discovery_messages += 1;
+                out.push(Cmd::Send {
+                    from: Addr::Peer(down),
+                    to: Addr::Tracker,
+                    msg: Msg::Completed,
+                });
+            }
             self.peers[down as usize].rec.complete = Some(now);
             self.leechers -= 1;
             self.seeders += 1;
@@ -723,7 +735,7 @@ impl Swarm {
             out.push(Cmd::Send {
                 from: Addr::Peer(peer),
                 to: Addr::Tracker,
-                msg: Msg::Announce { stopped },
+                msg: Msg::Announce { stopped, complete: self.peers[peer as usize].have.is_full() },
             });
         }
         // A DHT entry is not withdrawn: it stays until the entry's holder is asked and is gone,
@@ -768,7 +780,15 @@ impl Swarm {
         rng: &mut Rng,
         out: &mut Vec<Cmd>,
     ) {
-        let (Addr::Peer(peer), Msg::Announce { stopped }) = (from, msg) else { return };
+        let Addr::Peer(peer) = from else { return };
+        let (stopped, complete) = match msg {
+            Msg::Announce { stopped, complete } => (stopped, complete),
+            Msg::Completed => {
+                self.tracker.completed(peer);
+                return;
+            }
+            _ => return,
+        };
         if stopped {
             self.tracker.requests += 1;
             if self.tracker.is_up() {
@@ -778,7 +798,8 @@ impl Swarm {
         }
         // A peer that left after announcing is still named until it is forgotten, as a real
         // tracker would.
-        if let Some(list) = self.tracker.announce(now, peer, self.cfg.numwant as usize, rng) {
+        let numwant = self.cfg.numwant as usize;
+        if let Some(list) = self.tracker.announce(now, peer, complete, numwant, rng) {
             out.push(Cmd::Send {
                 from: Addr::Tracker,
                 to: Addr::Peer(peer),

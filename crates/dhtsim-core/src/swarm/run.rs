@@ -55,6 +55,9 @@ pub struct SwarmSample {
     pub tracker_up: bool,
     /// Live copies of the rarest piece.
     pub rarest_piece_copies: u32,
+    /// What a scrape of the tracker answers: the seeders and leechers it knows of (`None`
+    /// while it is down, or in a swarm without a tracker).
+    pub tracker_scrape: Option<(u64, u64)>,
 }
 
 /// What a swarm run measured.
@@ -576,6 +579,11 @@ impl<O: Overlay> Driver<O> {
                     leechers,
                     tracker_up: self.swarm.tracker().is_up(),
                     rarest_piece_copies: self.swarm.rarest_copies(),
+                    tracker_scrape: if self.swarm.config().discovery.tracker() {
+                        self.swarm.tracker().scrape(now)
+                    } else {
+                        None
+                    },
                 });
                 self.engine.schedule_at(now + self.sample, Ev::Sample);
             }
@@ -667,8 +675,8 @@ mod tests {
         assert_eq!(l.complete, Some(SimTime(350 + 10 * 2098)));
         let bytes = 10 * 256 * 1024;
         assert_eq!((l.bytes_down, r.peers[0].bytes_up), (bytes, bytes));
-        assert_eq!(l.discovery_messages, 2, "one announce, one answer");
-        assert_eq!(r.tracker_requests, 2);
+        assert_eq!(l.discovery_messages, 3, "one announce, one answer, one `completed`");
+        assert_eq!(r.tracker_requests, 2, "the run ends before `completed` arrives");
         assert_eq!(r.end, SimTime(350 + 10 * 2098), "no leecher left: the run ends");
     }
 

@@ -13,7 +13,7 @@ use crate::time::{SimDuration, SimTime};
 #[derive(Clone, Debug)]
 pub struct Tracker {
     /// Peers by swarm index, with the time of their last announce.
-    known: BTreeMap<u32, SimTime>,
+    known: BTreeMap<u32, (SimTime, bool)>,
     /// How long a peer stays known without announcing.
     keep: SimDuration,
     up: bool,
@@ -55,6 +55,7 @@ impl Tracker {
         &mut self,
         now: SimTime,
         peer: u32,
+        complete: bool,
         numwant: usize,
         rng: &mut Rng,
     ) -> Option<Vec<u32>> {
@@ -63,8 +64,8 @@ impl Tracker {
             return None;
         }
         let keep = self.keep;
-        self.known.retain(|_, last| now.since(*last) <= keep);
-        self.known.insert(peer, now);
+        self.known.retain(|_, (last, _)| now.since(*last) <= keep);
+        self.known.insert(peer, (now, complete));
         let mut others: Vec<u32> = self.known.keys().copied().filter(|&p| p != peer).collect();
         let n = numwant.min(others.len());
         // A partial Fisher-Yates shuffle: the first n are a uniform sample.
@@ -74,6 +75,35 @@ impl Tracker {
         }
         others.truncate(n);
         Some(others)
+    }
+
+    /// `peer` says it has completed (counted as a request; no answer): it counts as a seeder
+    /// from now on. Nothing while the tracker is down, or for a peer it does not know.
+    pub fn completed(&mut self, peer: u32) {
+        self.requests += 1;
+        if self.up
+            && let Some((_, complete)) = self.known.get_mut(&peer)
+        {
+            *complete = true;
+        }
+    }
+
+    /// What a scrape answers at `now`: the seeders and leechers among the peers it still knows,
+    /// or nothing while it is down.
+    pub fn scrape(&self, now: SimTime) -> Option<(u64, u64)> {
+        if !self.up {
+            return None;
+        }
+        let live = self.known.values().filter(|(last, _)| now.since(*last) <= self.keep);
+        let (mut seeders, mut leechers) = (0, 0);
+        for &(_, complete) in live {
+            if complete {
+                seeders += 1;
+            } else {
+                leechers += 1;
+            }
+        }
+        Some((seeders, leechers))
     }
 
     /// `peer` said it stops (a graceful departure): it is forgotten at once.
@@ -91,26 +121,31 @@ mod tests {
     fn answers_a_random_sample_of_the_others_and_forgets_the_silent() {
         let mut rng = stream(3, Purpose::Swarm);
         let mut t = Tracker::new(SimDuration::from_ms(100));
-        assert_eq!(t.announce(SimTime(0), 1, 50, &mut rng), Some(vec![]));
+        assert_eq!(t.announce(SimTime(0), 1, false, 50, &mut rng), Some(vec![]));
         for p in 2..=10 {
-            t.announce(SimTime(10), p, 50, &mut rng);
+            t.announce(SimTime(10), p, false, 50, &mut rng);
         }
-        let mut all = t.announce(SimTime(20), 1, 50, &mut rng).unwrap();
+        let mut all = t.announce(SimTime(20), 1, false, 50, &mut rng).unwrap();
         all.sort_unstable();
         assert_eq!(all, (2..=10).collect::<Vec<u32>>());
-        let mut some = t.announce(SimTime(20), 1, 3, &mut rng).unwrap();
+        let mut some = t.announce(SimTime(20), 1, false, 3, &mut rng).unwrap();
         some.sort_unstable();
         some.dedup();
         assert_eq!(some.len(), 3);
         assert!(!some.contains(&1));
         // Peers 2..=10 last announced at 10 ms: at 115 ms they are forgotten.
-        assert_eq!(t.announce(SimTime(115), 1, 50, &mut rng), Some(vec![]));
-        t.announce(SimTime(120), 4, 50, &mut rng);
+        assert_eq!(t.announce(SimTime(115), 1, false, 50, &mut rng), Some(vec![]));
+        t.announce(SimTime(120), 4, false, 50, &mut rng);
         t.stopped(4);
-        assert_eq!(t.announce(SimTime(121), 1, 50, &mut rng), Some(vec![]));
+        assert_eq!(t.announce(SimTime(121), 1, false, 50, &mut rng), Some(vec![]));
+        t.announce(SimTime(121), 5, true, 50, &mut rng);
+        t.completed(1);
+        assert_eq!(t.scrape(SimTime(121)), Some((2, 0)), "1 completed, 5 announced complete");
+        assert_eq!(t.scrape(SimTime(300)), Some((0, 0)), "both silent too long");
         t.set_up(false);
-        assert_eq!(t.announce(SimTime(122), 1, 50, &mut rng), None);
-        assert_eq!(t.requests, 16);
+        assert_eq!(t.scrape(SimTime(122)), None);
+        assert_eq!(t.announce(SimTime(122), 1, false, 50, &mut rng), None);
+        assert_eq!(t.requests, 18);
     }
 
     #[test]
@@ -118,11 +153,11 @@ mod tests {
         let mut rng = stream(4, Purpose::Swarm);
         let mut t = Tracker::new(SimDuration::from_ms(1_000_000));
         for p in 0..10 {
-            t.announce(SimTime(0), p, 0, &mut rng);
+            t.announce(SimTime(0), p, false, 0, &mut rng);
         }
         let mut named = [0u32; 10];
         for _ in 0..3000 {
-            for p in t.announce(SimTime(1), 0, 3, &mut rng).unwrap() {
+            for p in t.announce(SimTime(1), 0, false, 3, &mut rng).unwrap() {
                 named[p as usize] += 1;
             }
         }
