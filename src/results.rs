@@ -90,6 +90,17 @@ fn optional_real(
     }
 }
 
+/// The run numbered `run` among `runs`, which a row of `file` names.
+fn run_of<'r>(
+    runs: &'r mut [PlotRun],
+    file: &str,
+    run: u64,
+) -> Result<&'r mut PlotRun, InputError> {
+    runs.iter_mut()
+        .find(|r| r.run == run)
+        .ok_or_else(|| InputError::whole(file, format!("run {run} is not in summary.csv")))
+}
+
 /// The plot inputs of every run, from `summary.csv` (swept values, counts) and `hops.csv`
 /// (hop histograms).
 pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
@@ -137,9 +148,7 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
         let dfile = dir.join("downloads.csv").display().to_string();
         for row in read_csv(dir, "downloads.csv")? {
             let run = number(&dfile, &row, "run")?;
-            let Some(r) = runs.iter_mut().find(|r| r.run == run) else {
-                return Err(InputError::whole(&dfile, format!("run {run} is not in summary.csv")));
-            };
+            let r = run_of(&mut runs, &dfile, run)?;
             let s = r.swarm.get_or_insert_with(Default::default);
             if number(&dfile, &row, "initial_seeder")? == 0 {
                 s.leechers += 1;
@@ -154,9 +163,7 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
         let wfile = dir.join("swarm.csv").display().to_string();
         for row in read_csv(dir, "swarm.csv")? {
             let run = number(&wfile, &row, "run")?;
-            let Some(r) = runs.iter_mut().find(|r| r.run == run) else {
-                return Err(InputError::whole(&wfile, format!("run {run} is not in summary.csv")));
-            };
+            let r = run_of(&mut runs, &wfile, run)?;
             let t = number(&wfile, &row, "t_ms")? as f64 / 60_000.0;
             let (seeders, leechers) =
                 (number(&wfile, &row, "seeders")?, number(&wfile, &row, "leechers")?);
@@ -200,9 +207,7 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
         let hops = u32::try_from(number(&hfile, &row, "hops")?)
             .map_err(|_| InputError::whole(&hfile, "hop count out of range"))?;
         let count = number(&hfile, &row, "lookups")?;
-        let Some(r) = runs.iter_mut().find(|r| r.run == run) else {
-            return Err(InputError::whole(&hfile, format!("run {run} is not in summary.csv")));
-        };
+        let r = run_of(&mut runs, &hfile, run)?;
         r.hops.push((hops, count));
     }
     Ok(runs)

@@ -103,6 +103,42 @@ fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
     ticks
 }
 
+/// A panel of lines over virtual time in minutes (the time-series plots' panels), its legend at
+/// `legend_at` (position and font size) or none.
+fn minutes_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    t_max: f64,
+    y_top: f64,
+    series: Vec<(String, Vec<(f64, f64)>)>,
+    legend_at: Option<(SeriesLabelPosition, u32)>,
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .caption(caption, ("sans-serif", 16))
+        .build_cartesian_2d(0f64..t_max, 0f64..y_top)?;
+    chart
+        .configure_mesh()
+        .x_desc("minutes")
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (i, (label, points)) in series.into_iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+            .label(label)
+            .legend(swatch(c, 2));
+    }
+    match legend_at {
+        Some((position, size)) => legend(&mut chart, position, size),
+        None => Ok(()),
+    }
+}
+
 /// Mean hops vs N with p5–p95 bands and the two reference curves.
 pub struct HopsVsN<'a> {
     /// The variants to draw.
@@ -371,37 +407,11 @@ impl Chart for TimeSeries<'_> {
         let panels = body.split_evenly((2, 2));
         let t_max = self.samples.last().map_or(1.0, |s| s.t_ms as f64 / 60_000.0).max(1e-3);
         let minutes = |s: &super::TsPoint| s.t_ms as f64 / 60_000.0;
-        type Series<'s> = Vec<(&'static str, Vec<(f64, f64)>)>;
-        let panel = |area: &DrawingArea<DB, Shift>,
-                     caption: &str,
-                     series: Series<'_>,
-                     y_top: f64|
-         -> DrawResult<DB> {
-            let mut chart = ChartBuilder::on(area)
-                .margin(10)
-                .x_label_area_size(35)
-                .y_label_area_size(55)
-                .caption(caption, ("sans-serif", 16))
-                .build_cartesian_2d(0f64..t_max, 0f64..y_top)?;
-            chart
-                .configure_mesh()
-                .x_desc("minutes")
-                .label_style(("sans-serif", 12))
-                .axis_desc_style(("sans-serif", 13))
-                .light_line_style(WHITE.mix(0.0))
-                .draw()?;
-            let several = series.len() > 1;
-            for (i, (label, points)) in series.into_iter().enumerate() {
-                let c = color(i);
-                chart
-                    .draw_series(LineSeries::new(points, c.stroke_width(2)))?
-                    .label(label)
-                    .legend(swatch(c, 2));
-            }
-            if several {
-                legend(&mut chart, SeriesLabelPosition::LowerLeft, 12)?;
-            }
-            Ok(())
+        type Series = Vec<(&'static str, Vec<(f64, f64)>)>;
+        let panel = |area: &DrawingArea<DB, Shift>, caption: &str, series: Series, y_top: f64| {
+            let legend_at = (series.len() > 1).then_some((SeriesLabelPosition::LowerLeft, 12));
+            let series = series.into_iter().map(|(label, points)| (label.to_string(), points));
+            minutes_panel(area, caption, t_max, y_top, series.collect(), legend_at)
         };
         let s = self.samples;
         let live: Vec<(f64, f64)> = s.iter().map(|p| (minutes(p), p.live as f64)).collect();
@@ -507,28 +517,16 @@ impl Chart for SwarmPopulation<'_> {
                 .unwrap_or(1)
                 .max(1) as f64
                 * 1.1;
-            let mut chart = ChartBuilder::on(panel)
-                .margin(10)
-                .x_label_area_size(35)
-                .y_label_area_size(55)
-                .caption(caption, ("sans-serif", 16))
-                .build_cartesian_2d(0f64..t_max, 0f64..top)?;
-            chart
-                .configure_mesh()
-                .x_desc("minutes")
-                .label_style(("sans-serif", 12))
-                .axis_desc_style(("sans-serif", 13))
-                .light_line_style(WHITE.mix(0.0))
-                .draw()?;
-            for (i, v) in self.variants.iter().enumerate() {
-                let c = color(i);
-                let points = v.population.iter().map(|p| (p.0, pick(p) as f64));
-                chart
-                    .draw_series(LineSeries::new(points, c.stroke_width(2)))?
-                    .label(v.label.clone())
-                    .legend(swatch(c, 2));
-            }
-            legend(&mut chart, SeriesLabelPosition::UpperRight, 11)?;
+            let series = self
+                .variants
+                .iter()
+                .map(|v| {
+                    let points = v.population.iter().map(|p| (p.0, pick(p) as f64)).collect();
+                    (v.label.clone(), points)
+                })
+                .collect();
+            let legend_at = Some((SeriesLabelPosition::UpperRight, 11));
+            minutes_panel(panel, caption, t_max, top, series, legend_at)?;
         }
         Ok(())
     }

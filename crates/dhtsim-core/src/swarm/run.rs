@@ -331,38 +331,63 @@ impl<P: Protocol> DhtLink<'_, P> {
     /// Hands the overlay's notices to the swarm.
     fn handle_notices(&mut self, swarm: &mut Swarm, rng: &mut Rng, out: &mut Vec<Cmd>) {
         let now = self.sim.now();
-        let notices = std::mem::take(&mut self.notices);
-        for n in &notices {
-            match n {
-                Notice::Joined(idx) => {
-                    if let Some(&peer) = self.swarm_of.get(idx)
-                        && self.waiting.remove(&peer)
-                    {
-                        self.start_announce(now, peer);
-                    }
+        // Handling a notice may start operations, and so add notices: all are handled, until
+        // none is left.
+        while !self.notices.is_empty() {
+            for n in &std::mem::take(&mut self.notices) {
+                self.handle_notice(now, n, swarm, rng, out);
+            }
+        }
+    }
+
+    /// Hands one notice of the overlay to the swarm.
+    fn handle_notice(
+        &mut self,
+        now: SimTime,
+        n: &Notice,
+        swarm: &mut Swarm,
+        rng: &mut Rng,
+        out: &mut Vec<Cmd>,
+    ) {
+        match n {
+            Notice::Joined(idx) => {
+                if let Some(&peer) = self.swarm_of.get(idx)
+                    && self.waiting.remove(&peer)
+                {
+                    self.start_announce(now, peer);
                 }
-                Notice::Departed(idx, kind) => {
-                    if let Some(&peer) = self.swarm_of.get(idx) {
-                        swarm.depart(now, peer, *kind == LeaveKind::Leave, out);
-                    }
+            }
+            Notice::Departed(idx, kind) => {
+                if let Some(&peer) = self.swarm_of.get(idx) {
+                    swarm.depart(now, peer, *kind == LeaveKind::Leave, out);
                 }
-                Notice::Ended(e) => {
-                    let (peer, what) = (e.tag / 2, e.tag % 2);
-                    let per_hop = if self.iterative { 2 } else { 1 };
-                    let answer = u64::from(!self.iterative);
-                    let messages = per_hop * u64::from(e.hops) + answer + u64::from(e.timeouts);
-                    if what == STORE {
-                        swarm.count_discovery(peer, messages);
-                    } else {
-                        let holders =
-                            e.values.iter().filter_map(|id| self.by_id.get(id).copied()).collect();
-                        swarm.dht_answer(now, peer, holders, messages, rng, out);
-                    }
+            }
+            Notice::Ended(e) => {
+                let (peer, what) = (e.tag / 2, e.tag % 2);
+                let per_hop = if self.iterative { 2 } else { 1 };
+                let answer = u64::from(!self.iterative);
+                let messages = per_hop * u64::from(e.hops) + answer + u64::from(e.timeouts);
+                if what == STORE {
+                    swarm.count_discovery(peer, messages);
+                } else {
+                    let holders =
+                        e.values.iter().filter_map(|id| self.by_id.get(id).copied()).collect();
+                    swarm.dht_answer(now, peer, holders, messages, rng, out);
                 }
             }
         }
-        self.notices = notices;
-        self.notices.clear();
+    }
+
+    /// Swarm peer `peer` joins the overlay as a new member; `false` when there is no member to
+    /// join through.
+    fn join(&mut self, now: SimTime, peer: u32) -> bool {
+        let Some(idx) = self.sim.add_member(now, &mut self.rng, &mut self.notices) else {
+            return false;
+        };
+        self.node_of[peer as usize] = Some(idx);
+        self.swarm_of.insert(idx, peer);
+        self.by_id.insert(self.sim.id_of(idx), peer);
+        true
     }
 
     /// Stores `peer`'s announce and looks the infohash up, from its overlay member.
@@ -397,14 +422,9 @@ impl<P: Protocol> Overlay for DhtLink<'_, P> {
             return;
         }
         debug_assert_eq!(self.node_of.len(), peer as usize);
-        let idx = self.sim.add_member(now, &mut self.rng, &mut self.notices);
-        self.node_of.push(idx);
-        match idx {
-            Some(idx) => {
-                self.swarm_of.insert(idx, peer);
-                self.by_id.insert(self.sim.id_of(idx), peer);
-            }
-            None => self.not_joined += 1,
+        self.node_of.push(None);
+        if !self.join(now, peer) {
+            self.not_joined += 1;
         }
         self.handle_notices(swarm, rng, out);
     }
@@ -445,11 +465,7 @@ impl<P: Protocol> Overlay for DhtLink<'_, P> {
             self.by_id.remove(&self.sim.id_of(idx));
             self.node_of[peer as usize] = None;
             self.rejoins += 1;
-            if let Some(idx) = self.sim.add_member(now, &mut self.rng, &mut self.notices) {
-                self.node_of[peer as usize] = Some(idx);
-                self.swarm_of.insert(idx, peer);
-                self.by_id.insert(self.sim.id_of(idx), peer);
-            }
+            self.join(now, peer);
         }
         self.handle_notices(swarm, rng, out);
     }
