@@ -2,18 +2,32 @@
 //! peers drawn at random from those it knows, forgets a peer that stops announcing, and may be
 //! down (scripted `tracker_down` / `tracker_up`), when announces get no answer.
 
-use std::collections::BTreeMap;
-
 use rand::RngExt;
 
 use crate::rng::Rng;
 use crate::time::{SimDuration, SimTime};
 
+/// What the tracker keeps of a peer it knows.
+#[derive(Clone, Copy, Debug)]
+struct Known {
+    /// Its place in [`Tracker::members`].
+    at: usize,
+    /// Its last announce.
+    last: SimTime,
+    /// It announced as complete, or said it completed.
+    complete: bool,
+}
+
 /// A tracker's state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Tracker {
-    /// Peers by swarm index, with the time of their last announce.
-    known: BTreeMap<u32, (SimTime, bool)>,
+    /// The peers it knows, in no particular order: an answer is a partial shuffle of them, so
+    /// it costs `numwant` draws, not a pass over every peer (a flash crowd of 10^5 answered by
+    /// copying the whole list each time took quadratic time and, with each answer keeping the
+    /// list's capacity, 40 GB).
+    members: Vec<u32>,
+    /// What it knows of each peer, by swarm index.
+    known: Vec<Option<Known>>,
     /// How long a peer stays known without announcing.
     keep: SimDuration,
     up: bool,
@@ -24,7 +38,7 @@ pub struct Tracker {
 impl Tracker {
     /// An empty tracker, up, that forgets a peer silent for `keep`.
     pub fn new(keep: SimDuration) -> Self {
-        Tracker { known: BTreeMap::new(), keep, up: true, requests: 0 }
+        Tracker { keep, up: true, ..Tracker::default() }
     }
 
     /// Whether it answers.
@@ -38,19 +52,20 @@ impl Tracker {
         self.up = up;
     }
 
-    /// Peers it knows, silent ones included until they are dropped at the next announce.
+    /// Peers it knows, silent ones included until they come up in an answer.
     pub fn len(&self) -> usize {
-        self.known.len()
+        self.members.len()
     }
 
     /// Whether it knows no peer.
     pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
+        self.members.is_empty()
     }
 
     /// `peer` announces at `now`: `None` when the tracker is down, else up to `numwant` other
     /// peers it knows, drawn uniformly without replacement, in the order drawn (a peer tries
-    /// them in that order: no preference for the oldest).
+    /// them in that order: no preference for the oldest). A peer silent for longer than the
+    /// tracker keeps peers is forgotten when it is drawn, and another is drawn in its place.
     pub fn announce(
         &mut self,
         now: SimTime,
@@ -63,18 +78,55 @@ impl Tracker {
         if !self.up {
             return None;
         }
-        let keep = self.keep;
-        self.known.retain(|_, (last, _)| now.since(*last) <= keep);
-        self.known.insert(peer, (now, complete));
-        let mut others: Vec<u32> = self.known.keys().copied().filter(|&p| p != peer).collect();
-        let n = numwant.min(others.len());
-        // A partial Fisher-Yates shuffle: the first n are a uniform sample.
-        for i in 0..n {
-            let j = rng.random_range(i..others.len());
-            others.swap(i, j);
+        if self.known.len() <= peer as usize {
+            self.known.resize(peer as usize + 1, None);
         }
-        others.truncate(n);
-        Some(others)
+        match &mut self.known[peer as usize] {
+            Some(k) => {
+                k.last = now;
+                k.complete = complete;
+            }
+            entry @ None => {
+                *entry = Some(Known { at: self.members.len(), last: now, complete });
+                self.members.push(peer);
+            }
+        }
+        // The announcer goes last, out of the draw; the first `i` places hold the drawn.
+        let last = self.members.len() - 1;
+        self.swap(self.known[peer as usize].expect("known").at, last);
+        let (mut i, mut end) = (0, last);
+        while i < numwant.min(end) {
+            let j = rng.random_range(i..end);
+            self.swap(i, j);
+            let q = self.members[i];
+            let k = self.known[q as usize].expect("a member is known");
+            if now.since(k.last) <= self.keep {
+                i += 1;
+                continue;
+            }
+            // Silent too long: out, and the announcer back to the end of what is left.
+            end -= 1;
+            self.swap(i, end);
+            self.swap(end, end + 1);
+            self.forget(q);
+        }
+        Some(self.members[..i].to_vec())
+    }
+
+    /// Swaps the peers at places `i` and `j` of `members`.
+    fn swap(&mut self, i: usize, j: usize) {
+        self.members.swap(i, j);
+        for at in [i, j] {
+            let q = self.members[at];
+            self.known[q as usize].as_mut().expect("a member is known").at = at;
+        }
+    }
+
+    /// Forgets `peer`, the last of `members`.
+    fn forget(&mut self, peer: u32) {
+        debug_assert_eq!(self.members.last(), Some(&peer));
+        self.members.pop();
+        self.known[peer as usize] = None;
     }
 
     /// `peer` says it has completed (counted as a request; no answer): it counts as a seeder
@@ -82,9 +134,9 @@ impl Tracker {
     pub fn completed(&mut self, peer: u32) {
         self.requests += 1;
         if self.up
-            && let Some((_, complete)) = self.known.get_mut(&peer)
+            && let Some(Some(k)) = self.known.get_mut(peer as usize)
         {
-            *complete = true;
+            k.complete = true;
         }
     }
 
@@ -94,13 +146,15 @@ impl Tracker {
         if !self.up {
             return None;
         }
-        let live = self.known.values().filter(|(last, _)| now.since(*last) <= self.keep);
         let (mut seeders, mut leechers) = (0, 0);
-        for &(_, complete) in live {
-            if complete {
-                seeders += 1;
-            } else {
-                leechers += 1;
+        for &q in &self.members {
+            let k = self.known[q as usize].expect("a member is known");
+            if now.since(k.last) <= self.keep {
+                if k.complete {
+                    seeders += 1;
+                } else {
+                    leechers += 1;
+                }
             }
         }
         Some((seeders, leechers))
@@ -108,7 +162,11 @@ impl Tracker {
 
     /// `peer` said it stops (a graceful departure): it is forgotten at once.
     pub fn stopped(&mut self, peer: u32) {
-        self.known.remove(&peer);
+        if let Some(Some(k)) = self.known.get(peer as usize) {
+            let last = self.members.len() - 1;
+            self.swap(k.at, last);
+            self.forget(peer);
+        }
     }
 }
 
