@@ -171,6 +171,7 @@ fn bad_swarm_input_is_refused_at_its_key() {
         "out of range",
     );
     refused(&format!("{base}discovery = \"dht\"\n"), 5, "swarm.discovery", "needs an overlay");
+    refused(&format!("{base}max_peers = 10001\n"), 5, "swarm.max_peers", "at most 10000");
     refused(
         &format!(
             "{base}discovery = \"dht\"\n[overlay]\nprotocol = \"chord\"\n[[events]]\nat_ms = 5\nkind = \"tracker_down\"\n"

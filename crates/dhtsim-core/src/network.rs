@@ -27,6 +27,11 @@ impl Network {
         if from == to {
             return SimDuration::ZERO;
         }
+        self.draw()
+    }
+
+    /// One-way delay of a message between two different peers.
+    pub fn draw(&mut self) -> SimDuration {
         match self.latency {
             Latency::Constant(d) => d,
             Latency::Uniform { min, max } => {

@@ -86,6 +86,10 @@ impl Config {
                 return fail(format!("swarm.{key}"), "must be at least 1");
             }
         }
+        if s.max_peers > crate::swarm::MAX_PEERS {
+            let most = crate::swarm::MAX_PEERS;
+            return fail("swarm.max_peers", format!("must be at most {most}"));
+        }
         if !s.discovery.tracker() && !s.tracker_events.is_empty() {
             return fail(
                 "swarm.tracker_down_s",

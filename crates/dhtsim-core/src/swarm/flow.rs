@@ -126,6 +126,21 @@ impl Flows {
         (id, self.rerate(now, up, down))
     }
 
+    /// Transfer `id`, ending at `now`, goes straight on with `piece` (`bits` long) between the
+    /// same two peers: the counts of their transfers do not change, so neither do any rates,
+    /// and no other transfer is rescheduled (stopping and starting would move each of them
+    /// twice, to the times they had). Returns its completion.
+    pub fn restart(&mut self, now: SimTime, id: TransferId, piece: u32, bits: u64) -> Completion {
+        self.next_generation += 1;
+        let t = self.slots[id.0 as usize].as_mut().expect("a running transfer");
+        t.piece = piece;
+        t.remaining = bits.max(1) * SCALE;
+        t.since = now;
+        t.generation = self.next_generation;
+        let ms = t.remaining.div_ceil(t.rate);
+        Completion { id, generation: t.generation, at: now + SimDuration::from_ms(ms) }
+    }
+
     /// Ends transfer `id` at `now`, complete or abandoned (its uploader or downloader left).
     /// Returns it and the completions of the transfers whose rate changed.
     pub fn stop(&mut self, now: SimTime, id: TransferId) -> (Transfer, Vec<Completion>) {

@@ -14,7 +14,11 @@
 //!   has fewer than `max_peers` and accepts them while it has fewer than twice that, as the
 //!   reference client did (`max_initiate` 40, `max_allow_in` 80): with one limit for both, a
 //!   flash crowd larger than it splits into cliques, the late half connected only to itself;
-//!   bitfields are exchanged on connecting, `have` messages after each piece;
+//! - each side of a connection sends its bitfield with its hello or welcome; a piece completed
+//!   later is announced by a `have` that reaches all the neighbours together, one latency
+//!   (drawn once) after the completion. Each peer knows a neighbour's pieces as those in the
+//!   bitfield plus those whose `have` has arrived: a view read from the neighbour's own pieces,
+//!   not a copy kept per neighbour;
 //! - a downloader asks one piece at a time of each neighbour that unchokes it; the first request
 //!   costs a one-way latency, and the next piece from the same uploader starts as the previous
 //!   one ends (requests are pipelined, as clients do to keep the link busy);
@@ -158,14 +162,19 @@ pub enum Msg {
     Completed,
     /// The tracker's answer.
     Peers(Vec<u32>),
-    /// A connection request, with the sender's pieces.
-    Hello(Bitfield),
-    /// The connection is accepted, with the answerer's pieces.
-    Welcome(Bitfield),
+    /// A connection request, with the sender's pieces: those it completed before `since`
+    /// (the swarm's count of completions when it was sent).
+    Hello {
+        /// Its bitfield's date.
+        since: u32,
+    },
+    /// The connection is accepted, with the answerer's pieces as of `since`.
+    Welcome {
+        /// Its bitfield's date.
+        since: u32,
+    },
     /// The connection is refused: no room.
     Busy,
-    /// The sender now has this piece.
-    Have(u32),
     /// Whether the sender wants something the receiver has.
     Interested(bool),
     /// The sender chokes (`true`) or unchokes (`false`) the receiver.
@@ -207,6 +216,15 @@ pub enum Cmd {
         timer: Timer,
         /// When, from now.
         after: SimDuration,
+    },
+    /// `peer` tells its neighbours it now has `piece`: call [`Swarm::have_arrives`] one
+    /// latency from now. One latency for all of them, drawn once: the neighbours hear of a
+    /// piece together, and a `have` costs one event, not one per neighbour.
+    Have {
+        /// Who.
+        peer: u32,
+        /// Its new piece.
+        piece: u32,
     },
     /// Call [`Swarm::transfer_done`] with this at its time, if still current.
     Complete(Completion),
@@ -250,98 +268,118 @@ pub struct PeerRecord {
     pub discovery_messages: u64,
 }
 
-/// A neighbour, as a peer sees it.
-#[derive(Clone, Debug)]
-struct Nbr {
-    have: Bitfield,
-    /// Pieces it has that we lack: we are interested while there is one. Kept as pieces arrive
-    /// on either side, so a `have` costs a test, not a scan of both bitfields.
-    wanted: u32,
-    /// It wants something of ours.
+/// One end's state of a connection: what it knows of the other end and has agreed with it.
+#[derive(Clone, Copy, Debug)]
+struct Half {
+    /// This end counts the other among its neighbours. A connection lives while either end
+    /// does; the other end's half of a connection closed on one side waits for the `Closed`.
+    linked: bool,
+    /// The other end wants something of ours.
     interested: bool,
-    /// We want something of its.
+    /// We want something of the other end's.
     interesting: bool,
-    /// We choke it.
+    /// We choke the other end.
     choking: bool,
-    /// It chokes us.
+    /// The other end chokes us.
     choked: bool,
-    /// The piece we asked of it and are waiting for (request sent, transfer not yet begun).
-    requested: Option<u32>,
-    /// Our transfer to it.
-    upload: Option<TransferId>,
-    /// Its transfer to us.
-    download: Option<TransferId>,
-    /// Bytes it sent us since the last rechoke.
-    got: u64,
-    /// Bytes we sent it since the last rechoke.
-    gave: u64,
     /// Rechokes in a row at which neither side wanted anything of the other.
-    idle: u32,
+    idle: u16,
+    /// The other end's pieces known here: those it completed before its bitfield was sent to
+    /// this end (this is how many it held then), and the later ones whose `have` has arrived.
+    since: u32,
+    /// The piece we asked of the other end and are waiting for (request sent, transfer not
+    /// yet begun).
+    requested: Opt,
+    /// Our transfer to the other end.
+    upload: Opt,
+    /// Its transfer to us.
+    download: Opt,
+    /// KiB it sent us since the last rechoke.
+    got: u32,
+    /// KiB we sent it since the last rechoke.
+    gave: u32,
 }
 
-/// A peer's neighbours by swarm index, in index order, as two parallel arrays: a search reads a
-/// few cache lines of indices, where a `BTreeMap`'s walk missed the cache at every node (22 % of
-/// a flash crowd's time). The same order as the map it replaced, so the same results.
-#[derive(Clone, Debug, Default)]
-struct Nbrs {
-    keys: Vec<u32>,
-    vals: Vec<Nbr>,
-}
-
-impl Nbrs {
-    fn get(&self, k: &u32) -> Option<&Nbr> {
-        self.keys.binary_search(k).ok().map(|i| &self.vals[i])
-    }
-
-    fn get_mut(&mut self, k: &u32) -> Option<&mut Nbr> {
-        self.keys.binary_search(k).ok().map(|i| &mut self.vals[i])
-    }
-
-    fn contains_key(&self, k: &u32) -> bool {
-        self.keys.binary_search(k).is_ok()
-    }
-
-    fn insert(&mut self, k: u32, v: Nbr) {
-        match self.keys.binary_search(&k) {
-            Ok(i) => self.vals[i] = v,
-            Err(i) => {
-                self.keys.insert(i, k);
-                self.vals.insert(i, v);
-            }
+impl Half {
+    fn new(since: u32) -> Self {
+        Half {
+            linked: true,
+            interested: false,
+            interesting: false,
+            choking: true,
+            choked: true,
+            idle: 0,
+            since,
+            requested: Opt::NONE,
+            upload: Opt::NONE,
+            download: Opt::NONE,
+            got: 0,
+            gave: 0,
         }
     }
+}
 
-    fn remove(&mut self, k: &u32) -> Option<Nbr> {
-        let i = self.keys.binary_search(k).ok()?;
-        self.keys.remove(i);
-        Some(self.vals.remove(i))
+/// An optional index (a piece, a transfer) in four bytes, `u32::MAX` for none: a connection's
+/// two halves fit one cache line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Opt(u32);
+
+impl Opt {
+    const NONE: Opt = Opt(u32::MAX);
+
+    fn get(self) -> Option<u32> {
+        (self.0 != u32::MAX).then_some(self.0)
     }
 
-    fn len(&self) -> usize {
-        self.keys.len()
+    fn take(&mut self) -> Option<u32> {
+        std::mem::replace(self, Opt::NONE).get()
     }
 
-    fn keys(&self) -> std::slice::Iter<'_, u32> {
-        self.keys.iter()
+    fn is_none(self) -> bool {
+        self.0 == u32::MAX
     }
+}
 
-    fn iter(&self) -> impl Iterator<Item = (&u32, &Nbr)> {
-        self.keys.iter().zip(&self.vals)
-    }
+/// A connection between two peers: both ends' halves in one cache line, so that a `have`
+/// reaches each neighbour by one read (looking the sender up in each neighbour's list missed
+/// the cache at every step). A half is named by `2 × connection + side`; the other end's is
+/// the same with the side flipped.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Conn([Half; 2]);
 
-    fn iter_mut(&mut self) -> impl Iterator<Item = (&u32, &mut Nbr)> {
-        self.keys.iter().zip(&mut self.vals)
-    }
+const _: () = assert!(std::mem::size_of::<Conn>() == 64, "a connection in one cache line");
+
+/// A connection in one end's list.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    /// The other end.
+    other: u32,
+    /// Our half of the connection (`2 × connection + side`).
+    half: u32,
+    /// While we want something of the other end: one of its pieces we lack (`u32::MAX`
+    /// otherwise). We want something for as long as we lack this one, since what we know of
+    /// its pieces only grows: a completed piece rechecks only the neighbours it was the
+    /// witness of, not all of them.
+    witness: u32,
 }
 
 /// A peer's swarm state.
 #[derive(Clone, Debug)]
 struct SPeer {
     have: Bitfield,
+    /// Its pieces whose `have` has not arrived yet, each with the count of pieces it held before.
+    recent: Vec<(u32, u32)>,
     /// Pieces on their way to it (requested or in transfer).
     busy: Bitfield,
-    avail: Availability,
-    nbrs: Nbrs,
+    /// Its connections, by the other end's index (linked at its end or not).
+    links: Vec<Link>,
+    /// Connections linked at its end.
+    degree: u32,
+    /// The neighbours that unchoke it, in index order.
+    unchokers: Vec<(u32, u32)>,
+    /// The neighbours it unchokes.
+    unchoking: u32,
     /// Peers named by the tracker and not tried yet, in the order named.
     candidates: VecDeque<u32>,
     /// Connection requests sent, not answered.
@@ -352,11 +390,17 @@ struct SPeer {
     rec: PeerRecord,
 }
 
-/// The swarm: its peers, transfers and tracker.
+/// The swarm: its peers, connections, transfers and tracker.
 #[derive(Clone, Debug)]
 pub struct Swarm {
     cfg: SwarmConfig,
     peers: Vec<SPeer>,
+    conns: Vec<Conn>,
+    free_conns: Vec<u32>,
+    /// Copies of each piece among each peer's neighbours (counting what each knows of).
+    avail: Availability,
+    /// A neighbour's pieces as a peer knows them, computed here to save an allocation.
+    scratch: Bitfield,
     flows: Flows,
     tracker: Tracker,
     /// Live peers holding each piece.
@@ -366,6 +410,11 @@ pub struct Swarm {
     leechers: u64,
 }
 
+/// The most connections a peer may open (`swarm.max_peers`; it accepts twice as many): the
+/// copies of a piece among a peer's neighbours are counted in 16 bits, to halve the table
+/// that every `have` writes to.
+pub const MAX_PEERS: u32 = 10_000;
+
 /// How often a peer recomputes its unchokes.
 pub const RECHOKE: SimDuration = SimDuration(10_000);
 /// How long a peer waits for an answer to a connection request: TCP's classic initial
@@ -374,7 +423,7 @@ pub const RECHOKE: SimDuration = SimDuration(10_000);
 pub const CONNECT_TIMEOUT: SimDuration = SimDuration(3_000);
 /// A connection over which neither side has wanted anything for this many rechokes (600 s,
 /// libtorrent's `inactivity_timeout`) is closed, making room for other peers.
-const INACTIVE_RECHOKES: u32 = 60;
+const INACTIVE_RECHOKES: u16 = 60;
 /// An optimistic unchoke is drawn again every this many rechokes (30 s).
 const OPTIMISTIC_EVERY: u32 = 3;
 
@@ -386,6 +435,10 @@ impl Swarm {
         Swarm {
             cfg,
             peers: Vec::new(),
+            conns: Vec::new(),
+            free_conns: Vec::new(),
+            avail: Availability::new(copies.len() as u32),
+            scratch: Bitfield::default(),
             flows: Flows::default(),
             tracker: Tracker::new(keep),
             copies,
@@ -446,6 +499,8 @@ impl Swarm {
         out: &mut Vec<Cmd>,
     ) -> u32 {
         let idx = self.flows.add_peer(class.up_kbps, class.down_kbps);
+        let same = self.avail.add_peer();
+        debug_assert_eq!(idx, same, "one index in every table");
         let n = self.cfg.pieces;
         let have = if seeder { Bitfield::full(n) } else { Bitfield::empty(n) };
         if seeder {
@@ -456,9 +511,12 @@ impl Swarm {
         }
         self.peers.push(SPeer {
             have,
+            recent: Vec::new(),
             busy: Bitfield::empty(n),
-            avail: Availability::new(n),
-            nbrs: Nbrs::default(),
+            links: Vec::new(),
+            degree: 0,
+            unchokers: Vec::new(),
+            unchoking: 0,
             candidates: VecDeque::new(),
             pending: BTreeSet::new(),
             optimistic: None,
@@ -519,12 +577,12 @@ impl Swarm {
             return;
         };
         match msg {
-            Msg::Hello(have) => {
-                let p = &self.peers[peer as usize];
-                if p.nbrs.contains_key(&from) {
+            Msg::Hello { since } => {
+                if self.half(peer, from).is_some() {
                     return;
                 }
-                if p.nbrs.len() + p.pending.len() >= 2 * self.cfg.max_peers as usize
+                let p = &self.peers[peer as usize];
+                if p.degree as usize + p.pending.len() >= 2 * self.cfg.max_peers as usize
                     && !p.pending.contains(&from)
                 {
                     out.push(Cmd::Send {
@@ -534,21 +592,20 @@ impl Swarm {
                     });
                     return;
                 }
-                let mine = p.have.clone();
                 out.push(Cmd::Send {
                     from: Addr::Peer(peer),
                     to: Addr::Peer(from),
-                    msg: Msg::Welcome(mine),
+                    msg: Msg::Welcome { since: self.peers[peer as usize].have.count() },
                 });
-                self.connected(now, peer, from, have, out);
+                self.connected(now, peer, from, since, out);
             }
-            Msg::Welcome(have) => {
-                let p = &mut self.peers[peer as usize];
-                if p.pending.remove(&from) {
-                    if !p.nbrs.contains_key(&from) {
-                        self.connected(now, peer, from, have, out);
+            Msg::Welcome { since } => {
+                let linked = self.half(peer, from).is_some();
+                if self.peers[peer as usize].pending.remove(&from) {
+                    if !linked {
+                        self.connected(now, peer, from, since, out);
                     }
-                } else if !p.nbrs.contains_key(&from) {
+                } else if !linked {
                     // Accepted after we gave up on it: the other side would keep a half
                     // connection.
                     out.push(Cmd::Send {
@@ -562,22 +619,17 @@ impl Swarm {
                 self.peers[peer as usize].pending.remove(&from);
                 self.connect_more(peer, out);
             }
-            Msg::Have(piece) => {
-                let p = &mut self.peers[peer as usize];
-                let Some(n) = p.nbrs.get_mut(&from) else { return };
-                if n.have.insert(piece) {
-                    p.avail.have(piece);
-                    n.wanted += u32::from(!p.have.has(piece));
-                }
-                self.update_interest(peer, from, out);
-                self.request(peer, from, rng, out);
-            }
             Msg::Interested(yes) => {
-                let free = self.regular_unchoked(peer) < self.cfg.unchoke_slots;
-                let Some(n) = self.peers[peer as usize].nbrs.get_mut(&from) else { return };
+                let Some(n) = self.half_mut(peer, from) else { return };
                 n.interested = yes;
-                if yes && n.choking && free {
+                if !(yes && n.choking) {
+                    return;
+                }
+                let free = self.regular_unchoked(peer) < self.cfg.unchoke_slots;
+                let n = self.half_mut(peer, from).expect("a neighbour");
+                if free {
                     n.choking = false;
+                    self.peers[peer as usize].unchoking += 1;
                     out.push(Cmd::Send {
                         from: Addr::Peer(peer),
                         to: Addr::Peer(from),
@@ -586,16 +638,24 @@ impl Swarm {
                 }
             }
             Msg::Choke(choke) => {
-                let p = &mut self.peers[peer as usize];
-                let Some(n) = p.nbrs.get_mut(&from) else { return };
+                let Some(h) = self.half_id(peer, from) else { return };
+                let n = self.at_mut(h);
+                if !n.linked {
+                    return;
+                }
                 n.choked = choke;
-                if choke {
-                    // A request it will not serve: the piece may be asked of someone else.
-                    if let Some(piece) = n.requested.take() {
-                        p.busy_remove(piece);
-                        self.request_all(peer, rng, out);
-                    }
-                } else {
+                // A request it will not serve: the piece may be asked of someone else.
+                let refused = if choke { n.requested.take() } else { None };
+                let p = &mut self.peers[peer as usize];
+                match (p.unchokers.binary_search_by_key(&from, |u| u.0), choke) {
+                    (Ok(at), true) => drop(p.unchokers.remove(at)),
+                    (Err(at), false) => p.unchokers.insert(at, (from, h)),
+                    _ => {}
+                }
+                if let Some(piece) = refused {
+                    p.busy_remove(piece);
+                    self.request_all(peer, rng, out);
+                } else if !choke {
                     self.request(peer, from, rng, out);
                 }
             }
@@ -616,9 +676,9 @@ impl Swarm {
         if !self.flows.is_current(&c) {
             return;
         }
-        let (t, moved) = self.flows.stop(now, c.id);
-        out.extend(moved.into_iter().map(Cmd::Complete));
+        let t = *self.flows.get(c.id).expect("a current transfer");
         let bytes = self.cfg.piece_bits() / 8;
+        let kib = self.cfg.piece_kib;
         let (up, down) = (t.up, t.down);
         {
             let u = &mut self.peers[up as usize];
@@ -626,64 +686,102 @@ impl Swarm {
             if u.have.is_full() {
                 u.rec.bytes_up_seeding += bytes;
             }
-            if let Some(n) = u.nbrs.get_mut(&down) {
-                n.upload = None;
-                n.gave += bytes;
+        }
+        // The uploader's half of their connection; the downloader's is the other.
+        let h = self.half_id(up, down);
+        if let Some(h) = h {
+            let n = self.at_mut(h);
+            if n.linked {
+                n.upload = Opt::NONE;
+                n.gave = n.gave.saturating_add(kib);
+            }
+            let n = self.at_mut(h ^ 1);
+            if n.linked {
+                n.download = Opt::NONE;
+                n.got = n.got.saturating_add(kib);
             }
         }
         let d = &mut self.peers[down as usize];
         d.rec.bytes_down += bytes;
         d.busy_remove(t.piece);
-        if let Some(n) = d.nbrs.get_mut(&up) {
-            n.download = None;
-            n.got += bytes;
-        }
+        let stamp = d.have.count();
         if d.have.insert(t.piece) {
             self.copies[t.piece as usize] += 1;
-            for n in d.nbrs.vals.iter_mut() {
-                n.wanted -= u32::from(n.have.has(t.piece));
-            }
+            d.recent.push((t.piece, stamp));
+            out.push(Cmd::Have { peer: down, piece: t.piece });
         }
         d.rec.first_piece.get_or_insert(now);
-        let complete = d.have.is_full();
-        let nbrs: Vec<u32> = d.nbrs.keys().copied().collect();
-        for &x in &nbrs {
-            out.push(Cmd::Send {
-                from: Addr::Peer(down),
-                to: Addr::Peer(x),
-                msg: Msg::Have(t.piece),
-            });
-        }
-        if complete {
+        if d.have.is_full() {
             if self.cfg.discovery.tracker() {
-                self.peers[down as usize].rec.discovery_messages += 1;
+                d.rec.discovery_messages += 1;
                 out.push(Cmd::Send {
                     from: Addr::Peer(down),
                     to: Addr::Tracker,
                     msg: Msg::Completed,
                 });
             }
-            self.peers[down as usize].rec.complete = Some(now);
+            d.rec.complete = Some(now);
             self.leechers -= 1;
             self.seeders += 1;
             if let Some(after) = self.cfg.seed_time {
                 out.push(Cmd::Leave { peer: down, after });
             }
         }
-        for &x in &nbrs {
-            self.update_interest(down, x, out);
+        // The neighbours whose pieces this one may have been the last wanted of.
+        for i in 0..self.peers[down as usize].links.len() {
+            if self.peers[down as usize].links[i].witness == t.piece {
+                self.recheck_interest(down, i, out);
+            }
         }
         // The next piece from the same uploader starts at once: it was requested ahead.
-        let still = self.peers[up as usize].nbrs.get(&down).is_some_and(|n| !n.choking);
-        if still
-            && self.is_alive(up)
-            && let Some(piece) = self.choose(down, up, rng)
-        {
+        let still = h.filter(|&h| {
+            let (u, d) = (self.at(h), self.at(h ^ 1));
+            u.linked && !u.choking && d.linked && self.is_alive(up)
+        });
+        let next = still.and_then(|h| self.choose(down, up, h ^ 1, rng));
+        if let (Some(piece), Some(h)) = (next, still) {
             self.peers[down as usize].busy.insert(piece);
-            self.start_transfer(now, up, down, piece, out);
+            let done = self.flows.restart(now, c.id, piece, self.cfg.piece_bits());
+            out.push(Cmd::Complete(done));
+            self.at_mut(h).upload = Opt(c.id.0);
+            self.at_mut(h ^ 1).download = Opt(c.id.0);
+        } else {
+            let (_, moved) = self.flows.stop(now, c.id);
+            out.extend(moved.into_iter().map(Cmd::Complete));
         }
         self.request_all(down, rng, out);
         self.request_all(up, rng, out);
+    }
+
+    /// `peer`'s `have` of `piece` reaches its neighbours: each that did not know of it counts
+    /// one more copy among its neighbours, becomes interested if it lacks the piece and was
+    /// not yet, and asks for a piece if `peer` unchokes it and sends it nothing.
+    pub fn have_arrives(&mut self, peer: u32, piece: u32, rng: &mut Rng, out: &mut Vec<Cmd>) {
+        let p = &mut self.peers[peer as usize];
+        let Some(k) = p.recent.iter().position(|r| r.0 == piece) else { return };
+        let stamp = p.recent.swap_remove(k).1;
+        for i in 0..self.peers[peer as usize].links.len() {
+            let Link { other, half, .. } = self.peers[peer as usize].links[i];
+            let theirs = half ^ 1;
+            let n = &mut self.conns[(theirs / 2) as usize].0[(theirs % 2) as usize];
+            if !n.linked || stamp < n.since {
+                continue; // not a neighbour, or the piece was in the bitfield it got
+            }
+            self.avail.have(other, piece);
+            let o = &mut self.peers[other as usize];
+            if !n.interesting && !o.have.has(piece) {
+                n.interesting = true;
+                out.push(Cmd::Send {
+                    from: Addr::Peer(other),
+                    to: Addr::Peer(peer),
+                    msg: Msg::Interested(true),
+                });
+                let at = self.find(other, peer).expect("both ends list a connection");
+                let o = &mut self.peers[other as usize];
+                o.links[at].witness = piece;
+            }
+            self.request_via(other, peer, theirs, rng, out);
+        }
     }
 
     /// `peer` leaves at `now` (`graceful`: it tells the tracker). Its transfers stop; its
@@ -698,13 +796,12 @@ impl Swarm {
             let (t, moved) = self.flows.stop(now, id);
             out.extend(moved.into_iter().map(Cmd::Complete));
             let other = if t.up == peer { t.down } else { t.up };
-            let o = &mut self.peers[other as usize];
-            if let Some(n) = o.nbrs.get_mut(&peer) {
+            if let Some(n) = self.half_mut(other, peer) {
                 if t.up == peer {
-                    n.download = None;
-                    o.busy_remove(t.piece);
+                    n.download = Opt::NONE;
+                    self.peers[other as usize].busy_remove(t.piece);
                 } else {
-                    n.upload = None;
+                    n.upload = Opt::NONE;
                 }
             }
         }
@@ -722,7 +819,9 @@ impl Swarm {
         if graceful {
             self.announce(peer, true, out);
         }
-        for &x in self.peers[peer as usize].nbrs.keys() {
+        // Its neighbours learn of it by the `Closed`; its own ends of the connections go now.
+        for x in self.neighbours(peer) {
+            self.unlink(peer, x);
             out.push(Cmd::Send { from: Addr::Peer(peer), to: Addr::Peer(x), msg: Msg::Closed });
         }
     }
@@ -809,16 +908,13 @@ impl Swarm {
     }
 
     fn peers_named(&mut self, now: SimTime, peer: u32, list: Vec<u32>, out: &mut Vec<Cmd>) {
-        let p = &mut self.peers[peer as usize];
         if !list.is_empty() {
-            p.rec.first_peer.get_or_insert(now);
+            self.peers[peer as usize].rec.first_peer.get_or_insert(now);
         }
         for q in list {
-            if q != peer
-                && !p.nbrs.contains_key(&q)
-                && !p.pending.contains(&q)
-                && !p.candidates.contains(&q)
-            {
+            let known = self.half(peer, q).is_some();
+            let p = &mut self.peers[peer as usize];
+            if q != peer && !known && !p.pending.contains(&q) && !p.candidates.contains(&q) {
                 p.candidates.push_back(q);
             }
         }
@@ -831,45 +927,37 @@ impl Swarm {
     fn connect_more(&mut self, peer: u32, out: &mut Vec<Cmd>) {
         let max = self.cfg.max_peers as usize;
         let p = &mut self.peers[peer as usize];
-        while p.nbrs.len() + p.pending.len() < max {
+        let since = p.have.count();
+        while p.degree as usize + p.pending.len() < max {
             let Some(q) = p.candidates.pop_front() else { break };
             p.pending.insert(q);
-            let hello = Msg::Hello(p.have.clone());
+            let hello = Msg::Hello { since };
             out.push(Cmd::Send { from: Addr::Peer(peer), to: Addr::Peer(q), msg: hello });
             out.push(Cmd::Timer { peer, timer: Timer::Connect(q), after: CONNECT_TIMEOUT });
         }
     }
 
-    fn connected(
-        &mut self,
-        now: SimTime,
-        peer: u32,
-        other: u32,
-        have: Bitfield,
-        out: &mut Vec<Cmd>,
-    ) {
+    fn connected(&mut self, now: SimTime, peer: u32, other: u32, since: u32, out: &mut Vec<Cmd>) {
         let p = &mut self.peers[peer as usize];
         p.rec.first_peer.get_or_insert(now);
         p.pending.remove(&other);
         p.candidates.retain(|&q| q != other);
-        p.avail.add(&have);
-        let wanted = have.count_lacked_by(&p.have);
-        let n = Nbr {
-            have,
-            wanted,
-            interested: false,
-            interesting: false,
-            choking: true,
-            choked: true,
-            requested: None,
-            upload: None,
-            download: None,
-            got: 0,
-            gave: 0,
-            idle: 0,
-        };
-        p.nbrs.insert(other, n);
-        self.update_interest(peer, other, out);
+        let at = self.link(peer, other, since);
+        let mut view = std::mem::take(&mut self.scratch);
+        self.view(other, since, &mut view);
+        self.avail.add(peer, &view);
+        let p = &mut self.peers[peer as usize];
+        let wanted = view.lacked_by(&p.have, witness_from(other, self.cfg.pieces));
+        self.scratch = view;
+        if let Some(piece) = wanted {
+            p.links[at].witness = piece;
+            self.half_mut(peer, other).expect("linked").interesting = true;
+            out.push(Cmd::Send {
+                from: Addr::Peer(peer),
+                to: Addr::Peer(other),
+                msg: Msg::Interested(true),
+            });
+        }
     }
 
     fn drop_neighbour(
@@ -880,75 +968,209 @@ impl Swarm {
         rng: &mut Rng,
         out: &mut Vec<Cmd>,
     ) {
-        let p = &mut self.peers[peer as usize];
-        p.pending.remove(&gone);
-        let Some(n) = p.nbrs.remove(&gone) else { return };
-        p.avail.remove(&n.have);
-        if let Some(piece) = n.requested {
-            p.busy_remove(piece);
-        }
-        if p.optimistic == Some(gone) {
-            p.optimistic = None;
+        self.peers[peer as usize].pending.remove(&gone);
+        let Some(n) = self.unlink(peer, gone) else { return };
+        if let Some(piece) = n.requested.get() {
+            self.peers[peer as usize].busy_remove(piece);
         }
         // A connection closed by a peer still here (a refused half connection): its transfers
         // stop too.
-        for id in [n.upload, n.download].into_iter().flatten() {
+        for id in [n.upload, n.download].into_iter().filter_map(Opt::get).map(TransferId) {
             let (t, moved) = self.flows.stop(now, id);
             out.extend(moved.into_iter().map(Cmd::Complete));
             let (d, u) = (t.down, t.up);
             self.peers[d as usize].busy_remove(t.piece);
-            if let Some(x) = self.peers[u as usize].nbrs.get_mut(&d) {
-                x.upload = None;
+            if let Some(x) = self.half_mut(u, d) {
+                x.upload = Opt::NONE;
             }
-            if let Some(x) = self.peers[d as usize].nbrs.get_mut(&u) {
-                x.download = None;
+            if let Some(x) = self.half_mut(d, u) {
+                x.download = Opt::NONE;
             }
         }
         self.connect_more(peer, out);
         self.request_all(peer, rng, out);
     }
 
+    // ----- connections: each end's half, and what an end knows of the other's pieces -----
+
+    /// Where the connection between `a` and `b` is in `a`'s list.
+    fn find(&self, a: u32, b: u32) -> Option<usize> {
+        self.peers[a as usize].links.binary_search_by_key(&b, |l| l.other).ok()
+    }
+
+    /// Half `h` (`2 × connection + side`).
+    fn at(&self, h: u32) -> &Half {
+        &self.conns[(h / 2) as usize].0[(h % 2) as usize]
+    }
+
+    fn at_mut(&mut self, h: u32) -> &mut Half {
+        &mut self.conns[(h / 2) as usize].0[(h % 2) as usize]
+    }
+
+    /// `a`'s half of its connection to `b`, if there is one (linked at `a` or not); `b`'s is
+    /// the same with the last bit flipped.
+    fn half_id(&self, a: u32, b: u32) -> Option<u32> {
+        Some(self.peers[a as usize].links[self.find(a, b)?].half)
+    }
+
+    /// `a`'s half of its connection to `b`, if `a` counts `b` among its neighbours.
+    fn half(&self, a: u32, b: u32) -> Option<&Half> {
+        let h = self.peers[a as usize].links[self.find(a, b)?].half;
+        Some(self.at(h)).filter(|n| n.linked)
+    }
+
+    fn half_mut(&mut self, a: u32, b: u32) -> Option<&mut Half> {
+        let h = self.peers[a as usize].links[self.find(a, b)?].half;
+        Some(self.at_mut(h)).filter(|n| n.linked)
+    }
+
+    /// `peer`'s neighbours in index order, each with `peer`'s half of the connection.
+    fn halves(&self, peer: u32) -> impl Iterator<Item = (u32, &Half)> {
+        self.peers[peer as usize].links.iter().filter_map(move |l| {
+            let n = self.at(l.half);
+            n.linked.then_some((l.other, n))
+        })
+    }
+
+    /// The peers `peer` counts among its neighbours, in index order.
+    fn neighbours(&self, peer: u32) -> Vec<u32> {
+        self.halves(peer).map(|(q, _)| q).collect()
+    }
+
+    /// `a` counts `b` among its neighbours, knowing `b`'s pieces as of `since`: the connection
+    /// is made (in both ends' lists) if `b` has not made it yet. Returns its place in `a`'s
+    /// list.
+    fn link(&mut self, a: u32, b: u32, since: u32) -> usize {
+        self.peers[a as usize].degree += 1;
+        if let Some(at) = self.find(a, b) {
+            let h = self.peers[a as usize].links[at].half;
+            debug_assert!(!self.at(h).linked, "linked twice");
+            *self.at_mut(h) = Half::new(since);
+            return at;
+        }
+        let unlinked = Half { linked: false, ..Half::new(0) };
+        let conn = Conn([Half::new(since), unlinked]);
+        let id = match self.free_conns.pop() {
+            Some(id) => {
+                self.conns[id as usize] = conn;
+                id
+            }
+            None => {
+                self.conns.push(conn);
+                (self.conns.len() - 1) as u32
+            }
+        };
+        let mut insert = |p: u32, other: u32, half: u32| {
+            let links = &mut self.peers[p as usize].links;
+            let at =
+                links.binary_search_by_key(&other, |l| l.other).expect_err("no connection yet");
+            links.insert(at, Link { other, half, witness: u32::MAX });
+            at
+        };
+        insert(b, a, 2 * id + 1);
+        insert(a, b, 2 * id)
+    }
+
+    /// `a` no longer counts `b` among its neighbours: it forgets what it counted of `b`'s
+    /// pieces, and the connection goes once neither end holds it. Returns `a`'s half as it was.
+    fn unlink(&mut self, a: u32, b: u32) -> Option<Half> {
+        let at = self.find(a, b)?;
+        let h = self.peers[a as usize].links[at].half;
+        if !self.at(h).linked {
+            return None;
+        }
+        self.at_mut(h).linked = false;
+        let n = *self.at(h);
+        let gone = !self.at(h ^ 1).linked;
+        let mut view = std::mem::take(&mut self.scratch);
+        self.view(b, n.since, &mut view);
+        self.avail.remove(a, &view);
+        self.scratch = view;
+        let p = &mut self.peers[a as usize];
+        p.degree -= 1;
+        p.unchoking -= u32::from(!n.choking);
+        p.links[at].witness = u32::MAX;
+        if let Ok(at) = p.unchokers.binary_search_by_key(&b, |u| u.0) {
+            p.unchokers.remove(at);
+        }
+        if p.optimistic == Some(b) {
+            p.optimistic = None;
+        }
+        if gone {
+            p.links.remove(at);
+            let at = self.find(b, a).expect("both ends list a connection");
+            self.peers[b as usize].links.remove(at);
+            self.free_conns.push(h / 2);
+        }
+        Some(n)
+    }
+
+    /// The pieces of `of` known to a neighbour that got its bitfield as of `since`: all it
+    /// holds but those completed since whose `have` is still on its way.
+    fn view(&self, of: u32, since: u32, into: &mut Bitfield) {
+        let o = &self.peers[of as usize];
+        into.copy_from(&o.have);
+        for &(piece, stamp) in &o.recent {
+            if stamp >= since {
+                into.remove(piece);
+            }
+        }
+    }
+
+    /// How many pieces of `of` a neighbour knows of (as [`Swarm::view`]).
+    fn view_count(&self, of: u32, since: u32) -> u32 {
+        let o = &self.peers[of as usize];
+        o.have.count() - o.recent.iter().filter(|r| r.1 >= since).count() as u32
+    }
+
     // ----- interest, choking, requests -----
 
-    /// Tells `other` whether `peer` now wants something it has, when that changed.
-    fn update_interest(&mut self, peer: u32, other: u32, out: &mut Vec<Cmd>) {
+    /// Whether `peer`, which has just got the piece it wanted of the neighbour at `at` in its
+    /// list, still wants another: if not, it says so; if so, that one is the new witness.
+    fn recheck_interest(&mut self, peer: u32, at: usize, out: &mut Vec<Cmd>) {
+        let Link { other, half, .. } = self.peers[peer as usize].links[at];
+        let mut view = std::mem::take(&mut self.scratch);
+        self.view(other, self.at(half).since, &mut view);
         let p = &mut self.peers[peer as usize];
-        let Some(n) = p.nbrs.get_mut(&other) else { return };
-        debug_assert_eq!(n.wanted, n.have.count_lacked_by(&p.have), "wanted pieces kept");
-        let wants = n.wanted > 0;
-        if wants != n.interesting {
-            n.interesting = wants;
-            out.push(Cmd::Send {
-                from: Addr::Peer(peer),
-                to: Addr::Peer(other),
-                msg: Msg::Interested(wants),
-            });
+        let wanted = view.lacked_by(&p.have, witness_from(other, self.cfg.pieces));
+        self.scratch = view;
+        if let Some(piece) = wanted {
+            p.links[at].witness = piece;
+            return;
         }
+        p.links[at].witness = u32::MAX;
+        self.at_mut(half).interesting = false;
+        out.push(Cmd::Send {
+            from: Addr::Peer(peer),
+            to: Addr::Peer(other),
+            msg: Msg::Interested(false),
+        });
     }
 
     /// Neighbours `peer` unchokes by merit (its optimistic unchoke left out).
     fn regular_unchoked(&self, peer: u32) -> u32 {
         let p = &self.peers[peer as usize];
-        p.nbrs.iter().filter(|&(&q, n)| !n.choking && p.optimistic != Some(q)).count() as u32
+        let optimistic = p.optimistic.and_then(|q| self.half(peer, q)).is_some_and(|n| !n.choking);
+        p.unchoking - u32::from(optimistic)
     }
 
     fn rechoke(&mut self, peer: u32, rng: &mut Rng, out: &mut Vec<Cmd>) {
         let slots = self.cfg.unchoke_slots as usize;
-        let p = &mut self.peers[peer as usize];
-        let seeding = p.have.is_full();
-        let mut ranked: Vec<(u32, u64)> = p
-            .nbrs
-            .iter()
+        let seeding = self.peers[peer as usize].have.is_full();
+        let nbrs = self.neighbours(peer);
+        let mut ranked: Vec<(u32, u32)> = self
+            .halves(peer)
             .filter(|(_, n)| n.interested)
-            .map(|(&q, n)| (q, if seeding { n.gave } else { n.got }))
+            .map(|(q, n)| (q, if seeding { n.gave } else { n.got }))
             .collect();
         ranked.shuffle(rng); // ties in random order
         ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
         let mut unchoke: BTreeSet<u32> = ranked.iter().take(slots).map(|r| r.0).collect();
-        p.rechokes += 1;
-        let keep = p
+        let keep = self.peers[peer as usize]
             .optimistic
-            .filter(|q| p.nbrs.get(q).is_some_and(|n| n.interested) && !unchoke.contains(q));
+            .filter(|&q| self.half(peer, q).is_some_and(|n| n.interested) && !unchoke.contains(&q));
+        let p = &mut self.peers[peer as usize];
+        p.rechokes += 1;
         p.optimistic = if p.rechokes % OPTIMISTIC_EVERY == 1 || keep.is_none() {
             let rest: Vec<u32> =
                 ranked.iter().map(|r| r.0).filter(|q| !unchoke.contains(q)).collect();
@@ -957,7 +1179,9 @@ impl Swarm {
             keep
         };
         unchoke.extend(p.optimistic);
-        for (&q, n) in p.nbrs.iter_mut() {
+        p.unchoking = nbrs.iter().filter(|q| unchoke.contains(q)).count() as u32;
+        for q in nbrs {
+            let n = self.half_mut(peer, q).expect("a neighbour");
             let choke = !unchoke.contains(&q);
             if choke != n.choking {
                 n.choking = choke;
@@ -978,24 +1202,21 @@ impl Swarm {
     /// flash crowd larger than `max_peers` leaves a group of empty-handed newcomers connected
     /// only to each other, for good. Then it tries the candidates it has left.
     fn close_idle(&mut self, peer: u32, out: &mut Vec<Cmd>) {
-        let p = &mut self.peers[peer as usize];
-        let seeding = p.have.is_full();
+        let pieces = self.cfg.pieces;
+        let seeding = self.peers[peer as usize].have.is_full();
         let mut closing = Vec::new();
-        for (&q, n) in p.nbrs.iter_mut() {
+        for q in self.neighbours(peer) {
+            let n = self.half_mut(peer, q).expect("a neighbour");
             let idle = !n.interested && !n.interesting;
-            n.idle = if idle { n.idle + 1 } else { 0 };
+            n.idle = if idle { n.idle.saturating_add(1) } else { 0 };
             let quiet = n.upload.is_none() && n.download.is_none() && n.requested.is_none();
-            if idle && quiet && ((seeding && n.have.is_full()) || n.idle >= INACTIVE_RECHOKES) {
+            let (since, long) = (n.since, n.idle >= INACTIVE_RECHOKES);
+            if idle && quiet && ((seeding && self.view_count(q, since) == pieces) || long) {
                 closing.push(q);
             }
         }
         for &q in &closing {
-            let p = &mut self.peers[peer as usize];
-            let n = p.nbrs.remove(&q).expect("a neighbour");
-            p.avail.remove(&n.have);
-            if p.optimistic == Some(q) {
-                p.optimistic = None;
-            }
+            self.unlink(peer, q);
             out.push(Cmd::Send { from: Addr::Peer(peer), to: Addr::Peer(q), msg: Msg::Closed });
         }
         if !closing.is_empty() {
@@ -1004,25 +1225,33 @@ impl Swarm {
     }
 
     /// The piece `peer` would ask of `from` now.
-    fn choose(&self, peer: u32, from: u32, rng: &mut Rng) -> Option<u32> {
+    /// (`h`: `peer`'s half of their connection, linked.)
+    fn choose(&mut self, peer: u32, from: u32, h: u32, rng: &mut Rng) -> Option<u32> {
+        let since = self.at(h).since;
+        let mut view = std::mem::take(&mut self.scratch);
+        self.view(from, since, &mut view);
         let p = &self.peers[peer as usize];
-        let n = p.nbrs.get(&from)?;
-        pieces::pick(&p.have, &p.busy, &n.have, &p.avail, rng)
+        let piece = pieces::pick(&p.have, &p.busy, &view, self.avail.of(peer), rng);
+        self.scratch = view;
+        piece
     }
 
     /// `peer` asks `from`, which unchokes it, for a piece if it has none coming from there.
     fn request(&mut self, peer: u32, from: u32, rng: &mut Rng, out: &mut Vec<Cmd>) {
-        let ready = self.peers[peer as usize]
-            .nbrs
-            .get(&from)
-            .is_some_and(|n| !n.choked && n.requested.is_none() && n.download.is_none());
-        if !ready {
+        if let Some(h) = self.half_id(peer, from) {
+            self.request_via(peer, from, h, rng, out);
+        }
+    }
+
+    /// [`Swarm::request`], given `peer`'s half `h` of the connection.
+    fn request_via(&mut self, peer: u32, from: u32, h: u32, rng: &mut Rng, out: &mut Vec<Cmd>) {
+        let n = self.at(h);
+        if !(n.linked && !n.choked && n.requested.is_none() && n.download.is_none()) {
             return;
         }
-        let Some(piece) = self.choose(peer, from, rng) else { return };
-        let p = &mut self.peers[peer as usize];
-        p.busy.insert(piece);
-        p.nbrs.get_mut(&from).expect("checked").requested = Some(piece);
+        let Some(piece) = self.choose(peer, from, h, rng) else { return };
+        self.peers[peer as usize].busy.insert(piece);
+        self.at_mut(h).requested = Opt(piece);
         out.push(Cmd::Send {
             from: Addr::Peer(peer),
             to: Addr::Peer(from),
@@ -1035,14 +1264,14 @@ impl Swarm {
         if !self.is_alive(peer) || self.peers[peer as usize].have.is_full() {
             return;
         }
-        let ready: Vec<u32> = self.peers[peer as usize]
-            .nbrs
+        let ready: Vec<(u32, u32)> = self.peers[peer as usize]
+            .unchokers
             .iter()
-            .filter(|(_, n)| !n.choked && n.requested.is_none() && n.download.is_none())
-            .map(|(&q, _)| q)
+            .copied()
+            .filter(|&(_, h)| self.at(h).requested.is_none() && self.at(h).download.is_none())
             .collect();
-        for q in ready {
-            self.request(peer, q, rng, out);
+        for (q, h) in ready {
+            self.request_via(peer, q, h, rng, out);
         }
     }
 
@@ -1051,9 +1280,12 @@ impl Swarm {
         if !self.is_alive(from) {
             return; // its connection is gone
         }
-        let p = &self.peers[peer as usize];
-        let Some(n) = p.nbrs.get(&from) else { return };
-        if n.choking || n.upload.is_some() || !p.have.has(piece) {
+        let Some(h) = self.half_id(peer, from) else { return };
+        let n = self.at(h);
+        if !n.linked {
+            return;
+        }
+        if n.choking || !n.upload.is_none() || !self.peers[peer as usize].have.has(piece) {
             // Not served: a choke tells the requester to ask elsewhere.
             out.push(Cmd::Send {
                 from: Addr::Peer(peer),
@@ -1062,8 +1294,8 @@ impl Swarm {
             });
             return;
         }
-        if let Some(d) = self.peers[from as usize].nbrs.get_mut(&peer) {
-            d.requested = None;
+        if self.at(h ^ 1).linked {
+            self.at_mut(h ^ 1).requested = Opt::NONE;
         }
         self.start_transfer(now, peer, from, piece, out);
     }
@@ -1071,12 +1303,98 @@ impl Swarm {
     fn start_transfer(&mut self, now: SimTime, up: u32, down: u32, piece: u32, out: &mut Vec<Cmd>) {
         let (id, moved) = self.flows.start(now, up, down, piece, self.cfg.piece_bits());
         out.extend(moved.into_iter().map(Cmd::Complete));
-        if let Some(n) = self.peers[up as usize].nbrs.get_mut(&down) {
-            n.upload = Some(id);
+        let h = self.half_id(up, down).expect("a connection");
+        if self.at(h).linked {
+            self.at_mut(h).upload = Opt(id.0);
         }
-        if let Some(n) = self.peers[down as usize].nbrs.get_mut(&up) {
-            n.download = Some(id);
+        if self.at(h ^ 1).linked {
+            self.at_mut(h ^ 1).download = Opt(id.0);
         }
+    }
+}
+
+/// Where a search for a piece wanted of neighbour `other` starts: a place of its own for each
+/// neighbour, so that the witnesses of a peer's neighbours are spread over the pieces and a
+/// completed piece is the witness of few of them (from the first piece, most would share it).
+fn witness_from(other: u32, pieces: u32) -> u32 {
+    (u64::from(other).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32 % pieces.max(1)
+}
+
+#[cfg(test)]
+impl Swarm {
+    /// Checks that the connections' two lists, the counts kept beside them and what each peer
+    /// counts of its neighbours' pieces agree with a recount from scratch.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let free: BTreeSet<u32> = self.free_conns.iter().copied().collect();
+        let mut listed = vec![0u32; self.conns.len()];
+        for (a, p) in self.peers.iter().enumerate() {
+            for l in &p.links {
+                listed[(l.half / 2) as usize] += 1;
+                let back = self.find(l.other, a as u32).ok_or(format!("{} lacks {a}", l.other))?;
+                if self.peers[l.other as usize].links[back].half != l.half ^ 1 {
+                    return Err(format!("{a} and {} list different connections", l.other));
+                }
+            }
+        }
+        for (id, c) in self.conns.iter().enumerate() {
+            let held = !free.contains(&(id as u32));
+            if held != (listed[id] == 2) || (held && !c.0[0].linked && !c.0[1].linked) {
+                return Err(format!(
+                    "connection {id}: listed {} times, free: {}",
+                    listed[id], !held
+                ));
+            }
+        }
+        let mut view = Bitfield::default();
+        for (i, p) in self.peers.iter().enumerate() {
+            let peer = i as u32;
+            if !p.links.windows(2).all(|w| w[0].other < w[1].other) {
+                return Err(format!("{peer}'s connections are out of order"));
+            }
+            let linked: Vec<(u32, &Half)> = self.halves(peer).collect();
+            if linked.len() != p.degree as usize {
+                return Err(format!("{peer} counts {} neighbours of {}", p.degree, linked.len()));
+            }
+            if !p.alive {
+                if linked.is_empty() {
+                    continue;
+                }
+                return Err(format!("{peer} left and still holds connections"));
+            }
+            let unchokers: Vec<(u32, u32)> = linked
+                .iter()
+                .filter(|(_, n)| !n.choked)
+                .map(|&(q, _)| (q, self.half_id(peer, q).expect("listed")))
+                .collect();
+            let unchoking = linked.iter().filter(|(_, n)| !n.choking).count() as u32;
+            if unchoking != p.unchoking {
+                return Err(format!("{peer} unchokes {unchoking}, counts {}", p.unchoking));
+            }
+            if unchokers != p.unchokers {
+                return Err(format!("{peer}'s unchokers {:?} are {unchokers:?}", p.unchokers));
+            }
+            let mut copies = vec![0u16; self.cfg.pieces as usize];
+            for (at, &(q, n)) in linked.iter().enumerate() {
+                self.view(q, n.since, &mut view);
+                view.iter().for_each(|i| copies[i as usize] += 1);
+                let wanted = view.count_lacked_by(&p.have);
+                let witness = p.links[self.find(peer, q).expect("listed")].witness;
+                if n.interesting != (wanted > 0) {
+                    return Err(format!(
+                        "{peer} wants {wanted} of {q}'s pieces, interested: {}",
+                        n.interesting
+                    ));
+                }
+                let lacked = witness < self.cfg.pieces && view.has(witness) && !p.have.has(witness);
+                if n.interesting != lacked {
+                    return Err(format!("{peer}'s witness of {q} is {witness} ({at})"));
+                }
+            }
+            if copies != self.avail.of(peer) {
+                return Err(format!("{peer} counts other copies than its neighbours hold"));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -29,6 +29,13 @@ impl Bitfield {
         b
     }
 
+    /// Becomes a copy of `other`, keeping its allocation.
+    pub fn copy_from(&mut self, other: &Bitfield) {
+        self.words.clone_from(&other.words);
+        self.len = other.len;
+        self.count = other.count;
+    }
+
     /// Pieces in the torrent.
     pub fn len(&self) -> u32 {
         self.len
@@ -86,62 +93,92 @@ impl Bitfield {
         lacked.sum()
     }
 
+    /// One of its pieces that `other` lacks: the first found from the word of 64 pieces
+    /// that piece `from` is in, going round.
+    pub fn lacked_by(&self, other: &Bitfield, from: u32) -> Option<u32> {
+        let n = self.words.len();
+        let start = (from / 64) as usize % n.max(1);
+        (start..n).chain(0..start).find_map(|w| {
+            let lacked = self.words[w] & !other.words[w];
+            (lacked != 0).then(|| w as u32 * 64 + lacked.trailing_zeros())
+        })
+    }
+
     /// Whether `other` holds a piece this set lacks.
     pub fn lacks_any_of(&self, other: &Bitfield) -> bool {
         self.words.iter().zip(&other.words).any(|(&mine, &theirs)| theirs & !mine != 0)
     }
 }
 
-/// Copies of each piece among a peer's neighbours.
+/// Copies of each piece among each peer's neighbours, every peer's counts in one table: a
+/// `have` adds one to a count of each of the sender's neighbours, and a table read with
+/// one access each, where a table per peer cost a second cache miss to reach.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Availability {
-    copies: Vec<u32>,
+    pieces: usize,
+    /// A peer has at most 3 × [`super::MAX_PEERS`] neighbours (twice that accepted, and the
+    /// half connections closing), well within 16 bits.
+    copies: Vec<u16>,
 }
 
 impl Availability {
-    /// No neighbour yet, in a torrent of `len` pieces.
+    /// No peer yet, in a torrent of `len` pieces.
     pub fn new(len: u32) -> Self {
-        Availability { copies: vec![0; len as usize] }
+        Availability { pieces: len as usize, copies: Vec::new() }
     }
 
-    /// A neighbour holding `pieces` connected.
-    pub fn add(&mut self, pieces: &Bitfield) {
+    /// A peer with no neighbour joins; returns its index.
+    pub fn add_peer(&mut self) -> u32 {
+        self.copies.resize(self.copies.len() + self.pieces, 0);
+        (self.copies.len() / self.pieces.max(1) - 1) as u32
+    }
+
+    /// A neighbour of `peer` holding `pieces` connected.
+    pub fn add(&mut self, peer: u32, pieces: &Bitfield) {
+        let mine = self.of_mut(peer);
         for i in pieces.iter() {
-            self.copies[i as usize] += 1;
+            mine[i as usize] += 1;
         }
     }
 
-    /// A neighbour holding `pieces` went away.
-    pub fn remove(&mut self, pieces: &Bitfield) {
+    /// A neighbour of `peer` holding `pieces` went away.
+    pub fn remove(&mut self, peer: u32, pieces: &Bitfield) {
+        let mine = self.of_mut(peer);
         for i in pieces.iter() {
-            self.copies[i as usize] -= 1;
+            mine[i as usize] -= 1;
         }
     }
 
-    /// A neighbour announced piece `i`.
-    pub fn have(&mut self, i: u32) {
-        self.copies[i as usize] += 1;
+    /// A neighbour of `peer` announced piece `i`.
+    pub fn have(&mut self, peer: u32, i: u32) {
+        self.copies[peer as usize * self.pieces + i as usize] += 1;
     }
 
-    /// Copies of piece `i`.
-    pub fn copies(&self, i: u32) -> u32 {
-        self.copies[i as usize]
+    /// Copies of each piece among `peer`'s neighbours.
+    pub fn of(&self, peer: u32) -> &[u16] {
+        let at = peer as usize * self.pieces;
+        &self.copies[at..at + self.pieces]
+    }
+
+    fn of_mut(&mut self, peer: u32) -> &mut [u16] {
+        let at = peer as usize * self.pieces;
+        &mut self.copies[at..at + self.pieces]
     }
 }
 
 /// The piece a peer holding `mine` (and already fetching `busy`) asks of an uploader holding
 /// `theirs`: one the peer lacks and nobody is sending it, the rarest among its neighbours
-/// (`avail`), ties broken at random; any such piece, at random, while the peer holds none yet
+/// (`avail`, copies by piece), ties broken at random; any such piece, at random, while the peer holds none yet
 /// (so that it soon has something to trade). `None` when the uploader has nothing it wants.
 pub fn pick(
     mine: &Bitfield,
     busy: &Bitfield,
     theirs: &Bitfield,
-    avail: &Availability,
+    avail: &[u16],
     rng: &mut Rng,
 ) -> Option<u32> {
     let random_first = mine.is_empty();
-    let mut best: Option<(u32, u32)> = None; // (copies, piece)
+    let mut best: Option<(u16, u32)> = None; // (copies, piece)
     let mut ties = 0u32;
     // The pieces it has that we neither hold nor fetch, a word of 64 at a time.
     let words = theirs.words.iter().zip(&mine.words).zip(&busy.words);
@@ -156,7 +193,7 @@ pub fn pick(
         })
     });
     for i in wanted {
-        let key = if random_first { 0 } else { avail.copies(i) };
+        let key = if random_first { 0 } else { avail[i as usize] };
         match best {
             Some((c, _)) if key > c => {}
             Some((c, _)) if key == c => {
@@ -200,34 +237,38 @@ mod tests {
     #[test]
     fn the_rarest_wanted_piece_is_picked_once_one_is_held() {
         let mut rng = stream(1, Purpose::Swarm);
-        let mut avail = Availability::new(6);
-        avail.add(&bits(6, &[0, 1, 2, 3, 4, 5]));
-        avail.add(&bits(6, &[0, 1, 2, 3]));
-        avail.add(&bits(6, &[0, 1, 5]));
+        let mut table = Availability::new(6);
+        let me = table.add_peer();
+        table.add(me, &bits(6, &[0, 1, 2, 3, 4, 5]));
+        table.add(me, &bits(6, &[0, 1, 2, 3]));
+        table.add(me, &bits(6, &[0, 1, 5]));
+        let avail = table.of(me);
         // Copies: 3 3 2 2 1 2. The peer holds 0; piece 4 (one copy) is the rarest offered.
         let mine = bits(6, &[0]);
         let busy = Bitfield::empty(6);
         let seeder = Bitfield::full(6);
-        assert_eq!(pick(&mine, &busy, &seeder, &avail, &mut rng), Some(4));
+        assert_eq!(pick(&mine, &busy, &seeder, avail, &mut rng), Some(4));
         // 4 already coming from elsewhere: 2, 3 and 5 tie at two copies.
         let busy = bits(6, &[4]);
         for _ in 0..50 {
-            let p = pick(&mine, &busy, &seeder, &avail, &mut rng).unwrap();
+            let p = pick(&mine, &busy, &seeder, avail, &mut rng).unwrap();
             assert!([2, 3, 5].contains(&p));
         }
         // The uploader holds only what the peer has or fetches: nothing to ask.
-        assert_eq!(pick(&mine, &busy, &bits(6, &[0, 4]), &avail, &mut rng), None);
+        assert_eq!(pick(&mine, &busy, &bits(6, &[0, 4]), avail, &mut rng), None);
     }
 
     #[test]
     fn the_first_piece_is_random_and_ties_are_fair() {
         let mut rng = stream(2, Purpose::Swarm);
-        let mut avail = Availability::new(4);
-        avail.add(&bits(4, &[0]));
+        let mut table = Availability::new(4);
+        let me = table.add_peer();
+        table.add(me, &bits(4, &[0]));
+        let avail = table.of(me);
         let empty = Bitfield::empty(4);
         let mut seen = [0u32; 4];
         for _ in 0..4000 {
-            let p = pick(&empty, &empty, &Bitfield::full(4), &avail, &mut rng).unwrap();
+            let p = pick(&empty, &empty, &Bitfield::full(4), avail, &mut rng).unwrap();
             seen[p as usize] += 1;
         }
         // Piece 0 is the most common, yet a first piece ignores rarity: about 1,000 each.

@@ -134,6 +134,7 @@ pub struct Arrival {
 
 enum Ev {
     Deliver { from: Addr, to: Addr, msg: Msg },
+    Have { peer: u32, piece: u32 },
     Timer { peer: u32, timer: Timer },
     Done(Completion),
     Arrive(Arrival),
@@ -569,8 +570,10 @@ impl<O: Overlay> Driver<O> {
 
     fn handle(&mut self, now: SimTime, ev: Ev, out: &mut Vec<Cmd>) {
         let rng = &mut self.rng;
+
         match ev {
             Ev::Deliver { from, to, msg } => self.swarm.deliver(now, from, to, msg, rng, out),
+            Ev::Have { peer, piece } => self.swarm.have_arrives(peer, piece, rng, out),
             Ev::Timer { peer, timer } => self.swarm.timer(peer, timer, rng, out),
             Ev::Done(c) => self.swarm.transfer_done(now, c, rng, out),
             Ev::Arrive(a) => {
@@ -626,6 +629,7 @@ impl<O: Overlay> Driver<O> {
                     let delay = self.network.delay(addr(from), addr(to));
                     (now + delay, Ev::Deliver { from, to, msg })
                 }
+                Cmd::Have { peer, piece } => (now + self.network.draw(), Ev::Have { peer, piece }),
                 Cmd::Timer { peer, timer, after } => (now + after, Ev::Timer { peer, timer }),
                 Cmd::Complete(c) => (c.at, Ev::Done(c)),
                 Cmd::Leave { peer, after } => (now + after, Ev::Leave(peer)),
@@ -800,7 +804,7 @@ mod tests {
         d.apply(SimTime(6_000), out);
         let mut tried = Vec::new();
         let mut watch = |c: &Cmd| {
-            if let Cmd::Send { from: Addr::Peer(f), to: Addr::Peer(t), msg: Msg::Hello(_) } = c
+            if let Cmd::Send { from: Addr::Peer(f), to: Addr::Peer(t), msg: Msg::Hello { .. } } = c
                 && *f == newcomer
             {
                 tried.push(*t);
@@ -869,6 +873,36 @@ mod tests {
             assert!(p.complete.is_some());
         }
         assert!(r.samples.iter().any(|s| !s.tracker_up) && r.samples.last().unwrap().tracker_up);
+    }
+
+    #[test]
+    fn connections_and_counts_stay_consistent_under_churn_and_reordering() {
+        // Arrivals, aborts and crashes, seeds that leave, few connections (refusals), and
+        // latencies drawn per message (messages overtake each other): after every event, what
+        // each peer counts of its neighbours' pieces is recounted from scratch (Swarm::check).
+        let mut cfg = config(24, 1, 12);
+        cfg.max_peers = 3;
+        cfg.arrivals_per_s = 0.2;
+        cfg.arrivals_until = SimTime(120_000);
+        cfg.seed_time = Some(SimDuration::from_ms(20_000));
+        cfg.announce = SimDuration::from_ms(30_000);
+        cfg.aborts = Some((crate::churn::SessionDist::Exponential { mean_ms: 150_000.0 }, 0.5));
+        let mut s = settings();
+        s.latency =
+            Latency::Uniform { min: SimDuration::from_ms(5), max: SimDuration::from_ms(400) };
+        let mut d = Driver::new(&cfg, &s, 3, NoOverlay);
+        d.schedule(3);
+        let mut steps = 0;
+        while d.step(SimTime(600_000), &mut |_| {}).is_some() {
+            steps += 1;
+            if let Err(e) = d.swarm.check() {
+                panic!("after {steps} events: {e}");
+            }
+        }
+        assert!(steps > 5_000, "{steps} events");
+        let recs: Vec<&PeerRecord> = d.swarm.records().collect();
+        assert!(recs.iter().filter(|p| p.complete.is_some()).count() > 10);
+        assert!(recs.iter().any(|p| p.complete.is_none() && p.leave.is_some()), "some abort");
     }
 
     #[test]
