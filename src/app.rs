@@ -1,12 +1,13 @@
 //! The commands, from validated arguments to files and an exit status. All output paths and the
 //! choice of exit status live here; everything it calls returns plain results or errors.
 
-use crate::cli::{CheckArgs, Command, DirArgs, ReproduceArgs, RunArgs};
+use crate::cli::{CheckArgs, Command, DirArgs, MergeArgs, ReproduceArgs, RunArgs};
 use crate::output::atomic::AtomicDir;
-use crate::output::manifest::{Manifest, RunInfo, ScenarioInfo, sha256_hex};
+use crate::output::manifest::{Manifest, RunInfo, ScenarioInfo, ShardInfo, sha256_hex};
 use crate::output::tables::{self, RunOutput};
 use crate::plot::PlotRun;
 use crate::scenario::{self, InputError, Scenario};
+use crate::shard::Shard;
 use dhtsim_core::config::{Config, Population};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub fn execute(command: Command, argv: &[String]) -> Result<(), AppError> {
         Command::Check(args) => check(args),
         Command::Plot(args) => plot(args),
         Command::Reproduce(args) => reproduce(args),
+        Command::Merge(args) => merge(args, argv),
     }
 }
 
@@ -96,13 +98,19 @@ fn plot(args: DirArgs) -> Result<(), AppError> {
 fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
     let m = crate::results::read_manifest(&args.dir)?;
     crate::results::check_version(&args.dir, &m)?;
-    let s = recorded_scenario(&args.dir, &m)?;
+    let mut s = recorded_scenario(&args.dir, &m)?;
     if !args.quiet {
         eprintln!("reproducing {} ({})", args.dir.display(), describe(&s));
     }
+    let shard = m.shard.map(|i| Shard { index: i.index, count: i.count });
+    if let Some(shard) = shard {
+        s.runs.retain(|r| shard.holds(r.run));
+    }
     let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);
     let runs = execute_runs(&s, jobs, !args.quiet)?;
-    let files: BTreeMap<String, Vec<u8>> = render_files(&s, &runs)?.into_iter().collect();
+    let files =
+        if shard.is_some() { crate::shard::render(&runs) } else { render_files(&s, &runs)? };
+    let files: BTreeMap<String, Vec<u8>> = files.into_iter().collect();
     let mut problems = Vec::new();
     for (name, want) in &m.outputs {
         let Some(bytes) = files.get(name) else {
@@ -151,6 +159,10 @@ fn check(args: CheckArgs) -> Result<(), AppError> {
     if let Some(msg) = crate::memory::too_big(&s, 0) {
         return Err(InputError::whole(&s.file, msg).into());
     }
+    if args.runs {
+        say(&String::from_utf8_lossy(&run_list(&s)));
+        return Ok(());
+    }
     say(&format!("{}: ok: {}\n", s.file, describe(&s)));
     let need = crate::memory::sweep_estimate(&s, 0);
     let have = crate::memory::available()
@@ -159,9 +171,35 @@ fn check(args: CheckArgs) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The sweep's runs as CSV (`check --runs`): number, seed, each swept key's value, and the
+/// estimated peak memory of a process that runs that run alone (bytes, and readable).
+fn run_list(s: &Scenario) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut header = vec!["run".to_string(), "seed".to_string()];
+    header.extend(s.swept.iter().cloned());
+    header.extend(["memory_bytes".to_string(), "memory".to_string()]);
+    w.write_record(&header).expect("writes to memory");
+    for r in &s.runs {
+        let alone = Scenario { runs: vec![r.clone()], ..s.clone() };
+        let bytes = crate::memory::estimate(&alone, 1).total();
+        let mut row = vec![r.run.to_string(), r.seed.to_string()];
+        row.extend(
+            s.swept.iter().map(|k| {
+                r.point.iter().find(|(key, _)| key == k).map_or("", |(_, v)| v).to_string()
+            }),
+        );
+        row.extend([bytes.to_string(), crate::memory::human(bytes)]);
+        w.write_record(&row).expect("writes to memory");
+    }
+    w.into_inner().expect("writes to memory")
+}
+
 /// One line saying what a scenario will do.
 fn describe(s: &Scenario) -> String {
-    let c = s.config();
+    let Some(first) = s.runs.first() else {
+        return "no run (a shard of a sweep with fewer runs than shards)".to_string();
+    };
+    let c = &first.config;
     if s.runs.len() > 1 {
         let swept = if s.swept.is_empty() { "seeds".to_string() } else { s.swept.join(", ") };
         return format!("scenario \"{}\": {} runs sweeping {swept}", c.name, s.runs.len());
@@ -196,14 +234,44 @@ fn describe(s: &Scenario) -> String {
 }
 
 fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
-    let s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
+    let mut s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
+    let shard = args.shard.map(|sh| ShardInfo {
+        index: sh.index,
+        count: sh.count,
+        runs: s.runs.len() as u64,
+    });
+    let name = s.config().name.clone();
+    if let Some(sh) = args.shard {
+        s.runs.retain(|r| sh.holds(r.run));
+    }
     let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);
+    // (A shard of a sweep with fewer runs than shards may hold none.)
     if !args.ignore_memory_check
+        && !s.runs.is_empty()
         && let Some(msg) = crate::memory::too_big(&s, jobs)
     {
         return Err(InputError::whole(&s.file, msg).into());
     }
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(s.config()));
+    let out_dir = match (&args.out, args.shard) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(sh)) => sh.default_dir(&name),
+        (None, None) => Path::new("results").join(&name),
+    };
+    if let Some(sh) = args.shard {
+        let want = manifest(&s, &[], BTreeMap::new(), argv, args.seed, shard);
+        let want_runs: Vec<RunInfo> = s.runs.iter().map(run_info_of_spec).collect();
+        if crate::shard::already_done(&out_dir, &Manifest { runs: want_runs, ..want }) {
+            if !args.quiet {
+                say(&format!(
+                    "shard {}/{} is complete in {}/: nothing to run\n",
+                    sh.index,
+                    sh.count,
+                    out_dir.display()
+                ));
+            }
+            return Ok(());
+        }
+    }
     // Before any simulation: the output location must be ours to write (SPEC §3).
     let out = claim_results_dir(&out_dir)?;
     if !args.quiet {
@@ -218,7 +286,7 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
             eprintln!("warning: {w}");
         }
     }
-    let files = write_results(out, &out_dir, &s, &runs, argv, args.seed)?;
+    let files = write_results(out, &out_dir, &s, &runs, argv, args.seed, shard)?;
     if !args.quiet {
         say(&crate::report::render(&runs));
         say(&format!("\nwrote {}/ ({})\n", out_dir.display(), files.join(", ")));
@@ -443,8 +511,9 @@ fn finish_commit(dir: AtomicDir) -> Result<(), AppError> {
     }
 }
 
-/// Renders every result file and writes them, with the manifest, into `dir` (claimed for
-/// `out_dir`), then moves it into place. Returns the names of the files written.
+/// Renders every result file (a shard's: each run's result) and writes them, with the
+/// manifest, into `dir` (claimed for `out_dir`), then moves it into place. Returns the names of
+/// the files written.
 fn write_results(
     dir: AtomicDir,
     out_dir: &Path,
@@ -452,9 +521,34 @@ fn write_results(
     runs: &[RunOutput],
     argv: &[String],
     seed_override: Option<u64>,
+    shard: Option<ShardInfo>,
 ) -> Result<Vec<String>, AppError> {
-    let files = render_files(s, runs)?;
-    let manifest = Manifest {
+    let files = if shard.is_some() { crate::shard::render(runs) } else { render_files(s, runs)? };
+    let digests = files.iter().map(|(name, bytes)| (name.to_string(), sha256_hex(bytes))).collect();
+    let manifest = manifest(s, runs, digests, argv, seed_override, shard);
+    let fail = |e: std::io::Error| {
+        AppError::Failed(format!("cannot write results to {}: {e}", out_dir.display()))
+    };
+    for (name, bytes) in &files {
+        dir.write(name, bytes).map_err(fail)?;
+    }
+    dir.write("manifest.json", &manifest.to_bytes()).map_err(fail)?;
+    finish_commit(dir)?;
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    names.push("manifest.json".into());
+    Ok(names)
+}
+
+/// The manifest of `runs` of `s`, whose files have these digests.
+fn manifest(
+    s: &Scenario,
+    runs: &[RunOutput],
+    outputs: BTreeMap<String, String>,
+    argv: &[String],
+    seed_override: Option<u64>,
+    shard: Option<ShardInfo>,
+) -> Manifest {
+    Manifest {
         dhtsim_version: env!("CARGO_PKG_VERSION").to_string(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         command_line: argv.to_vec(),
@@ -470,10 +564,7 @@ fn write_results(
             .iter()
             .map(|r| RunInfo { run: r.run, seed: r.seed, point: r.point.iter().cloned().collect() })
             .collect(),
-        outputs: files
-            .iter()
-            .map(|(name, bytes)| (name.to_string(), sha256_hex(bytes)))
-            .collect::<BTreeMap<_, _>>(),
+        outputs,
         inputs: Some(s.inputs.clone()),
         warnings: s
             .warnings
@@ -481,18 +572,36 @@ fn write_results(
             .cloned()
             .chain(run_warnings(runs).into_iter().map(|w| format!("warning: {w}")))
             .collect(),
-    };
-    let fail = |e: std::io::Error| {
-        AppError::Failed(format!("cannot write results to {}: {e}", out_dir.display()))
-    };
-    for (name, bytes) in &files {
-        dir.write(name, bytes).map_err(fail)?;
+        shard,
     }
-    dir.write("manifest.json", &manifest.to_bytes()).map_err(fail)?;
-    finish_commit(dir)?;
-    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    names.push("manifest.json".into());
-    Ok(names)
+}
+
+fn run_info_of_spec(r: &scenario::RunSpec) -> RunInfo {
+    RunInfo { run: r.run, seed: r.seed, point: r.point.iter().cloned().collect() }
+}
+
+/// `dhtsim merge OUT SHARD...`: the shards' results, checked, written as one run's.
+fn merge(args: MergeArgs, argv: &[String]) -> Result<(), AppError> {
+    let (first, runs) = crate::shard::read_all(&args.shards)?;
+    let s = recorded_scenario(&args.shards[0], &first)?;
+    if s.runs.len() != runs.len()
+        || s.runs.iter().zip(&runs).any(|(spec, r)| spec.seed != r.seed || spec.point != r.point)
+    {
+        let shown = args.shards[0].join("manifest.json").display().to_string();
+        return Err(InputError::whole(&shown, "the runs do not match the scenario's sweep").into());
+    }
+    let out = claim_results_dir(&args.out)?;
+    let files = write_results(out, &args.out, &s, &runs, argv, first.seed_override, None)?;
+    if !args.quiet {
+        say(&format!(
+            "merged {} shards ({} runs) into {}/ ({})\n",
+            args.shards.len(),
+            runs.len(),
+            args.out.display(),
+            files.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// The default output directory of a scenario.

@@ -23,6 +23,21 @@ pub enum Command {
     Plot(DirArgs),
     /// Re-run the scenario recorded in a results directory's manifest and compare every file.
     Reproduce(ReproduceArgs),
+    /// Combine the shards of a sweep (`run --shard I/K`) into the files of one whole run.
+    Merge(MergeArgs),
+}
+
+/// `dhtsim merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Where the sweep's results go (as `run --out`).
+    pub out: PathBuf,
+    /// The shard directories, every shard of the sweep once, in any order.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `dhtsim plot`.
@@ -71,6 +86,12 @@ pub struct RunArgs {
     /// Run even if the memory estimate exceeds the memory this machine has available.
     #[arg(long)]
     pub ignore_memory_check: bool,
+    /// Run only shard I of K of the sweep (the runs r with r mod K = I - 1), into a shard
+    /// directory that `dhtsim merge` combines [default out: results/<scenario name>.shard-I-of-K].
+    /// A shard already complete there is not run again.
+    #[allow(rustdoc::invalid_html_tags)]
+    #[arg(long, value_name = "I/K")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// `dhtsim check`.
@@ -81,4 +102,8 @@ pub struct CheckArgs {
     /// Override one scenario key before validating (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// List the sweep's runs as CSV on standard output (run, seed, the swept keys' values, and
+    /// the estimated peak memory of a job that runs that run alone), to size shards.
+    #[arg(long)]
+    pub runs: bool,
 }

@@ -17,3 +17,4 @@ pub mod plot;
 pub mod report;
 pub mod results;
 pub mod scenario;
+pub mod shard;

@@ -35,6 +35,22 @@ pub struct Manifest {
     /// What the run warned about: settings without effect, events that could not happen.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// In a shard's directory (`run --shard I/K`): which shard of the sweep it holds. Absent
+    /// in the results of a whole sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Which shard of a sweep a directory holds.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ShardInfo {
+    /// I: it holds the runs r with r mod K = I − 1.
+    pub index: u64,
+    /// K, the number of shards.
+    pub count: u64,
+    /// Runs in the whole sweep.
+    pub runs: u64,
 }
 
 /// The scenario a run came from.

@@ -15,6 +15,7 @@ mod lecture;
 mod out_dir;
 mod reproduce;
 mod scenarios;
+mod shard;
 mod shortcuts;
 mod static_ring;
 mod swarm;

@@ -21,6 +21,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 /// What one check found.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Health {
     /// Live ring members.
     pub members: u64,

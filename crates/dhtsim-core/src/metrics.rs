@@ -8,6 +8,7 @@ use crate::time::{SimDuration, SimTime};
 
 /// How a lookup ended (SPEC §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Outcome {
     /// Reached the true owner, and the value was there if the key had been stored.
     Ok,
@@ -33,6 +34,7 @@ impl Outcome {
 
 /// One lookup, from start to answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LookupRecord {
     /// Number of the lookup in its run, in start order from 0.
     pub lookup: u64,
@@ -62,6 +64,7 @@ pub struct LookupRecord {
 
 /// How a peer left the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LeaveKind {
     /// Told its neighbours and handed its keys over.
     Leave,
@@ -81,6 +84,7 @@ impl LeaveKind {
 
 /// One peer's life.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PeerRecord {
     /// Its ID.
     pub id: RingId,
@@ -104,6 +108,7 @@ pub struct PeerRecord {
 /// One sample of the time series: counts over the interval ending at `t`, and the ring's health
 /// at `t`.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sample {
     /// End of the interval.
     pub t: SimTime,
@@ -134,6 +139,7 @@ pub struct Sample {
 /// Messages by what they are for, their bytes (the size model of [`crate::protocol::Wire`]),
 /// and the time peers were alive, over the whole run.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TrafficStats {
     /// Messages by [`crate::protocol::Traffic`] kind (in [`crate::protocol::Traffic::ALL`]
     /// order).
@@ -164,6 +170,7 @@ impl TrafficStats {
 
 /// Everything one run measured.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RunResult {
     /// The seed of the run.
     pub seed: u64,
@@ -206,6 +213,7 @@ pub struct RunResult {
 /// million lookups keeps a few histograms instead of a record per lookup. Every per-run statistic
 /// of [`Summary`] comes from here, recorded lookups or not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LookupStats {
     /// Lookups that ended `ok`.
     pub ok: u64,
@@ -298,6 +306,7 @@ pub struct OwnerAnswer {
 /// with the same key whose start times differ by at most a window W
 /// (`workload.consistency_window_ms`), and how many of those pairs name different owners.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Consistency {
     /// Pairs of answered lookups for the same key started at most W apart.
     pub pairs: u64,
@@ -806,12 +815,34 @@ mod tests {
 
 /// The overlay at one moment: every member and the pointers it holds to other members.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Snapshot {
     /// When.
     pub t: SimTime,
     /// Members in ring order, with their predecessor pointer.
     pub members: Vec<(RingId, Option<RingId>)>,
-    /// (from, to, kind) pointers between live members; kind is "succ" (the first successor),
-    /// "list" (the rest of the successor list) or "finger".
+    /// (from, to, kind) pointers between live members; kind is one of [`EDGE_KINDS`]: "succ"
+    /// (the first successor), "list" (the rest of the successor list), "finger", or a
+    /// Kademlia "contact".
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "edge_kinds"))]
     pub edges: Vec<(RingId, RingId, &'static str)>,
+}
+
+/// The kinds of pointers a [`Snapshot`] holds.
+pub const EDGE_KINDS: [&str; 4] = ["succ", "list", "finger", "contact"];
+
+/// Reads a snapshot's edges back, their kinds as the names of [`EDGE_KINDS`].
+#[cfg(feature = "serde")]
+fn edge_kinds<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(RingId, RingId, &'static str)>, D::Error> {
+    use serde::Deserialize;
+    let edges = Vec::<(RingId, RingId, String)>::deserialize(d)?;
+    edges
+        .into_iter()
+        .map(|(from, to, kind)| match EDGE_KINDS.iter().find(|k| **k == kind) {
+            Some(k) => Ok((from, to, *k)),
+            None => Err(serde::de::Error::custom(format!("unknown edge kind {kind:?}"))),
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 /// A point on the ring: a peer ID or a key, always `< 2^m` for the ring it belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RingId(pub u64);
 
 impl fmt::Display for RingId {

@@ -196,6 +196,7 @@ pub enum ChordVariant {
 
 /// Which overlay protocol the peers run (SPEC §2, §2b).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ProtocolKind {
     /// Chord: a ring ordered clockwise; a key lives at its successor.
     #[default]

@@ -245,6 +245,7 @@ pub enum Cmd {
 
 /// What is measured of a peer (SPEC §5, `downloads.csv`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PeerRecord {
     /// Arrival.
     pub arrive: SimTime,

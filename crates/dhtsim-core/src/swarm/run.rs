@@ -44,6 +44,7 @@ pub struct RunSettings {
 
 /// The swarm's population at one instant (SPEC §5, `swarm.csv`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SwarmSample {
     /// When.
     pub t: SimTime,
@@ -62,6 +63,7 @@ pub struct SwarmSample {
 
 /// What a swarm run measured.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SwarmResult {
     /// Each peer, by swarm index (initial seeders first, then arrivals in order).
     pub peers: Vec<PeerRecord>,
