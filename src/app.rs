@@ -151,7 +151,7 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
 }
 
 fn check(args: CheckArgs) -> Result<(), AppError> {
-    let s = scenario::load(&args.scenario, &args.overrides, None)?;
+    let s = scenario::load(&args.scenario, &args.overrides, args.seed)?;
     for w in &s.warnings {
         eprintln!("{w}");
     }

@@ -102,6 +102,9 @@ pub struct CheckArgs {
     /// Override one scenario key before validating (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Seed (as `run --seed`: it replaces the sweep's `seeds`).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// List the sweep's runs as CSV on standard output (run, seed, the swept keys' values, and
     /// the estimated peak memory of a job that runs that run alone), to size shards.
     #[arg(long)]
