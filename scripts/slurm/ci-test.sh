@@ -25,7 +25,6 @@ if ! command -v sbatch > /dev/null || ! command -v munged > /dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq slurm-wlm munge > /dev/null
 fi
-echo "slurm: $(sbatch --version)"
 
 # munge: the key comes with the package; its socket directory may not exist in a container.
 if ! munge -n > /dev/null 2>&1; then
@@ -65,6 +64,7 @@ NodeName=localhost CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
 PartitionName=ci Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$work/slurm.conf
+echo "slurm: $(sbatch --version)"
 slurmctld -f "$SLURM_CONF"
 started+=("$work/ctld.pid")
 slurmd -f "$SLURM_CONF" -N localhost
