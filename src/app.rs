@@ -102,7 +102,7 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
     if !args.quiet {
         eprintln!("reproducing {} ({})", args.dir.display(), describe(&s));
     }
-    let shard = m.shard.map(|i| Shard { index: i.index, count: i.count });
+    let shard = m.shard.map(Shard::from);
     if let Some(shard) = shard {
         s.runs.retain(|r| shard.holds(r.run));
     }
@@ -174,7 +174,7 @@ fn check(args: CheckArgs) -> Result<(), AppError> {
 /// The sweep's runs as CSV (`check --runs`): number, seed, each swept key's value, and the
 /// estimated peak memory of a process that runs that run alone (bytes, and readable).
 fn run_list(s: &Scenario) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut w = tables::writer();
     let mut header = vec!["run".to_string(), "seed".to_string()];
     header.extend(s.swept.iter().cloned());
     header.extend(["memory_bytes".to_string(), "memory".to_string()]);
@@ -255,7 +255,7 @@ fn run(args: RunArgs, argv: &[String]) -> Result<(), AppError> {
     let out_dir = match (&args.out, args.shard) {
         (Some(dir), _) => dir.clone(),
         (None, Some(sh)) => sh.default_dir(&name),
-        (None, None) => Path::new("results").join(&name),
+        (None, None) => default_out_dir(s.config()),
     };
     if let Some(sh) = args.shard {
         let want = manifest(&s, &[], BTreeMap::new(), argv, args.seed, shard);

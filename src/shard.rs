@@ -12,7 +12,7 @@ use crate::output::tables::RunOutput;
 use crate::scenario::InputError;
 use dhtsim_core::metrics::RunResult;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Which shard of how many (`--shard I/K`, 1 ≤ I ≤ K).
@@ -38,6 +38,12 @@ impl std::str::FromStr for Shard {
             return Err(expected());
         }
         Ok(Shard { index, count })
+    }
+}
+
+impl From<ShardInfo> for Shard {
+    fn from(i: ShardInfo) -> Self {
+        Shard { index: i.index, count: i.count }
     }
 }
 
@@ -174,8 +180,7 @@ pub fn read_all(dirs: &[PathBuf]) -> Result<(Manifest, Vec<RunOutput>), InputErr
             }
             let stored: StoredRun = serde_json::from_slice(&bytes)
                 .map_err(|e| InputError::whole(&shown, format!("malformed run result: {e}")))?;
-            let shard = Shard { index: s.index, count: s.count };
-            if !shard.holds(stored.run) {
+            if !Shard::from(*s).holds(stored.run) {
                 return Err(InputError::whole(
                     &shown,
                     format!("run {} is not shard {}/{}'s", stored.run, s.index, s.count),
@@ -193,9 +198,9 @@ pub fn read_all(dirs: &[PathBuf]) -> Result<(Manifest, Vec<RunOutput>), InputErr
     let total = shards[0].2.runs;
     if !runs.iter().map(|r| r.run).eq(0..total) {
         let first = shards[0].0.join("manifest.json").display().to_string();
-        let have: BTreeMap<u64, ()> = runs.iter().map(|r| (r.run, ())).collect();
+        let have: BTreeSet<u64> = runs.iter().map(|r| r.run).collect();
         let lacking: Vec<String> =
-            (0..total).filter(|r| !have.contains_key(r)).take(10).map(|r| r.to_string()).collect();
+            (0..total).filter(|r| !have.contains(r)).take(10).map(|r| r.to_string()).collect();
         return Err(InputError::whole(
             &first,
             format!(

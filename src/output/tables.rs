@@ -25,7 +25,8 @@ pub struct RunOutput {
     pub result: RunResult,
 }
 
-fn writer() -> csv::Writer<Vec<u8>> {
+/// A CSV writer into memory, with the line ends every table of dhtsim uses.
+pub(crate) fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new())
 }
 
