@@ -40,8 +40,8 @@ pub enum Goal {
     /// `get_peers`): a peer that answers with values is answered, and the lookup goes on to the
     /// k closest.
     Gather {
-        /// The values found so far (the querier's own first), with repeats: sorted and made
-        /// distinct when the lookup ends.
+        /// The values found so far: the querier's own, then each answer's, kept sorted and
+        /// distinct from the first answer on.
         found: Vec<RingId>,
     },
     /// A measured store of (key, holder) at the `replication` closest peers found.

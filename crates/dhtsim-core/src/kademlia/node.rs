@@ -190,6 +190,7 @@ impl Node {
                 out.push(report(Answered::Owner { values: Some(values) }));
             }
             Goal::Gather { ref found } => {
+                // The querier's own values came first, unsorted.
                 let mut values = found.clone();
                 values.sort_unstable();
                 values.dedup();
@@ -317,7 +318,12 @@ impl Node {
                 if let Some(i) = self.find(lookup)
                     && let Goal::Gather { found } = &mut self.lookups[i].goal
                 {
-                    found.extend(values); // each once, at the end
+                    // Kept distinct as answers come: each of the k closest may name every
+                    // holder, and a flash crowd's thousands of lookups in flight at once held
+                    // k copies of the swarm each (210 MB of 263 MB with 1,000 leechers).
+                    found.extend(values);
+                    found.sort_unstable();
+                    found.dedup();
                     self.lookups[i].answered(self.me.id, from.id, &[]);
                     self.drive(params, i, out);
                 } else if let Some(i) = self.find(lookup) {
