@@ -168,16 +168,39 @@ fn check(args: CheckArgs) -> Result<(), AppError> {
     let have = crate::memory::available()
         .map_or_else(String::new, |a| format!(" ({} available)", crate::memory::human(a)));
     say(&format!("estimated peak memory: {}{have}\n", crate::memory::human(need)));
+    let seconds: f64 = s.runs.iter().map(|r| dhtsim_core::cost::estimate(&r.config).seconds).sum();
+    say(&format!(
+        "estimated time: {} of one core ({})\n",
+        human_seconds(seconds),
+        dhtsim_core::cost::time_class(seconds)
+    ));
     Ok(())
 }
 
-/// The sweep's runs as CSV (`check --runs`): number, seed, each swept key's value, and the
-/// estimated peak memory of a process that runs that run alone (bytes, and readable).
+/// `x` to three significant digits, in plain decimal notation.
+fn significant(x: f64) -> String {
+    let decimals = if x > 0.0 { (2.0 - x.log10().floor()).max(0.0) as usize } else { 0 };
+    format!("{x:.decimals$}")
+}
+
+/// A duration of about `seconds`, readable: "0.4 s", "12 s", "7 min", "3.2 h".
+fn human_seconds(seconds: f64) -> String {
+    match seconds {
+        s if s < 10.0 => format!("{s:.1} s"),
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{:.1} h", s / 3600.0),
+    }
+}
+
+/// The sweep's runs as CSV (`check --runs`): number, seed, each swept key's value, the
+/// estimated peak memory of a process that runs that run alone (bytes, and readable), and its
+/// estimated events and seconds of one core, with their class (`dhtsim_core::cost`).
 fn run_list(s: &Scenario) -> Vec<u8> {
     let mut w = tables::writer();
     let mut header = vec!["run".to_string(), "seed".to_string()];
     header.extend(s.swept.iter().cloned());
-    header.extend(["memory_bytes".to_string(), "memory".to_string()]);
+    header.extend(["memory_bytes", "memory", "events", "time_s", "time"].map(String::from));
     w.write_record(&header).expect("writes to memory");
     for r in &s.runs {
         let alone = Scenario { runs: vec![r.clone()], ..s.clone() };
@@ -188,7 +211,14 @@ fn run_list(s: &Scenario) -> Vec<u8> {
                 r.point.iter().find(|(key, _)| key == k).map_or("", |(_, v)| v).to_string()
             }),
         );
-        row.extend([bytes.to_string(), crate::memory::human(bytes)]);
+        let cost = dhtsim_core::cost::estimate(&r.config);
+        row.extend([
+            bytes.to_string(),
+            crate::memory::human(bytes),
+            format!("{:.0}", cost.events.total()),
+            significant(cost.seconds),
+            dhtsim_core::cost::time_class(cost.seconds).to_string(),
+        ]);
         w.write_record(&row).expect("writes to memory");
     }
     w.into_inner().expect("writes to memory")

@@ -37,12 +37,20 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         --set=* | --seed=*) check+=("${args[i]}") ;;
     esac
 done
-# One line per run after the header.
-lines=$("$dhtsim" check "$scenario" --runs "${check[@]}" | wc -l)
-runs=$((lines - 1))
+# One line per run after the header; the last columns are memory_bytes, memory, events, time_s
+# and time (a swept value may hold a comma, so they are counted from the end).
+list=$("$dhtsim" check "$scenario" --runs "${check[@]}")
+runs=$(($(printf '%s\n' "$list" | wc -l) - 1))
 [ "$runs" -ge 1 ] || { echo "$0: $scenario lists no run" >&2; exit 2; }
 shards=${shards:-$runs}
 [ "$shards" -ge 1 ] || usage
+# What to ask of each task: the longest shard's estimated time, the largest run's memory.
+printf '%s\n' "$list" | awk -F, -v k="$shards" '
+    NR > 1 { t[$1 % k] += $(NF - 1); if ($(NF - 4) + 0 > m) m = $(NF - 4) + 0 }
+    END {
+        for (i in t) if (t[i] > x) x = t[i]
+        printf "estimated per task: at most %.0f s of one core, %.0f MB (dhtsim check --runs)\n", x, m / 1e6
+    }' >&2
 # MaxArraySize: task ids go up to MaxArraySize - 1.
 max=$(scontrol show config | awk '$1 == "MaxArraySize" { print $3 }')
 per=$(( ${max:-1001} - 1 ))

@@ -172,4 +172,54 @@ fn check_lists_the_runs_to_size_an_array_job() {
     let mem =
         |r: &std::collections::BTreeMap<String, String>| r["memory_bytes"].parse::<u64>().unwrap();
     assert!(mem(&rows[11]) > mem(&rows[0]) && mem(&rows[0]) > 1_000_000, "{rows:?}");
+    // Twice the peers (with fingers both), more events and more time; a run this small takes
+    // under a second.
+    let num =
+        |r: &std::collections::BTreeMap<String, String>, k: &str| r[k].parse::<f64>().unwrap();
+    assert!(num(&rows[9], "events") > num(&rows[3], "events"), "{rows:?}");
+    assert!(num(&rows[9], "time_s") > num(&rows[3], "time_s"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["time"] == "under a second"), "{rows:?}");
+}
+
+/// `check --runs` estimates each committed run's events within a factor of 3.5 (its own sweep's
+/// geometric mean within a factor of 1.6); a lookup that fails early on a broken ring takes
+/// fewer hops than the estimate's correct ring (docs/cluster.md has the table).
+#[test]
+fn the_run_list_estimates_the_events_of_every_committed_run() {
+    let root = repo_root();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("results")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let scenario = root.join("scenarios").join(format!("{name}.toml"));
+        if !dir.join("summary.csv").is_file() || !scenario.is_file() {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let o = dhtsim(tmp.path(), &["check", scenario.to_str().unwrap(), "--runs"]);
+        ok(&o);
+        let list = tmp.path().join("runs.csv");
+        std::fs::write(&list, &o.stdout).unwrap();
+        let estimated: std::collections::BTreeMap<String, f64> = read_csv(&list)
+            .into_iter()
+            .map(|r| (r["run"].clone(), r["events"].parse().unwrap()))
+            .collect();
+        let mut logs = Vec::new();
+        for row in read_csv(&dir.join("summary.csv")) {
+            let swarm = row.get("swarm_events").map_or(0.0, |v| v.parse().unwrap_or(0.0));
+            let actual = row["events"].parse::<f64>().unwrap() + swarm;
+            if actual < 1000.0 {
+                continue; // no simulation to speak of (a load analysis, the lecture's 8 peers)
+            }
+            let ratio = estimated[&row["run"]] / actual;
+            assert!((1.0 / 3.5..3.5).contains(&ratio), "{name} run {}: {ratio:.2}", row["run"]);
+            logs.push(ratio.ln());
+        }
+        if !logs.is_empty() {
+            let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+            assert!((1.0 / 1.6..1.6).contains(&mean), "{name}: geometric mean {mean:.2}");
+            checked += logs.len();
+        }
+    }
+    assert!(checked > 1000, "only {checked} committed runs compared");
 }

@@ -46,6 +46,8 @@ pub struct Footprint {
     pub measured: u64,
     /// What a ring-health sample builds while it checks the ring (only with samples).
     pub sampling: u64,
+    /// A swarm's peers: their pieces, connections, rarest-first counts and transfers.
+    pub swarm: u64,
     /// The part of the working state held in blocks large enough to be mapped on their own
     /// (the peer table, the event slab, the wheel): given back to the system when a lone run
     /// ends, so that what is built after it can reuse the memory.
@@ -56,9 +58,17 @@ impl Footprint {
     /// Everything together.
     pub fn total(&self) -> u64 {
         // Saturating: an absurd config must give an absurd estimate, not wrap around.
-        [self.peers, self.lookups, self.stored, self.queue, self.measured, self.sampling]
-            .into_iter()
-            .fold(0, u64::saturating_add)
+        [
+            self.peers,
+            self.lookups,
+            self.stored,
+            self.queue,
+            self.measured,
+            self.sampling,
+            self.swarm,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
     }
 
     /// What the run holds only while it runs (everything but its results).
@@ -132,7 +142,7 @@ fn btrees(maps: f64, entries: f64, key: usize, value: usize) -> f64 {
 }
 
 /// Live peers at bootstrap (ring nodes, with virtual nodes).
-fn initial_nodes(cfg: &Config) -> f64 {
+pub(crate) fn initial_nodes(cfg: &Config) -> f64 {
     let v = cfg.overlay.virtual_nodes.max(1) as f64;
     match &cfg.population {
         Population::Random(n) => *n as f64 * v,
@@ -388,7 +398,10 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let sampling =
         if samples > 0.0 { live * 64.0 + edges * 16.0 + nodes * 8.0 + entries * 8.0 } else { 0.0 };
 
+    let swarm = cfg.swarm.as_ref().map_or(0.0, |s| swarm_bytes(cfg, s));
+
     Footprint {
+        swarm: swarm as u64,
         nodes: nodes as u64,
         records: recorded as u64,
         peers: peers as u64,
@@ -400,6 +413,24 @@ pub fn estimate(cfg: &Config) -> Footprint {
         sampling: sampling as u64,
         large: large as u64,
     }
+}
+
+/// Bytes a swarm's peers hold at the peak: per peer that ever joins (a departed peer keeps its
+/// slot and record) about 9.7 KB (its connections to about 60 neighbours at 64 bytes a pair,
+/// its links, unchokers, candidates and record) and 9 bytes per piece (the rarest-first
+/// count, the bitfields, the pieces it announced recently, and the copy the count table makes
+/// while it grows). Fitted to the peak RSS of bench-swarm at 1,000 to 10^5 leechers and 100 to
+/// 1,000 pieces (docs/performance.md). With Kademlia discovery, each peer of a flash crowd
+/// gathers every holder from each of the k closest at once: 64 bytes per peer squared, as
+/// values held, values in flight and the events that wait meanwhile (96 MB measured with 1,000
+/// leechers).
+fn swarm_bytes(cfg: &Config, s: &crate::swarm::SwarmConfig) -> f64 {
+    let arriving = s.arrivals_per_s * s.arrivals_until.min(cfg.duration).as_ms() as f64 / 1000.0;
+    let peers = s.seeders as f64 + s.flash_crowd as f64 + arriving;
+    let gathering = cfg.overlay.protocol == ProtocolKind::Kademlia
+        && s.discovery != crate::swarm::Discovery::Tracker;
+    let crowd = (s.flash_crowd + s.seeders) as f64;
+    peers * (9_700.0 + 9.0 * s.pieces as f64) + if gathering { 64.0 * crowd * crowd } else { 0.0 }
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod check;
 pub mod chord;
 pub mod churn;
 pub mod config;
+pub mod cost;
 pub mod engine;
 pub mod footprint;
 pub mod kademlia;
