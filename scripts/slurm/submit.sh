@@ -49,7 +49,7 @@ printf '%s\n' "$list" | awk -F, -v k="$shards" '
     NR > 1 { t[$1 % k] += $(NF - 1); if ($(NF - 4) + 0 > m) m = $(NF - 4) + 0 }
     END {
         for (i in t) if (t[i] > x) x = t[i]
-        printf "estimated per task: at most %.0f s of one core, %.0f MB (dhtsim check --runs)\n", x, m / 1e6
+        printf "estimated per task: at most %.3g s of one core, %.0f MB (dhtsim check --runs)\n", x, m / 1e6
     }' >&2
 # MaxArraySize: task ids go up to MaxArraySize - 1.
 max=$(scontrol show config | awk '$1 == "MaxArraySize" { print $3 }')
