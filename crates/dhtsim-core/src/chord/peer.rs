@@ -34,7 +34,7 @@ enum Next {
 }
 
 /// One peer's protocol state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Peer {
     me: PeerRef,
     pred: Option<PeerRef>,
@@ -696,8 +696,12 @@ impl Peer {
         let mut succs = std::mem::take(&mut self.succs);
         succs.clear();
         succs.push(from);
-        for s in their_succs {
-            if s.idx != self.me.idx && !succs.iter().any(|x| x.idx == s.idx) {
+        // Their list up to me: what follows me in it has wrapped round the ring and lies
+        // behind me (in a ring of at most r + 1 members, or past a member it does not know
+        // is dead); kept, it would put the list out of ring order (OrderedSuccessorLists,
+        // found by `dhtsim explore`).
+        for s in their_succs.into_iter().take_while(|s| s.idx != self.me.idx) {
+            if !succs.iter().any(|x| x.idx == s.idx) {
                 succs.push(s);
             }
         }
