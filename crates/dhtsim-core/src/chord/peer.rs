@@ -34,7 +34,7 @@ enum Next {
 }
 
 /// One peer's protocol state.
-#[derive(Clone, Debug, Hash)]
+#[derive(Clone, Debug)]
 pub struct Peer {
     me: PeerRef,
     pred: Option<PeerRef>,
@@ -691,6 +691,16 @@ impl Peer {
         if !accept {
             return;
         }
+        // A peer between us: `from`'s predecessor, as in Chord; or one `from` lists, which
+        // happens when `from` is not my successor at all (having lost every successor I fell
+        // back on my predecessor, whose list names me and then my true successors). The
+        // closest one is checked, to be adopted once it answers.
+        let inside = |x: &PeerRef| x.idx != self.me.idx && space.in_open(x.id, self.me.id, from.id);
+        let closest = their_pred
+            .into_iter()
+            .chain(their_succs.iter().copied())
+            .filter(inside)
+            .min_by_key(|x| space.dist(self.me.id, x.id));
         let old_replicas: Vec<PeerRef> = self.replicas(params).to_vec();
         // Rebuilt in place: every stabilization round comes here, so no allocation.
         let mut succs = std::mem::take(&mut self.succs);
@@ -708,17 +718,6 @@ impl Peer {
         succs.truncate(params.successors);
         self.succs = succs;
         self.refresh_replicas(params, &old_replicas, out);
-        // A peer between us: `from`'s predecessor, as in Chord; or one `from` lists as a
-        // successor, which happens when `from` is not my successor at all (having lost every
-        // successor I fell back on my predecessor, which lists me and then my true
-        // successors). The closest one is checked, to be adopted once it answers.
-        let inside = |x: &PeerRef| x.idx != self.me.idx && space.in_open(x.id, self.me.id, from.id);
-        let listed = self.succs.iter().skip(1).copied();
-        let closest = their_pred
-            .into_iter()
-            .chain(listed)
-            .filter(inside)
-            .min_by_key(|x| space.dist(self.me.id, x.id));
         if let Some(x) = closest {
             if params.original && their_pred.is_some_and(|p| p.idx == x.idx) {
                 // As published: `successor = x` unchecked, and x is the one notified.
