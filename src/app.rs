@@ -42,6 +42,7 @@ pub fn execute(command: Command, argv: &[String]) -> Result<(), AppError> {
         Command::Plot(args) => plot(args),
         Command::Reproduce(args) => reproduce(args),
         Command::Merge(args) => merge(args, argv),
+        Command::Explore(args) => crate::explore::explore(args, argv),
     }
 }
 
@@ -106,10 +107,16 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
     if let Some(shard) = shard {
         s.runs.retain(|r| shard.holds(r.run));
     }
-    let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);
-    let runs = execute_runs(&s, jobs, !args.quiet)?;
-    let files =
-        if shard.is_some() { crate::shard::render(&runs) } else { render_files(&s, &runs)? };
+    let files = if let Some(info) = m.explore {
+        use dhtsim_core::sim::explore::{Bounds, Failures};
+        let failures = if info.any_failure { Failures::Any } else { Failures::Assumed };
+        let bounds = Bounds { depth: info.depth, max_states: info.max_states, failures };
+        crate::explore::render(&s, bounds)?.files
+    } else {
+        let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);
+        let runs = execute_runs(&s, jobs, !args.quiet)?;
+        if shard.is_some() { crate::shard::render(&runs) } else { render_files(&s, &runs)? }
+    };
     let files: BTreeMap<String, Vec<u8>> = files.into_iter().collect();
     let mut problems = Vec::new();
     for (name, want) in &m.outputs {
@@ -524,7 +531,7 @@ fn run_warnings(runs: &[RunOutput]) -> Vec<String> {
 
 /// Claims `out_dir` for a run's results: absent, empty, or a dhtsim results directory holding
 /// nothing but the files its manifest lists; anything else is refused (exit status 2).
-fn claim_results_dir(out_dir: &Path) -> Result<AtomicDir, AppError> {
+pub(crate) fn claim_results_dir(out_dir: &Path) -> Result<AtomicDir, AppError> {
     AtomicDir::claim(out_dir, crate::output::manifest::owned_files)
         .map_err(|r| InputError::whole(&r.path, r.message).into())
 }
@@ -556,10 +563,21 @@ fn write_results(
     let files = if shard.is_some() { crate::shard::render(runs) } else { render_files(s, runs)? };
     let digests = files.iter().map(|(name, bytes)| (name.to_string(), sha256_hex(bytes))).collect();
     let manifest = manifest(s, runs, digests, argv, seed_override, shard);
+    commit_files(dir, out_dir, &files, &manifest)
+}
+
+/// Writes `files` and `manifest` into `dir` (claimed for `out_dir`) and moves it into place.
+/// Returns the names of the files written.
+fn commit_files(
+    dir: AtomicDir,
+    out_dir: &Path,
+    files: &[(String, Vec<u8>)],
+    manifest: &Manifest,
+) -> Result<Vec<String>, AppError> {
     let fail = |e: std::io::Error| {
         AppError::Failed(format!("cannot write results to {}: {e}", out_dir.display()))
     };
-    for (name, bytes) in &files {
+    for (name, bytes) in files {
         dir.write(name, bytes).map_err(fail)?;
     }
     dir.write("manifest.json", &manifest.to_bytes()).map_err(fail)?;
@@ -603,7 +621,26 @@ fn manifest(
             .chain(run_warnings(runs).into_iter().map(|w| format!("warning: {w}")))
             .collect(),
         shard,
+        explore: None,
     }
+}
+
+/// Writes the files of `dhtsim explore` and their manifest into `dir` (claimed for
+/// `out_dir`), then moves it into place. Returns the names of the files written.
+pub(crate) fn write_explored(
+    dir: AtomicDir,
+    out_dir: &Path,
+    s: &Scenario,
+    files: &[(String, Vec<u8>)],
+    argv: &[String],
+    info: crate::output::manifest::ExploreInfo,
+) -> Result<Vec<String>, AppError> {
+    let digests = files.iter().map(|(name, bytes)| (name.to_string(), sha256_hex(bytes))).collect();
+    let runs: Vec<RunOutput> = Vec::new();
+    let mut manifest = manifest(s, &runs, digests, argv, None, None);
+    manifest.runs = s.runs.iter().map(run_info_of_spec).collect();
+    manifest.explore = Some(info);
+    commit_files(dir, out_dir, files, &manifest)
 }
 
 fn run_info_of_spec(r: &scenario::RunSpec) -> RunInfo {
@@ -641,7 +678,7 @@ pub fn default_out_dir(config: &Config) -> PathBuf {
 
 /// Writes `text` to standard output. A reader that has gone away (`dhtsim check s.toml | head -1`)
 /// is not an error: the work is done and its files are written, so nothing is reported.
-fn say(text: &str) {
+pub(crate) fn say(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());

@@ -25,6 +25,35 @@ pub enum Command {
     Reproduce(ReproduceArgs),
     /// Combine the shards of a sweep (`run --shard I/K`) into the files of one whole run.
     Merge(MergeArgs),
+    /// Try every order of a small scenario's events and check the ring after each; write the
+    /// shortest trace that breaks a property as a scenario that `dhtsim run` replays.
+    Explore(ExploreArgs),
+}
+
+/// `dhtsim explore`.
+#[derive(Args, Debug)]
+pub struct ExploreArgs {
+    /// The scenario file (TOML): explicit `population.ids`, events as `[[events]]`.
+    pub scenario: PathBuf,
+    /// Override one scenario key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Longest event order tried (steps from the initial state).
+    #[arg(long, default_value_t = 20)]
+    pub depth: u32,
+    /// Most distinct states visited.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_states: u64,
+    /// Let a scripted crash happen even when it leaves a member with no live successor (by
+    /// default it waits until it does not: Zave's fault assumption).
+    #[arg(long)]
+    pub any_failure: bool,
+    /// Where the report and counterexample go (default: results/NAME.explore/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `dhtsim merge`.

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod explore;
 pub mod memory;
 pub mod output;
 pub mod plot;

@@ -39,6 +39,21 @@ pub struct Manifest {
     /// in the results of a whole sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// In the directory of `dhtsim explore`: the bounds of the search. Absent in a run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<ExploreInfo>,
+}
+
+/// The bounds of a `dhtsim explore` search, so that `reproduce` can search again.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExploreInfo {
+    /// `--depth`.
+    pub depth: u32,
+    /// `--max-states`.
+    pub max_states: u64,
+    /// `--any-failure`.
+    pub any_failure: bool,
 }
 
 /// Which shard of a sweep a directory holds.

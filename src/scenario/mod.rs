@@ -15,8 +15,8 @@ use dhtsim_core::churn::{
 };
 use dhtsim_core::config::{
     Action, Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency,
-    LookupStyle, NetworkConfig, OverlayConfig, Population, ProtocolKind, ScriptedEvent,
-    WorkloadConfig,
+    LookupStyle, NetworkConfig, OverlayConfig, Population, ProtocolKind, ScheduledStep,
+    ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -448,6 +448,10 @@ pub fn known_keys() -> Vec<String> {
     let one = doc::parse("", "[[events]]\n").expect("parses");
     let mut r2 = Reader::new("", "", &inputs);
     let _ = read_config(&mut r2, &one, "x");
+    // Likewise `[[schedule]]`.
+    let step = doc::parse("", "[[schedule]]\n").expect("parses");
+    let mut r4 = Reader::new("", "", &inputs);
+    let _ = read_config(&mut r4, &step, "x");
     // Likewise `[swarm]` and its capacity classes.
     let swarm = doc::parse("", "[swarm]\nclasses = [{}]\n").expect("parses");
     let mut r3 = Reader::new("", "", &inputs);
@@ -455,6 +459,7 @@ pub fn known_keys() -> Vec<String> {
     let mut keys = r.known_keys();
     keys.extend(r2.known_keys());
     keys.extend(r3.known_keys());
+    keys.extend(r4.known_keys());
     keys.push("sweep".into());
     keys.push("sweep.seeds".into());
     keys.sort();
@@ -524,6 +529,12 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         Some((events, tracker)) => (Some(events), tracker),
         None => (None, Vec::new()),
     };
+    let step_count = match r.get(&top, "schedule") {
+        Some(doc::Node { kind: doc::Kind::Array(items), .. }) => items.len(),
+        _ => 0,
+    };
+    let step_paths: Vec<String> = (0..step_count).map(|i| format!("schedule[{i}]")).collect();
+    let schedule = read_schedule(r, &top, &step_paths, space, event_count);
     let mut trace_source = None;
     let mut churn = read_churn(r, &top, space, duration, &mut trace_source);
     // Poisson arrivals default to the rate that balances departures: N / mean session.
@@ -620,6 +631,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
         stop_on_violation,
         check_every_event,
         snapshots,
+        schedule,
         swarm,
     };
     // The rules that relate settings live with the configuration, in the core.
@@ -1718,6 +1730,98 @@ fn read_events<'n>(
         return None;
     }
     Some((events, tracker))
+}
+
+/// Reads `[[schedule]]`: a pinned order of steps (as `dhtsim explore` writes a
+/// counterexample). Errors are reported on the reader; what is invalid is left out.
+fn read_schedule(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    paths: &[String],
+    space: IdSpace,
+    events: usize,
+) -> Vec<ScheduledStep> {
+    let Some(items) = r.array(top, "schedule") else { return Vec::new() };
+    let max_id = space.max_id() as i128;
+    let mut steps = Vec::new();
+    for (item, path) in items.iter().zip(paths) {
+        let doc::Kind::Table(_) = &item.kind else {
+            let t = Table { path: "", schema: "", node: Some(item) };
+            let msg = format!("expected a table ([[schedule]]), found {}", item.kind.type_name());
+            r.error(&t, path, item, msg);
+            continue;
+        };
+        let t = Table { path, schema: "schedule", node: Some(item) };
+        let from = r.int(&t, "from", 0, max_id);
+        let to = r.int(&t, "to", 0, max_id);
+        let message = r.string(&t, "message");
+        let peer = r.int(&t, "peer", 0, max_id);
+        let timer = r.string(&t, "timer");
+        let index = match events {
+            0 => None,
+            n => r.int(&t, "index", 0, n as i128 - 1),
+        };
+        let Some(kind) = r.choice(&t, "step", &["deliver", "undeliverable", "timer", "event"])
+        else {
+            if r.get(&t, "step").is_none() {
+                r.table_error(&t, "step", "missing: every schedule step needs `step`".into());
+            }
+            continue;
+        };
+        let allowed: &[&str] = match kind {
+            "deliver" | "undeliverable" => &["from", "to", "message"],
+            "timer" => &["peer", "timer"],
+            _ => &["index"],
+        };
+        let mut ok = true;
+        for k in ["from", "to", "message", "peer", "timer", "index"] {
+            let given = r.get(&t, k);
+            match given {
+                Some(node) if !allowed.contains(&k) => {
+                    let msg =
+                        format!("a {kind} step has no `{k}` (it takes {})", allowed.join(", "));
+                    r.error(&t, k, node, msg);
+                    ok = false;
+                }
+                None if allowed.contains(&k) => {
+                    r.table_error(&t, k, format!("missing: a {kind} step needs `{k}`"));
+                    ok = false;
+                }
+                _ => {}
+            }
+        }
+        if kind == "event"
+            && events == 0
+            && let Some(node) = r.get(&t, "index")
+        {
+            r.error(&t, "index", node, "there is no [[events]] entry for it to name".into());
+            ok = false;
+        }
+        let id = |v: Option<i128>| RingId(v.unwrap_or(0) as u64);
+        let step = match kind {
+            "deliver" | "undeliverable"
+                if ok && from.is_some() && to.is_some() && message.is_some() =>
+            {
+                let (from, to, message) =
+                    (id(from), id(to), message.unwrap_or_default().to_string());
+                if kind == "deliver" {
+                    ScheduledStep::Deliver { from, to, message }
+                } else {
+                    ScheduledStep::Undeliverable { from, to, message }
+                }
+            }
+            "timer" if ok && peer.is_some() && timer.is_some() => ScheduledStep::Timer {
+                peer: id(peer),
+                timer: timer.unwrap_or_default().to_string(),
+            },
+            "event" if ok && index.is_some() => {
+                ScheduledStep::Event { index: index.unwrap_or(0) as usize }
+            }
+            _ => continue,
+        };
+        steps.push(step);
+    }
+    steps
 }
 
 /// A scripted event about peers, with the table it came from.

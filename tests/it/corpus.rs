@@ -93,6 +93,11 @@ const TINY: &str = "id_bits = 8\n[population]\npeers = 8\n[output]\nplots = fals
 /// A population named by ID, as scripted events and traces need (lines 1 to 4).
 const RING: &str =
     "id_bits = 6\nduration_s = 10\n[population]\nids = [1, 12, 13, 25, 32, 40, 48, 60]\n";
+/// The start of every `[[schedule]]` template: RING maintained with r = 2, and one scripted
+/// crash (of 12) for `event` steps to name.
+const SCHEDULED: &str = "id_bits = 6\nduration_s = 10\n[population]\nids = [1, 12, 13, 25, 32, 40, 48, 60]\n\
+                         [overlay]\nsuccessors = 2\nstabilize_s = 5\n\
+                         [[events]]\nat_ms = 0\nkind = \"crash\"\npeer = 12\n";
 /// The start of every churn template: a short run of few peers.
 const CHURN: &str = "duration_s = 60\n[population]\npeers = 32\n[churn]\n";
 
@@ -167,7 +172,10 @@ pub(crate) fn keys() -> Vec<Key> {
         let shown = match (known.strip_prefix("events."), known.strip_prefix("swarm.classes.")) {
             (Some(k), _) => format!("events[0].{k}"),
             (_, Some(k)) => format!("swarm.classes[0].{k}"),
-            _ => known.to_string(),
+            _ => match known.strip_prefix("schedule.") {
+                Some(k) => format!("schedule[0].{k}"),
+                None => known.to_string(),
+            },
         };
         assert!(template.contains(&format!("{leaf} = @")), "{known}: template {template:?}");
         v.push(Key { known, shown, ty, template, valid, trace: None });
@@ -430,8 +438,49 @@ pub(crate) fn keys() -> Vec<Key> {
         "[{ at_ms = 0, kind = \"lookup\", from = 1, key = 3 }]",
     );
     add("sweep.seeds", Ty::Seeds, "[sweep]\nseeds = @\n".into(), "[1, 2]");
+    // [[schedule]]: steps pending in a maintained ring of r = 2 with one scripted crash (of 12,
+    // which leaves every peer a live successor).
+    let sched = |steps: &str| format!("{SCHEDULED}{steps}");
+    let timer =
+        |v: &str| format!("[[schedule]]\nstep = \"timer\"\npeer = {v}\ntimer = \"Stabilize\"\n");
+    let deliver = |k: &str| {
+        let f = |key: &str, v: &'static str| if key == k { "@" } else { v };
+        format!(
+            "{}[[schedule]]\nstep = \"deliver\"\nfrom = {}\nto = {}\nmessage = {}\n",
+            timer("1"),
+            f("from", "1"),
+            f("to", "12"),
+            f("message", "\"StabilizeReq\"")
+        )
+    };
+    let step = "[[schedule]]\nstep = @\npeer = 1\ntimer = \"Stabilize\"\n";
+    add(
+        "schedule.step",
+        Ty::Choice(&["deliver", "undeliverable", "timer", "event"]),
+        sched(step),
+        "\"timer\"",
+    );
+    add("schedule.peer", id, sched(&timer("@")), "1");
+    let timer_name = "[[schedule]]\nstep = \"timer\"\npeer = 1\ntimer = @\n";
+    add("schedule.timer", Ty::Str, sched(timer_name), "\"Stabilize\"");
+    add("schedule.from", id, sched(&deliver("from")), "1");
+    add("schedule.to", id, sched(&deliver("to")), "12");
+    add("schedule.message", Ty::Str, sched(&deliver("message")), "\"StabilizeReq\"");
+    add("schedule.index", Ty::Int(0, 0), sched("[[schedule]]\nstep = \"event\"\nindex = @\n"), "0");
+    add(
+        "schedule",
+        Ty::Events,
+        format!("schedule = @\n{SCHEDULED}"),
+        "[{ step = \"event\", index = 0 }]",
+    );
     for k in v.iter_mut().filter(|k| k.known == "churn.trace") {
         k.trace = Some("at_ms,kind,peer\n1000,crash,1\n");
+    }
+    // A delivery is the second step: the timer that sends the message comes first.
+    for k in v.iter_mut().filter(|k| {
+        ["from", "to", "message"].map(|f| format!("schedule.{f}")).contains(&k.known.to_string())
+    }) {
+        k.shown = k.shown.replace("schedule[0]", "schedule[1]");
     }
     v
 }
@@ -731,7 +780,7 @@ fn key_cases(out: &mut Vec<Case>) {
             c.files[0].1 = Entry::Bytes(with(value).into_bytes());
             let c = c.line(line).key(k.shown.clone());
             // `events = [7, 8]`: the element is at fault, `events[0]`.
-            if matches!(k.ty, Ty::Events) { c.key("events[0]") } else { c }
+            if matches!(k.ty, Ty::Events) { c.key(format!("{}[0]", k.known)) } else { c }
         };
         for &(label, lit) in WRONG_TYPES {
             if right_type(k.ty, label) {

@@ -213,8 +213,11 @@ fn typed_value(ty: Ty) -> BoxedStrategy<String> {
 /// knows its type, of any type otherwise.
 fn key_value() -> BoxedStrategy<(String, String)> {
     let types: BTreeMap<&str, Ty> = keys().iter().map(|k| (k.known, k.ty)).collect();
+    // `[[schedule]]` steps name pending events, which random documents cannot: the corpus
+    // tests their keys.
     let strategies: Vec<BoxedStrategy<(String, String)>> = scenario::known_keys()
         .into_iter()
+        .filter(|key| !key.starts_with("schedule"))
         .map(|key| {
             let value = match types.get(key.as_str()) {
                 Some(&ty) => prop_oneof![3 => typed_value(ty), 1 => any_value()].boxed(),

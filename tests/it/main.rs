@@ -7,6 +7,7 @@ mod churn;
 mod consistency;
 mod corpus;
 mod determinism;
+mod explore;
 mod fuzz_reader;
 mod inputs;
 mod iterative;

@@ -15,7 +15,7 @@ use rand::RngExt;
 use std::collections::BTreeSet;
 
 /// The true state of the network.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Oracle {
     /// Members (live peers that have joined), by ID, with their addresses.
     members: RankedMap<PeerIdx>,

@@ -31,7 +31,7 @@ use std::fmt::Debug;
 pub struct PeerIdx(pub u32);
 
 /// What one peer knows about another: where to send, and the ring position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PeerRef {
     /// Address.
     pub idx: PeerIdx,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 pub type Entries = Vec<(RingId, Vec<RingId>)>;
 
 /// The entries stored at one peer, by key.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Store {
     entries: BTreeMap<RingId, Vec<RingId>>,
 }

@@ -8,7 +8,7 @@ use crate::protocol::{PeerIdx, PeerRef};
 use crate::ring::{IdSpace, RingId};
 
 /// A learned shortcut: a peer that answered as owner of the range (from, peer].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Shortcut {
     peer: PeerRef,
     from: RingId,
@@ -17,7 +17,7 @@ struct Shortcut {
 }
 
 /// At most `capacity` shortcuts (the capacity is passed in, so an empty cache costs nothing).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct ShortcutCache {
     entries: Vec<Shortcut>,
     uses: u64,

@@ -9,7 +9,7 @@ use crate::protocol::{PeerIdx, PeerRef};
 use crate::ring::{IdSpace, RingId};
 
 /// One peer's finger table.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(super) struct FingerTable {
     /// Distinct entries other than the peer itself, in increasing clockwise distance.
     entries: Vec<PeerRef>,

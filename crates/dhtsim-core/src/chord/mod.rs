@@ -25,7 +25,7 @@ use crate::storage::Store;
 use crate::time::SimDuration;
 
 /// What a query asks of the key's owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// Return the values stored under the key.
     Lookup,
@@ -44,7 +44,7 @@ pub enum Op {
 }
 
 /// A query travelling towards the owner of `key`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Query {
     /// The operation it belongs to.
     pub op: OpId,
@@ -71,7 +71,7 @@ pub struct Query {
 }
 
 /// The owner's (or a failing peer's) answer, sent straight to the querier.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Answer {
     /// The operation answered.
     pub op: OpId,
@@ -84,7 +84,7 @@ pub struct Answer {
 }
 
 /// The content of an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Reply {
     /// `from` owns the key range (range_start, from]; these are the holders stored under the key
     /// (possibly none).
@@ -110,7 +110,7 @@ pub enum Reply {
 }
 
 /// One step of an iterative lookup: the query as the peer named next must receive it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Hop {
     /// The query, updated for `next` (hops, expectation, bounds).
     pub q: Query,
@@ -126,7 +126,7 @@ pub struct Hop {
 }
 
 /// A message on the wire. The sender's identity travels with it (see `Peer::handle_message`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Message {
     /// A query being routed.
     Query(Query),
@@ -188,7 +188,7 @@ impl Message {
 }
 
 /// The periodic timers of a peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
     /// Ask the successor for its predecessor and list; notify it.
     Stabilize,

@@ -34,7 +34,7 @@ enum Next {
 }
 
 /// One peer's protocol state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Peer {
     me: PeerRef,
     pred: Option<PeerRef>,

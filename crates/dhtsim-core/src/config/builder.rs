@@ -3,8 +3,8 @@
 
 use super::{
     Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency, LookupStyle,
-    NetworkConfig, OverlayConfig, Population, ProtocolKind, ScriptedEvent, WorkloadConfig,
-    defaults,
+    NetworkConfig, OverlayConfig, Population, ProtocolKind, ScheduledStep, ScriptedEvent,
+    WorkloadConfig, defaults,
 };
 use crate::churn::ChurnConfig;
 use crate::protocol::Maintenance;
@@ -80,6 +80,7 @@ impl Config {
                 stop_on_violation: false,
                 check_every_event: false,
                 snapshots: vec![],
+                schedule: vec![],
                 swarm: None,
             },
         }
@@ -331,6 +332,12 @@ impl ConfigBuilder {
     /// Adds a snapshot of the overlay at `at`.
     pub fn snapshot(mut self, at: SimTime) -> Self {
         self.cfg.snapshots.push(at);
+        self
+    }
+
+    /// Pins the order of events to `steps` ([`Config::schedule`]).
+    pub fn schedule(mut self, steps: Vec<ScheduledStep>) -> Self {
+        self.cfg.schedule = steps;
         self
     }
 }

@@ -63,6 +63,46 @@ pub struct Config {
     pub snapshots: Vec<SimTime>,
     /// A BitTorrent swarm run beside the overlay (`[swarm]`, SPEC §2c).
     pub swarm: Option<crate::swarm::SwarmConfig>,
+    /// A pinned order of events (`[[schedule]]`, as `dhtsim explore` writes a counterexample):
+    /// when not empty, the run takes exactly these steps, whatever their times, checks the ring
+    /// after each and stops at the first property that fails.
+    pub schedule: Vec<ScheduledStep>,
+}
+
+/// One step of a pinned schedule. Peers are named by ID; a message by its full form, as
+/// `dhtsim explore` prints it (its `Debug` form).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScheduledStep {
+    /// The message `message` from `from` reaches `to` (alive or gone).
+    Deliver {
+        /// Sender.
+        from: RingId,
+        /// Receiver.
+        to: RingId,
+        /// The message.
+        message: String,
+    },
+    /// `from` learns that its message `message` to `to`, which was gone, was not acknowledged.
+    Undeliverable {
+        /// The message's sender.
+        from: RingId,
+        /// The peer that was gone.
+        to: RingId,
+        /// The message.
+        message: String,
+    },
+    /// Peer `peer`'s timer `timer` fires.
+    Timer {
+        /// The peer.
+        peer: RingId,
+        /// The timer's name (`Stabilize`, `FixFinger`, `CheckPredecessor`).
+        timer: String,
+    },
+    /// Scripted event number `index` (from 0, in file order) happens.
+    Event {
+        /// Its position in `events`.
+        index: usize,
+    },
 }
 
 impl Config {

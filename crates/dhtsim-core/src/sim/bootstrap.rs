@@ -142,7 +142,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 peer_records,
             ),
             recent: VecDeque::new(),
-            tracing: cfg.stop_on_violation || cfg.check_every_event,
+            tracing: cfg.stop_on_violation || cfg.check_every_event || !cfg.schedule.is_empty(),
             violated: Vec::new(),
             stopped: None,
             warnings: Vec::new(),

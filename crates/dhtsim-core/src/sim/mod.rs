@@ -16,6 +16,7 @@
 
 mod bootstrap;
 mod embed;
+pub mod explore;
 mod membership;
 mod recorder;
 #[cfg(test)]
@@ -173,7 +174,11 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     /// Runs until nothing is left to do: the measured window is over and every operation
     /// started in it has ended (or a checked property failed, with `stop_on_violation`).
     pub fn run(mut self) -> RunResult {
-        while self.step() {}
+        if self.cfg.schedule.is_empty() {
+            while self.step() {}
+        } else {
+            self.run_schedule();
+        }
         self.finish()
     }
 
@@ -184,6 +189,11 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         every: u64,
         mut progress: impl FnMut(SimTime, u64),
     ) -> RunResult {
+        if !self.cfg.schedule.is_empty() {
+            self.run_schedule();
+            progress(self.engine.now(), self.engine.events_processed());
+            return self.finish();
+        }
         let every = every.max(1);
         let (mut n, mut next) = (0u64, every);
         while self.step() {
@@ -226,6 +236,12 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         if let Some(next) = self.engine.next_now() {
             self.prefetch_peer_of(next);
         }
+        self.handle(now, event);
+        true
+    }
+
+    /// Does what `event` does at `now`, and checks the ring after it when asked to.
+    fn handle(&mut self, now: SimTime, event: Event<P>) {
         // One test per event when nothing is checked (the common case).
         let check_after = self.tracing && {
             let line = describe(&event, &self.peers, self.cfg);
@@ -272,7 +288,6 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             let violations = self.health().violations();
             self.on_violations(now, &violations);
         }
-        true
     }
 
     /// Adds a line to the recent events (when tracing): an event, or what it did to the
@@ -309,6 +324,11 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             let what = format!("ring property first failed at {now}: {}", fresh.join(", "));
             self.warnings.push(explain(what));
         }
+    }
+
+    /// The settings every peer shares.
+    pub fn params(&self) -> &P::Params {
+        &self.params
     }
 
     /// Virtual time of the last event processed.
