@@ -69,9 +69,9 @@ pub fn render(s: &Scenario, bounds: Bounds) -> Result<Explored, AppError> {
     Ok(Explored { files, outcome, seconds })
 }
 
-/// Property names as Always properties (stateright's vocabulary).
-fn always(properties: &[&str]) -> String {
-    properties.iter().map(|p| format!("Always({p})")).collect::<Vec<_>>().join(", ")
+/// The properties, as one line.
+fn always(properties: &[String]) -> String {
+    properties.join(", ")
 }
 
 /// `report.txt`: the scope, the bounds, what was covered, and the trace if a property failed.
@@ -108,8 +108,8 @@ fn report(
     let _ = writeln!(t, "failures: {failures}");
     let _ = writeln!(
         t,
-        "explored: {} states, {} transitions, to depth {}",
-        o.states, o.transitions, o.depth
+        "explored: {} states, {} transitions, to depth {}; {} settled",
+        o.states, o.transitions, o.depth, o.settled
     );
     let covered = if !o.cut {
         "every state reachable within the bounds"
@@ -120,7 +120,10 @@ fn report(
     };
     let checked = "Always(AtLeastOneRing), Always(AtMostOneRing), Always(OrderedRing), \
                    Always(ConnectedAppendages), Always(OrderedSuccessorLists), \
-                   Always(OneLiveSuccessor), after every step";
+                   Always(OneLiveSuccessor) after every step; Eventually(LookupsFindOwners) in \
+                   every settled state (nothing in flight, every scripted event done, no timer \
+                   changes anything): a lookup from each member for each member's ID is \
+                   answered by that member";
     let _ = writeln!(t, "checked: {checked}");
     match &o.violation {
         None => {
@@ -137,6 +140,11 @@ fn report(
             );
             for (i, line) in lines.iter().enumerate() {
                 let _ = writeln!(t, "  {:>3}. {line}", i + 1);
+            }
+            if !v.lookups.is_empty() {
+                let failed: Vec<String> =
+                    v.lookups.iter().map(|(from, key)| format!("{from} -> {key}")).collect();
+                let _ = writeln!(t, "settled with these lookups failing: {}", failed.join(", "));
             }
             let _ = writeln!(t, "lasting: {}", lasting(v.repair));
         }

@@ -104,6 +104,9 @@ where
     /// Ids are reused as the simulation's recorder reuses them: the last one freed first.
     ended: Vec<bool>,
     free_ops: Vec<u32>,
+    /// While a lookup is checked (`lookups_fail`): each answer, by operation and answering
+    /// peer. `None` in the search, and not part of the state.
+    answers: Option<Vec<(OpId, RingId)>>,
 }
 
 impl<P: Explorable> World<P>
@@ -131,6 +134,7 @@ where
             done: vec![false; sim.cfg.events.len()],
             ended: Vec::new(),
             free_ops: Vec::new(),
+            answers: None,
         }
     }
 
@@ -252,6 +256,70 @@ where
         w
     }
 
+    /// Whether no message is in flight and no timeout pending.
+    pub fn quiet(&self) -> bool {
+        self.pending.iter().all(|s| matches!(s, Step::Timer { .. }))
+    }
+
+    /// The state once every message in flight has been delivered, oldest first, and every
+    /// timeout noticed (no timer fires); `None` if that takes more than `limit` steps.
+    fn drained(mut self, cfg: &Config, params: &P::Params, limit: usize) -> Option<Self> {
+        for _ in 0..limit {
+            let Some(step) = self.pending.iter().find(|s| !matches!(s, Step::Timer { .. })) else {
+                return Some(self);
+            };
+            let step = step.clone();
+            self = self.after(cfg, params, &step);
+        }
+        None
+    }
+
+    /// Whether the network has settled: nothing in flight, every scripted event done, and
+    /// every live peer's timers, fired with their exchanges carried through, leave the state as
+    /// it is. From a settled state nothing changes until something new happens.
+    pub fn settled(&self, cfg: &Config, params: &P::Params) -> bool {
+        if !self.quiet() || self.done.iter().any(|d| !d) {
+            return false;
+        }
+        let key = self.key();
+        let timers: Vec<StepOf<P>> = self
+            .pending
+            .iter()
+            .filter(|s| matches!(s, Step::Timer { peer, .. } if self.alive[peer.0 as usize]))
+            .cloned()
+            .collect();
+        timers.iter().all(|t| {
+            self.after(cfg, params, t).drained(cfg, params, 10_000).is_some_and(|w| w.key() == key)
+        })
+    }
+
+    /// The lookups that fail in this state: for every live member and every live member's ID,
+    /// a lookup from the one for the other, carried through with no timer firing, must be
+    /// answered by that member, the ID's owner. Returns (origin, key) of each that is not.
+    pub fn lookups_fail(&self, cfg: &Config, params: &P::Params) -> Vec<(RingId, RingId)> {
+        let members: Vec<PeerIdx> = self.oracle.members().map(|(_, idx)| idx).collect();
+        let mut failed = Vec::new();
+        for &origin in members.iter().filter(|m| self.alive[m.0 as usize]) {
+            for &target in &members {
+                let key = self.peers[target.0 as usize].me().id;
+                let mut w = self.clone();
+                w.answers = Some(Vec::new());
+                let op = w.next_op();
+                let mut out = Vec::new();
+                w.peers[origin.0 as usize].start(params, op, key, Request::Lookup, &mut out);
+                w.apply(origin, &mut out);
+                let answered = w
+                    .drained(cfg, params, 10_000)
+                    .and_then(|w| w.answers)
+                    .is_some_and(|a| a.iter().any(|&(o, by)| o == op && by == key));
+                if !answered {
+                    failed.push((self.peers[origin.0 as usize].me().id, key));
+                }
+            }
+        }
+        failed
+    }
+
     /// Removes one pending instance of `step` (none for a scripted event).
     fn take(&mut self, step: &StepOf<P>) {
         if let Some(i) = self.pending.iter().position(|s| s == step) {
@@ -356,6 +424,20 @@ where
                 }
                 Command::Joined => self.oracle.insert(sender.id, from),
                 Command::Report(Report::Ended(op)) => self.end(op),
+                Command::Report(Report::Answered(op, answered)) => {
+                    if let Some(a) = &mut self.answers
+                        && !matches!(answered, crate::protocol::Answered::Failed)
+                    {
+                        a.push((op, sender.id));
+                    }
+                }
+                Command::Report(Report::Resolved { op, by, answered, .. }) => {
+                    if let Some(a) = &mut self.answers
+                        && !matches!(answered, crate::protocol::Answered::Failed)
+                    {
+                        a.push((op, by));
+                    }
+                }
                 Command::Report(_) => {}
             }
         }
@@ -600,6 +682,8 @@ where
     pub transitions: u64,
     /// Depth of the deepest state visited.
     pub depth: u32,
+    /// Settled states visited, where every lookup was checked.
+    pub settled: u64,
     /// Whether the search stopped at a bound with states left to expand (`false`: every state
     /// reachable within the bounds was visited, or a violation ended the search).
     pub cut: bool,
@@ -617,8 +701,11 @@ where
 {
     /// The steps, from the initial state.
     pub trace: Vec<StepOf<P>>,
-    /// Properties that fail at its end.
-    pub properties: Vec<&'static str>,
+    /// Properties that fail at its end, with their modality: `Always(OneLiveSuccessor)`,
+    /// `Eventually(LookupsFindOwners)`.
+    pub properties: Vec<String>,
+    /// For `Eventually(LookupsFindOwners)`: the (origin, key) of each lookup that fails.
+    pub lookups: Vec<(RingId, RingId)>,
     /// Whether some continuation repairs it.
     pub repair: Repair,
 }
@@ -665,11 +752,10 @@ where
         steps.reverse();
         steps
     };
-    let mut outcome = Outcome { states: 1, transitions: 0, depth: 0, cut: false, violation: None };
-    let broken = start.violations(params);
-    if !broken.is_empty() {
-        let repair = repair(cfg, params, &start, bounds);
-        outcome.violation = Some(Violation { trace: Vec::new(), properties: broken, repair });
+    let mut outcome =
+        Outcome { states: 1, transitions: 0, depth: 0, settled: 0, cut: false, violation: None };
+    if let Some(v) = check(cfg, params, &start, bounds, &mut outcome) {
+        outcome.violation = Some(Violation { trace: Vec::new(), ..v });
         return Ok(outcome);
     }
     let mut frontier = vec![(0u32, start)];
@@ -690,11 +776,8 @@ where
                 outcome.depth = depth;
                 tree.push((*node, Some(step)));
                 let id = (tree.len() - 1) as u32;
-                let broken = after.violations(params);
-                if !broken.is_empty() {
-                    let repair = repair(cfg, params, &after, bounds);
-                    outcome.violation =
-                        Some(Violation { trace: trace_to(&tree, id), properties: broken, repair });
+                if let Some(v) = check(cfg, params, &after, bounds, &mut outcome) {
+                    outcome.violation = Some(Violation { trace: trace_to(&tree, id), ..v });
                     return Ok(outcome);
                 }
                 next.push((id, after));
@@ -707,6 +790,39 @@ where
     }
     outcome.cut = true;
     Ok(outcome)
+}
+
+/// The properties that fail in `w` (without its trace): Zave's invariants, as `Always`; and
+/// once the network has settled, `Eventually(LookupsFindOwners)`: a settled state never
+/// changes again, so a lookup that fails there fails for good.
+fn check<P: Explorable>(
+    cfg: &Config,
+    params: &P::Params,
+    w: &World<P>,
+    bounds: Bounds,
+    outcome: &mut Outcome<P>,
+) -> Option<Violation<P>>
+where
+    P::Message: Hash + Eq,
+    P::Timer: Hash + Eq,
+{
+    let broken = w.violations(params);
+    if !broken.is_empty() {
+        let properties = broken.iter().map(|p| format!("Always({p})")).collect();
+        let repair = repair(cfg, params, w, bounds);
+        return Some(Violation { trace: Vec::new(), properties, lookups: Vec::new(), repair });
+    }
+    if !w.settled(cfg, params) {
+        return None;
+    }
+    outcome.settled += 1;
+    let failed = w.lookups_fail(cfg, params);
+    (!failed.is_empty()).then(|| Violation {
+        trace: Vec::new(),
+        properties: vec!["Eventually(LookupsFindOwners)".to_string()],
+        lookups: failed,
+        repair: Repair::Never { complete: true },
+    })
 }
 
 /// Searches the continuations of `broken` (a state where a property fails), breadth-first
@@ -793,7 +909,7 @@ mod tests {
         // The joiner takes its successor's ID but not its list (SIGCOMM 2001), so when that
         // successor crashes it knows no live one: the shortest trace is the join's four
         // messages between the two scripted events.
-        assert_eq!(v.properties, ["ConnectedAppendages", "OneLiveSuccessor"]);
+        assert_eq!(v.properties, ["Always(ConnectedAppendages)", "Always(OneLiveSuccessor)"]);
         assert_eq!(v.trace.len(), 6, "{:?}", v.trace);
         assert_eq!(
             (v.trace[0].clone(), v.trace[5].clone()),
@@ -831,6 +947,31 @@ mod tests {
         .unwrap();
         assert!(o.violation.is_none() && !o.cut, "{o:?}");
         assert!(o.states < 10_000, "{o:?}");
+    }
+
+    #[test]
+    fn a_converged_ring_is_settled_and_answers_every_lookup_and_a_skipped_member_does_not() {
+        let cfg = small(&[10, 20, 30], 2, ChordVariant::Zave, &[]);
+        let sim = Simulation::<Peer>::new(&cfg, 1).unwrap();
+        let w = World::initial(&sim);
+        assert!(w.quiet() && w.settled(&cfg, &sim.params));
+        assert_eq!(w.lookups_fail(&cfg, &sim.params), []);
+        // 10's successor skips 20: the ring 10 -> 30 -> 10 is ordered and 20 hangs off it, so
+        // every Always property holds; 20's stabilization will repair it, so it has not
+        // settled. Lookups still find 20 (30 knows 20 precedes it and sends the query back).
+        let mut skipped = w.clone();
+        let p = |i: u32, id: u64| PeerRef { idx: PeerIdx(i), id: RingId(id) };
+        skipped.peers[0] = Peer::new(p(0, 10), Some(p(2, 30)), vec![p(2, 30)]);
+        assert!(skipped.violations(&sim.params).is_empty());
+        assert!(!skipped.settled(&cfg, &sim.params));
+        assert_eq!(skipped.lookups_fail(&cfg, &sim.params), []);
+        // A member the lookups cannot reach (gone, but still counted a member): every lookup
+        // for its ID fails, from each live member.
+        let mut gone = w.clone();
+        gone.alive[1] = false;
+        let failed = gone.lookups_fail(&cfg, &sim.params);
+        let to_20: Vec<_> = failed.iter().filter(|(_, key)| *key == RingId(20)).collect();
+        assert_eq!(to_20.len(), 2, "{failed:?}");
     }
 
     /// The schedule of `trace` from the initial state of `cfg`.
