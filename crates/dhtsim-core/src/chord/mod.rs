@@ -198,6 +198,12 @@ pub enum Timer {
     CheckPredecessor,
 }
 
+/// IDs as `[a, b, c]`.
+fn ids(ids: &[RingId]) -> String {
+    let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    format!("[{}]", shown.join(", "))
+}
+
 /// Chord's commands.
 pub type Command = crate::protocol::Command<Message, Timer>;
 
@@ -437,7 +443,25 @@ impl Protocol for Peer {
                 format!("asks{again} for the next step to key {}", hop.q.key)
             }
             Message::Next(hop) => format!("next step to key {}: {}", hop.q.key, hop.next.id),
-            Message::Answer(a) => format!("answer {:?} for {:?}", a.reply, a.kind),
+            Message::Answer(a) => {
+                let reply = match &a.reply {
+                    Reply::Owner { values, range_start } => {
+                        format!("owner of ({range_start}, {}], values {}", a.from.id, ids(values))
+                    }
+                    Reply::Stored => "stored".to_string(),
+                    Reply::Successor { succs, .. } => {
+                        let succs: Vec<RingId> = succs.iter().map(|s| s.id).collect();
+                        format!("successors {}", ids(&succs))
+                    }
+                    Reply::Failed => "failed".to_string(),
+                };
+                format!("answer for {:?}: {reply}", a.kind)
+            }
+            Message::StabilizeResp { pred, succs } => {
+                let pred = pred.map_or("none".to_string(), |p| p.id.to_string());
+                let succs: Vec<RingId> = succs.iter().map(|s| s.id).collect();
+                format!("StabilizeResp: predecessor {pred}, successors {}", ids(&succs))
+            }
             other => format!("{other:?}"),
         }
     }
