@@ -110,7 +110,8 @@ fn reproduce(args: ReproduceArgs) -> Result<(), AppError> {
     let files = if let Some(info) = m.explore {
         use dhtsim_core::sim::explore::{Bounds, Failures};
         let failures = if info.any_failure { Failures::Any } else { Failures::Assumed };
-        let bounds = Bounds { depth: info.depth, max_states: info.max_states, failures };
+        let bounds =
+            Bounds { depth: info.depth, max_states: info.max_states, failures, fifo: info.fifo };
         crate::explore::render(&s, bounds)?.files
     } else {
         let jobs = thread_count(args.jobs, s.runs.len(), args.quiet);

@@ -48,6 +48,10 @@ pub struct ExploreArgs {
     /// default it waits until it does not: Zave's fault assumption).
     #[arg(long)]
     pub any_failure: bool,
+    /// Links deliver in order: of the messages in flight between two peers, only the oldest
+    /// arrives next (by default any message in flight may arrive first).
+    #[arg(long)]
+    pub fifo: bool,
     /// Where the report and counterexample go (default: results/NAME.explore/).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -106,6 +106,12 @@ fn report(
         Failures::Any => "any crash as soon as it is due (--any-failure)",
     };
     let _ = writeln!(t, "failures: {failures}");
+    let links = if bounds.fifo {
+        "FIFO: a message arrives only after the older ones on its link (--fifo)"
+    } else {
+        "messages in flight arrive in any order"
+    };
+    let _ = writeln!(t, "links: {links}");
     let _ = writeln!(
         t,
         "explored: {} states, {} transitions, to depth {}; {} settled",
@@ -258,7 +264,8 @@ pub fn explore(args: ExploreArgs, argv: &[String]) -> Result<(), AppError> {
         eprintln!("{w}");
     }
     let failures = if args.any_failure { Failures::Any } else { Failures::Assumed };
-    let bounds = Bounds { depth: args.depth, max_states: args.max_states, failures };
+    let bounds =
+        Bounds { depth: args.depth, max_states: args.max_states, failures, fifo: args.fifo };
     let cfg = config_of(&s)?;
     let out_dir = args
         .out
@@ -271,6 +278,7 @@ pub fn explore(args: ExploreArgs, argv: &[String]) -> Result<(), AppError> {
         depth: bounds.depth,
         max_states: bounds.max_states,
         any_failure: args.any_failure,
+        fifo: args.fifo,
     };
     let names = crate::app::write_explored(dir, &out_dir, &s, &explored.files, argv, info)?;
     let report = String::from_utf8_lossy(&explored.files[0].1).into_owned();

@@ -54,6 +54,9 @@ pub struct ExploreInfo {
     pub max_states: u64,
     /// `--any-failure`.
     pub any_failure: bool,
+    /// `--fifo`.
+    #[serde(default)]
+    pub fifo: bool,
 }
 
 /// Which shard of a sweep a directory holds.

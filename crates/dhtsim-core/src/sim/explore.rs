@@ -150,7 +150,7 @@ where
 
     /// The steps that can happen next, each once (two identical messages in flight lead to one
     /// and the same state), in the order they arose, then the scripted events.
-    pub fn enabled(&self, cfg: &Config, failures: Failures) -> Vec<StepOf<P>> {
+    pub fn enabled(&self, cfg: &Config, failures: Failures, fifo: bool) -> Vec<StepOf<P>> {
         // Few events are pending: a vector of their hashes is the cheapest set.
         let mut seen: Vec<u64> = Vec::new();
         let mut steps: Vec<StepOf<P>> = Vec::new();
@@ -169,9 +169,13 @@ where
                 _ => {}
             }
         }
-        for s in &self.pending {
+        for (i, s) in self.pending.iter().enumerate() {
             let enabled = match s {
                 Step::Timer { peer, .. } => self.alive[peer.0 as usize] && !busy[peer.0 as usize],
+                // With FIFO links, not while an older message on the same link is in flight.
+                Step::Deliver { to, from, .. } if fifo => !self.pending[..i].iter().any(
+                    |e| matches!(e, Step::Deliver { to: t, from: f, .. } if t == to && f.idx == from.idx),
+                ),
                 _ => true,
             };
             let h = hash_of(0, s);
@@ -655,6 +659,9 @@ pub struct Bounds {
     pub max_states: u64,
     /// Which scripted crashes may happen.
     pub failures: Failures,
+    /// Links deliver in order: of the messages in flight from one peer to another, only the
+    /// oldest can arrive next.
+    pub fifo: bool,
 }
 
 /// Which scripted crashes a search lets happen.
@@ -762,7 +769,7 @@ where
     for depth in 1..=bounds.depth {
         let mut next = Vec::new();
         for (node, world) in &frontier {
-            for step in world.enabled(cfg, bounds.failures) {
+            for step in world.enabled(cfg, bounds.failures, bounds.fifo) {
                 outcome.transitions += 1;
                 let after = world.after(cfg, params, &step);
                 if !seen.insert(after.key()) {
@@ -844,7 +851,7 @@ where
     for depth in 1..=bounds.depth {
         let mut next = Vec::new();
         for world in &frontier {
-            for step in world.enabled(cfg, bounds.failures) {
+            for step in world.enabled(cfg, bounds.failures, bounds.fifo) {
                 let after = world.after(cfg, params, &step);
                 if !seen.insert(after.key()) {
                     continue;
@@ -899,7 +906,8 @@ mod tests {
         small(&[10, 20, 30], 2, variant, &[(0, join), (1, crash)])
     }
 
-    const BOUNDS: Bounds = Bounds { depth: 12, max_states: 200_000, failures: Failures::Any };
+    const BOUNDS: Bounds =
+        Bounds { depth: 12, max_states: 200_000, failures: Failures::Any, fifo: false };
 
     #[test]
     fn original_chord_loses_a_joiner_to_one_failure_and_the_trace_replays() {
@@ -937,12 +945,24 @@ mod tests {
     }
 
     #[test]
+    fn fifo_links_keep_the_published_failure_and_cut_the_orders() {
+        let fifo = Bounds { fifo: true, ..BOUNDS };
+        let published = explore::<Peer>(&join_then_crash(ChordVariant::Sigcomm2001), 1, fifo);
+        assert_eq!(published.unwrap().violation.expect("a violation").trace.len(), 6);
+        let corrected = join_then_crash(ChordVariant::Zave);
+        let any = explore::<Peer>(&corrected, 1, BOUNDS).unwrap();
+        let ordered = explore::<Peer>(&corrected, 1, fifo).unwrap();
+        assert!(ordered.violation.is_none());
+        assert!(ordered.states < any.states, "{} >= {}", ordered.states, any.states);
+    }
+
+    #[test]
     fn a_static_ring_has_finitely_many_states_and_no_violation() {
         let cfg = small(&[10, 20, 30], 2, ChordVariant::Zave, &[]);
         let o = explore::<Peer>(
             &cfg,
             1,
-            Bounds { depth: 100, max_states: 100_000, failures: Failures::Any },
+            Bounds { depth: 100, max_states: 100_000, failures: Failures::Any, fifo: false },
         )
         .unwrap();
         assert!(o.violation.is_none() && !o.cut, "{o:?}");
@@ -1003,7 +1023,7 @@ mod tests {
         let (mut trace, mut worlds) = (Vec::new(), Vec::new());
         let mut x: u64 = 7;
         for _ in 0..80 {
-            let mut options = w.enabled(&cfg, Failures::Any);
+            let mut options = w.enabled(&cfg, Failures::Any, false);
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let k = (x >> 33) as usize % options.len().max(1);
             options.rotate_left(k);
