@@ -11,16 +11,21 @@ use crate::cli::ExploreArgs;
 use crate::output::manifest::ExploreInfo;
 use crate::scenario::{self, InputError, Scenario};
 use dhtsim_core::chord::Peer;
+use dhtsim_core::config::ProtocolKind;
 use dhtsim_core::config::{Config, ScheduledStep};
-use dhtsim_core::sim::explore::{self, Bounds, Failures, Outcome, Repair, World};
+use dhtsim_core::kademlia::Node;
+use dhtsim_core::sim::explore::{self, Bounds, Explorable, Failures, Outcome, Repair, World};
 use std::fmt::Write as _;
+use std::hash::Hash;
 
 /// What a search wrote, and whether it found a violation.
 pub struct Explored {
     /// `report.txt`, and `counterexample.toml` when a property failed.
     pub files: Vec<(String, Vec<u8>)>,
-    /// The search's counts and finding.
-    pub outcome: Outcome<Peer>,
+    /// Distinct states visited.
+    pub states: u64,
+    /// The properties that failed and the length of the shortest trace, if any did.
+    pub violation: Option<(Vec<String>, usize)>,
     /// Wall-clock seconds the search took (printed only).
     pub seconds: f64,
 }
@@ -44,17 +49,33 @@ pub fn config_of(s: &Scenario) -> Result<&Config, InputError> {
 /// Searches `s` within `bounds` and renders the files.
 pub fn render(s: &Scenario, bounds: Bounds) -> Result<Explored, AppError> {
     let cfg = config_of(s)?;
+    match cfg.overlay.protocol {
+        ProtocolKind::Chord => render_with::<Peer>(s, cfg, bounds),
+        ProtocolKind::Kademlia => render_with::<Node>(s, cfg, bounds),
+    }
+}
+
+/// [`render`] for protocol `P`.
+fn render_with<P: Explorable>(
+    s: &Scenario,
+    cfg: &Config,
+    bounds: Bounds,
+) -> Result<Explored, AppError>
+where
+    P::Message: Hash + Eq,
+    P::Timer: Hash + Eq,
+{
     let started = std::time::Instant::now();
-    let outcome = explore::explore::<Peer>(cfg, s.seed, bounds)
+    let outcome = explore::explore::<P>(cfg, s.seed, bounds)
         .map_err(|e| InputError::whole(&s.file, e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
-    let sim = dhtsim_core::sim::Simulation::<Peer>::new(cfg, s.seed)
+    let sim = dhtsim_core::sim::Simulation::<P>::new(cfg, s.seed)
         .map_err(|e| InputError::whole(&s.file, e.to_string()))?;
     // The trace, described and as schedule steps, from the initial state on.
     let mut lines = Vec::new();
     let mut steps = Vec::new();
     if let Some(v) = &outcome.violation {
-        let mut w = World::<Peer>::initial(&sim);
+        let mut w = World::<P>::initial(&sim);
         for step in &v.trace {
             lines.push(w.describe(cfg, step));
             steps.push(w.scheduled(step));
@@ -66,7 +87,8 @@ pub fn render(s: &Scenario, bounds: Bounds) -> Result<Explored, AppError> {
         files
             .push(("counterexample.toml".to_string(), counterexample(s, &outcome, &lines, &steps)));
     }
-    Ok(Explored { files, outcome, seconds })
+    let violation = outcome.violation.map(|v| (v.properties, v.trace.len()));
+    Ok(Explored { files, seconds, states: outcome.states, violation })
 }
 
 /// The properties, as one line.
@@ -75,27 +97,37 @@ fn always(properties: &[String]) -> String {
 }
 
 /// `report.txt`: the scope, the bounds, what was covered, and the trace if a property failed.
-fn report(
+fn report<P: Explorable>(
     s: &Scenario,
     cfg: &Config,
     bounds: Bounds,
-    o: &Outcome<Peer>,
+    o: &Outcome<P>,
     lines: &[String],
-) -> Vec<u8> {
+) -> Vec<u8>
+where
+    P::Message: Hash + Eq,
+    P::Timer: Hash + Eq,
+{
     let mut t = String::new();
     let peers = match &cfg.population {
         dhtsim_core::config::Population::Explicit(ids) => ids.len(),
         dhtsim_core::config::Population::Random(n) => *n as usize,
     };
+    let protocol = match cfg.overlay.protocol {
+        ProtocolKind::Chord => format!(
+            "Chord, chord_variant {:?}, successors {}",
+            cfg.overlay.chord_variant, cfg.overlay.successors
+        ),
+        ProtocolKind::Kademlia => {
+            format!("Kademlia, k {}, alpha {}", cfg.overlay.kademlia.k, cfg.overlay.kademlia.alpha)
+        }
+    };
     let _ = writeln!(
         t,
-        "scenario \"{}\" ({}): {peers} peers, {} scripted events, chord_variant {:?}, \
-         successors {}",
+        "scenario \"{}\" ({}): {peers} peers, {} scripted events, {protocol}",
         cfg.name,
         s.file,
         cfg.events.len(),
-        cfg.overlay.chord_variant,
-        cfg.overlay.successors
     );
     let _ = writeln!(t, "bounds: depth {}, states {}", bounds.depth, bounds.max_states);
     let failures = match bounds.failures {
@@ -193,12 +225,16 @@ fn quoted(s: &str) -> String {
 
 /// `counterexample.toml`: the scenario's own text, renamed so that a replay does not write over
 /// its results, and the trace as `[[schedule]]` steps.
-fn counterexample(
+fn counterexample<P: Explorable>(
     s: &Scenario,
-    o: &Outcome<Peer>,
+    o: &Outcome<P>,
     lines: &[String],
     steps: &[ScheduledStep],
-) -> Vec<u8> {
+) -> Vec<u8>
+where
+    P::Message: Hash + Eq,
+    P::Timer: Hash + Eq,
+{
     let v = o.violation.as_ref().expect("a violation");
     let name = &s.runs[0].config.name;
     let mut t = String::new();
@@ -282,7 +318,7 @@ pub fn explore(args: ExploreArgs, argv: &[String]) -> Result<(), AppError> {
     };
     let names = crate::app::write_explored(dir, &out_dir, &s, &explored.files, argv, info)?;
     let report = String::from_utf8_lossy(&explored.files[0].1).into_owned();
-    let rate = explored.outcome.states as f64 / explored.seconds.max(1e-9);
+    let rate = explored.states as f64 / explored.seconds.max(1e-9);
     if !args.quiet {
         crate::app::say(&report);
         crate::app::say(&format!(
@@ -293,13 +329,12 @@ pub fn explore(args: ExploreArgs, argv: &[String]) -> Result<(), AppError> {
             out_dir.display()
         ));
     }
-    match &explored.outcome.violation {
+    match &explored.violation {
         None => Ok(()),
-        Some(v) => Err(AppError::Failed(format!(
-            "{} {} after {} steps: replay with `dhtsim run {}`",
-            always(&v.properties),
-            if v.properties.len() == 1 { "fails" } else { "fail" },
-            v.trace.len(),
+        Some((properties, steps)) => Err(AppError::Failed(format!(
+            "{} {} after {steps} steps: replay with `dhtsim run {}`",
+            always(properties),
+            if properties.len() == 1 { "fails" } else { "fail" },
             out_dir.join("counterexample.toml").display()
         ))),
     }

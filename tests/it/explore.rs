@@ -139,3 +139,31 @@ fn a_schedule_that_does_not_fit_is_refused_or_stops() {
         stderr(&o)
     );
 }
+
+#[test]
+fn kademlia_without_maintenance_is_explored_to_the_end_and_every_node_lookup_finds_its_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let kad = "name = \"kad\"\nid_bits = 6\n[population]\nids = [10, 20, 30, 40]\n\
+               [overlay]\nprotocol = \"kademlia\"\nk = 2\nalpha = 1\nmaintenance = false\n\
+               [workload]\nlookups = 0\n\
+               [[events]]\nat_ms = 0\nkind = \"join\"\npeer = 25\nvia = 10\n\
+               [[events]]\nat_ms = 1\nkind = \"crash\"\npeer = 30\n";
+    std::fs::write(d.join("kad.toml"), kad).unwrap();
+    let o = dhtsim(d, &["explore", "kad.toml", "--depth", "80", "--out", "ex", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = std::fs::read_to_string(d.join("ex/report.txt")).unwrap();
+    assert!(report.contains("Kademlia, k 2, alpha 1"), "{report}");
+    assert!(report.contains("covered: every state reachable within the bounds"), "{report}");
+    let settled = report
+        .lines()
+        .find_map(|l| l.strip_prefix("explored: ")?.split("; ").nth(1)?.strip_suffix(" settled"))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(settled > 0, "{report}");
+    // With maintenance, refreshes draw new IDs and states never repeat: refused.
+    std::fs::write(d.join("kad.toml"), kad.replace("maintenance = false\n", "")).unwrap();
+    let o = dhtsim(d, &["explore", "kad.toml", "--out", "ex2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Kademlia with maintenance"), "{}", stderr(&o));
+}

@@ -119,7 +119,7 @@ fn visit<S: SortedIds + ?Sized>(
 /// a random stream: which of many equivalent contacts a converged table holds, which ID a bucket
 /// refresh looks up. Seeded from IDs that the run's ID stream drew, so runs stay a function of
 /// their seed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct SplitMix(u64);
 
 impl SplitMix {

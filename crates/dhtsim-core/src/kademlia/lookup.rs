@@ -10,7 +10,7 @@ use crate::ring::RingId;
 use crate::xor::distance;
 
 /// Where a contact on the shortlist stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     /// Not asked yet.
     Fresh,
@@ -21,7 +21,7 @@ pub enum State {
 }
 
 /// A contact on the shortlist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Candidate {
     /// The contact.
     pub peer: PeerRef,
@@ -32,7 +32,7 @@ pub struct Candidate {
 }
 
 /// What the lookup is for, and what happens when it ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Goal {
     /// A measured lookup of the values under the key: ends early when a value arrives.
     Value,
@@ -62,7 +62,7 @@ pub enum Goal {
 }
 
 /// A lookup in progress.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Lookup {
     /// Its number at the querier (never reused), carried by its requests and their answers.
     pub id: u64,

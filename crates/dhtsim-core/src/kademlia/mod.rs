@@ -24,7 +24,7 @@ use crate::storage::Store;
 use crate::time::SimDuration;
 
 /// What Kademlia peers send each other.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Message {
     /// Lookup `lookup` of the sender asks for the k contacts closest to `target`.
     FindNode {
@@ -74,7 +74,7 @@ pub enum Message {
 }
 
 /// A Kademlia peer's periodic timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
     /// Refresh the buckets no lookup targeted during the last period.
     Refresh,

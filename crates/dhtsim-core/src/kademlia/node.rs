@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 pub type Command = crate::protocol::Command<Message, Timer>;
 
 /// One Kademlia peer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Node {
     me: PeerRef,
     joined: bool,

@@ -21,14 +21,14 @@ use crate::xor::{bucket_of, distance};
 /// period once the oldest contact had answered, as an earlier version did, left buckets of
 /// k = 8 half dead at 15-minute sessions and an hourly refresh, and a fifth of the lookups
 /// ending at a wrong owner: docs/validation.md §8b.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Pending {
     pinged: PeerRef,
     candidate: PeerRef,
 }
 
 /// What [`Table::seen`] asks its peer to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Seen {
     /// Nothing: the contact was known (moved to its bucket's tail), added, or waits for a ping
     /// already under way.
@@ -39,7 +39,7 @@ pub enum Seen {
 }
 
 /// The k-buckets of one peer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Table {
     me: RingId,
     /// Contacts' IDs grouped by bucket (bucket 0 first), each bucket least recently seen first.

@@ -589,8 +589,12 @@ pub fn unexplorable(cfg: &Config) -> Option<String> {
             }
         }
     }
-    if cfg.overlay.protocol != ProtocolKind::Chord {
-        why.push("the Kademlia protocol (explore runs Chord so far)".into());
+    if cfg.overlay.protocol == ProtocolKind::Kademlia && cfg.overlay.maintenance.is_some() {
+        why.push(
+            "Kademlia with maintenance (each bucket refresh draws a new ID, so states never \
+             repeat: set `overlay.maintenance = false`)"
+                .into(),
+        );
     }
     if cfg.bootstrap == Bootstrap::Joins {
         why.push("`bootstrap = \"joins\"`".into());
@@ -615,7 +619,7 @@ pub fn unexplorable(cfg: &Config) -> Option<String> {
     }
     Some(format!(
         "explore needs a small scope that it can enumerate: explicit `population.ids` (at most \
-         {MAX_PEERS} peers, joiners included), `bootstrap = \"ring\"`, Chord, and joins, \
+         {MAX_PEERS} peers, joiners included), `bootstrap = \"ring\"`, and joins, \
          leaves, crashes, lookups and stores as [[events]] only; this scenario has {}",
         why.join(", ")
     ))
