@@ -205,22 +205,9 @@ fn lasting(r: Repair) -> String {
     }
 }
 
-/// TOML's basic string for `s`.
+/// `s` as a TOML string, escaped by the `toml` crate the scenario files are read with.
 fn quoted(s: &str) -> String {
-    let mut q = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            '\n' => q.push_str("\\n"),
-            c if c.is_control() => {
-                let _ = write!(q, "\\u{:04X}", c as u32);
-            }
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
+    toml::Value::String(s.to_string()).to_string()
 }
 
 /// `counterexample.toml`: the scenario's own text, renamed so that a replay does not write over

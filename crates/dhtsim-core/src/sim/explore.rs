@@ -383,6 +383,15 @@ where
         }
     }
 
+    /// Peer `by` answered operation `op` (kept only while a lookup is checked).
+    fn answered(&mut self, op: OpId, by: RingId, answered: &crate::protocol::Answered) {
+        if let Some(a) = &mut self.answers
+            && !matches!(answered, crate::protocol::Answered::Failed)
+        {
+            a.push((op, by));
+        }
+    }
+
     /// A new operation's id, as `Recorder::started` picks it.
     fn next_op(&mut self) -> OpId {
         match self.free_ops.pop() {
@@ -429,18 +438,10 @@ where
                 Command::Joined => self.oracle.insert(sender.id, from),
                 Command::Report(Report::Ended(op)) => self.end(op),
                 Command::Report(Report::Answered(op, answered)) => {
-                    if let Some(a) = &mut self.answers
-                        && !matches!(answered, crate::protocol::Answered::Failed)
-                    {
-                        a.push((op, sender.id));
-                    }
+                    self.answered(op, sender.id, &answered)
                 }
                 Command::Report(Report::Resolved { op, by, answered, .. }) => {
-                    if let Some(a) = &mut self.answers
-                        && !matches!(answered, crate::protocol::Answered::Failed)
-                    {
-                        a.push((op, by));
-                    }
+                    self.answered(op, by, &answered)
                 }
                 Command::Report(_) => {}
             }
@@ -495,15 +496,13 @@ impl<P: Protocol> Simulation<'_, P> {
             self.handle(now, event);
             let violations = self.health().violations();
             if !violations.is_empty() {
-                let trace: Vec<String> = self.recent.iter().cloned().collect();
-                self.stopped = Some(format!(
-                    "ring property failed after schedule step {} of {}: {}\nlast {} events:\n  {}",
+                let what = format!(
+                    "ring property failed after schedule step {} of {}: {}",
                     k + 1,
                     schedule.len(),
-                    violations.join(", "),
-                    trace.len(),
-                    trace.join("\n  ")
-                ));
+                    violations.join(", ")
+                );
+                self.stopped = Some(self.explain(what));
                 return;
             }
             while let Some((_, e)) = self.engine.pop() {

@@ -308,13 +308,9 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         if violations.is_empty() {
             return;
         }
-        let trace: Vec<String> = self.recent.iter().cloned().collect();
-        let explain = |what: String| {
-            format!("{what}\nlast {} events:\n  {}", trace.len(), trace.join("\n  "))
-        };
         if self.cfg.stop_on_violation {
             let what = format!("ring property failed at {now}: {}", violations.join(", "));
-            self.stopped = Some(explain(what));
+            self.stopped = Some(self.explain(what));
             return;
         }
         let fresh: Vec<&'static str> =
@@ -322,8 +318,15 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         if !fresh.is_empty() {
             self.violated.extend(&fresh);
             let what = format!("ring property first failed at {now}: {}", fresh.join(", "));
-            self.warnings.push(explain(what));
+            let explained = self.explain(what);
+            self.warnings.push(explained);
         }
+    }
+
+    /// `what` failed, followed by the recent events that led to it.
+    pub(super) fn explain(&self, what: String) -> String {
+        let trace: Vec<&str> = self.recent.iter().map(String::as_str).collect();
+        format!("{what}\nlast {} events:\n  {}", trace.len(), trace.join("\n  "))
     }
 
     /// The settings every peer shares.
