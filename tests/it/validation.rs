@@ -1,6 +1,7 @@
 //! The headline shapes of the published Chord experiments (docs/validation.md), at sizes small
 //! enough for CI: path length grows as ½·log2 N, load imbalance falls with virtual nodes, keys
-//! lost in a mass failure match the failed fraction, and lookups fail more often as churn rises.
+//! lost in a mass failure match the failed fraction, lookups fail more often as churn rises, and
+//! the published protocol under crash churn keeps its ring through dhtsim's fallback rules.
 //! The full-size runs are the `scenarios/chord-*.toml` files and their committed results.
 
 use super::*;
@@ -139,4 +140,38 @@ fn lookups_fail_more_often_as_churn_rises() {
     for r in read_csv(&out.join("summary.csv")) {
         assert_eq!(r["lookups"], "1800");
     }
+}
+
+#[test]
+fn a_peer_that_fell_back_on_its_predecessor_finds_its_successors_past_a_dead_one() {
+    // docs/explore.md: under crash churn with the published join, a peer left with no live
+    // successor falls back on its predecessor and must check every successor that predecessor
+    // lists after it. Checking only the nearest, which may be dead, lost the others: this run
+    // (seed 1 of chord-stabilization-sigcomm at R = 0.1, published variant) had 842 of its
+    // 7,200 lookups end at a wrong owner; with every candidate checked, 1.
+    let scenario = repo_root().join("scenarios/chord-stabilization-sigcomm.toml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = dhtsim(
+        dir.path(),
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            "out",
+            "--quiet",
+            "--set",
+            "overlay.chord_variant=\"sigcomm2001\"",
+            "--set",
+            "sweep.churn.rate_per_s=[0.1]",
+            "--set",
+            "sweep.seeds=[1]",
+            "--set",
+            "sweep.variant=[{ name = \"dhtsim\" }]",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_csv(&dir.path().join("out/summary.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(num(&rows[0], "lookups"), 7200.0);
+    assert!(num(&rows[0], "wrong_owner") <= 10.0, "wrong owners: {}", rows[0]["wrong_owner"]);
 }

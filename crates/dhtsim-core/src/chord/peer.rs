@@ -47,6 +47,9 @@ pub struct Peer {
     joined: bool,
     /// A notifier farther than the current predecessor, adopted if that one turns out dead.
     pred_candidate: Option<PeerRef>,
+    /// A ping of the predecessor is under way: another reason to check it (a farther notifier,
+    /// the periodic check) waits for that answer instead of sending a ping of its own.
+    checking_pred: bool,
     /// Queries that reached this peer before it joined (another joiner took it for its
     /// well-known peer): routed once it has joined, failed if its own join fails.
     held: Vec<Query>,
@@ -74,6 +77,7 @@ impl Peer {
             entries: Store::default(),
             joined: false,
             pred_candidate: None,
+            checking_pred: false,
             held: Vec::new(),
             via: None,
         }
@@ -275,6 +279,7 @@ impl Peer {
             Message::Pong => {
                 if self.pred.is_some_and(|p| p.idx == from.idx) {
                     self.pred_candidate = None;
+                    self.checking_pred = false;
                 }
             }
             Message::Leaving { pred, succs, entries } => {
@@ -307,9 +312,7 @@ impl Peer {
                 out.push(Command::SetTimer { after: m.stabilize, timer });
             }
             Timer::CheckPredecessor => {
-                if let Some(p) = self.pred.filter(|p| p.idx != self.me.idx) {
-                    out.push(Command::Send { to: p, msg: Message::Ping });
-                }
+                self.check_pred(out);
                 out.push(Command::SetTimer { after: m.check_predecessor, timer });
             }
             Timer::FixFinger => {
@@ -388,6 +391,13 @@ impl Peer {
                 // A successor named by the join answer is dead: check the next one, or ask to
                 // join again when none is left.
                 self.check_join_candidate(out);
+            }
+            Message::StabilizeReq if had_succ.is_some_and(|s| s.idx != to.idx) => {
+                // A closer successor candidate proved dead: the successor kept gets the notify
+                // that stabilization held back for the candidate (`on_stabilize_resp`).
+                if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
+                    out.push(Command::Send { to: s, msg: Message::Notify });
+                }
             }
             _ => {}
         }
@@ -710,7 +720,7 @@ impl Peer {
         // behind me (in a ring of at most r + 1 members, or past a member it does not know
         // is dead); kept, it would put the list out of ring order (OrderedSuccessorLists,
         // found by `dhtsim explore`).
-        for s in their_succs.into_iter().take_while(|s| s.idx != self.me.idx) {
+        for &s in their_succs.iter().take_while(|s| s.idx != self.me.idx) {
             if !succs.iter().any(|x| x.idx == s.idx) {
                 succs.push(s);
             }
@@ -729,9 +739,26 @@ impl Peer {
                 }
                 return;
             }
-            out.push(Command::Send { to: x, msg: Message::StabilizeReq });
+            // x is notified once it has answered and been adopted; `from`, which x is about
+            // to replace, is not notified as well (Zave's stabilize notifies the successor it
+            // ends with; a notify to `from` would be rejected, at the cost of a ping of its
+            // predecessor). Should x prove dead, `from` stays the successor and is notified
+            // then (`handle_undeliverable`).
+            if their_pred.is_some_and(|p| p.idx == x.idx) {
+                out.push(Command::Send { to: x, msg: Message::StabilizeReq });
+            } else {
+                // x comes from the list past this peer: having fallen back on its predecessor,
+                // this peer learns its true successors only from that list, which it does not
+                // keep (see above), and which its predecessor will soon overwrite with this
+                // peer's one-entry list. Check every one, nearest first, so that a dead x does
+                // not lose the others (seen under crash churn with the published join).
+                for &c in their_succs.iter().filter(|c| inside(c)) {
+                    out.push(Command::Send { to: c, msg: Message::StabilizeReq });
+                }
+            }
+        } else {
+            out.push(Command::Send { to: from, msg: Message::Notify });
         }
-        out.push(Command::Send { to: from, msg: Message::Notify });
         if !self.joined {
             self.complete_join(params, out);
         }
@@ -744,12 +771,20 @@ impl Peer {
         match self.pred {
             Some(p) if p.idx == from.idx => {}
             // As published: only a closer notifier replaces a known predecessor.
-            Some(p) if params.original && !params.space.in_open(from.id, p.id, self.me.id) => {}
+            Some(p) if params.original && !params.space.in_open(from.id, p.id, self.me.id) => {
+                if params.reactive_stabilization && p.idx != self.me.idx {
+                    out.push(Command::Send { to: from, msg: self.stabilize_resp() });
+                }
+            }
             Some(p) if !params.space.in_open(from.id, p.id, self.me.id) => {
-                // Not closer: keep the predecessor unless it turns out dead.
-                self.pred_candidate = Some(from);
+                // Not closer: keep the predecessor unless it turns out dead, and keep the
+                // closest such notifier to replace it.
+                let closer = |c: PeerRef| params.space.in_open(from.id, c.id, self.me.id);
+                if self.pred_candidate.is_none_or(closer) {
+                    self.pred_candidate = Some(from);
+                }
                 if p.idx != self.me.idx {
-                    out.push(Command::Send { to: p, msg: Message::Ping });
+                    self.check_pred(out);
                     if params.reactive_stabilization {
                         // The notifier's successor pointer skips p: show it p now.
                         out.push(Command::Send { to: from, msg: self.stabilize_resp() });
@@ -757,7 +792,7 @@ impl Peer {
                 }
             }
             old => {
-                self.pred = Some(from);
+                self.set_pred(Some(from));
                 self.pred_candidate = None;
                 if params.reactive_stabilization
                     && let Some(o) = old.filter(|o| o.idx != self.me.idx && o.idx != from.idx)
@@ -766,12 +801,21 @@ impl Peer {
                     out.push(Command::Send { to: o, msg: self.stabilize_resp() });
                 }
                 self.hand_off(params, old, from, out);
-                if old.is_none()
-                    && let Some(s) = self.succ().filter(|s| s.idx != self.me.idx)
-                {
-                    // First predecessor (a joiner, or after losing it): make sure we hold every
-                    // key of (pred, me], whatever our successor believed when we joined.
-                    out.push(Command::Send { to: s, msg: Message::FetchRange { start: from.id } });
+                if old.is_none() {
+                    // First predecessor (a joiner, or after losing it): this peer owns (pred, me]
+                    // from now on. With no predecessor it owned nothing it knew of, so nothing was
+                    // copied to its replicas; a predecessor found dead before a stand-in had
+                    // notified leaves exactly that, and a crash of this peer would then lose the
+                    // keys it took over. Copy them now.
+                    self.push_replicas(params, out);
+                    if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
+                        // And make sure we hold every key of (pred, me], whatever our successor
+                        // believed when we joined.
+                        out.push(Command::Send {
+                            to: s,
+                            msg: Message::FetchRange { start: from.id },
+                        });
+                    }
                 }
             }
         }
@@ -830,7 +874,7 @@ impl Peer {
         }
         let was_pred = self.pred.is_some_and(|p| p.idx == from.idx);
         if was_pred {
-            self.pred = their_pred.filter(|p| p.idx != from.idx);
+            self.set_pred(their_pred.filter(|p| p.idx != from.idx));
         } else if let Some(p) = self.pred.filter(|p| p.idx != from.idx && p.idx != self.me.idx)
             && !entries.is_empty()
         {
@@ -890,6 +934,22 @@ impl Peer {
         }
     }
 
+    /// Pings the predecessor, unless a ping of it is under way already.
+    fn check_pred(&mut self, out: &mut Vec<Command>) {
+        if let Some(p) = self.pred.filter(|p| p.idx != self.me.idx)
+            && !self.checking_pred
+        {
+            self.checking_pred = true;
+            out.push(Command::Send { to: p, msg: Message::Ping });
+        }
+    }
+
+    /// Replaces the predecessor; a check of the one replaced no longer matters.
+    fn set_pred(&mut self, pred: Option<PeerRef>) {
+        self.pred = pred;
+        self.checking_pred = false;
+    }
+
     /// Drops every reference to a peer found dead.
     fn forget(&mut self, dead: PeerIdx, out: &mut Vec<Command>) {
         self.succs.retain(|s| s.idx != dead);
@@ -902,7 +962,8 @@ impl Peer {
             self.pred_candidate = None;
         }
         if self.pred.is_some_and(|p| p.idx == dead) {
-            self.pred = self.pred_candidate.take();
+            let candidate = self.pred_candidate.take();
+            self.set_pred(candidate);
         }
         self.ensure_successor();
         self.when_lost(out);
@@ -926,7 +987,7 @@ impl Peer {
         }
         match self.via.filter(|v| v.idx != self.me.idx) {
             Some(via) => self.join(via, OpId::MAINTENANCE, out),
-            None => self.pred = Some(self.me),
+            None => self.set_pred(Some(self.me)),
         }
     }
 

@@ -270,9 +270,59 @@ fn crash_of_successor_promotes_the_next_one() {
     assert_eq!(p13.successors(), &[r(4, 32), r(5, 40)], "copies its successor's list");
     assert_eq!(
         sends(&out),
-        vec![(25, Message::StabilizeReq), (32, Message::Notify)],
-        "25 is checked before being adopted; 32 is notified"
+        vec![(25, Message::StabilizeReq)],
+        "25 is checked before being adopted, and notified once adopted, not 32 meanwhile"
     );
+    out.clear();
+    // 25 is dead indeed: 32 stays the successor and gets the notify held back.
+    p13.handle_undeliverable(&params, r(3, 25), Message::StabilizeReq, &mut out);
+    assert_eq!(p13.successors(), &[r(4, 32), r(5, 40)]);
+    assert_eq!(sends(&out), vec![(32, Message::Notify)]);
+}
+
+/// A peer that fell back on its predecessor learns its true successors from that predecessor's
+/// list, past itself; it checks every one at once, so a dead first one loses none of the others.
+#[test]
+fn a_peer_fallen_back_on_its_predecessor_checks_every_successor_listed_past_it() {
+    let params = maint();
+    // 25 lost its successors and fell back on its predecessor 13, whose list is 25, 32, 40.
+    let mut p25 = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(2, 13)]);
+    let mut out = Vec::new();
+    let resp =
+        Message::StabilizeResp { pred: Some(r(1, 12)), succs: vec![r(3, 25), r(4, 32), r(5, 40)] };
+    p25.handle_message(&params, r(2, 13), resp, &mut out);
+    assert_eq!(p25.successors(), &[r(2, 13)], "the list stops at 25 itself");
+    assert_eq!(sends(&out), vec![(32, Message::StabilizeReq), (40, Message::StabilizeReq)]);
+    out.clear();
+    // 32 is dead; 40 answers and is adopted.
+    p25.handle_undeliverable(&params, r(4, 32), Message::StabilizeReq, &mut out);
+    out.clear();
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(6, 48)] };
+    p25.handle_message(&params, r(5, 40), resp, &mut out);
+    assert_eq!(p25.successors(), &[r(5, 40), r(6, 48)]);
+    assert_eq!(sends(&out), vec![(40, Message::Notify)]);
+}
+
+/// Farther notifiers while a ping of the predecessor is under way: one ping, and the closest
+/// notifier kept to replace a dead predecessor.
+#[test]
+fn one_ping_at_a_time_checks_the_predecessor_for_every_farther_notifier() {
+    let params = maint();
+    let mut p40 = Peer::new(r(5, 40), Some(r(4, 32)), vec![r(6, 48)]);
+    let mut out = Vec::new();
+    p40.handle_message(&params, r(2, 13), Message::Notify, &mut out);
+    p40.handle_message(&params, r(3, 25), Message::Notify, &mut out);
+    p40.handle_message(&params, r(1, 12), Message::Notify, &mut out);
+    p40.handle_timer(&params, Timer::CheckPredecessor, &mut out);
+    let pings: Vec<_> = sends(&out).into_iter().filter(|(_, m)| *m == Message::Ping).collect();
+    assert_eq!(pings, vec![(32, Message::Ping)]);
+    out.clear();
+    p40.handle_undeliverable(&params, r(4, 32), Message::Ping, &mut out);
+    assert_eq!(p40.pred(), Some(r(3, 25)), "the closest of the notifiers");
+    out.clear();
+    // A new predecessor, a new check.
+    p40.handle_timer(&params, Timer::CheckPredecessor, &mut out);
+    assert!(sends(&out).contains(&(25, Message::Ping)));
 }
 
 /// 32's predecessor 25 crashed; 13 notifies. 13 is not closer than 25, so 32 pings 25 first and
@@ -379,7 +429,7 @@ fn as_published_stabilization_adopts_the_successors_predecessor_unchecked() {
     let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(5, 40), r(6, 48)]);
     p.handle_message(&maint(), r(5, 40), resp(), &mut out);
     assert_eq!(p.successors(), &[r(5, 40), r(6, 48)]);
-    assert_eq!(sends(&out), vec![(32, Message::StabilizeReq), (40, Message::Notify)]);
+    assert_eq!(sends(&out), vec![(32, Message::StabilizeReq)]);
     out.clear();
     let original = Params { original: true, ..maint() };
     let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(5, 40), r(6, 48)]);
