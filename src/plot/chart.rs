@@ -438,6 +438,30 @@ impl Chart for TimeSeries<'_> {
     }
 }
 
+/// The share of members whose successor is right over virtual time, one line per sweep point: a
+/// ring being built (by joins) converging, or not.
+pub struct RingConvergence<'a> {
+    /// (legend text, (minutes, share)) per sweep point.
+    pub curves: &'a [(String, Vec<(f64, f64)>)],
+}
+
+impl Chart for RingConvergence<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let t_max =
+            self.curves.iter().flat_map(|(_, c)| c.last().map(|p| p.0)).fold(1e-3, f64::max);
+        let legend_at = Some((SeriesLabelPosition::LowerRight, 14));
+        minutes_panel(
+            area,
+            "Share of members whose successor is right",
+            t_max,
+            1.05,
+            self.curves.to_vec(),
+            legend_at,
+        )
+    }
+}
+
 /// The share of each variant's leechers that completed within each download time (pooled over
 /// its seeds; leechers that never completed keep a curve below 1).
 pub struct DownloadCdf<'a> {

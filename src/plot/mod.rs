@@ -10,6 +10,8 @@
 //!   `churn.rate_per_s`;
 //! - `timeseries`: live peers, lookup outcomes, pointer correctness and lost keys over virtual
 //!   time, for the last run that has samples;
+//! - `ring_convergence`: the share of members whose successor is right over virtual time, one
+//!   line per sweep point, when the rings are built by simultaneous joins;
 //! - `cost_vs_latency`: maintenance bytes per live peer per second against median lookup
 //!   latency, one point per sweep point (pooled over seeds), and each protocol's convex hull
 //!   (Li et al., INFOCOM 2005), when every run maintains its overlay and the sweep has named
@@ -459,6 +461,34 @@ pub fn label(point: &[(String, String)]) -> String {
     }
 }
 
+/// The successor-correctness curve of each sweep point (its first run that has samples), when
+/// some run starts with most successors wrong: a ring built by simultaneous joins
+/// (`population.bootstrap = "joins"`), whose convergence is what there is to compare. Sweeps that
+/// start from a correct ring (churn included) have no such plot. Labels name the number of
+/// peers when it is swept.
+pub fn convergence_curves(runs: &[PlotRun]) -> Vec<(String, Vec<(f64, f64)>)> {
+    let sampled: Vec<&PlotRun> = runs.iter().filter(|r| r.samples.len() >= 2).collect();
+    if !sampled.iter().any(|r| r.samples[0].succ < 0.5) {
+        return Vec::new();
+    }
+    let ns: std::collections::BTreeSet<u64> = sampled.iter().map(|r| r.peers).collect();
+    let mut seen: Vec<&[(String, String)]> = Vec::new();
+    let mut curves = Vec::new();
+    for r in sampled {
+        if seen.contains(&r.point.as_slice()) {
+            continue;
+        }
+        seen.push(&r.point);
+        let mut name = label(&r.point);
+        if ns.len() > 1 {
+            name = format!("{name}, N = {}", r.peers);
+        }
+        let points = r.samples.iter().map(|p| (p.t_ms as f64 / 60_000.0, p.succ)).collect();
+        curves.push((name, points));
+    }
+    curves
+}
+
 /// Every plot the data supports, as (file name under `plots/`, bytes). `distribution_n` picks
 /// the N of the hop distribution (default: the largest N).
 pub fn render_all(
@@ -489,6 +519,11 @@ pub fn render_all(
     if let Some(r) = runs.iter().rev().find(|r| r.samples.len() >= 2) {
         let ts = chart::TimeSeries { run: r.run, samples: &r.samples };
         files.extend(chart::both("timeseries", &ts)?);
+    }
+    let convergence = convergence_curves(runs);
+    if convergence.len() >= 2 {
+        let chart = chart::RingConvergence { curves: &convergence };
+        files.extend(chart::both("ring_convergence", &chart)?);
     }
     let swarms = swarm_variants(runs);
     if swarms.iter().any(|v| !v.downloads_s.is_empty()) {
@@ -534,6 +569,41 @@ mod tests {
             latency_ms_p50: None,
             swarm: None,
         }
+    }
+
+    #[test]
+    fn convergence_curves_need_a_ring_that_starts_wrong_and_take_one_run_per_point() {
+        let sampled = |r: u64, fingers: &str, peers: u64, succ: [f64; 2]| {
+            let sample = |t_ms: u64, succ: f64| TsPoint {
+                t_ms,
+                live: peers,
+                ok: 0,
+                failed: 0,
+                lookups: 0,
+                succ,
+                pred: succ,
+                fingers: 0.0,
+                lost: 0,
+            };
+            let samples = vec![sample(20_000, succ[0]), sample(40_000, succ[1])];
+            PlotRun { samples, ..run(r, fingers, peers, vec![]) }
+        };
+        // Rings that start right (a bootstrap ring, churn): nothing to converge.
+        let churn = [sampled(0, "false", 16, [0.9, 0.8]), sampled(1, "true", 16, [1.0, 1.0])];
+        assert!(convergence_curves(&churn).is_empty());
+        let joins = [
+            sampled(0, "false", 16, [0.1, 0.5]),
+            sampled(1, "false", 16, [0.2, 0.6]), // another seed of the same point
+            sampled(2, "true", 16, [0.6, 1.0]),
+            sampled(3, "true", 32, [0.3, 1.0]),
+        ];
+        let curves = convergence_curves(&joins);
+        let labels: Vec<&str> = curves.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["ring, N = 16", "fingers, N = 16", "fingers, N = 32"]);
+        let minutes = 20_000.0 / 60_000.0;
+        assert_eq!(curves[0].1, vec![(minutes, 0.1), (2.0 * minutes, 0.5)]);
+        let svg = chart::both("ring_convergence", &chart::RingConvergence { curves: &curves });
+        assert_eq!(svg.expect("draws").len(), 2);
     }
 
     #[test]

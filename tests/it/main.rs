@@ -8,6 +8,7 @@ mod consistency;
 mod corpus;
 mod determinism;
 mod explore;
+mod flash_crowd;
 mod fuzz_reader;
 mod inputs;
 mod iterative;
