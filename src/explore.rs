@@ -69,13 +69,13 @@ where
     let outcome = explore::explore::<P>(cfg, s.seed, bounds)
         .map_err(|e| InputError::whole(&s.file, e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
-    let sim = dhtsim_core::sim::Simulation::<P>::new(cfg, s.seed)
+    let mut sim = dhtsim_core::sim::Simulation::<P>::new(cfg, s.seed)
         .map_err(|e| InputError::whole(&s.file, e.to_string()))?;
     // The trace, described and as schedule steps, from the initial state on.
     let mut lines = Vec::new();
     let mut steps = Vec::new();
     if let Some(v) = &outcome.violation {
-        let mut w = World::<P>::initial(&sim);
+        let mut w = World::<P>::initial(&mut sim);
         for step in &v.trace {
             lines.push(w.describe(cfg, step));
             steps.push(w.scheduled(step));

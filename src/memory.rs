@@ -409,8 +409,10 @@ mod tests {
         let (few, many) = (outputs("1000", "true"), outputs("100000", "true"));
         // About 60 bytes a row: 99,000 more rows.
         assert!(many - few > 99_000 * 50, "{few} {many}");
+        // Only the plot bitmap's share of the peer table given back moves (more lookups build
+        // more peers of the static ring: `footprint::built_on_touch`).
         let (few, many) = (outputs("1000", "false"), outputs("100000", "false"));
-        assert!(many - few < 1_000, "{few} {many}");
+        assert!(many.abs_diff(few) < 1_000, "{few} {many}");
         // Without lookups.csv the run keeps no records either.
         let on = scenario(RING, &["workload.lookups=100000"]);
         let off = scenario(RING, &["workload.lookups=100000", "output.lookups=false"]);

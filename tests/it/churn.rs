@@ -22,47 +22,51 @@ fn lecture_crash_repair_and_join_step_by_step() {
     let s = load(&text);
     let cfg = &s.runs[0].config;
     let mut sim = Simulation::<Peer>::new(cfg, s.runs[0].seed).expect("valid");
-    let peer = |sim: &Simulation, id: u64| sim.peer_by_id(RingId(id)).expect("alive").clone();
+    let peer = |sim: &mut Simulation, id: u64| sim.peer_by_id(RingId(id)).expect("alive").clone();
 
     // Before the crash: keys 14 and 20 live on 25 with copies on 32; 28 lives on 32.
     sim.run_until(SimTime(10_000));
-    assert_eq!(ids(peer(&sim, 13).successors()), vec![25, 32]);
-    assert!(!peer(&sim, 25).entries().values(RingId(14)).is_empty());
+    assert_eq!(ids(peer(&mut sim, 13).successors()), vec![25, 32]);
+    assert!(!peer(&mut sim, 25).entries().values(RingId(14)).is_empty());
     assert!(
-        !peer(&sim, 32).entries().values(RingId(14)).is_empty(),
+        !peer(&mut sim, 32).entries().values(RingId(14)).is_empty(),
         "replica on the next successor"
     );
 
     // 25 crashes at 10 s. Nobody knows yet.
     sim.run_until(SimTime(10_001));
     assert!(sim.peer_by_id(RingId(25)).is_none());
-    assert_eq!(ids(peer(&sim, 13).successors()), vec![25, 32]);
-    assert_eq!(peer(&sim, 32).pred().map(|p| p.id.0), Some(25));
+    assert_eq!(ids(peer(&mut sim, 13).successors()), vec![25, 32]);
+    assert_eq!(peer(&mut sim, 32).pred().map(|p| p.id.0), Some(25));
 
     // Within one stabilization period plus the RPC timeout, 13 has promoted 32 and copied its
     // list, and 32 has found its predecessor dead and adopted 13.
     sim.run_until(SimTime(10_000 + 5_000 + 500 + 200));
-    assert_eq!(ids(peer(&sim, 13).successors()), vec![32, 40]);
+    assert_eq!(ids(peer(&mut sim, 13).successors()), vec![32, 40]);
     sim.run_until(SimTime(10_000 + 2 * 5_000 + 1_000));
-    assert_eq!(peer(&sim, 32).pred().map(|p| p.id.0), Some(13));
-    assert!(peer(&sim, 32).owns(cfg.space, RingId(14)), "32 now owns 14..32");
-    assert_eq!(peer(&sim, 32).entries().values(RingId(14)), &[RingId(1)], "and the copy survived");
+    assert_eq!(peer(&mut sim, 32).pred().map(|p| p.id.0), Some(13));
+    assert!(peer(&mut sim, 32).owns(cfg.space, RingId(14)), "32 now owns 14..32");
+    assert_eq!(
+        peer(&mut sim, 32).entries().values(RingId(14)),
+        &[RingId(1)],
+        "and the copy survived"
+    );
     assert!(sim.health().is_perfect(), "{:?}", sim.health());
 
     // 28 joins through 60 at 30 s: routed 60 -> 1 -> 12 -> 13 -> 32; 32 answers; 28 notifies
     // 32, which makes 28 its predecessor and hands over keys 14..28.
     sim.run_until(SimTime(30_000 + 1_000));
-    let p28 = peer(&sim, 28);
+    let p28 = peer(&mut sim, 28);
     assert!(p28.is_joined());
     assert_eq!(ids(p28.successors()), vec![32, 40]);
-    assert_eq!(peer(&sim, 32).pred().map(|p| p.id.0), Some(28));
+    assert_eq!(peer(&mut sim, 32).pred().map(|p| p.id.0), Some(28));
     for k in [14, 20, 28] {
         assert_eq!(p28.entries().values(RingId(k)), &[RingId(1)], "key {k} moved to 28");
     }
     // 13 learns of 28 at its next stabilization; 28 then learns 13 is its predecessor.
     sim.run_until(SimTime(30_000 + 2 * 5_000 + 1_000));
-    assert_eq!(ids(peer(&sim, 13).successors()), vec![28, 32]);
-    assert_eq!(peer(&sim, 28).pred().map(|p| p.id.0), Some(13));
+    assert_eq!(ids(peer(&mut sim, 13).successors()), vec![28, 32]);
+    assert_eq!(peer(&mut sim, 28).pred().map(|p| p.id.0), Some(13));
     assert!(sim.health().is_perfect(), "{:?}", sim.health());
 
     let result = sim.run();
@@ -139,11 +143,12 @@ fn checker_catches_a_broken_ring() {
     sim.run_until(SimTime(500));
     assert!(sim.health().is_perfect());
     // Two cycles: 0..10 and 11..49.
-    let at = |sim: &Simulation, i: usize| {
+    let at = |sim: &mut Simulation, i: usize| {
         let id = sim.oracle().ids()[i];
         sim.peer_by_id(id).unwrap().me()
     };
-    let (p0, p10, p11, p49) = (at(&sim, 0), at(&sim, 10), at(&sim, 11), at(&sim, 49));
+    let (p0, p10, p11, p49) =
+        (at(&mut sim, 0), at(&mut sim, 10), at(&mut sim, 11), at(&mut sim, 49));
     sim.peer_mut(p10.idx).corrupt_successors(vec![p0]);
     sim.peer_mut(p49.idx).corrupt_successors(vec![p11]);
     let h = sim.health();
@@ -156,7 +161,7 @@ fn checker_catches_a_broken_ring() {
 
     // An out-of-order successor list.
     let mut sim = Simulation::<Peer>::new(&s.runs[0].config, 1).expect("valid");
-    let (p3, p4, p5) = (at(&sim, 3), at(&sim, 4), at(&sim, 5));
+    let (p3, p4, p5) = (at(&mut sim, 3), at(&mut sim, 4), at(&mut sim, 5));
     sim.peer_mut(p3.idx).corrupt_successors(vec![p5, p4]);
     assert_eq!(sim.health().violations(), vec!["OrderedSuccessorLists"]);
 }

@@ -253,7 +253,7 @@ fn sweep_variants_set_their_keys_together_and_name_their_runs() {
 fn the_memory_model_counts_a_converged_table_s_contacts() {
     for (peers, k) in [(5000u64, 20u32), (5000, 8), (300, 20), (15, 20)] {
         let cfg = Config::builder(peers).kademlia(k, 1).build().unwrap();
-        let sim = Simulation::<Node>::new(&cfg, 1).unwrap();
+        let mut sim = Simulation::<Node>::new(&cfg, 1).unwrap();
         let total: usize = (0..peers as u32)
             .map(|i| sim.peer(dhtsim_core::protocol::PeerIdx(i)).table().len())
             .sum();

@@ -200,9 +200,13 @@ pub fn estimate(cfg: &Config) -> Cost {
         ProtocolKind::Kademlia => 2.0,
     };
     let weighted = (events.total() - events.swarm) * weight + events.swarm * 4.0;
-    // Building the peers' tables: about 3 µs per ring node with fingers or a Kademlia table,
-    // and a ring-health sample visits every peer.
-    let tables = if cfg.overlay.fingers || cfg.overlay.protocol == ProtocolKind::Kademlia {
+    // Building the peers' tables: about 3 µs per ring node with fingers or a Kademlia table;
+    // built on first touch, none, but drawing, sorting and recording every ID took 0.7 µs per
+    // node (7.7 s at 10^7 peers, 70 s at 10^8: docs/performance.md). A ring-health sample
+    // visits every peer.
+    let tables = if footprint::built_on_touch(cfg).is_some() {
+        0.7e-6 * live
+    } else if cfg.overlay.fingers || cfg.overlay.protocol == ProtocolKind::Kademlia {
         3e-6 * live * if weight > 1.0 { 4.0 } else { 1.0 }
     } else {
         0.3e-6 * live

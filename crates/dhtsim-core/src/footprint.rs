@@ -150,6 +150,19 @@ pub(crate) fn initial_nodes(cfg: &Config) -> f64 {
     }
 }
 
+/// Peers whose state a run of `cfg` builds, when it builds a static ring's peers on first touch
+/// (Chord without maintenance, `sim::peers`): the origins and receivers of its lookups and the
+/// holders of its files, drawn about uniformly. `None` when every peer is built at time zero.
+pub fn built_on_touch(cfg: &Config) -> Option<f64> {
+    if cfg.overlay.protocol != ProtocolKind::Chord || !crate::sim::builds_on_touch(cfg) {
+        return None;
+    }
+    let live = initial_nodes(cfg);
+    let visits = lookups_started(cfg) * (mean_hops(cfg) + 1.0);
+    let holders = cfg.workload.files as f64 * cfg.overlay.replication.max(1) as f64;
+    Some(distinct(live, visits + holders))
+}
+
 /// Distinct fingers of a peer on a ring of `live` members with `bits`-bit IDs: about
 /// log2(live) + 1/3 (the first fingers all point to the successor).
 fn distinct_fingers(live: f64, bits: u32) -> f64 {
@@ -296,8 +309,22 @@ pub fn estimate(cfg: &Config) -> Footprint {
         Bootstrap::Ring => initial,
         Bootstrap::Joins => 1.0,
     };
-    let fingers =
-        bootstrap_members * fingers_at_bootstrap + (nodes - bootstrap_members) * fingers_of_joiner;
+    // Built on first touch: only the peers a lookup or a file reaches, their tables found in
+    // the shared ring (an ID and a slot per peer) instead of stored.
+    let touched = built_on_touch(cfg);
+    let built = touched.map_or(nodes, |t| t + joined);
+    let fingers = match touched {
+        Some(_) => joined * fingers_of_joiner,
+        None => {
+            bootstrap_members * fingers_at_bootstrap
+                + (nodes - bootstrap_members) * fingers_of_joiner
+        }
+    };
+    let shared_ring = if touched.is_some() {
+        initial * (size_of::<RingId>() + size_of::<u32>()) as f64
+    } else {
+        0.0
+    };
 
     // Learned shortcuts: each answered lookup teaches its origin one entry (32 bytes), up to
     // the cache size per peer.
@@ -309,16 +336,16 @@ pub fn estimate(cfg: &Config) -> Footprint {
         0.0
     };
 
-    let per_node = (state + size_of::<PeerRecord>()) as f64
-        + succs
-        + table
+    let per_built = state as f64 + succs + table;
+    let per_node = size_of::<PeerRecord>() as f64
         + 4.0 // physical peer
         + 1.0; // alive flag
     let oracle = live * 2.0 * size_of::<(RingId, PeerIdx)>() as f64; // members and live peers
     let hops = mean_hops(cfg);
     let join_paths = if cfg.record_paths { joined * grown(hops + 1.0, 8) } else { 0.0 };
     let peer_results = nodes * size_of::<PeerRecord>() as f64 + join_paths;
-    let peers = nodes * per_node + fingers + cache + oracle + join_paths;
+    let peers =
+        nodes * per_node + built * per_built + shared_ring + fingers + cache + oracle + join_paths;
 
     // A record per lookup only when asked for (its holders when keys are stored, its path when
     // paths are recorded); operation state only while in flight (the slot is reused), plus
@@ -368,7 +395,8 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let queue = events * slot + wheel;
     // Of these, the peer table, the per-node vectors, the slab, the wheel, the operation slots
     // and the per-file lists are single large blocks.
-    let large = mapped(nodes * state as f64)
+    let large = mapped(built * state as f64)
+        + mapped(shared_ring)
         + mapped(nodes * 5.0)
         + mapped(events * slot)
         + wheel
@@ -437,10 +465,26 @@ fn swarm_bytes(cfg: &Config, s: &crate::swarm::SwarmConfig) -> f64 {
 mod tests {
     use super::*;
 
+    /// A static ring whose peers are all built at time zero (checked after every event, which
+    /// needs them all).
     fn cfg(peers: u64, lookups: u64, fingers: bool) -> Config {
         let mut cfg = Config::static_ring(peers, lookups);
         cfg.overlay.fingers = fingers;
+        cfg.check_every_event = true;
         cfg
+    }
+
+    #[test]
+    fn a_static_ring_built_on_touch_holds_the_peers_its_lookups_reach() {
+        let mut ten_million = cfg(10_000_000, 100_000, true);
+        ten_million.check_every_event = false;
+        ten_million.record_lookups = false;
+        // Measured (bench-fingers, docs/performance.md): 1,210,946 peers built, 1.77 GB peak.
+        let built = built_on_touch(&ten_million).expect("built on touch");
+        assert!((1.1e6..1.4e6).contains(&built), "{built}");
+        let bytes = estimate(&ten_million).total() as f64;
+        assert!((1.5e9..2.1e9).contains(&bytes), "{bytes}");
+        assert_eq!(built_on_touch(&cfg(1000, 10, true)), None);
     }
 
     #[test]

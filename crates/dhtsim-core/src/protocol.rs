@@ -21,7 +21,7 @@
 use crate::check::Health;
 use crate::config::Config;
 use crate::oracle::Oracle;
-use crate::ring::{IdSpace, RingId};
+use crate::ring::RingId;
 use crate::storage::Store;
 use crate::time::SimDuration;
 use std::fmt::Debug;
@@ -246,6 +246,23 @@ pub trait Protocol: Sized + Debug {
     /// state a converged network would have; with `forming` they are in the order the peers
     /// start, the first alone a member and the others about to join.
     fn bootstrap(params: &Self::Params, ids: &[RingId], forming: bool) -> Vec<Self>;
+    /// Offers the ascending IDs of a converged network at time zero, kept unchanged for the
+    /// whole run, for peers to consult rather than copy; returns whether [`Protocol::derive`]
+    /// then builds one bootstrap peer without building the others, so that the simulation may
+    /// build them on first touch (`sim::peers`).
+    fn share_ring(_params: &mut Self::Params, _ring: &std::sync::Arc<[RingId]>) -> bool {
+        false
+    }
+    /// Peer `i` of the converged network of the ascending `ids`: the state
+    /// `bootstrap(params, ids, false)[i]` has, possibly still consulting the shared ring
+    /// ([`Protocol::own_state`] stores it). Building every peer to keep one is the fallback; a
+    /// protocol whose [`Protocol::share_ring`] is true builds only that one.
+    fn derive(params: &Self::Params, ids: &[RingId], i: usize) -> Self {
+        Self::bootstrap(params, ids, false).swap_remove(i)
+    }
+    /// Stores in this peer whatever it still consults in the shared ring, so that its state can
+    /// be inspected on its own (snapshots, checks, tests).
+    fn own_state(&mut self, _params: &Self::Params) {}
     /// A new peer that is about to join.
     fn joining(me: PeerRef) -> Self;
     /// The periodic timers of a member and their periods (the simulation staggers the first
@@ -319,7 +336,7 @@ pub trait Protocol: Sized + Debug {
 
     /// The peer `own_fingers` lookups of this peer target for finger `index` (SimGrid's
     /// benchmark), or `None` when the protocol has no such table.
-    fn own_finger(&self, space: IdSpace, index: u8) -> Option<PeerRef>;
+    fn own_finger(&self, params: &Self::Params, index: u8) -> Option<PeerRef>;
     /// This peer's overlay links to others, each with its kind (for snapshots).
     fn links(&self, push: &mut dyn FnMut(PeerRef, &'static str));
     /// The peer this one believes precedes it, where the protocol has one (for snapshots).

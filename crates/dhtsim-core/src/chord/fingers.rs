@@ -4,9 +4,37 @@
 //! (a million-peer ring has about log2 N distinct fingers of m), plus the bookkeeping of repair:
 //! the finger the next repair fixes, and which fingers have been set at least once (SimGrid's
 //! benchmark looks up only those: `workload.keys = "own_fingers"`).
+//!
+//! A static ring's table can also be *derived*: left empty and found in the ring at time zero
+//! whenever it is read ([`StaticRing`]), which is exact as long as the peer has not changed it.
+//! Its first change stores it (`own`). Routing reads one entry per hop, two searches of the ring,
+//! where building the table takes one search per finger: a static ring of 10^7 peers holds a
+//! million tables that are each read once or twice.
 
 use crate::protocol::{PeerIdx, PeerRef};
-use crate::ring::{IdSpace, RingId};
+use crate::ring::{IdSpace, RingId, finger_indices, successor_index};
+use std::sync::Arc;
+
+/// The IDs of a static ring at time zero, ascending: peer i has the i-th (`Params::ring`).
+#[derive(Clone)]
+pub struct StaticRing(pub Arc<[RingId]>);
+
+impl std::fmt::Debug for StaticRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StaticRing({} peers)", self.0.len())
+    }
+}
+
+impl StaticRing {
+    fn at(&self, i: usize) -> PeerRef {
+        PeerRef { idx: PeerIdx(i as u32), id: self.0[i] }
+    }
+
+    /// The first peer at or after `key`, wrapping.
+    fn successor(&self, key: RingId) -> PeerRef {
+        self.at(successor_index(&self.0, key))
+    }
+}
 
 /// One peer's finger table.
 #[derive(Clone, Debug, Default, Hash)]
@@ -15,6 +43,9 @@ pub(super) struct FingerTable {
     entries: Vec<PeerRef>,
     /// The finger the next repair fixes.
     next: u8,
+    /// The entries are those of the static ring at time zero, found there when read; `entries`
+    /// is empty. Only for a bootstrap peer of a ring of two or more.
+    derived: bool,
     /// Bit i set once finger i has been set.
     set: u64,
 }
@@ -27,7 +58,61 @@ impl FingerTable {
 
     /// Whether the table holds no entry.
     pub(super) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        !self.derived && self.entries.is_empty()
+    }
+
+    /// Whether the entries are found in the static ring when read (see the module's notes).
+    pub(super) fn is_derived(&self) -> bool {
+        self.derived
+    }
+
+    /// Makes this table of peer `me` the exact table of `ring`, found there when read. `me` is
+    /// `ring`'s peer `me.idx`.
+    pub(super) fn derive(&mut self, space: IdSpace, me: PeerRef, ring: &StaticRing) {
+        debug_assert_eq!(ring.0.get(me.idx.0 as usize), Some(&me.id));
+        self.entries = Vec::new();
+        self.set = u64::MAX >> (64 - space.bits());
+        self.derived = ring.0.len() >= 2;
+    }
+
+    /// Stores a derived table, so that the peer can change it or lend out its entries.
+    pub(super) fn own(&mut self, space: IdSpace, me: PeerRef, ring: Option<&StaticRing>) {
+        if !self.derived {
+            return;
+        }
+        let ring = ring.expect("a derived table has its static ring");
+        let fingers = finger_indices(space, &ring.0, me.idx.0 as usize).into_iter();
+        self.set_all(space, me, fingers.map(|j| ring.at(j)));
+        self.derived = false;
+    }
+
+    /// [`FingerTable::finger`] of a derived table.
+    pub(super) fn derived_finger(
+        ring: &StaticRing,
+        space: IdSpace,
+        me: PeerRef,
+        index: u8,
+    ) -> PeerRef {
+        ring.successor(space.add(me.id, 1u64 << index))
+    }
+
+    /// [`FingerTable::last_before`] of a derived table: with q the farthest peer before distance
+    /// `limit`, at distance D, finger b lies before the limit exactly when 2^b <= D, so the
+    /// answer is finger floor(log2 D), the successor of me + 2^floor(log2 D).
+    pub(super) fn derived_last_before(
+        ring: &StaticRing,
+        space: IdSpace,
+        me: PeerRef,
+        limit: u64,
+    ) -> Option<PeerRef> {
+        let n = ring.0.len();
+        let after = successor_index(&ring.0, space.add(me.id, limit));
+        let q = ring.at(if after == 0 { n - 1 } else { after - 1 });
+        let d = space.dist(me.id, q.id);
+        if q.idx == me.idx || d == 0 || d >= limit {
+            return None;
+        }
+        Some(ring.successor(space.add(me.id, 1u64 << d.ilog2())))
     }
 
     /// The nearest entry.
@@ -69,6 +154,7 @@ impl FingerTable {
         }
         // Built once at bootstrap for every peer: keep no spare capacity (a million peers).
         self.entries.shrink_to_fit();
+        self.derived = false;
         self.set = u64::MAX >> (64 - space.bits());
         debug_assert!(
             self.entries
@@ -108,5 +194,60 @@ impl FingerTable {
     /// Drops a peer found dead.
     pub(super) fn forget(&mut self, dead: PeerIdx) {
         self.entries.retain(|f| f.idx != dead);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A derived table reads exactly what the stored table of the same ring holds: the best
+        /// finger before every distance (each peer's, one either side, random ones) and every
+        /// finger by index.
+        #[test]
+        fn a_derived_table_reads_as_the_stored_one(
+            m in 1u32..=64,
+            raw in prop::collection::vec(any::<u64>(), 2..50),
+            limits in prop::collection::vec(any::<u64>(), 8),
+        ) {
+            let space = IdSpace::new(m).unwrap();
+            let mut ids: Vec<RingId> = raw.iter().map(|&x| space.wrap(x)).collect();
+            ids.sort();
+            ids.dedup();
+            prop_assume!(ids.len() >= 2);
+            let ring = StaticRing(ids.as_slice().into());
+            for i in 0..ids.len() {
+                let me = ring.at(i);
+                let mut stored = FingerTable::default();
+                let fingers = finger_indices(space, &ids, i).into_iter().map(|j| ring.at(j));
+                stored.set_all(space, me, fingers);
+                let mut derived = FingerTable::default();
+                derived.derive(space, me, &ring);
+                prop_assert!(derived.is_derived() && !derived.is_empty());
+                let mut all: Vec<u64> = limits.iter().map(|&l| l & space.max_id()).collect();
+                for p in &ids {
+                    let d = space.dist(me.id, *p);
+                    all.extend([d, d.saturating_add(1) & space.max_id(), d.saturating_sub(1)]);
+                }
+                for limit in all {
+                    prop_assert_eq!(
+                        FingerTable::derived_last_before(&ring, space, me, limit),
+                        stored.last_before(space, me.id, limit),
+                        "peer {} limit {}", i, limit
+                    );
+                }
+                for index in 1..m as u8 {
+                    prop_assert_eq!(
+                        FingerTable::derived_finger(&ring, space, me, index),
+                        stored.finger(space, me, index)
+                    );
+                }
+                derived.own(space, me, Some(&ring));
+                prop_assert!(!derived.is_derived());
+                prop_assert_eq!(derived.entries(), stored.entries());
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ mod cache;
 mod fingers;
 mod peer;
 
+pub use fingers::StaticRing;
 pub use peer::Peer;
 
 use crate::check::{self, Health};
@@ -208,7 +209,7 @@ fn ids(ids: &[RingId]) -> String {
 pub type Command = crate::protocol::Command<Message, Timer>;
 
 /// Settings every peer shares.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Params {
     /// The identifier space.
     pub space: IdSpace,
@@ -245,6 +246,9 @@ pub struct Params {
     pub replication: usize,
     /// Periodic maintenance, or `None` for a static network.
     pub maintenance: Option<Maintenance>,
+    /// The ring at time zero, when the simulation builds its peers on first touch: their finger
+    /// tables are found there until changed (see `fingers`).
+    pub ring: Option<StaticRing>,
 }
 
 impl Reply {
@@ -287,32 +291,47 @@ impl Protocol for Peer {
             learn_from_timeouts: overlay.learn_from_timeouts,
             replication: overlay.replication as usize,
             maintenance: overlay.maintenance,
+            ring: None,
         }
     }
 
     /// The true ring: every peer knows its predecessor, its r successors and (with fingers) its
     /// exact finger table. Forming: the first peer is a ring of one, the others start joining.
     fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Peer> {
-        let n = ids.len();
         let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
-        let r = params.successors.clamp(1, n.saturating_sub(1).max(1));
-        let mut peers: Vec<Peer> = (0..n)
+        (0..ids.len())
             .map(|i| match forming {
-                false => {
-                    let succs = (1..=r).map(|k| at((i + k) % n)).collect();
-                    Peer::new(at(i), Some(at((i + n - 1) % n)), succs)
-                }
+                false => Peer::derive(params, ids, i),
                 true if i == 0 => Peer::new(at(0), Some(at(0)), vec![at(0)]),
                 true => Peer::joining(at(i)),
             })
-            .collect();
-        if params.fingers && !forming {
-            for (i, peer) in peers.iter_mut().enumerate() {
-                let fingers = crate::ring::finger_indices(params.space, ids, i).into_iter().map(at);
-                peer.set_fingers(params.space, fingers);
+            .collect()
+    }
+
+    fn share_ring(params: &mut Params, ring: &std::sync::Arc<[RingId]>) -> bool {
+        params.ring = Some(StaticRing(ring.clone()));
+        true
+    }
+
+    fn own_state(&mut self, params: &Params) {
+        self.own_fingers(params);
+    }
+
+    fn derive(params: &Params, ids: &[RingId], i: usize) -> Peer {
+        let n = ids.len();
+        let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
+        let r = params.successors.clamp(1, n.saturating_sub(1).max(1));
+        let succs = (1..=r).map(|k| at((i + k) % n)).collect();
+        let mut peer = Peer::new(at(i), Some(at((i + n - 1) % n)), succs);
+        match &params.ring {
+            Some(ring) if params.fingers => peer.derive_fingers(params.space, ring),
+            _ if params.fingers => {
+                let fingers = crate::ring::finger_indices(params.space, ids, i).into_iter();
+                peer.set_fingers(params.space, fingers.map(at));
             }
+            _ => {}
         }
-        peers
+        peer
     }
 
     fn joining(me: PeerRef) -> Peer {
@@ -508,8 +527,8 @@ impl Protocol for Peer {
         }
     }
 
-    fn own_finger(&self, space: IdSpace, index: u8) -> Option<PeerRef> {
-        Some(self.finger(space, index))
+    fn own_finger(&self, params: &Params, index: u8) -> Option<PeerRef> {
+        Some(self.finger_of(params, index))
     }
 
     fn links(&self, push: &mut dyn FnMut(PeerRef, &'static str)) {

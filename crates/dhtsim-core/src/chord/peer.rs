@@ -15,7 +15,7 @@
 //!    when `route_via_successors`) that most closely precedes the key, or to s if none does.
 
 use super::cache::ShortcutCache;
-use super::fingers::FingerTable;
+use super::fingers::{FingerTable, StaticRing};
 mod iterative;
 
 use super::{Answer, Command, Entries, Message, Op, Params, Query, Reply, Timer};
@@ -105,8 +105,10 @@ impl Peer {
         &self.succs
     }
 
-    /// The distinct finger-table entries, nearest first.
+    /// The distinct finger-table entries, nearest first (none while the table is derived: see
+    /// [`Peer::own_fingers`]).
     pub fn fingers(&self) -> &[PeerRef] {
+        debug_assert!(!self.fingers.is_derived(), "a derived table is read through the ring");
         self.fingers.entries()
     }
 
@@ -120,6 +122,16 @@ impl Peer {
             return self.succ().unwrap_or(self.me);
         }
         self.fingers.finger(space, self.me, index)
+    }
+
+    /// [`Peer::finger`], also of a derived table.
+    pub(super) fn finger_of(&self, params: &Params, index: u8) -> PeerRef {
+        match &params.ring {
+            Some(ring) if index > 0 && self.fingers.is_derived() => {
+                FingerTable::derived_finger(ring, params.space, self.me, index)
+            }
+            _ => self.finger(params.space, index),
+        }
     }
 
     /// The peers in the learned shortcut cache, in insertion order.
@@ -153,6 +165,16 @@ impl Peer {
     /// to this peer or to the previous finger are dropped; `fingers` must be in finger order.
     pub fn set_fingers(&mut self, space: IdSpace, fingers: impl IntoIterator<Item = PeerRef>) {
         self.fingers.set_all(space, self.me, fingers);
+    }
+
+    /// Makes the finger table that of the static `ring`, found there when read (`fingers`).
+    pub(super) fn derive_fingers(&mut self, space: IdSpace, ring: &StaticRing) {
+        self.fingers.derive(space, self.me, ring);
+    }
+
+    /// Stores a derived finger table, before the peer changes it or lends out its entries.
+    pub fn own_fingers(&mut self, params: &Params) {
+        self.fingers.own(params.space, self.me, params.ring.as_ref());
     }
 
     /// Overwrites the successor list. Only for tests that break a ring on purpose to see the
@@ -336,6 +358,8 @@ impl Peer {
         if let Some(q) = msg.query().filter(|q| q.op.is_measured()) {
             out.push(Command::Report(Report::TimedOut(q.op)));
         }
+        // What follows may forget the dead peer or read every entry.
+        self.own_fingers(params);
         if !params.learn_from_timeouts
             && let Message::Ask { hop, again } = msg
         {
@@ -525,6 +549,7 @@ impl Peer {
             } else if avoid.is_empty() {
                 self.closest_preceding(params, q.key).unwrap_or(succ)
             } else {
+                self.own_fingers(params);
                 self.closest_preceding_avoiding(params, q.key, avoid).unwrap_or(succ)
             };
             self.cache.mark_used(next.idx);
@@ -571,7 +596,13 @@ impl Peer {
             d != 0 && d < limit
         };
         // Fingers are sorted by distance: the last one inside (me, key) is the best finger.
-        let finger = self.fingers.last_before(space, self.me.id, limit).filter(inside);
+        let finger = match &params.ring {
+            Some(ring) if self.fingers.is_derived() => {
+                FingerTable::derived_last_before(ring, space, self.me, limit)
+            }
+            _ => self.fingers.last_before(space, self.me.id, limit),
+        };
+        let finger = finger.filter(inside);
         let n_succs = if params.route_via_successors { self.succs.len() } else { 1 };
         let best = self.succs[..n_succs.min(self.succs.len())]
             .iter()
@@ -669,6 +700,7 @@ impl Peer {
             (Op::Join, Reply::Failed) if !self.joined => self.fail_held(out),
             (Op::FindFinger { index }, Reply::Successor { succs, .. }) => {
                 if let Some(&f) = succs.first() {
+                    self.own_fingers(params);
                     self.fingers.update(params.space, self.me, index, f);
                 }
             }
@@ -907,6 +939,7 @@ impl Peer {
     /// Repairs finger `index`: at once when its target lies before the successor, else by a
     /// query for the target's owner.
     fn fix_finger(&mut self, params: &Params, index: u8, out: &mut Vec<Command>) {
+        self.own_fingers(params);
         let space = params.space;
         let target = space.add(self.me.id, 1u64 << index);
         match self.succ() {

@@ -28,6 +28,7 @@ fn params() -> Params {
         learn_from_timeouts: true,
         replication: 1,
         maintenance: None,
+        ring: None,
     }
 }
 

@@ -234,7 +234,7 @@ impl Protocol for Node {
         }
     }
 
-    fn own_finger(&self, _space: IdSpace, _index: u8) -> Option<PeerRef> {
+    fn own_finger(&self, _params: &Params, _index: u8) -> Option<PeerRef> {
         None
     }
 

@@ -2,6 +2,7 @@
 //! nodes, the protocol's initial state, the files placed at their owners, and the first events
 //! (timers, scripted events, churn, workload, samples, snapshots).
 
+use super::peers::PeerTable;
 use super::recorder::Recorder;
 use super::{Event, Simulation};
 use crate::config::{Bootstrap, Config, ConfigError, Population, ProtocolKind};
@@ -42,6 +43,21 @@ pub fn draw_ids(space: IdSpace, n: u64, rng: &mut Rng) -> Vec<RingId> {
         ids.dedup();
     }
     ids
+}
+
+/// Whether nothing in a run of `cfg` reaches every peer before its messages do: no maintenance
+/// timers, no periodic lookups per peer, no ring-health samples or checks, no snapshots, no
+/// scripted schedule. Its bootstrap peers can then be built on first touch (`super::peers`), for
+/// any protocol that can build one alone.
+pub(crate) fn builds_on_touch(cfg: &Config) -> bool {
+    cfg.overlay.maintenance.is_none()
+        && cfg.workload.per_peer_interval.is_none()
+        && cfg.sample.is_none()
+        && cfg.snapshots.is_empty()
+        && !cfg.check_every_event
+        && !cfg.stop_on_violation
+        && cfg.schedule.is_empty()
+        && cfg.bootstrap == Bootstrap::Ring
 }
 
 /// Shuffles `v` uniformly (Fisher-Yates, from the end) with draws from `rng`.
@@ -85,8 +101,11 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         }
         let next_host = (ids.len() as u64).div_ceil(v) as u32;
         let n = ids.len();
-        let params = P::params(cfg, n);
-        let peers = P::bootstrap(&params, &ids, forming);
+        let mut params = P::params(cfg, n);
+        // A static ring's IDs, shared by the peer table and the protocol, or `None`.
+        let ring: Option<std::sync::Arc<[RingId]>> =
+            (!forming && builds_on_touch(cfg)).then(|| ids.as_slice().into());
+        let ring = ring.filter(|ring| P::share_ring(&mut params, ring));
         let peer_records = ids
             .iter()
             .zip(&hosts)
@@ -103,9 +122,14 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             .collect();
         let all: Vec<(RingId, PeerIdx)> =
             ids.iter().enumerate().map(|(i, &id)| (id, PeerIdx(i as u32))).collect();
+        let peers = if let Some(ring) = ring {
+            PeerTable::lazy(ring)
+        } else {
+            PeerTable::dense(P::bootstrap(&params, &ids, forming))
+        };
         let members = if forming { 1 } else { n };
         let mut oracle = if forming {
-            Oracle::forming(all, vec![(ids[0], PeerIdx(0))])
+            Oracle::forming(all, vec![(peers.me(PeerIdx(0)).id, PeerIdx(0))])
         } else {
             Oracle::new(all)
         };
@@ -198,7 +222,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let copies = self.cfg.overlay.replication.max(1) as usize;
         for (key, holder) in self.workload.file_holders(&self.oracle) {
             for (_, at) in self.oracle.closest(key, copies) {
-                self.peers[at.0 as usize].store_mut().insert(key, holder);
+                self.peers.get_mut(&self.params, at).store_mut().insert(key, holder);
             }
             self.oracle.note_stored(key);
         }

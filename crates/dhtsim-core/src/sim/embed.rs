@@ -98,13 +98,12 @@ impl<P: Protocol> Simulation<'_, P> {
 
     /// Whether `peer` is alive and a member.
     pub(crate) fn is_member(&self, peer: PeerIdx) -> bool {
-        let p = &self.peers[peer.0 as usize];
-        self.alive[peer.0 as usize] && self.oracle.find(p.me().id) == Some(peer)
+        self.alive[peer.0 as usize] && self.oracle.find(self.peers.me(peer).id) == Some(peer)
     }
 
     /// The ring ID of `peer`.
     pub(crate) fn id_of(&self, peer: PeerIdx) -> RingId {
-        self.peers[peer.0 as usize].me().id
+        self.peers.me(peer).id
     }
 
     /// Starts a measured lookup or store at member `origin` whose end is told with `tag`.

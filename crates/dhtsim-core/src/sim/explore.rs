@@ -116,10 +116,11 @@ where
 {
     /// The state a run of `sim`'s configuration starts in: its bootstrapped peers, each member
     /// with its timers armed, and no scripted event done.
-    pub fn initial(sim: &Simulation<'_, P>) -> Self {
+    pub fn initial(sim: &mut Simulation<'_, P>) -> Self {
         let timers = P::timers(&sim.params);
+        let peers = sim.peers.all(&sim.params).to_vec();
         let mut pending = Vec::new();
-        for (i, p) in sim.peers.iter().enumerate() {
+        for (i, p) in peers.iter().enumerate() {
             if sim.alive[i] && sim.oracle.find(p.me().id).is_some() {
                 pending.extend(
                     timers.iter().map(|&(timer, _)| Step::Timer { peer: PeerIdx(i as u32), timer }),
@@ -127,7 +128,7 @@ where
             }
         }
         World {
-            peers: sim.peers.clone(),
+            peers,
             alive: sim.alive.clone(),
             oracle: sim.oracle.clone(),
             pending,
@@ -513,7 +514,7 @@ impl<P: Protocol> Simulation<'_, P> {
 
     /// Whether pending `event` is schedule step `step`.
     fn matches(&self, step: &ScheduledStep, event: &Event<P>) -> bool {
-        let id = |i: PeerIdx| self.peers[i.0 as usize].me().id;
+        let id = |i: PeerIdx| self.peers.me(i).id;
         match (step, event) {
             (
                 ScheduledStep::Deliver { from, to, message },
@@ -746,9 +747,9 @@ where
     P::Message: Hash + Eq,
     P::Timer: Hash + Eq,
 {
-    let sim = Simulation::<P>::new(cfg, seed)?;
+    let mut sim = Simulation::<P>::new(cfg, seed)?;
+    let start = World::initial(&mut sim);
     let params = &sim.params;
-    let start = World::initial(&sim);
     // Parent and step of every state visited, for the trace; the worlds of the frontier only.
     let mut tree: Vec<(u32, Option<StepOf<P>>)> = vec![(u32::MAX, None)];
     let mut seen: BTreeSet<u128> = BTreeSet::new();
@@ -975,8 +976,8 @@ mod tests {
     #[test]
     fn a_converged_ring_is_settled_and_answers_every_lookup_and_a_skipped_member_does_not() {
         let cfg = small(&[10, 20, 30], 2, ChordVariant::Zave, &[]);
-        let sim = Simulation::<Peer>::new(&cfg, 1).unwrap();
-        let w = World::initial(&sim);
+        let mut sim = Simulation::<Peer>::new(&cfg, 1).unwrap();
+        let w = World::initial(&mut sim);
         assert!(w.quiet() && w.settled(&cfg, &sim.params));
         assert_eq!(w.lookups_fail(&cfg, &sim.params), []);
         // 10's successor skips 20: the ring 10 -> 30 -> 10 is ordered and 20 hangs off it, so
@@ -999,8 +1000,8 @@ mod tests {
 
     /// The schedule of `trace` from the initial state of `cfg`.
     fn schedule_of(cfg: &Config, trace: &[StepOf<Peer>]) -> Vec<ScheduledStep> {
-        let sim = Simulation::<Peer>::new(cfg, 1).unwrap();
-        let mut w = World::initial(&sim);
+        let mut sim = Simulation::<Peer>::new(cfg, 1).unwrap();
+        let mut w = World::initial(&mut sim);
         let mut steps = Vec::new();
         for s in trace {
             steps.push(w.scheduled(s));
@@ -1021,8 +1022,8 @@ mod tests {
             (4, Action::Join { peer: RingId(50), via: RingId(20) }),
         ];
         let cfg = small(&[10, 20, 30, 40], 2, ChordVariant::Zave, &events);
-        let sim = Simulation::<Peer>::new(&cfg, 1).unwrap();
-        let mut w = World::initial(&sim);
+        let mut sim = Simulation::<Peer>::new(&cfg, 1).unwrap();
+        let mut w = World::initial(&mut sim);
         let (mut trace, mut worlds) = (Vec::new(), Vec::new());
         let mut x: u64 = 7;
         for _ in 0..80 {
@@ -1054,7 +1055,7 @@ mod tests {
             assert_eq!(run.stopped, None, "step {k}");
             let explored = &worlds[k - 1];
             assert_eq!(run.peers.len(), explored.peers.len(), "step {k}");
-            for (a, b) in run.peers.iter().zip(&explored.peers) {
+            for (a, b) in run.peers.all(&run.params).iter().zip(&explored.peers) {
                 assert_eq!(format!("{a:?}"), format!("{b:?}"), "step {k}: {:?}", trace[k - 1]);
             }
             assert_eq!(run.alive, explored.alive, "step {k}");

@@ -55,13 +55,7 @@ impl<P: Protocol> Simulation<'_, P> {
     }
 
     pub(super) fn scripted(&mut self, now: SimTime, action: Action) {
-        let find = |sim: &Self, id: RingId| {
-            sim.peers
-                .iter()
-                .zip(&sim.alive)
-                .position(|(p, a)| *a && p.me().id == id)
-                .map(|i| PeerIdx(i as u32))
-        };
+        let find = |sim: &Self, id: RingId| sim.live_peer_with(id);
         match action {
             Action::Lookup { from, key } | Action::Store { from, key } => {
                 let Some(origin) = find(self, from) else {
@@ -124,7 +118,7 @@ impl<P: Protocol> Simulation<'_, P> {
         });
         self.hosts.push(self.next_host);
         self.next_host += 1;
-        let via_id = self.peers[via.0 as usize].me().id;
+        let via_id = self.peers.me(via).id;
         self.note(now, format!("{id} is new and joins via {via_id}"));
         self.start_join(now, idx, via);
         idx
@@ -132,15 +126,15 @@ impl<P: Protocol> Simulation<'_, P> {
 
     /// Peer `peer` (alive, not joined) sends its join query to `via`.
     pub(super) fn start_join(&mut self, now: SimTime, peer: PeerIdx, via: PeerIdx) {
-        let id = self.peers[peer.0 as usize].me().id;
+        let id = self.peers.me(peer).id;
         let op = self.recorder.started(now, id, id, OpKind::Join(peer));
-        let via_ref = self.peers[via.0 as usize].me();
-        self.peers[peer.0 as usize].join(&self.params, via_ref, op, &mut self.out);
+        let via_ref = self.peers.me(via);
+        self.peers.get_mut(&self.params, peer).join(&self.params, via_ref, op, &mut self.out);
         self.apply(now, peer);
     }
 
     pub(super) fn joined(&mut self, now: SimTime, peer: PeerIdx) {
-        let id = self.peers[peer.0 as usize].me().id;
+        let id = self.peers.me(peer).id;
         self.oracle.insert(id, peer);
         self.recorder.joined(now, peer);
         if self.embedded {
@@ -180,17 +174,19 @@ impl<P: Protocol> Simulation<'_, P> {
             return;
         }
         if kind == LeaveKind::Leave {
-            self.peers[peer.0 as usize].leave(&self.params, &mut self.out);
+            self.peers.get_mut(&self.params, peer).leave(&self.params, &mut self.out);
             self.apply(now, peer);
         }
         self.alive[peer.0 as usize] = false;
-        let me = self.peers[peer.0 as usize].me();
+        let me = self.peers.me(peer);
         self.note(
             now,
             format!("{} {}", me.id, if kind == LeaveKind::Leave { "leaves" } else { "crashes" }),
         );
-        // What it was doing for others ends with it.
-        self.peers[peer.0 as usize].departed(&mut self.out);
+        // What it was doing for others ends with it (nothing, if nothing ever reached it).
+        if let Some(p) = self.peers.get_built_mut(peer) {
+            p.departed(&mut self.out);
+        }
         self.apply_reports(now, me.id);
         self.oracle.remove_alive(me.id);
         self.recorder.alive_changed(now, self.oracle.alive_count() as u64);

@@ -18,10 +18,12 @@ mod bootstrap;
 mod embed;
 pub mod explore;
 mod membership;
+mod peers;
 mod recorder;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use bootstrap::builds_on_touch;
 pub use bootstrap::draw_ids;
 pub(crate) use embed::Notice;
 pub(crate) use recorder::{OP_BYTES, OWNER_ANSWER_BYTES};
@@ -39,6 +41,7 @@ use crate::ring::RingId;
 use crate::rng::Rng;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Target, Workload};
+use peers::PeerTable;
 use rand::RngExt;
 use recorder::{OpKind, Recorder};
 use std::collections::VecDeque;
@@ -87,7 +90,7 @@ pub struct Simulation<'c, P: Protocol = Peer> {
     seed: u64,
     params: P::Params,
     engine: Engine<Event<P>>,
-    peers: Vec<P>,
+    peers: PeerTable<P>,
     alive: Vec<bool>,
     /// The physical peer of each ring node (by address).
     hosts: Vec<u32>,
@@ -255,7 +258,11 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             }
             Event::Timer { peer, timer } => {
                 if self.alive[peer.0 as usize] {
-                    self.peers[peer.0 as usize].handle_timer(&self.params, timer, &mut self.out);
+                    self.peers.get_mut(&self.params, peer).handle_timer(
+                        &self.params,
+                        timer,
+                        &mut self.out,
+                    );
                     self.apply(now, peer);
                 }
             }
@@ -344,34 +351,50 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         &self.oracle
     }
 
-    /// The protocol state of a peer.
-    pub fn peer(&self, idx: PeerIdx) -> &P {
-        &self.peers[idx.0 as usize]
+    /// The protocol state of a peer (built now if the run had not needed it yet).
+    pub fn peer(&mut self, idx: PeerIdx) -> &P {
+        let p = self.peers.get_mut(&self.params, idx);
+        p.own_state(&self.params);
+        p
     }
 
     /// The protocol state of the live peer with ID `id` (member or joining).
-    pub fn peer_by_id(&self, id: RingId) -> Option<&P> {
-        self.peers.iter().zip(&self.alive).find(|(p, a)| **a && p.me().id == id).map(|(p, _)| p)
+    pub fn peer_by_id(&mut self, id: RingId) -> Option<&P> {
+        let idx = self.live_peer_with(id)?;
+        Some(self.peer(idx))
+    }
+
+    /// The live peer (member or joining) with ID `id`.
+    pub(super) fn live_peer_with(&self, id: RingId) -> Option<PeerIdx> {
+        (0..self.peers.len())
+            .map(|i| PeerIdx(i as u32))
+            .find(|&i| self.alive[i.0 as usize] && self.peers.me(i).id == id)
     }
 
     /// Mutable access to a peer's state, for tests that corrupt it on purpose.
     #[cfg(any(test, feature = "test-support"))]
     pub fn peer_mut(&mut self, idx: PeerIdx) -> &mut P {
-        &mut self.peers[idx.0 as usize]
+        self.peers.get_mut(&self.params, idx)
+    }
+
+    /// Peer states the run has built (all of them unless it builds them on first touch).
+    pub fn peers_built(&self) -> usize {
+        self.peers.built_count()
     }
 
     /// Checks the overlay now.
-    pub fn health(&self) -> Health {
-        P::health(&self.params, &self.peers, &self.alive, &self.oracle)
+    pub fn health(&mut self) -> Health {
+        P::health(&self.params, self.peers.all(&self.params), &self.alive, &self.oracle)
     }
 
     /// The overlay now: members with their links to other live members.
-    pub fn snapshot(&self, now: SimTime) -> Snapshot {
+    pub fn snapshot(&mut self, now: SimTime) -> Snapshot {
+        let peers: &[P] = self.peers.all(&self.params);
         let live = |idx: PeerIdx| self.alive[idx.0 as usize];
         let mut members = Vec::with_capacity(self.oracle.len());
         let mut edges = Vec::new();
         for (id, idx) in self.oracle.members() {
-            let p = &self.peers[idx.0 as usize];
+            let p = &peers[idx.0 as usize];
             members.push((id, p.predecessor().filter(|q| live(q.idx)).map(|q| q.id)));
             p.links(&mut |to, kind| {
                 if live(to.idx) {
@@ -392,9 +415,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             Event::Timer { peer, .. } | Event::PeerLookup(peer) => peer,
             _ => return,
         };
-        if let Some(p) = self.peers.get(peer.0 as usize) {
-            crate::engine::prefetch(p);
-        }
+        self.peers.prefetch(*peer);
     }
 
     /// Starts a lookup the workload generated. A finger target is resolved from the origin's own
@@ -403,8 +424,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let key = match target {
             Target::Key(key) => key,
             Target::Finger(index) => {
-                let peer = &self.peers[origin.0 as usize];
-                match peer.own_finger(self.cfg.space, index) {
+                let peer = self.peers.get_mut(&self.params, origin);
+                match peer.own_finger(&self.params, index) {
                     Some(finger) if finger.idx != origin => finger.id,
                     _ => return,
                 }
@@ -437,7 +458,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             Request::Lookup | Request::Gather => OpKind::Lookup,
             Request::Store { .. } => OpKind::Store,
         };
-        let peer = &mut self.peers[origin.0 as usize];
+        let peer = self.peers.get_mut(&self.params, origin);
         let op = self.recorder.started(now, peer.me().id, key, kind);
         if let Some(tag) = tag {
             self.recorder.tag(op, tag);
@@ -455,7 +476,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         msg: P::Message,
     ) {
         if !self.alive[to.0 as usize] {
-            let receiver = self.peers[to.0 as usize].me();
+            let receiver = self.peers.me(to);
             // Lost: the sender notices when its RPC timeout expires.
             P::lost(&msg, &mut self.out);
             self.apply_reports(now, receiver.id);
@@ -464,13 +485,13 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                 .schedule_at(at, Event::Undeliverable { sender: from.idx, dead: receiver, msg });
             return;
         }
-        self.peers[to.0 as usize].handle_message(&self.params, from, msg, &mut self.out);
+        self.peers.get_mut(&self.params, to).handle_message(&self.params, from, msg, &mut self.out);
         self.apply(now, to);
     }
 
     fn undeliverable(&mut self, now: SimTime, sender: PeerIdx, dead: PeerRef, msg: P::Message) {
         if self.alive[sender.0 as usize] {
-            self.peers[sender.0 as usize].handle_undeliverable(
+            self.peers.get_mut(&self.params, sender).handle_undeliverable(
                 &self.params,
                 dead,
                 msg,
@@ -486,7 +507,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     /// Carries out the commands peer `from` just emitted.
     pub(super) fn apply(&mut self, now: SimTime, from: PeerIdx) {
         let mut out = std::mem::take(&mut self.out);
-        let sender = self.peers[from.0 as usize].me();
+        let sender = self.peers.me(from);
         for cmd in out.drain(..) {
             match cmd {
                 Command::Send { to, msg } => {
@@ -625,7 +646,10 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         for (i, (&id, &idx)) in ids.iter().zip(&idxs).enumerate() {
             let pred = ids[(i + ids.len() - 1) % ids.len()];
             let idx = idx.0 as usize;
-            let keys = self.peers[idx].store().count_in(self.cfg.space, pred, id);
+            // A peer the run never touched holds what bootstrap gave it: no entry, since
+            // placing the files touched every peer they went to.
+            let keys = (self.peers.get(PeerIdx(idx as u32)))
+                .map_or(0, |p| p.store().count_in(self.cfg.space, pred, id));
             self.recorder.peers[idx].keys = Some(keys);
             *per_host.entry(self.hosts[idx]).or_default() += keys;
         }
@@ -654,8 +678,8 @@ fn timer_interval(
 }
 
 /// One line about an event, for the trace printed when a property fails.
-fn describe<P: Protocol>(event: &Event<P>, peers: &[P], cfg: &Config) -> String {
-    let id = |i: PeerIdx| peers[i.0 as usize].me().id;
+fn describe<P: Protocol>(event: &Event<P>, peers: &PeerTable<P>, cfg: &Config) -> String {
+    let id = |i: PeerIdx| peers.me(i).id;
     match event {
         Event::Deliver { to, from, msg, .. } => {
             format!("{} -> {}: {}", from.id, id(*to), P::describe(msg))

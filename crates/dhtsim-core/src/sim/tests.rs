@@ -404,3 +404,46 @@ fn a_gathering_lookup_collects_the_values_of_every_closest_peer() {
     assert_eq!(found(0).len(), 1, "a plain lookup stops at the first value");
     assert_eq!(found(1), vec![RingId(1000), RingId(1001), RingId(1002)]);
 }
+
+/// The same static run with its peers built on first touch and with every peer built at time
+/// zero (a snapshot at the end makes the table dense from the start): the same lookups, hop by
+/// hop, and the first builds only the peers its lookups reach.
+fn built_on_touch_and_at_once(mut cfg: Config) -> (RunResult, RunResult, usize) {
+    cfg.workload.lookups = 400;
+    cfg.record_lookups = true;
+    cfg.record_paths = true;
+    assert!(builds_on_touch(&cfg));
+    let mut sim = Simulation::<Peer>::new(&cfg, 7).expect("valid");
+    assert!(sim.peers.is_lazy());
+    while sim.step() {}
+    let built = sim.peers_built();
+    let lazy = sim.finish();
+    let mut dense = cfg.clone();
+    dense.snapshots = vec![cfg.duration];
+    assert!(!builds_on_touch(&dense));
+    (lazy, run(&dense, 7).expect("valid"), built)
+}
+
+#[test]
+fn a_static_ring_built_on_touch_routes_as_one_built_at_once() {
+    let (lazy, dense, built) = built_on_touch_and_at_once(config(5000, 50));
+    assert_eq!(lazy.lookups, dense.lookups);
+    assert_eq!(lazy.lookup_stats, dense.lookup_stats);
+    assert_eq!(lazy.load, dense.load);
+    assert_eq!(lazy.lookup_stats.ok, 400);
+    // 400 lookups of about 7 hops, and 50 files at 1 peer each: far fewer than 5000.
+    assert!((500..3000).contains(&built), "{built} peers built");
+}
+
+#[test]
+fn peers_built_on_touch_learn_from_timeouts_as_peers_built_at_once() {
+    // Half the ring crashes: lookups time out at dead fingers and successors, and the peers
+    // that saw it store their tables to forget the dead.
+    let mut cfg = config(3000, 0);
+    cfg.churn.mass_failure = Some(MassFailure { at: SimTime(100), fraction: 0.5 });
+    let (lazy, dense, built) = built_on_touch_and_at_once(cfg);
+    assert_eq!(lazy.lookups, dense.lookups);
+    assert_eq!(lazy.lookup_stats, dense.lookup_stats);
+    assert!(lazy.lookup_stats.timeouts.iter().skip(1).sum::<u64>() > 0, "{:?}", lazy.lookup_stats);
+    assert!(built < 3000, "{built}");
+}
