@@ -29,7 +29,7 @@ DHTSIM = ROOT / "target" / "release" / "dhtsim"
 BENCHMARKS = [
     ("static-fingers", "scenarios/bench-fingers.toml", {
         n: [f"population.peers={n}", "workload.lookups=100000"]
-        for n in (1_000, 10_000, 100_000, 1_000_000)
+        for n in (1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
     }),
     ("successor-ring", "scenarios/bench-ring.toml", {10_000: []}),
     ("churn-maintenance", "scenarios/bench-churn.toml", {100_000: []}),
@@ -45,6 +45,10 @@ BENCHMARKS = [
     }),
     ("kademlia-churn", "scenarios/bench-kademlia-churn.toml", {100_000: []}),
 ]
+
+# Columns of runs.csv.
+FIELDS = ["benchmark", "peers", "lookups", "events", "wall_s", "wall_min_s", "wall_max_s",
+          "events_per_s", "peak_rss_mb", "estimate_mb", "bytes_per_peer", "reps", "commit"]
 
 # (benchmark, peers) too long to repeat: one run each.
 ONCE = {
@@ -79,7 +83,8 @@ def estimate(scenario, overrides):
     cmd = [str(DHTSIM), "check", str(ROOT / scenario), "--set", "output.plots=false"]
     for o in overrides:
         cmd += ["--set", o]
-    line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
+    line = next(x for x in out if "estimated peak memory: " in x)
     value, unit = line.split("estimated peak memory: ")[1].split()[:2]
     return float(value) * (1e9 if unit == "GB" else 1e6)
 
@@ -116,7 +121,10 @@ def main():
             events, lookups = samples[0][2], samples[0][3]
             row = {
                 "benchmark": name, "peers": peers, "lookups": lookups, "events": events,
-                "wall_s": f"{wall:.2f}", "events_per_s": f"{events / wall:.0f}",
+                "wall_s": f"{wall:.2f}",
+                "wall_min_s": f"{min(s[0] for s in samples):.2f}",
+                "wall_max_s": f"{max(s[0] for s in samples):.2f}",
+                "events_per_s": f"{events / wall:.0f}",
                 "peak_rss_mb": f"{rss / 1e6:.0f}",
                 "estimate_mb": f"{estimate(scenario, overrides) / 1e6:.0f}",
                 "bytes_per_peer": f"{rss / peers:.0f}", "reps": n, "commit": commit,
@@ -127,7 +135,8 @@ def main():
     rows.sort(key=lambda r: (order.index(r["benchmark"]), int(r["peers"])))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with open(OUT, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        # Rows measured before the spread was recorded leave it empty.
+        w = csv.DictWriter(f, fieldnames=FIELDS, restval="")
         w.writeheader()
         w.writerows(rows)
     print(f"wrote {OUT}")
@@ -143,7 +152,7 @@ def refresh_estimates():
         scenario, overrides = sizes[(row["benchmark"], row["peers"])]
         row["estimate_mb"] = f"{estimate(scenario, overrides) / 1e6:.0f}"
     with open(OUT, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w = csv.DictWriter(f, fieldnames=FIELDS, restval="")
         w.writeheader()
         w.writerows(rows)
     print(f"refreshed the estimates in {OUT}")
