@@ -18,7 +18,7 @@ use super::cache::ShortcutCache;
 use super::fingers::{FingerTable, StaticRing};
 mod iterative;
 
-use super::{Answer, Command, Entries, Message, Op, Params, Query, Reply, Timer};
+use super::{Answer, Command, Entries, Message, Op, Params, Query, Reply, SuccList, Timer};
 use crate::protocol::{OpId, PeerIdx, PeerRef, Report};
 use crate::ring::{IdSpace, RingId};
 use crate::storage::{Store, new_replicas};
@@ -712,7 +712,7 @@ impl Peer {
 
     /// This peer's answer to a stabilization request: its predecessor and successor list.
     fn stabilize_resp(&self) -> Message {
-        Message::StabilizeResp { pred: self.pred, succs: self.succs.clone() }
+        Message::StabilizeResp { pred: self.pred, succs: SuccList::from_slice(&self.succs) }
     }
 
     fn on_stabilize_resp(
@@ -720,7 +720,7 @@ impl Peer {
         params: &Params,
         from: PeerRef,
         their_pred: Option<PeerRef>,
-        their_succs: Vec<PeerRef>,
+        their_succs: SuccList,
         out: &mut Vec<Command>,
     ) {
         let space = params.space;

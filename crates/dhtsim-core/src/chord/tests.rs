@@ -266,7 +266,10 @@ fn crash_of_successor_promotes_the_next_one() {
     assert_eq!(p13.successors(), &[r(4, 32)], "next successor promoted");
     assert_eq!(sends(&out), vec![(32, Message::StabilizeReq)], "and asked for its list");
     out.clear();
-    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(5, 40), r(6, 48)] };
+    let resp = Message::StabilizeResp {
+        pred: Some(r(3, 25)),
+        succs: SuccList::from_slice(&[r(5, 40), r(6, 48)]),
+    };
     p13.handle_message(&params, r(4, 32), resp, &mut out);
     assert_eq!(p13.successors(), &[r(4, 32), r(5, 40)], "copies its successor's list");
     assert_eq!(
@@ -289,8 +292,10 @@ fn a_peer_fallen_back_on_its_predecessor_checks_every_successor_listed_past_it()
     // 25 lost its successors and fell back on its predecessor 13, whose list is 25, 32, 40.
     let mut p25 = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(2, 13)]);
     let mut out = Vec::new();
-    let resp =
-        Message::StabilizeResp { pred: Some(r(1, 12)), succs: vec![r(3, 25), r(4, 32), r(5, 40)] };
+    let resp = Message::StabilizeResp {
+        pred: Some(r(1, 12)),
+        succs: SuccList::from_slice(&[r(3, 25), r(4, 32), r(5, 40)]),
+    };
     p25.handle_message(&params, r(2, 13), resp, &mut out);
     assert_eq!(p25.successors(), &[r(2, 13)], "the list stops at 25 itself");
     assert_eq!(sends(&out), vec![(32, Message::StabilizeReq), (40, Message::StabilizeReq)]);
@@ -298,7 +303,8 @@ fn a_peer_fallen_back_on_its_predecessor_checks_every_successor_listed_past_it()
     // 32 is dead; 40 answers and is adopted.
     p25.handle_undeliverable(&params, r(4, 32), Message::StabilizeReq, &mut out);
     out.clear();
-    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(6, 48)] };
+    let resp =
+        Message::StabilizeResp { pred: Some(r(3, 25)), succs: SuccList::from_slice(&[r(6, 48)]) };
     p25.handle_message(&params, r(5, 40), resp, &mut out);
     assert_eq!(p25.successors(), &[r(5, 40), r(6, 48)]);
     assert_eq!(sends(&out), vec![(40, Message::Notify)]);
@@ -384,7 +390,10 @@ fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
     assert!(!j.is_joined());
     assert_eq!(sends(&out), vec![(32, Message::StabilizeReq)]);
     out.clear();
-    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(5, 40), r(6, 48)] };
+    let resp = Message::StabilizeResp {
+        pred: Some(r(3, 25)),
+        succs: SuccList::from_slice(&[r(5, 40), r(6, 48)]),
+    };
     j.handle_message(&params, r(4, 32), resp, &mut out);
     assert!(j.is_joined());
     assert_eq!(j.successors(), &[r(4, 32), r(5, 40)], "32's list, truncated to r = 2");
@@ -425,7 +434,10 @@ fn a_joiner_passes_over_dead_candidates_and_asks_again_when_none_is_left() {
 fn as_published_stabilization_adopts_the_successors_predecessor_unchecked() {
     // 25's successor 40 reports predecessor 32: the corrected protocol asks 32 first; the
     // published one makes 32 its successor at once and notifies it.
-    let resp = || Message::StabilizeResp { pred: Some(r(4, 32)), succs: vec![r(6, 48)] };
+    let resp = || Message::StabilizeResp {
+        pred: Some(r(4, 32)),
+        succs: SuccList::from_slice(&[r(6, 48)]),
+    };
     let mut out = Vec::new();
     let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(5, 40), r(6, 48)]);
     p.handle_message(&maint(), r(5, 40), resp(), &mut out);
@@ -457,11 +469,15 @@ fn a_member_that_fell_back_on_its_predecessor_checks_the_successor_that_peer_lis
     // 25's true successors: 32 is checked, to be adopted once it answers.
     let mut p = Peer::new(r(3, 25), Some(r(2, 13)), vec![r(2, 13)]);
     let mut out = Vec::new();
-    let resp = Message::StabilizeResp { pred: Some(r(1, 12)), succs: vec![r(3, 25), r(4, 32)] };
+    let resp = Message::StabilizeResp {
+        pred: Some(r(1, 12)),
+        succs: SuccList::from_slice(&[r(3, 25), r(4, 32)]),
+    };
     p.handle_message(&maint(), r(2, 13), resp, &mut out);
     assert!(sends(&out).contains(&(32, Message::StabilizeReq)), "{out:?}");
     out.clear();
-    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: vec![r(5, 40)] };
+    let resp =
+        Message::StabilizeResp { pred: Some(r(3, 25)), succs: SuccList::from_slice(&[r(5, 40)]) };
     p.handle_message(&maint(), r(4, 32), resp, &mut out);
     assert_eq!(p.successors(), &[r(4, 32), r(5, 40)]);
 }
@@ -487,7 +503,7 @@ fn a_joined_peer_that_knows_no_one_joins_again_through_its_well_known_peer() {
     let mut out = Vec::new();
     j.join(r(7, 60), OpId(3), &mut out);
     j.handle_message(&params, r(4, 32), join_answer(OpId(3), vec![r(4, 32)]), &mut out);
-    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: Vec::new() };
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: SuccList::new() };
     j.handle_message(&params, r(4, 32), resp, &mut out);
     assert!(j.is_joined());
     out.clear();

@@ -447,3 +447,10 @@ fn peers_built_on_touch_learn_from_timeouts_as_peers_built_at_once() {
     assert!(lazy.lookup_stats.timeouts.iter().skip(1).sum::<u64>() > 0, "{:?}", lazy.lookup_stats);
     assert!(built < 3000, "{built}");
 }
+#[test]
+fn a_chord_event_fits_one_128_byte_slot() {
+    // The engine's slot holds the event and a 4-byte link in a pair of cache lines; a message
+    // variant that grows `Message` past 88 bytes (e.g. a successor list carried inline beside
+    // entries) would make every pending event take three.
+    assert!(std::mem::size_of::<Option<Event<Peer>>>() + 4 <= 128);
+}
