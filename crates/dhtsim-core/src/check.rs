@@ -15,9 +15,9 @@
 
 use crate::chord::Peer;
 use crate::oracle::Oracle;
+use crate::overlay_graph::OverlayGraph;
 use crate::protocol::PeerIdx;
-use crate::ring::{IdSpace, RingId, successor_index};
-use petgraph::graph::{DiGraph, NodeIndex};
+use crate::ring::{IdSpace, RingId, finger_indices};
 
 /// What one check found.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,22 +143,23 @@ pub fn check(
         }
         total == space.size()
     };
-    // Every member reaches a cycle unless its walk hits a dead end.
-    let mut reaches = on_cycle.clone();
+    // Every member reaches a cycle unless its walk hits a dead end. Each member is walked
+    // once: 0 not yet known, 1 on the current walk, 2 reaches a cycle, 3 does not.
+    let mut reach: Vec<u8> = on_cycle.iter().map(|&c| if c { 2 } else { 0 }).collect();
     let mut connected = true;
+    let mut path = Vec::new();
     for start in 0..n {
-        let mut path = Vec::new();
         let mut v = start;
-        while v != usize::MAX && !reaches[v] && !path.contains(&v) {
+        while v != usize::MAX && reach[v] == 0 {
+            reach[v] = 1;
             path.push(v);
             v = next[v];
         }
-        let ok = v != usize::MAX && reaches[v];
+        // Every cycle is marked, so a walk cannot close on itself.
+        let ok = v != usize::MAX && reach[v] == 2;
         connected &= ok;
-        if ok {
-            for p in path {
-                reaches[p] = true;
-            }
+        for p in path.drain(..) {
+            reach[p] = if ok { 2 } else { 3 };
         }
     }
     let ordered_lists = members.iter().all(|m| {
@@ -178,7 +179,7 @@ pub fn check(
         if p.pred().map(|q| q.idx) == Some(members[(i + n - 1) % n]) {
             pred_ok += 1;
         }
-        if !fingers || true_fingers_match(space, ids, &members, p) {
+        if !fingers || true_fingers_match(space, ids, &members, i, p) {
             fingers_ok += 1;
         }
     }
@@ -206,17 +207,21 @@ pub fn check(
     }
 }
 
-/// Whether `p`'s (deduplicated) finger list is exactly the true one.
+/// Whether the (deduplicated) finger list of `p`, member number `i`, is exactly the true one.
+/// The true fingers are found as bootstrap finds them (`finger_indices`: the near ones by
+/// galloping from the previous one), since a sample checks every member: a binary search per
+/// finger was most of a sample's time at 10^6 peers.
 fn true_fingers_match(
     space: IdSpace,
     ids: &[crate::ring::RingId],
     members: &[PeerIdx],
+    i: usize,
     p: &Peer,
 ) -> bool {
     let me = p.me();
     let mut want: Vec<PeerIdx> = Vec::new();
-    for b in 0..space.bits() {
-        let f = members[successor_index(ids, space.add(me.id, 1u64 << b))];
+    for j in finger_indices(space, ids, i) {
+        let f = members[j];
         if f != me.idx && want.last() != Some(&f) {
             want.push(f);
         }
@@ -225,18 +230,16 @@ fn true_fingers_match(
 }
 
 /// Strongly connected components of the overlay (successor-list and finger edges between live
-/// members), by petgraph's Kosaraju (iterative: deep overlays do not overflow the stack).
+/// members).
 fn scc_count(peers: &[Peer], members: &[PeerIdx], pos: &[usize], alive: &[bool]) -> u64 {
-    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(members.len(), members.len() * 4);
-    let nodes: Vec<NodeIndex> = members.iter().map(|_| g.add_node(())).collect();
-    for (i, m) in members.iter().enumerate() {
-        let p = &peers[m.0 as usize];
+    OverlayGraph::build(members.len(), |i, push| {
+        let p = &peers[members[i].0 as usize];
         for t in p.successors().iter().chain(p.fingers()) {
             let j = pos[t.idx.0 as usize];
             if alive[t.idx.0 as usize] && j != usize::MAX {
-                g.add_edge(nodes[i], nodes[j], ());
+                push(j);
             }
         }
-    }
-    petgraph::algo::kosaraju_scc(&g).len() as u64
+    })
+    .scc_count()
 }

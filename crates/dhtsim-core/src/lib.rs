@@ -41,6 +41,7 @@ pub mod kademlia;
 pub mod metrics;
 pub mod network;
 pub mod oracle;
+mod overlay_graph;
 pub mod protocol;
 pub mod ranked;
 pub mod ring;

@@ -566,20 +566,17 @@ fn vacuous() -> Health {
 
 /// Strongly connected components of the contact graph over live members.
 fn scc_count(peers: &[Node], members: &[(RingId, PeerIdx)], alive: &[bool]) -> u64 {
-    use petgraph::graph::{DiGraph, NodeIndex};
     let mut pos = vec![usize::MAX; peers.len()];
     for (i, m) in members.iter().enumerate() {
         pos[m.1.0 as usize] = i;
     }
-    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(members.len(), members.len() * 8);
-    let nodes: Vec<NodeIndex> = members.iter().map(|_| g.add_node(())).collect();
-    for (i, m) in members.iter().enumerate() {
-        for c in peers[m.1.0 as usize].table.contacts() {
+    crate::overlay_graph::OverlayGraph::build(members.len(), |i, push| {
+        for c in peers[members[i].1.0 as usize].table.contacts() {
             let j = pos[c.idx.0 as usize];
             if alive[c.idx.0 as usize] && j != usize::MAX {
-                g.add_edge(nodes[i], nodes[j], ());
+                push(j);
             }
         }
-    }
-    petgraph::algo::kosaraju_scc(&g).len() as u64
+    })
+    .scc_count()
 }
