@@ -62,7 +62,7 @@ impl<P: Protocol> PeerTable<P> {
         let i = idx.0 as usize;
         match self.ring.get(i) {
             Some(&id) => PeerRef { idx, id },
-            None => self.built[self.position(i)].me(),
+            None => self.built[self.position(i).expect("a joiner is built")].me(),
         }
     }
 
@@ -70,26 +70,12 @@ impl<P: Protocol> PeerTable<P> {
     /// bootstrap state (nothing has reached it).
     #[inline]
     pub(crate) fn get(&self, idx: PeerIdx) -> Option<&P> {
-        let i = idx.0 as usize;
-        if !self.is_lazy() {
-            return self.built.get(i);
-        }
-        match *self.slot.get(i)? {
-            UNBUILT => None,
-            s => Some(&self.built[s as usize]),
-        }
+        self.position(idx.0 as usize).map(|s| &self.built[s])
     }
 
     /// The state of peer `idx` if it is built.
     pub(crate) fn get_built_mut(&mut self, idx: PeerIdx) -> Option<&mut P> {
-        let i = idx.0 as usize;
-        if !self.is_lazy() {
-            return self.built.get_mut(i);
-        }
-        match self.slot[i] {
-            UNBUILT => None,
-            s => Some(&mut self.built[s as usize]),
-        }
+        self.position(idx.0 as usize).map(|s| &mut self.built[s])
     }
 
     /// The state of peer `idx`, built now if it was not.
@@ -147,8 +133,13 @@ impl<P: Protocol> PeerTable<P> {
         }
     }
 
-    /// Position in `built` of peer `i`, which is built.
-    fn position(&self, i: usize) -> usize {
-        if self.is_lazy() { self.slot[i] as usize } else { i }
+    /// Position in `built` of peer `i`'s state, if it is built (and exists).
+    #[inline]
+    fn position(&self, i: usize) -> Option<usize> {
+        match self.slot.get(i) {
+            _ if !self.is_lazy() => (i < self.built.len()).then_some(i),
+            Some(&s) if s != UNBUILT => Some(s as usize),
+            _ => None,
+        }
     }
 }
