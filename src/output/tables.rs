@@ -167,6 +167,10 @@ const SUMMARY_STATS: &[SummaryColumn] = &[
     ("protocol", |x| x.out.result.protocol.name().to_string()),
 ];
 
+/// `summary.csv`'s column when the network dropped messages (`network.loss`), after the
+/// others: absent otherwise, so that a lossless run writes the bytes it wrote before loss existed.
+const SUMMARY_LOSS: &[SummaryColumn] = &[("messages_dropped", |x| x.s.traffic.dropped.to_string())];
+
 /// `summary.csv`'s columns for swarm runs (SPEC §5), after the others; only in the summaries of
 /// swarm scenarios.
 const SUMMARY_SWARM: &[SummaryColumn] = &[
@@ -199,6 +203,9 @@ fn summary_table(rows: Vec<RunSummary<'_>>) -> Vec<u8> {
     let mut columns = fixed(SUMMARY_KEY);
     columns.extend(swept(first, |x: &RunSummary<'_>| &x.out.point));
     columns.extend(fixed(SUMMARY_STATS));
+    if rows.iter().any(|x| x.s.traffic.dropped > 0) {
+        columns.extend(fixed(SUMMARY_LOSS));
+    }
     if rows.iter().any(|x| x.swarm.is_some()) {
         columns.extend(fixed(SUMMARY_SWARM));
     }
@@ -715,6 +722,7 @@ mod tests {
                 messages: [21, 22, 23, 24, 25],
                 bytes: [1000, 2000, 3000, 4000, 5000],
                 replies: 26,
+                dropped: 0,
                 peer_ms: 0,
             },
             bytes_per_peer_s: Some(27.5),

@@ -1407,7 +1407,16 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
         "uniform" => Latency::Uniform { min, max },
         _ => Latency::Constant(constant),
     };
-    NetworkConfig { latency }
+    let loss = match r.number(&t, "loss") {
+        Some((x, node)) if !(0.0..1.0).contains(&x) => {
+            let msg = format!("must be at least 0 and less than 1, got {}", num(x));
+            r.error(&t, "loss", node, msg);
+            0.0
+        }
+        Some((x, _)) => x,
+        None => 0.0,
+    };
+    NetworkConfig { latency, loss }
 }
 
 /// Reads `[workload]`; `window_s` is the measured window, `peers` the bootstrap population.

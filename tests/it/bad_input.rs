@@ -311,3 +311,13 @@ fn sweep_variants_need_unique_names_and_plain_values() {
         "unknown key",
     );
 }
+
+#[test]
+fn loss_outside_zero_to_one() {
+    for (value, needle) in [("1", "less than 1, got 1"), ("-0.1", "at least 0"), ("1.5", "got 1.5")]
+    {
+        let text = format!("seed = 1\n[network]\nlatency_ms = 5\nloss = {value}\n");
+        rejects(&text, 4, Some("network.loss"), needle);
+    }
+    rejects("seed = 1\n[network]\nloss = \"high\"\n", 3, Some("network.loss"), "number");
+}

@@ -257,6 +257,8 @@ pub(crate) fn keys() -> Vec<Key> {
         format!("{uniform}latency_min_ms = 0\nlatency_max_ms = @\n"),
         "100",
     );
+    let loss = num(0.0, true, 1.0, false);
+    add("network.loss", loss, "[network]\nloss = @\n".into(), "0.1");
     // [workload]
     let w = "duration_s = 10\n[workload]\n";
     add("workload.lookups", Ty::Int(0, U64), format!("{w}lookups = @\n"), "10");

@@ -14,6 +14,7 @@ mod inputs;
 mod iterative;
 mod kademlia;
 mod lecture;
+mod loss;
 mod out_dir;
 mod reproduce;
 mod scenarios;

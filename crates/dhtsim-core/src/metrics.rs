@@ -148,6 +148,9 @@ pub struct TrafficStats {
     pub bytes: [u64; 5],
     /// Messages that answer a request (of every kind).
     pub replies: u64,
+    /// Of the messages, those the network dropped (`network.loss`).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub dropped: u64,
     /// Sum over peers of the time each was alive (joining or member), in peer-milliseconds.
     pub peer_ms: u128,
 }

@@ -321,6 +321,15 @@ pub trait Protocol: Sized + Debug {
         msg: Self::Message,
         out: &mut Vec<CommandOf<Self>>,
     );
+    /// The network dropped `reply`, which `replier` sent this peer: the request it answered
+    /// has timed out here, as if `replier` had not answered (`network.loss`).
+    fn handle_reply_lost(
+        &mut self,
+        params: &Self::Params,
+        replier: PeerRef,
+        reply: Self::Message,
+        out: &mut Vec<CommandOf<Self>>,
+    );
     /// `msg` reached a peer that is gone: report what that ends (an answer lost with its
     /// querier). Only reports are applied.
     fn lost(msg: &Self::Message, out: &mut Vec<CommandOf<Self>>);

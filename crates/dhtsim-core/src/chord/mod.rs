@@ -76,6 +76,9 @@ pub struct Query {
 pub struct Answer {
     /// The operation answered.
     pub op: OpId,
+    /// Forwards of the query that timed out before it was answered: a querier that lost this
+    /// answer and asks again goes on counting from here against its retries.
+    pub timeouts: u32,
     /// What the query asked.
     pub kind: Op,
     /// Who answers.
@@ -97,13 +100,18 @@ pub enum Reply {
     /// `from` owns the key range (range_start, from]; these are the holders stored under the key
     /// (possibly none).
     Owner {
+        /// The key looked up.
+        key: RingId,
         /// Holders of the file with this key, in the order they were stored.
         values: Vec<RingId>,
         /// The owner's predecessor: where the range it owns starts (exclusive).
         range_start: RingId,
     },
     /// `from` owns the key and stored the entry.
-    Stored,
+    Stored {
+        /// The key stored under.
+        key: RingId,
+    },
     /// `from` owns the key (a joiner's ID, or a finger target); here is its successor list,
     /// `from` first.
     Successor {
@@ -239,6 +247,10 @@ pub struct Params {
     pub iterative_repairs: bool,
     /// Timeouts a finger repair may meet and go on (`u32::MAX`: no limit).
     pub repair_retries: u32,
+    /// How many times a joiner sends its join to its well-known peer before it gives up: once
+    /// on a lossless network, where a timeout proves the peer dead; [`peer::JOIN_ATTEMPTS`]
+    /// when the network drops messages (`network.loss`).
+    pub join_attempts: u32,
     /// Each finger-repair timer repairs every finger (see `OverlayConfig::fix_all_fingers`).
     pub fix_all_fingers: bool,
     /// Whether finger tables are kept.
@@ -264,7 +276,7 @@ impl Reply {
         match self {
             Reply::Owner { values, .. } => Answered::Owner { values: Some(values.clone()) },
             Reply::Successor { .. } => Answered::Owner { values: None },
-            Reply::Stored => Answered::Stored,
+            Reply::Stored { .. } => Answered::Stored,
             Reply::Failed => Answered::Failed,
         }
     }
@@ -291,6 +303,7 @@ impl Protocol for Peer {
             fingers_at_join: overlay.fingers_at_join,
             iterative_repairs: overlay.iterative_repairs,
             repair_retries: overlay.repair_retries.unwrap_or(u32::MAX),
+            join_attempts: if cfg.network.loss > 0.0 { peer::JOIN_ATTEMPTS } else { 1 },
             fix_all_fingers: overlay.fix_all_fingers,
             fingers: overlay.fingers,
             iterative: overlay.lookup == LookupStyle::Iterative,
@@ -380,17 +393,7 @@ impl Protocol for Peer {
             Request::Lookup | Request::Gather => Op::Lookup,
             Request::Store { holder } => Op::Store { holder },
         };
-        let q = Query {
-            op,
-            kind,
-            key,
-            querier: self.me(),
-            hops: 0,
-            timeouts: 0,
-            expect_owner: false,
-            jumped: false,
-            lower: RingId(0),
-        };
+        let q = self.new_query(op, kind, key, 0);
         self.start_query(params, q, out);
     }
 
@@ -436,6 +439,16 @@ impl Protocol for Peer {
         Peer::handle_undeliverable(self, params, to, msg, out)
     }
 
+    fn handle_reply_lost(
+        &mut self,
+        params: &Params,
+        replier: PeerRef,
+        reply: Message,
+        out: &mut Vec<Command>,
+    ) {
+        Peer::handle_reply_lost(self, params, replier, reply, out)
+    }
+
     /// An answer lost with its querier ends its operation all the same.
     fn lost(msg: &Message, out: &mut Vec<Command>) {
         match msg {
@@ -471,10 +484,10 @@ impl Protocol for Peer {
             Message::Next(hop) => format!("next step to key {}: {}", hop.q.key, hop.next.id),
             Message::Answer(a) => {
                 let reply = match &a.reply {
-                    Reply::Owner { values, range_start } => {
+                    Reply::Owner { values, range_start, .. } => {
                         format!("owner of ({range_start}, {}], values {}", a.from.id, ids(values))
                     }
-                    Reply::Stored => "stored".to_string(),
+                    Reply::Stored { .. } => "stored".to_string(),
                     Reply::Successor { succs, .. } => {
                         let succs: Vec<RingId> = succs.iter().map(|s| s.id).collect();
                         format!("successors {}", ids(&succs))
@@ -513,7 +526,7 @@ impl Protocol for Peer {
                 let (ids, contacts) = match &a.reply {
                     Reply::Owner { values, .. } => (2 + values.len() as u32, 0),
                     Reply::Successor { succs, entries: e } => (1 + entries(e), succs.len() as u32),
-                    Reply::Stored | Reply::Failed => (1, 0),
+                    Reply::Stored { .. } | Reply::Failed => (1, 0),
                 };
                 w(of(&a.kind), true, ids, contacts)
             }

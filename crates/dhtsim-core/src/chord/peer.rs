@@ -58,6 +58,10 @@ pub struct Peer {
     via: Option<PeerRef>,
 }
 
+/// How many times a joiner sends its join to its well-known peer before it gives up, when the
+/// network may drop messages.
+pub const JOIN_ATTEMPTS: u32 = 4;
+
 impl Peer {
     /// A member of the bootstrap ring that knows its predecessor and its successor list, nearest
     /// first (itself, for both, when alone).
@@ -387,6 +391,20 @@ impl Peer {
             out.push(Command::Send { to: s, msg: Message::StabilizeReq });
         }
         match msg {
+            Message::Query(mut q)
+                if !self.joined && q.kind == Op::Join && q.querier.idx == self.me.idx =>
+            {
+                // A joiner's request to its well-known peer, the one peer it knows: on a lossy
+                // network it asks that one again a few times (the request may have been lost)
+                // before it gives up; on a lossless one the peer is dead, and it gives up now.
+                q.timeouts += 1;
+                if q.timeouts < params.join_attempts {
+                    self.via = Some(to);
+                    out.push(Command::Send { to, msg: Message::Query(q) });
+                } else {
+                    self.answer(&q, Reply::Failed, out);
+                }
+            }
             Message::Query(mut q) => {
                 q.hops -= 1;
                 q.timeouts += 1;
@@ -396,7 +414,7 @@ impl Peer {
                     Op::Join => u32::MAX,
                 };
                 if q.timeouts > limit {
-                    self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+                    self.answer(&q, Reply::Failed, out);
                     return;
                 }
                 // A query sent back to the predecessor (SPEC §2) whose predecessor proved dead:
@@ -424,6 +442,87 @@ impl Peer {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The network dropped `reply`, which `replier` sent: the request it answered timed out
+    /// here. A peer this one asked directly (a stabilization, a ping, an iterative step) counts
+    /// as not answering, as in [`Peer::handle_undeliverable`]; a querier that lost the answer
+    /// to its query asks again from the start (it never learned who the owner was), or gives up
+    /// when out of retries.
+    pub fn handle_reply_lost(
+        &mut self,
+        params: &Params,
+        replier: PeerRef,
+        reply: Message,
+        out: &mut Vec<Command>,
+    ) {
+        match reply {
+            Message::Answer(a) => self.on_answer_lost(params, a, out),
+            Message::Next(mut hop) => {
+                // The querier never learned the step `replier` named: it did not happen, and
+                // `replier` is as good as dead to it. With no one left to ask again, it takes
+                // the next step from its own tables.
+                hop.q.hops -= 1;
+                let msg = Message::Ask { hop, again: true };
+                self.handle_undeliverable(params, replier, msg, out)
+            }
+            Message::StabilizeResp { .. } => {
+                self.handle_undeliverable(params, replier, Message::StabilizeReq, out)
+            }
+            Message::Pong => self.handle_undeliverable(params, replier, Message::Ping, out),
+            _ => {}
+        }
+    }
+
+    /// The answer to a query this peer started was lost on its way here.
+    fn on_answer_lost(&mut self, params: &Params, a: Answer, out: &mut Vec<Command>) {
+        if a.op.is_measured() {
+            out.push(Command::Report(Report::TimedOut(a.op)));
+        }
+        let key = match (a.kind, &a.reply) {
+            // A failure lost is the failure received: the operation ends as it would have.
+            (_, Reply::Failed) => {
+                let q = self.new_query(a.op, a.kind, self.me.id, a.timeouts);
+                return self.answer(&q, Reply::Failed, out);
+            }
+            (Op::Join, _) => {
+                if self.joined && !self.is_lost() {
+                    return; // joined meanwhile (an earlier answer arrived)
+                }
+                return match self.via {
+                    Some(via) => self.join(via, a.op, out),
+                    None => self.fail_held(out),
+                };
+            }
+            (Op::FindFinger { index }, _) => return self.fix_finger(params, index, out),
+            (_, Reply::Owner { key, .. } | Reply::Stored { key }) => *key,
+            (_, Reply::Successor { .. }) => unreachable!("only joins and repairs find successors"),
+        };
+        let timeouts = a.timeouts + 1;
+        let q = self.new_query(a.op, a.kind, key, timeouts);
+        let limit = match a.kind {
+            Op::Lookup | Op::Store { .. } => params.retries,
+            _ => u32::MAX,
+        };
+        if timeouts > limit {
+            return self.answer(&q, Reply::Failed, out);
+        }
+        self.start_query(params, q, out);
+    }
+
+    /// A query of operation `op` from this peer, about to start (again, after `timeouts`).
+    pub(crate) fn new_query(&self, op: OpId, kind: Op, key: RingId, timeouts: u32) -> Query {
+        Query {
+            op,
+            kind,
+            key,
+            querier: self.me,
+            hops: 0,
+            timeouts,
+            expect_owner: false,
+            jumped: false,
+            lower: RingId(0),
         }
     }
 
@@ -468,7 +567,7 @@ impl Peer {
     /// This peer will not join (its own join failed): the queries it held cannot be routed.
     fn fail_held(&mut self, out: &mut Vec<Command>) {
         for q in self.take_held() {
-            self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+            self.answer(&q, Reply::Failed, out);
         }
     }
 
@@ -484,7 +583,7 @@ impl Peer {
     fn route(&mut self, params: &Params, mut q: Query, out: &mut Vec<Command>) {
         match self.next_step(params, &mut q, &[]) {
             Next::Own => self.answer_query(params, q, out),
-            Next::Fail => self.answer(q.querier, q.op, q.kind, Reply::Failed, out),
+            Next::Fail => self.answer(&q, Reply::Failed, out),
             Next::To(next) => out.push(Command::Send { to: next, msg: Message::Query(q) }),
         }
     }
@@ -619,6 +718,7 @@ impl Peer {
     fn answer_query(&mut self, params: &Params, q: Query, out: &mut Vec<Command>) {
         let reply = match q.kind {
             Op::Lookup => Reply::Owner {
+                key: q.key,
                 values: self.entries.values(q.key).to_vec(),
                 // Without a predecessor, report only what is known: the key lies after `lower`.
                 range_start: match self.pred {
@@ -633,7 +733,7 @@ impl Peer {
                 for &r in self.replicas(params) {
                     out.push(Command::Send { to: r, msg: Message::Entries(entry.clone()) });
                 }
-                Reply::Stored
+                Reply::Stored { key: q.key }
             }
             Op::Join => {
                 let mut succs = vec![self.me];
@@ -650,16 +750,17 @@ impl Peer {
             }
             Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me], entries: Vec::new() },
         };
-        self.answer(q.querier, q.op, q.kind, reply, out);
+        self.answer(&q, reply, out);
     }
 
-    /// Sends `reply` to the querier; a measured operation's answer is reported as it leaves.
-    fn answer(&self, querier: PeerRef, op: OpId, kind: Op, reply: Reply, out: &mut Vec<Command>) {
-        if op.is_measured() {
-            out.push(Command::Report(Report::Answered(op, reply.answered())));
+    /// Sends `reply` to `q`'s querier; a measured operation's answer is reported as it leaves.
+    fn answer(&self, q: &Query, reply: Reply, out: &mut Vec<Command>) {
+        if q.op.is_measured() {
+            out.push(Command::Report(Report::Answered(q.op, reply.answered())));
         }
-        let msg = Message::Answer(Answer { op, kind, from: self.me, reply });
-        out.push(Command::Send { to: querier, msg });
+        let (op, kind, timeouts) = (q.op, q.kind, q.timeouts);
+        let msg = Message::Answer(Answer { op, timeouts, kind, from: self.me, reply });
+        out.push(Command::Send { to: q.querier, msg });
     }
 
     fn handle_answer(&mut self, params: &Params, a: Answer, out: &mut Vec<Command>) {

@@ -21,6 +21,7 @@ fn params() -> Params {
         fingers_at_join: false,
         iterative_repairs: false,
         repair_retries: u32::MAX,
+        join_attempts: 1,
         fix_all_fingers: false,
         fingers: false,
         iterative: false,
@@ -59,9 +60,10 @@ fn owner_answers_the_querier_directly() {
     p.start_query(&params(), query(20, 3), &mut out);
     let want = Message::Answer(Answer {
         op: OpId(0),
+        timeouts: 0,
         kind: Op::Lookup,
         from: r(3, 25),
-        reply: Reply::Owner { values: vec![RingId(1)], range_start: RingId(13) },
+        reply: Reply::Owner { key: RingId(20), values: vec![RingId(1)], range_start: RingId(13) },
     });
     let reported = Answered::Owner { values: Some(vec![RingId(1)]) };
     assert_eq!(
@@ -177,9 +179,10 @@ fn cache_jumps_once_straight_to_the_remembered_owner() {
     let mut p = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
     let from48 = Answer {
         op: OpId(0),
+        timeouts: 0,
         kind: Op::Lookup,
         from: r(6, 48),
-        reply: Reply::Owner { values: vec![], range_start: RingId(40) },
+        reply: Reply::Owner { key: RingId(45), values: vec![], range_start: RingId(40) },
     };
     p.handle_message(&params, r(6, 48), Message::Answer(from48), &mut Vec::new());
     let (to, q) = next_hop(&mut p, &params, query(45, 0));
@@ -201,9 +204,10 @@ fn cache_evicts_the_least_recently_used() {
     let mut p = Peer::new(r(2, 13), Some(r(1, 12)), vec![r(3, 25)]);
     let owner = |idx, id, from| Answer {
         op: OpId(0),
+        timeouts: 0,
         kind: Op::Lookup,
         from: r(idx, id),
-        reply: Reply::Owner { values: vec![], range_start: RingId(from) },
+        reply: Reply::Owner { key: RingId(id), values: vec![], range_start: RingId(from) },
     };
     p.handle_message(&params, r(4, 32), Message::Answer(owner(4, 32, 25)), &mut Vec::new());
     p.handle_message(&params, r(5, 40), Message::Answer(owner(5, 40, 32)), &mut Vec::new());
@@ -373,6 +377,7 @@ fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
     out.clear();
     let accept = Answer {
         op: OpId(3),
+        timeouts: 0,
         kind: Op::Join,
         from: r(4, 32),
         reply: Reply::Successor {
@@ -405,7 +410,7 @@ fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
 /// The answer to a join: `succs[0]` owns the joiner's ID and lists its successors after it.
 fn join_answer(op: OpId, succs: Vec<PeerRef>) -> Message {
     let reply = Reply::Successor { succs: succs.clone(), entries: Vec::new() };
-    Message::Answer(Answer { op, kind: Op::Join, from: succs[0], reply })
+    Message::Answer(Answer { op, timeouts: 0, kind: Op::Join, from: succs[0], reply })
 }
 
 #[test]
@@ -651,6 +656,7 @@ fn a_timeout_is_reported_and_a_lost_message_ends_what_it_carried() {
     // An answer that reaches a querier that has departed ends the operation all the same.
     let answer = Message::Answer(Answer {
         op: OpId(3),
+        timeouts: 0,
         kind: Op::Lookup,
         from: r(4, 32),
         reply: Reply::Failed,
@@ -730,4 +736,45 @@ fn repairs_can_be_iterative_and_repair_every_finger_at_once() {
         // Each goes to the closest preceding finger: 25 for 29, 32 for 45.
         assert_eq!(asked, vec![(25, 29), (32, 45)], "iterative {iterative_repairs}");
     }
+}
+
+#[test]
+fn a_querier_that_lost_its_answer_asks_again_until_out_of_retries() {
+    // Peer 25 asked for key 45 (owned by 48, past its successor 32); 48's answer was dropped.
+    let lost = |timeouts| Answer {
+        op: OpId(1),
+        timeouts,
+        kind: Op::Lookup,
+        from: r(6, 48),
+        reply: Reply::Owner { key: RingId(45), values: vec![], range_start: RingId(40) },
+    };
+    let mut p = peer25();
+    let mut out = Vec::new();
+    p.handle_reply_lost(&params(), r(6, 48), Message::Answer(lost(2)), &mut out);
+    assert_eq!(reports(&out), vec![Report::TimedOut(OpId(1))]);
+    // It sends the query again from the start, its timeouts carried on; it forgets nobody (it
+    // never learned who the owner was).
+    let [(32, Message::Query(q))] = &sends(&out)[..] else { panic!("{out:?}") };
+    assert_eq!((q.key, q.querier, q.timeouts, q.hops), (RingId(45), r(3, 25), 3, 1));
+    assert_eq!(p.successors().len(), 2);
+    // With no retries left, it ends the lookup as failed: an answer to itself.
+    let strict = Params { retries: 2, ..params() };
+    out.clear();
+    p.handle_reply_lost(&strict, r(6, 48), Message::Answer(lost(2)), &mut out);
+    let failed = Report::Answered(OpId(1), Answered::Failed);
+    assert_eq!(reports(&out), vec![Report::TimedOut(OpId(1)), failed]);
+    let [(25, Message::Answer(a))] = &sends(&out)[..] else { panic!("{out:?}") };
+    assert_eq!(a.reply, Reply::Failed);
+}
+
+#[test]
+fn a_lost_stabilization_answer_or_pong_is_a_successor_or_predecessor_that_did_not_answer() {
+    let mut p = peer25();
+    let mut out = Vec::new();
+    let resp = Message::StabilizeResp { pred: Some(r(3, 25)), succs: SuccList::new() };
+    p.handle_reply_lost(&params(), r(4, 32), resp, &mut out);
+    assert_eq!(p.succ(), Some(r(5, 40)), "32 is taken for dead; 40 promoted");
+    out.clear();
+    p.handle_reply_lost(&params(), r(2, 13), Message::Pong, &mut out);
+    assert_eq!(p.pred(), None, "13 is taken for dead");
 }

@@ -64,7 +64,7 @@ impl Config {
                     rpc_timeout: defaults::RPC_TIMEOUT,
                     virtual_nodes: defaults::VIRTUAL_NODES,
                 },
-                network: NetworkConfig { latency: Latency::Constant(defaults::LATENCY) },
+                network: NetworkConfig { latency: Latency::Constant(defaults::LATENCY), loss: 0.0 },
                 workload: WorkloadConfig {
                     lookups: 0,
                     keys: KeyDist::Uniform,
@@ -248,6 +248,12 @@ impl ConfigBuilder {
     /// One-way message latency.
     pub fn latency(mut self, latency: Latency) -> Self {
         self.cfg.network.latency = latency;
+        self
+    }
+
+    /// The probability that a message is dropped (`network.loss`).
+    pub fn loss(mut self, loss: f64) -> Self {
+        self.cfg.network.loss = loss;
         self
     }
 

@@ -354,10 +354,13 @@ pub enum Latency {
 }
 
 /// Message delivery.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkConfig {
     /// One-way latency between two distinct peers (a peer reaches itself instantly).
     pub latency: Latency,
+    /// The probability that a message between two distinct peers is dropped, in [0, 1): its
+    /// sender (for a reply, the peer that awaited it) sees a timeout, as with a dead peer.
+    pub loss: f64,
 }
 
 /// Where the keys of generated lookups come from.

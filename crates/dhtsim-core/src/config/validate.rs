@@ -169,6 +169,10 @@ impl Config {
                 format!("must be at least latency_min_ms ({}), got {}", min.as_ms(), max.as_ms());
             return fail("network.latency_max_ms", msg);
         }
+        let loss = self.network.loss;
+        if !(0.0..1.0).contains(&loss) {
+            return fail("network.loss", format!("must be at least 0 and less than 1, got {loss}"));
+        }
         Ok(())
     }
 

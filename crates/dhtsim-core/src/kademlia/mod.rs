@@ -203,6 +203,16 @@ impl Protocol for Node {
         Node::handle_undeliverable(self, params, to, msg, out)
     }
 
+    fn handle_reply_lost(
+        &mut self,
+        params: &Params,
+        replier: PeerRef,
+        reply: Message,
+        out: &mut Vec<node::Command>,
+    ) {
+        Node::handle_reply_lost(self, params, replier, reply, out)
+    }
+
     /// Lookups live at their querier, which reports them when it departs (`departed`); a message
     /// lost on the way ends nothing by itself.
     fn lost(_msg: &Message, _out: &mut Vec<node::Command>) {}

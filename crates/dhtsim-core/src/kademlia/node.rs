@@ -353,11 +353,41 @@ impl Node {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
-        self.table.remove(to.id);
         let lookup = match msg {
-            Message::FindNode { lookup, .. } | Message::FindValue { lookup, .. } => lookup,
-            _ => return,
+            Message::FindNode { lookup, .. } | Message::FindValue { lookup, .. } => Some(lookup),
+            _ => None,
         };
+        self.timed_out(params, to, lookup, out)
+    }
+
+    /// The network dropped a reply from `replier`: the request it answered (of `lookup`, for
+    /// `Nodes` and `Value`) times out as if `replier` had not answered. A lost `Pong` is a ping
+    /// that failed.
+    pub fn handle_reply_lost(
+        &mut self,
+        params: &Params,
+        replier: PeerRef,
+        reply: Message,
+        out: &mut Vec<Command>,
+    ) {
+        let lookup = match reply {
+            Message::Nodes { lookup, .. } | Message::Value { lookup, .. } => Some(lookup),
+            _ => None,
+        };
+        self.timed_out(params, replier, lookup, out)
+    }
+
+    /// A request to `to` (of `lookup`, if any) went unanswered: `to` leaves the table, and the
+    /// lookup goes on without it, or fails when out of retries.
+    fn timed_out(
+        &mut self,
+        params: &Params,
+        to: PeerRef,
+        lookup: Option<u64>,
+        out: &mut Vec<Command>,
+    ) {
+        self.table.remove(to.id);
+        let Some(lookup) = lookup else { return };
         let Some(i) = self.find(lookup) else { return };
         let l = &mut self.lookups[i];
         l.timed_out(to.id);

@@ -12,7 +12,9 @@
 //!   changes. Measurement never looks inside a message.
 //!
 //! A message to a peer that has departed is lost; its sender learns it as *undeliverable* one
-//! RPC timeout after sending (the missing ack), which is how peers detect failures.
+//! RPC timeout after sending (the missing ack), which is how peers detect failures. A message
+//! the network drops (`network.loss`) looks the same to its sender; a dropped reply is noticed
+//! instead by the peer that awaited it, one RPC timeout after it was sent.
 
 mod bootstrap;
 mod embed;
@@ -53,6 +55,9 @@ enum Event<P: Protocol> {
     Deliver { to: PeerIdx, from: PeerRef, sent: SimTime, msg: P::Message },
     /// A message `sender` sent to `dead` was not acknowledged within the RPC timeout.
     Undeliverable { sender: PeerIdx, dead: PeerRef, msg: P::Message },
+    /// The network dropped reply `msg` from `replier` to `waiter`: the RPC timeout of the
+    /// request it answered has expired.
+    ReplyLost { waiter: PeerIdx, replier: PeerRef, msg: P::Message },
     /// A peer's periodic timer fires.
     Timer { peer: PeerIdx, timer: P::Timer },
     /// The workload starts its lookup number `i`.
@@ -256,6 +261,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             Event::Undeliverable { sender, dead, msg } => {
                 self.undeliverable(now, sender, dead, msg)
             }
+            Event::ReplyLost { waiter, replier, msg } => self.reply_lost(now, waiter, replier, msg),
             Event::Timer { peer, timer } => {
                 if self.alive[peer.0 as usize] {
                     self.peers.get_mut(&self.params, peer).handle_timer(
@@ -504,6 +510,23 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         }
     }
 
+    /// A reply the network dropped: the peer that awaited it times out, unless it has departed
+    /// meanwhile (then the reply is lost with it, as one sent to a departed peer).
+    fn reply_lost(&mut self, now: SimTime, waiter: PeerIdx, replier: PeerRef, msg: P::Message) {
+        if self.alive[waiter.0 as usize] {
+            self.peers.get_mut(&self.params, waiter).handle_reply_lost(
+                &self.params,
+                replier,
+                msg,
+                &mut self.out,
+            );
+            self.apply(now, waiter);
+        } else {
+            P::lost(&msg, &mut self.out);
+            self.apply_reports(now, self.peers.me(waiter).id);
+        }
+    }
+
     /// Carries out the commands peer `from` just emitted.
     pub(super) fn apply(&mut self, now: SimTime, from: PeerIdx) {
         let mut out = std::mem::take(&mut self.out);
@@ -512,7 +535,12 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             match cmd {
                 Command::Send { to, msg } => {
                     if from != to.idx {
-                        self.recorder.message_sent(P::wire(&msg));
+                        let wire = P::wire(&msg);
+                        self.recorder.message_sent(wire);
+                        if self.network.dropped() {
+                            self.drop_message(now, sender, to, wire.reply, msg);
+                            continue;
+                        }
                     }
                     let delay = self.network.delay(from, to.idx);
                     self.engine.schedule_in(
@@ -529,6 +557,28 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             }
         }
         self.restore_out(out);
+    }
+
+    /// The network drops `msg` from `sender` to `to`: one RPC timeout later, the sender of a
+    /// request (or one-way message) sees it undeliverable, as if `to` were gone; the peer a
+    /// reply was meant for sees its request time out.
+    #[cold]
+    fn drop_message(
+        &mut self,
+        now: SimTime,
+        sender: PeerRef,
+        to: PeerRef,
+        reply: bool,
+        msg: P::Message,
+    ) {
+        self.recorder.message_dropped();
+        let at = now + self.cfg.overlay.rpc_timeout;
+        let event = if reply {
+            Event::ReplyLost { waiter: to.idx, replier: sender, msg }
+        } else {
+            Event::Undeliverable { sender: sender.idx, dead: to, msg }
+        };
+        self.engine.schedule_at(at, event);
     }
 
     /// Puts the drained command buffer back in place of the empty one `take` left there.
@@ -686,6 +736,9 @@ fn describe<P: Protocol>(event: &Event<P>, peers: &PeerTable<P>, cfg: &Config) -
         }
         Event::Undeliverable { sender, dead, msg } => {
             format!("{} gave up on {}: {}", id(*sender), dead.id, P::describe(msg))
+        }
+        Event::ReplyLost { waiter, replier, msg } => {
+            format!("{} gave up waiting for {}: {}", id(*waiter), replier.id, P::describe(msg))
         }
         Event::Timer { peer, timer } => format!("{} timer {timer:?}", id(*peer)),
         Event::WorkloadLookup(i) => format!("workload lookup {i}"),

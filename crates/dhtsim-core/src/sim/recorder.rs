@@ -182,6 +182,11 @@ impl Recorder {
         self.interval.messages[k] += 1;
     }
 
+    /// The message last counted by [`Recorder::message_sent`] was dropped by the network.
+    pub(super) fn message_dropped(&mut self) {
+        self.traffic.dropped += 1;
+    }
+
     /// `count` peers are alive from `now` on.
     pub(super) fn alive_changed(&mut self, now: SimTime, count: u64) {
         let (before, since) = self.alive;

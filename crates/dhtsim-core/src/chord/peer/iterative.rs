@@ -31,7 +31,7 @@ impl Peer {
         let back = q.expect_owner;
         match self.next_step(params, &mut q, &avoid) {
             Next::Own => self.answer_query(params, q, out),
-            Next::Fail => self.answer(q.querier, q.op, q.kind, Reply::Failed, out),
+            Next::Fail => self.answer(&q, Reply::Failed, out),
             Next::To(next) => {
                 let hop = Box::new(Hop { q, avoid, named_by: self.me, next, back });
                 out.push(Command::Send { to: next, msg: Message::Ask { hop, again: false } });
@@ -44,14 +44,14 @@ impl Peer {
     pub(super) fn on_ask(&mut self, params: &Params, mut hop: Box<Hop>, out: &mut Vec<Command>) {
         if !self.is_joined() {
             let q = hop.q;
-            return self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+            return self.answer(&q, Reply::Failed, out);
         }
         let back = hop.q.expect_owner;
         match self.next_step(params, &mut hop.q, &hop.avoid) {
             Next::Own => self.answer_query(params, hop.q, out),
             Next::Fail => {
                 let q = hop.q;
-                self.answer(q.querier, q.op, q.kind, Reply::Failed, out)
+                self.answer(&q, Reply::Failed, out)
             }
             Next::To(next) => {
                 (hop.named_by, hop.next, hop.back) = (self.me, next, back);
@@ -86,7 +86,7 @@ impl Peer {
         };
         if hop.q.timeouts > limit {
             let q = hop.q;
-            return self.answer(q.querier, q.op, q.kind, Reply::Failed, out);
+            return self.answer(&q, Reply::Failed, out);
         }
         let dead = if again { hop.named_by } else { hop.next };
         hop.avoid.push(dead);
