@@ -248,7 +248,7 @@ pub struct Params {
     /// Timeouts a finger repair may meet and go on (`u32::MAX`: no limit).
     pub repair_retries: u32,
     /// How many times a joiner sends its join to its well-known peer before it gives up: once
-    /// on a lossless network, where a timeout proves the peer dead; [`peer::JOIN_ATTEMPTS`]
+    /// on a lossless network, where a timeout proves the peer dead; 4 (`JOIN_ATTEMPTS`)
     /// when the network drops messages (`network.loss`).
     pub join_attempts: u32,
     /// Each finger-repair timer repairs every finger (see `OverlayConfig::fix_all_fingers`).
