@@ -19,6 +19,9 @@ use std::collections::BTreeSet;
 pub struct Oracle {
     /// Members (live peers that have joined), by ID, with their addresses.
     members: RankedMap<PeerIdx>,
+    /// The same members by address, one bit each: membership without a search of the ring
+    /// ([`Oracle::is_member`]).
+    member_bits: Vec<u64>,
     /// Keys that some store has placed in the DHT.
     stored: BTreeSet<RingId>,
     /// Every live peer, member or still joining, by ID: what the workload and the churn model
@@ -36,6 +39,7 @@ impl Oracle {
         debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
         let alive = RankedMap::from_sorted(peers.clone());
         Oracle {
+            member_bits: bits_of(&peers),
             members: RankedMap::from_sorted(peers),
             stored: BTreeSet::new(),
             alive,
@@ -50,6 +54,7 @@ impl Oracle {
         members.sort_unstable();
         debug_assert!(peers.windows(2).all(|w| w[0].0 < w[1].0), "duplicate peer IDs");
         Oracle {
+            member_bits: bits_of(&members),
             members: RankedMap::from_sorted(members),
             stored: BTreeSet::new(),
             alive: RankedMap::from_sorted(peers),
@@ -112,6 +117,12 @@ impl Oracle {
         }
     }
 
+    /// Whether peer `idx` is a member: O(1), where [`Oracle::find`] searches the ring.
+    pub fn is_member(&self, idx: PeerIdx) -> bool {
+        let i = idx.0 as usize;
+        self.member_bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+
     /// The address of the live peer with ID `id`.
     pub fn find(&self, id: RingId) -> Option<PeerIdx> {
         self.members.get(id)
@@ -164,10 +175,18 @@ impl Oracle {
     /// Adds a member (a peer that has joined the ring).
     pub fn insert(&mut self, id: RingId, idx: PeerIdx) {
         self.members.insert(id, idx);
+        let i = idx.0 as usize;
+        if self.member_bits.len() <= i / 64 {
+            self.member_bits.resize(i / 64 + 1, 0);
+        }
+        self.member_bits[i / 64] |= 1 << (i % 64);
     }
 
     /// Removes a member; returns whether it was one.
     pub fn remove(&mut self, id: RingId) -> bool {
+        let Some(idx) = self.members.get(id) else { return false };
+        let i = idx.0 as usize;
+        self.member_bits[i / 64] &= !(1 << (i % 64));
         self.members.remove(id)
     }
 
@@ -175,4 +194,17 @@ impl Oracle {
     pub fn is_stored(&self, key: RingId) -> bool {
         self.stored.contains(&key)
     }
+}
+
+/// One bit per address, set for the addresses of `members`.
+fn bits_of(members: &[(RingId, PeerIdx)]) -> Vec<u64> {
+    let mut bits = Vec::new();
+    for &(_, idx) in members {
+        let i = idx.0 as usize;
+        if bits.len() <= i / 64 {
+            bits.resize(i / 64 + 1, 0);
+        }
+        bits[i / 64] |= 1 << (i % 64);
+    }
+    bits
 }

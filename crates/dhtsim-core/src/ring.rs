@@ -105,6 +105,22 @@ pub fn successor_index(sorted: &[RingId], key: RingId) -> usize {
 /// steps over nearby, cached entries); the high ones, far away, by one binary search over the
 /// whole ring. `sorted` must be strictly increasing and non-empty.
 pub fn finger_indices(space: IdSpace, sorted: &[RingId], i: usize) -> Vec<usize> {
+    let mut fingers = Vec::with_capacity(space.bits() as usize);
+    finger_indices_while(space, sorted, i, |j| {
+        fingers.push(j);
+        true
+    });
+    fingers
+}
+
+/// [`finger_indices`], handed to `f` in finger order until it returns `false`: a caller that
+/// compares them with a table stops at the first difference without finding the rest.
+pub fn finger_indices_while(
+    space: IdSpace,
+    sorted: &[RingId],
+    i: usize,
+    mut f: impl FnMut(usize) -> bool,
+) {
     let n = sorted.len();
     let me = sorted[i];
     // Clockwise distance from `me` to the peer `k` places after it; the peer n places after it
@@ -119,13 +135,13 @@ pub fn finger_indices(space: IdSpace, sorted: &[RingId], i: usize) -> Vec<usize>
     };
     // Expected offset of finger b is n·2^b / 2^m: gallop while it is small.
     let near = |b: u32| (n as u128) << b < space.size() * 64;
-    let mut fingers = Vec::with_capacity(space.bits() as usize);
     let mut k = 1; // offset of the previous finger (at least the successor)
     for b in 0..space.bits() {
         let want = 1u128 << b;
         if !near(b) {
-            let j = successor_index(sorted, space.add(me, 1u64 << b));
-            fingers.push(j);
+            if !f(successor_index(sorted, space.add(me, 1u64 << b))) {
+                return;
+            }
             continue;
         }
         // Gallop: the first offset whose distance reaches `want` lies in (lo, hi].
@@ -141,9 +157,10 @@ pub fn finger_indices(space: IdSpace, sorted: &[RingId], i: usize) -> Vec<usize>
             if dist(mid) >= want { hi = mid } else { lo = mid }
         }
         k = hi;
-        fingers.push(if i + k >= n { i + k - n } else { i + k });
+        if !f(if i + k >= n { i + k - n } else { i + k }) {
+            return;
+        }
     }
-    fingers
 }
 
 #[cfg(test)]

@@ -553,7 +553,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                     self.engine.schedule_in(after, Event::Timer { peer: from, timer });
                 }
                 Command::Joined => self.joined(now, from),
-                Command::Report(report) => self.report(now, sender.id, report),
+                Command::Report(report) => self.report(now, sender.id, Some(from), report),
             }
         }
         self.restore_out(out);
@@ -595,26 +595,27 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let mut out = std::mem::take(&mut self.out);
         for cmd in out.drain(..) {
             if let Command::Report(report) = cmd {
-                self.report(now, at, report);
+                self.report(now, at, None, report);
             }
         }
         self.restore_out(out);
     }
 
-    /// Hands a protocol's report from peer `at` to the recorder. Inlined: out of line (as it
-    /// went once `Resolved` made it longer) it cost 2.7 % of a successor ring's instructions.
+    /// Hands a protocol's report from peer `at` (at address `from`, if live) to the recorder.
+    /// Inlined: out of line (as it went once `Resolved` made it longer) it cost 2.7 % of a
+    /// successor ring's instructions.
     #[inline(always)]
-    fn report(&mut self, now: SimTime, at: RingId, report: Report) {
+    fn report(&mut self, now: SimTime, at: RingId, from: Option<PeerIdx>, report: Report) {
         match report {
             Report::Reached(op) => self.recorder.reached(op, at),
             Report::TimedOut(op) => self.recorder.timed_out(op),
             Report::Answered(op, answered) => {
-                self.recorder.answered(op, at, answered, &mut self.oracle)
+                self.recorder.answered(op, at, from, answered, &mut self.oracle)
             }
             Report::Ended(op) => self.recorder.ended(now, op),
             Report::Resolved { op, by, hops, answered } => {
                 self.recorder.resolved(op, by, hops);
-                self.recorder.answered(op, by, answered, &mut self.oracle)
+                self.recorder.answered(op, by, None, answered, &mut self.oracle)
             }
         }
     }

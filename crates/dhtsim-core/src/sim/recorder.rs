@@ -264,17 +264,28 @@ impl Recorder {
         self.ops[op.0 as usize].timeouts += 1;
     }
 
-    /// Peer `by` answered the operation: note who answered and who should have.
+    /// Peer `by` (at address `by_idx`, if known) answered the operation: note who answered and
+    /// who should have.
     pub(super) fn answered(
         &mut self,
         op: OpId,
         by: RingId,
+        by_idx: Option<PeerIdx>,
         answered: Answered,
         oracle: &mut Oracle,
     ) {
         let op = &mut self.ops[op.0 as usize];
-        let (true_owner, _) =
-            if oracle.is_empty() { (op.key, PeerIdx(0)) } else { oracle.owner(op.key) };
+        // A key that is a member's ID is that member's, in both protocols' sense. SimGrid's
+        // lookups ask for a finger's ID and are nearly all answered by that finger, so this skips
+        // the search of the ring (6 % of that benchmark at 10^6 peers, cache misses in the
+        // oracle's blocks) for nearly every lookup.
+        let true_owner = if by == op.key && by_idx.is_some_and(|i| oracle.is_member(i)) {
+            by
+        } else if oracle.is_empty() {
+            op.key
+        } else {
+            oracle.owner(op.key).0
+        };
         let owner = (answered != Answered::Failed).then_some(by);
         let was_stored = oracle.is_stored(op.key);
         if answered == Answered::Stored {
@@ -465,7 +476,7 @@ mod tests {
         rec.reached(op, RingId(10));
         rec.timed_out(op);
         rec.reached(op, RingId(20));
-        rec.answered(op, RingId(20), Answered::Owner { values: Some(vec![]) }, &mut oracle);
+        rec.answered(op, RingId(20), None, Answered::Owner { values: Some(vec![]) }, &mut oracle);
         assert_eq!(rec.in_flight(), 1);
         rec.ended(SimTime(105), op);
         rec.ended(SimTime(205), op); // a second end is ignored
@@ -483,12 +494,12 @@ mod tests {
         let mut oracle = oracle();
         let mut rec = Recorder::new(true, false, SimDuration(1000), Vec::new());
         let store = rec.started(SimTime(0), RingId(10), RingId(15), OpKind::Store);
-        rec.answered(store, RingId(20), Answered::Stored, &mut oracle);
+        rec.answered(store, RingId(20), None, Answered::Stored, &mut oracle);
         rec.ended(SimTime(1), store);
         assert!(oracle.is_stored(RingId(15)), "a store reported as stored is noted");
         let mut outcome = |by: u64, answered: Answered| {
             let op = rec.started(SimTime(2), RingId(10), RingId(15), OpKind::Lookup);
-            rec.answered(op, RingId(by), answered, &mut oracle);
+            rec.answered(op, RingId(by), None, answered, &mut oracle);
             rec.ended(SimTime(3), op);
         };
         outcome(10, Answered::Owner { values: Some(vec![RingId(7)]) });
@@ -507,7 +518,7 @@ mod tests {
         let mut rec = Recorder::new(false, false, SimDuration(1000), Vec::new());
         for (start, by) in [(0, 20), (400, 20), (900, 10), (2000, 20)] {
             let op = rec.started(SimTime(start), RingId(10), RingId(15), OpKind::Lookup);
-            rec.answered(op, RingId(by), Answered::Owner { values: None }, &mut oracle);
+            rec.answered(op, RingId(by), None, Answered::Owner { values: None }, &mut oracle);
             rec.ended(SimTime(start + 50), op);
         }
         let done = rec.finish(SimTime::ZERO, 32);
