@@ -175,11 +175,7 @@ impl Oracle {
     /// Adds a member (a peer that has joined the ring).
     pub fn insert(&mut self, id: RingId, idx: PeerIdx) {
         self.members.insert(id, idx);
-        let i = idx.0 as usize;
-        if self.member_bits.len() <= i / 64 {
-            self.member_bits.resize(i / 64 + 1, 0);
-        }
-        self.member_bits[i / 64] |= 1 << (i % 64);
+        set_bit(&mut self.member_bits, idx);
     }
 
     /// Removes a member; returns whether it was one.
@@ -200,11 +196,16 @@ impl Oracle {
 fn bits_of(members: &[(RingId, PeerIdx)]) -> Vec<u64> {
     let mut bits = Vec::new();
     for &(_, idx) in members {
-        let i = idx.0 as usize;
-        if bits.len() <= i / 64 {
-            bits.resize(i / 64 + 1, 0);
-        }
-        bits[i / 64] |= 1 << (i % 64);
+        set_bit(&mut bits, idx);
     }
     bits
+}
+
+/// Sets the bit of address `idx`, growing `bits` to hold it.
+fn set_bit(bits: &mut Vec<u64>, idx: PeerIdx) {
+    let i = idx.0 as usize;
+    if bits.len() <= i / 64 {
+        bits.resize(i / 64 + 1, 0);
+    }
+    bits[i / 64] |= 1 << (i % 64);
 }
