@@ -572,6 +572,29 @@ def swarm_fluid():
                   "leechers: mean / λT", "seeds: mean / λ/γ + 1"], body)
 
 
+# Mean one-way latency of the default plane: 0.5214 x 150 ms + two access delays of 10.5 ms.
+PLANE_ONE_WAY_MS = 0.521405 * 150 + 21
+
+
+def latency_plane():
+    body = []
+    for r in rows("latency-plane"):
+        hops = float(r["hops_mean"])
+        # Messages in sequence on a lookup's critical path: the forwards and the answer
+        # (recursive), a request and a reply per step (iterative); Kademlia's rounds are not
+        # read off its hops.
+        sequential = {"Chord recursive": hops + 1, "Chord iterative": 2 * hops}.get(r["variant"])
+        predicted = f"{sequential * PLANE_ONE_WAY_MS:.0f}" if sequential else "—"
+        body.append([
+            r["variant"], r["population.peers"], f(hops), f(r["messages_per_lookup"], 1),
+            pm(r, "latency_ms_mean", 0), predicted, f(r["latency_ms_p50"], 0),
+            f(r["latency_ms_p95"], 0), f(r["stretch_p50"]), f(r["stretch_p95"]),
+        ])
+    return table(["variant", "N", "hops", "messages per lookup", "latency mean ± CI, ms",
+                  "sequential messages × 99.2 ms", "latency p50, ms", "latency p95, ms",
+                  "stretch p50", "stretch p95"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -587,6 +610,7 @@ TABLES = {
     "kademlia-path-length": kademlia_path_length,
     "kademlia-churn": kademlia_churn,
     "swarm-fluid": swarm_fluid,
+    "latency-plane": latency_plane,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

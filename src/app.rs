@@ -8,7 +8,7 @@ use crate::output::tables::{self, RunOutput};
 use crate::plot::PlotRun;
 use crate::scenario::{self, InputError, Scenario};
 use crate::shard::Shard;
-use dhtsim_core::config::{Config, Population};
+use dhtsim_core::config::{Config, Latency, Population};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -458,6 +458,12 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
     if out.lookups {
         files.push(("lookups.csv".into(), tables::lookups_csv(runs)));
     }
+    // A constant latency's distribution is the hop count's, scaled: only other models get one.
+    let latencies =
+        s.runs.iter().any(|r| !matches!(r.config.network.latency, Latency::Constant(_)));
+    if latencies {
+        files.push(("latency.csv".into(), tables::latency_csv(runs)));
+    }
     if out.plots {
         let plot_runs: Vec<PlotRun> = runs
             .iter()
@@ -476,6 +482,11 @@ pub fn render_files(s: &Scenario, runs: &[RunOutput]) -> Result<Vec<(String, Vec
                     protocol: r.result.protocol.name().to_string(),
                     maintenance_bytes_per_peer_s: s.maintenance_bytes_per_peer_s,
                     latency_ms_p50: s.latency_ms_p50_p95_p99.map(|l| l.0 as f64),
+                    latencies: if latencies {
+                        r.result.lookup_stats.latency_ms.iter().map(|(&l, &c)| (l, c)).collect()
+                    } else {
+                        Vec::new()
+                    },
                     swarm: r.result.swarm.as_ref().map(|sw| crate::plot::SwarmPlot {
                         leechers: sw.peers.iter().filter(|p| !p.initial_seeder).count() as u64,
                         downloads_s: sw

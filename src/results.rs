@@ -101,8 +101,8 @@ fn run_of<'r>(
         .ok_or_else(|| InputError::whole(file, format!("run {run} is not in summary.csv")))
 }
 
-/// The plot inputs of every run, from `summary.csv` (swept values, counts) and `hops.csv`
-/// (hop histograms).
+/// The plot inputs of every run, from `summary.csv` (swept values, counts), `hops.csv` (hop
+/// histograms) and the other tables written beside them.
 pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
     let summary_path = dir.join("summary.csv");
     let sfile = summary_path.display().to_string();
@@ -141,6 +141,7 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
                 "maintenance_bytes_per_peer_s",
             )?,
             latency_ms_p50: optional_real(&sfile, &row, "latency_ms_p50")?,
+            latencies: Vec::new(),
             swarm: None,
         });
     }
@@ -199,6 +200,14 @@ pub fn plot_runs(dir: &Path) -> Result<Vec<PlotRun>, InputError> {
             if let Some(r) = runs.iter_mut().find(|r| r.run == run) {
                 r.samples.push(point);
             }
+        }
+    }
+    if dir.join("latency.csv").exists() {
+        let lfile = dir.join("latency.csv").display().to_string();
+        for row in read_csv(dir, "latency.csv")? {
+            let run = number(&lfile, &row, "run")?;
+            let latency = (number(&lfile, &row, "latency_ms")?, number(&lfile, &row, "lookups")?);
+            run_of(&mut runs, &lfile, run)?.latencies.push(latency);
         }
     }
     let hfile = dir.join("hops.csv").display().to_string();

@@ -171,6 +171,14 @@ const SUMMARY_STATS: &[SummaryColumn] = &[
 /// others: absent otherwise, so that a lossless run writes the bytes it wrote before loss existed.
 const SUMMARY_LOSS: &[SummaryColumn] = &[("messages_dropped", |x| x.s.traffic.dropped.to_string())];
 
+/// `summary.csv`'s columns with a latency topology (`network.latency = "plane"`), after the
+/// others: each lookup's latency over the round trip between its querier and the true owner.
+const SUMMARY_STRETCH: &[SummaryColumn] = &[
+    ("stretch_mean", |x| float(x.s.stretch.map(|s| s.mean))),
+    ("stretch_p50", |x| float(x.s.stretch.map(|s| s.p50))),
+    ("stretch_p95", |x| float(x.s.stretch.map(|s| s.p95))),
+];
+
 /// `summary.csv`'s columns for swarm runs (SPEC §5), after the others; only in the summaries of
 /// swarm scenarios.
 const SUMMARY_SWARM: &[SummaryColumn] = &[
@@ -205,6 +213,9 @@ fn summary_table(rows: Vec<RunSummary<'_>>) -> Vec<u8> {
     columns.extend(fixed(SUMMARY_STATS));
     if rows.iter().any(|x| x.s.traffic.dropped > 0) {
         columns.extend(fixed(SUMMARY_LOSS));
+    }
+    if rows.iter().any(|x| x.s.stretch.is_some()) {
+        columns.extend(fixed(SUMMARY_STRETCH));
     }
     if rows.iter().any(|x| x.swarm.is_some()) {
         columns.extend(fixed(SUMMARY_SWARM));
@@ -284,53 +295,46 @@ pub fn swarm_csv(runs: &[RunOutput]) -> Vec<u8> {
     write_rows(rows)
 }
 
-#[derive(Serialize, Default)]
-struct LookupRow {
-    run: u64,
-    lookup: u64,
-    start_ms: u64,
-    origin: u64,
-    key: u64,
-    owner: Option<u64>,
-    true_owner: u64,
-    hops: u32,
-    timeouts: u32,
-    latency_ms: u64,
-    outcome: &'static str,
-    /// Holders found under the key, space-separated.
-    value: String,
-    /// Peers visited, origin first, space-separated (when `output.paths` is on).
-    path: String,
-}
+/// A column of `lookups.csv`, whose rows are the lookups of each run, with the run's number.
+type LookupColumn = (&'static str, fn(&(u64, &LookupRecord)) -> String);
+
+/// `lookups.csv`'s columns (SPEC §5), then the holders found and the path.
+const LOOKUP_COLUMNS: &[LookupColumn] = &[
+    ("run", |(run, _)| run.to_string()),
+    ("lookup", |(_, l)| l.lookup.to_string()),
+    ("start_ms", |(_, l)| l.start.as_ms().to_string()),
+    ("origin", |(_, l)| l.origin.0.to_string()),
+    ("key", |(_, l)| l.key.0.to_string()),
+    ("owner", |(_, l)| opt(l.owner.map(|o| o.0))),
+    ("true_owner", |(_, l)| l.true_owner.0.to_string()),
+    ("hops", |(_, l)| l.hops.to_string()),
+    ("timeouts", |(_, l)| l.timeouts.to_string()),
+    ("latency_ms", |(_, l)| l.latency.as_ms().to_string()),
+    ("outcome", |(_, l)| l.outcome.as_str().to_string()),
+    // Holders found under the key, space-separated.
+    ("value", |(_, l)| join_ids(&l.values)),
+    // Peers visited, origin first, space-separated (when `output.paths` is on).
+    ("path", |(_, l)| join_ids(&l.path)),
+];
+
+/// `lookups.csv`'s column with a latency topology: the round trip between the querier's host
+/// and the true owner's (absent otherwise, so runs without one write the bytes they wrote
+/// before topologies existed).
+const LOOKUP_TOPOLOGY: &[LookupColumn] =
+    &[("rtt_ms", |(_, l)| opt(l.round_trip.map(|r| r.as_ms())))];
 
 fn join_ids(ids: &[dhtsim_core::ring::RingId]) -> String {
     ids.iter().map(|id| id.0.to_string()).collect::<Vec<_>>().join(" ")
 }
 
-impl LookupRow {
-    fn new(run: u64, l: &LookupRecord) -> Self {
-        LookupRow {
-            run,
-            lookup: l.lookup,
-            start_ms: l.start.as_ms(),
-            origin: l.origin.0,
-            key: l.key.0,
-            owner: l.owner.map(|o| o.0),
-            true_owner: l.true_owner.0,
-            hops: l.hops,
-            timeouts: l.timeouts,
-            latency_ms: l.latency.as_ms(),
-            outcome: l.outcome.as_str(),
-            value: join_ids(&l.values),
-            path: join_ids(&l.path),
-        }
-    }
-}
-
 /// `lookups.csv`: one row per lookup of every run.
 pub fn lookups_csv(runs: &[RunOutput]) -> Vec<u8> {
-    let rows = runs.iter().flat_map(|r| r.result.lookups.iter().map(|l| LookupRow::new(r.run, l)));
-    write_rows(rows)
+    let mut columns = fixed(LOOKUP_COLUMNS);
+    if runs.iter().any(|r| r.result.lookups.iter().any(|l| l.round_trip.is_some())) {
+        columns.extend(fixed(LOOKUP_TOPOLOGY));
+    }
+    let rows = runs.iter().flat_map(|r| r.result.lookups.iter().map(move |l| (r.run, l)));
+    write_table(&columns, rows)
 }
 
 #[derive(Serialize, Default)]
@@ -465,6 +469,24 @@ pub fn hops_csv(runs: &[RunOutput]) -> Vec<u8> {
     write_rows(rows)
 }
 
+#[derive(Serialize, Default)]
+struct LatencyRow {
+    run: u64,
+    latency_ms: u64,
+    lookups: u64,
+}
+
+/// `latency.csv` (networks whose latency is not constant): the latency distribution of each
+/// run, one row per (run, latency in ms) that occurred, over the lookups answered by an owner:
+/// what the latency CDF plot is drawn from.
+pub fn latency_csv(runs: &[RunOutput]) -> Vec<u8> {
+    let rows = runs.iter().flat_map(|r| {
+        let latencies = r.result.lookup_stats.latency_ms.iter();
+        latencies.map(|(&latency_ms, &lookups)| LatencyRow { run: r.run, latency_ms, lookups })
+    });
+    write_rows(rows)
+}
+
 /// (hops, lookups) for each hop count that occurred among the lookups answered by an owner.
 pub fn hop_histogram(result: &RunResult) -> Vec<(u32, u64)> {
     result.lookup_stats.hop_histogram()
@@ -540,6 +562,13 @@ const POINT_METRICS: &[(&str, Metric)] = &[
     ("consistency_pairs", |s| Some(s.consistency.pairs as f64)),
 ];
 
+/// The statistics `summary_by_point.csv` aggregates with a latency topology, after the others.
+const POINT_STRETCH: &[(&str, Metric)] = &[
+    ("stretch_mean", |s| s.stretch.map(|x| x.mean)),
+    ("stretch_p50", |s| s.stretch.map(|x| x.p50)),
+    ("stretch_p95", |s| s.stretch.map(|x| x.p95)),
+];
+
 /// The two columns of `metric`: its mean over a point's runs and the half-width of its 95 %
 /// confidence interval, both empty when no run has it.
 fn metric_columns<'a>((name, metric): (&'a str, Metric)) -> [Column<'a, PointSummary<'a>>; 2] {
@@ -576,6 +605,9 @@ fn by_point_table<'a>(runs: &'a [RunSummary<'a>]) -> Vec<u8> {
     let mut columns = swept(first, |x: &PointSummary<'_>| x.point);
     columns.extend(fixed(POINT_KEY));
     columns.extend(POINT_METRICS.iter().copied().flat_map(metric_columns));
+    if runs.iter().any(|r| r.s.stretch.is_some()) {
+        columns.extend(POINT_STRETCH.iter().copied().flat_map(metric_columns));
+    }
     write_table(&columns, points)
 }
 
@@ -715,6 +747,7 @@ mod tests {
             timeouts: 300,
             messages: 600,
             latency_ms_mean: Some(2.5),
+            stretch: None,
             timeouts_p1_p99: Some((5, 6)),
             load: Some(LoadStats { mean: 7.5, p1: 8, p99: 9, max: 10 }),
             consistency: Consistency { pairs: 80, differing: 10 },
@@ -928,6 +961,7 @@ mod tests {
             hops: 4,
             timeouts: 0,
             latency: SimDuration(250),
+            round_trip: None,
             outcome: dhtsim_core::metrics::Outcome::Ok,
             values: vec![RingId(1)],
             path: vec![RingId(13), RingId(25)],
@@ -959,6 +993,12 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), LOOKUP_COLUMNS.join(","));
         assert_eq!(lines.next().unwrap(), "0,0,5,13,45,48,48,4,0,250,ok,1,13 25");
+        // With a topology, the round trip follows.
+        run.result.lookups[0].round_trip = Some(SimDuration(90));
+        let text = String::from_utf8(lookups_csv(std::slice::from_ref(&run))).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), format!("{},rtt_ms", LOOKUP_COLUMNS.join(",")));
+        assert_eq!(lines.next().unwrap(), "0,0,5,13,45,48,48,4,0,250,ok,1,13 25,90");
         run.result.lookups.clear();
         let empty = String::from_utf8(lookups_csv(&[run])).unwrap();
         assert_eq!(empty.trim_end(), LOOKUP_COLUMNS.join(","));

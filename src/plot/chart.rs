@@ -512,6 +512,54 @@ impl Chart for DownloadCdf<'_> {
     }
 }
 
+/// The cumulative distribution of lookup latency at one N, one line per variant.
+pub struct LatencyCdf<'a> {
+    /// Each variant's label and latency histogram ((ms, lookups), ascending).
+    pub curves: &'a [(String, Vec<(u64, u64)>)],
+    /// The number of peers shown.
+    pub n: u64,
+}
+
+impl Chart for LatencyCdf<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let last = self.curves.iter().filter_map(|(_, h)| h.last()).map(|&(ms, _)| ms);
+        let x_max = last.max().unwrap_or(1).max(1) as f64 * 1.05;
+        let mut chart = ChartBuilder::on(area)
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .caption(format!("Lookup latency at N = {}", self.n), ("sans-serif", 22))
+            .build_cartesian_2d(0f64..x_max, 0f64..1.02)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_desc("latency, ms")
+            .y_desc("share of lookups at most this long")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (label, hist)) in self.curves.iter().enumerate() {
+            let c = color(i);
+            let n = hist.iter().map(|&(_, count)| count).sum::<u64>().max(1) as f64;
+            let mut points = vec![(0.0, 0.0)];
+            let mut seen = 0;
+            for &(ms, count) in hist {
+                points.push((ms as f64, seen as f64 / n));
+                seen += count;
+                points.push((ms as f64, seen as f64 / n));
+            }
+            points.push((x_max, 1.0));
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+                .label(label.clone())
+                .legend(swatch(c, 2));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 13)
+    }
+}
+
 /// Seeders and leechers over time, one line per variant (its first run).
 pub struct SwarmPopulation<'a> {
     /// The variants.

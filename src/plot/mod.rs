@@ -12,6 +12,8 @@
 //!   time, for the last run that has samples;
 //! - `ring_convergence`: the share of members whose successor is right over virtual time, one
 //!   line per sweep point, when the rings are built by simultaneous joins;
+//! - `latency_cdf`: the cumulative distribution of lookup latency per variant at the hop
+//!   distribution's N (seeds pooled), when the latency is not constant;
 //! - `cost_vs_latency`: maintenance bytes per live peer per second against median lookup
 //!   latency, one point per sweep point (pooled over seeds), and each protocol's convex hull
 //!   (Li et al., INFOCOM 2005), when every run maintains its overlay and the sweep has named
@@ -53,6 +55,9 @@ pub struct PlotRun {
     pub maintenance_bytes_per_peer_s: Option<f64>,
     /// Median latency of the lookups answered by an owner, ms, if any.
     pub latency_ms_p50: Option<f64>,
+    /// Latency histogram of the same lookups: (ms, lookups), ascending; empty with a constant
+    /// latency (then the hop distribution says it all).
+    pub latencies: Vec<(u64, u64)>,
     /// A swarm run's downloads and population, if it is one.
     pub swarm: Option<SwarmPlot>,
 }
@@ -347,6 +352,26 @@ pub struct Variant {
     pub by_n: Vec<Pooled>,
 }
 
+/// Latency histograms per variant at `n` peers (seeds pooled), labelled, in order of first
+/// appearance; variants without latencies are left out.
+pub fn latency_curves(runs: &[PlotRun], n: u64) -> Vec<(String, Vec<(u64, u64)>)> {
+    let mut order: Vec<Vec<(String, String)>> = Vec::new();
+    let mut pooled: Vec<BTreeMap<u64, u64>> = Vec::new();
+    for r in runs.iter().filter(|r| r.peers == n && !r.latencies.is_empty()) {
+        let key: Vec<(String, String)> =
+            r.point.iter().filter(|(k, _)| k != PEERS_KEY).cloned().collect();
+        let i = order.iter().position(|k| *k == key).unwrap_or_else(|| {
+            order.push(key);
+            pooled.push(BTreeMap::new());
+            order.len() - 1
+        });
+        for &(ms, count) in &r.latencies {
+            *pooled[i].entry(ms).or_default() += count;
+        }
+    }
+    order.iter().zip(pooled).map(|(p, h)| (label(p), h.into_iter().collect())).collect()
+}
+
 /// Groups runs into variants (in order of first appearance) and pools each variant's runs at
 /// each N.
 pub fn variants(runs: &[PlotRun]) -> Vec<Variant> {
@@ -537,6 +562,11 @@ pub fn render_all(
     }
     let n = distribution_n.filter(|n| ns.contains(n)).or_else(|| ns.last().copied());
     if let Some(n) = n {
+        let latencies = latency_curves(runs, n);
+        if !latencies.is_empty() {
+            let chart = chart::LatencyCdf { curves: &latencies, n };
+            files.extend(chart::both("latency_cdf", &chart)?);
+        }
         let dist = chart::HopDistribution { variants: &variants, n };
         files.extend(chart::both("hop_distribution", &dist)?);
     }
@@ -567,6 +597,7 @@ mod tests {
             protocol: "chord".into(),
             maintenance_bytes_per_peer_s: None,
             latency_ms_p50: None,
+            latencies: Vec::new(),
             swarm: None,
         }
     }
@@ -683,6 +714,7 @@ mod cost_tests {
             protocol: protocol.into(),
             maintenance_bytes_per_peer_s: Some(cost),
             latency_ms_p50: Some(latency),
+            latencies: Vec::new(),
             swarm: None,
         }
     }

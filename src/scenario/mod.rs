@@ -15,7 +15,7 @@ use dhtsim_core::churn::{
 };
 use dhtsim_core::config::{
     Action, Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency,
-    LookupStyle, NetworkConfig, OverlayConfig, Population, ProtocolKind, ScheduledStep,
+    LookupStyle, NetworkConfig, OverlayConfig, Plane, Population, ProtocolKind, ScheduledStep,
     ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
@@ -152,6 +152,13 @@ pub mod defaults {
     pub const LATENCY_MIN_MS: u64 = 10;
     /// `network.latency_max_ms` (uniform model).
     pub const LATENCY_MAX_MS: u64 = 100;
+    /// `network.plane_ms` (plane model): with the default access delays, a mean one-way
+    /// latency of about 99 ms (docs/scenario.md).
+    pub const PLANE_MS: u64 = 150;
+    /// `network.access_min_ms` (plane model).
+    pub const ACCESS_MIN_MS: u64 = 1;
+    /// `network.access_max_ms` (plane model).
+    pub const ACCESS_MAX_MS: u64 = 20;
 }
 
 /// Reads the scenario at `path`, applies `overrides` (`KEY=VALUE`) and `seed` (if given), and
@@ -1388,23 +1395,32 @@ fn check_membership(
 
 fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     let t = r.table(top, "network", "network");
-    let model = r.choice(&t, "latency", &["constant", "uniform"]);
+    let model = r.choice(&t, "latency", &["constant", "uniform", "plane"]);
     let ms = |r: &mut Reader<'_>, key, default| {
         r.int(&t, key, 0, u32::MAX as i128).map_or(SimDuration(default), |v| SimDuration(v as u64))
     };
     let constant = ms(r, "latency_ms", defaults::LATENCY_MS);
     let min = ms(r, "latency_min_ms", defaults::LATENCY_MIN_MS);
     let max = ms(r, "latency_max_ms", defaults::LATENCY_MAX_MS);
+    let plane = Plane {
+        side: ms(r, "plane_ms", defaults::PLANE_MS),
+        access_min: ms(r, "access_min_ms", defaults::ACCESS_MIN_MS),
+        access_max: ms(r, "access_max_ms", defaults::ACCESS_MAX_MS),
+        jitter: ms(r, "jitter_ms", 0),
+    };
     let model_name = model.unwrap_or("constant");
-    let unused: &[&'static str] = match model_name {
-        "uniform" => &["latency_ms"],
-        _ => &["latency_min_ms", "latency_max_ms"],
+    const PLANE_KEYS: [&str; 4] = ["plane_ms", "access_min_ms", "access_max_ms", "jitter_ms"];
+    let unused: Vec<&'static str> = match model_name {
+        "uniform" => [&["latency_ms"][..], &PLANE_KEYS].concat(),
+        "plane" => vec!["latency_ms", "latency_min_ms", "latency_max_ms"],
+        _ => [&["latency_min_ms", "latency_max_ms"][..], &PLANE_KEYS].concat(),
     };
     for key in unused {
         r.ignored(&t, key, &format!("has no effect with `latency = \"{model_name}\"`"));
     }
     let latency = match model_name {
         "uniform" => Latency::Uniform { min, max },
+        "plane" => Latency::Plane(plane),
         _ => Latency::Constant(constant),
     };
     let loss = match r.number(&t, "loss") {

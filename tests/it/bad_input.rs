@@ -313,6 +313,14 @@ fn sweep_variants_need_unique_names_and_plain_values() {
 }
 
 #[test]
+fn a_plane_whose_access_delays_are_reversed_or_that_carries_a_swarm() {
+    let text = "seed = 1\n[network]\nlatency = \"plane\"\naccess_min_ms = 30\naccess_max_ms = 10\n";
+    rejects(text, 5, Some("network.access_max_ms"), "at least access_min_ms (30), got 10");
+    let swarm = "seed = 1\n[network]\nlatency = \"plane\"\n[swarm]\npieces = 10\n";
+    rejects(swarm, 3, Some("network.latency"), "not supported with [swarm]");
+}
+
+#[test]
 fn loss_outside_zero_to_one() {
     for (value, needle) in [("1", "less than 1, got 1"), ("-0.1", "at least 0"), ("1.5", "got 1.5")]
     {

@@ -241,7 +241,7 @@ pub(crate) fn keys() -> Vec<Key> {
     add("overlay.refresh_s", positive_s(), format!("{kad}refresh_s = @\n"), "3600");
     add("overlay.republish_s", positive_s(), format!("{kad}republish_s = @\n"), "3600");
     // [network]
-    let latency = Ty::Choice(&["constant", "uniform"]);
+    let latency = Ty::Choice(&["constant", "uniform", "plane"]);
     add("network.latency", latency, "[network]\nlatency = @\n".into(), "\"constant\"");
     add("network.latency_ms", Ty::Int(0, U32), "[network]\nlatency_ms = @\n".into(), "50");
     let uniform = "[network]\nlatency = \"uniform\"\n";
@@ -257,6 +257,21 @@ pub(crate) fn keys() -> Vec<Key> {
         format!("{uniform}latency_min_ms = 0\nlatency_max_ms = @\n"),
         "100",
     );
+    let plane = "[network]\nlatency = \"plane\"\n";
+    add("network.plane_ms", Ty::Int(0, U32), format!("{plane}plane_ms = @\n"), "150");
+    add(
+        "network.access_min_ms",
+        Ty::Int(0, U32),
+        format!("{plane}access_min_ms = @\naccess_max_ms = 4294967295\n"),
+        "1",
+    );
+    add(
+        "network.access_max_ms",
+        Ty::Int(0, U32),
+        format!("{plane}access_min_ms = 0\naccess_max_ms = @\n"),
+        "20",
+    );
+    add("network.jitter_ms", Ty::Int(0, U32), format!("{plane}jitter_ms = @\n"), "5");
     let loss = num(0.0, true, 1.0, false);
     add("network.loss", loss, "[network]\nloss = @\n".into(), "0.1");
     // [workload]

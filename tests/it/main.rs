@@ -22,6 +22,7 @@ mod shard;
 mod shortcuts;
 mod static_ring;
 mod swarm;
+mod topology;
 mod validation;
 
 use std::path::{Path, PathBuf};

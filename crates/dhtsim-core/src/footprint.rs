@@ -204,6 +204,13 @@ pub fn mean_latency_ms(cfg: &Config) -> f64 {
     match cfg.network.latency {
         Latency::Constant(d) => d.as_ms() as f64,
         Latency::Uniform { min, max } => (min.as_ms() + max.as_ms()) as f64 / 2.0,
+        // Two points drawn uniformly in a unit square are 0.5214 apart on average
+        // ((2 + √2 + 5·ln(1 + √2)) / 15), and each end adds a mean access delay.
+        Latency::Plane(p) => {
+            0.521_405 * p.side.as_ms() as f64
+                + (p.access_min.as_ms() + p.access_max.as_ms()) as f64
+                + p.jitter.as_ms() as f64 / 2.0
+        }
     }
 }
 
@@ -344,8 +351,22 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let hops = mean_hops(cfg);
     let join_paths = if cfg.record_paths { joined * grown(hops + 1.0, 8) } else { 0.0 };
     let peer_results = nodes * size_of::<PeerRecord>() as f64 + join_paths;
-    let peers =
-        nodes * per_node + built * per_built + shared_ring + fingers + cache + oracle + join_paths;
+    // With a topology, each host's place, drawn as the run reaches it.
+    let places = match cfg.network.latency {
+        Latency::Plane(_) => {
+            let hosts = nodes / cfg.overlay.virtual_nodes.max(1) as f64;
+            grown(hosts, size_of::<crate::network::Place>())
+        }
+        _ => 0.0,
+    };
+    let peers = nodes * per_node
+        + built * per_built
+        + shared_ring
+        + fingers
+        + cache
+        + oracle
+        + join_paths
+        + places;
 
     // A record per lookup only when asked for (its holders when keys are stored, its path when
     // paths are recorded); operation state only while in flight (the slot is reused), plus

@@ -54,6 +54,10 @@ pub struct LookupRecord {
     pub timeouts: u32,
     /// From the start until the answer reached the querier.
     pub latency: SimDuration,
+    /// With a latency topology, the round trip between the querier's host and the true owner's,
+    /// without jitter (0 when they share a host): what the latency is compared with.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub round_trip: Option<SimDuration>,
     /// How it ended.
     pub outcome: Outcome,
     /// Holders found under the key.
@@ -235,6 +239,12 @@ pub struct LookupStats {
     /// How many of those lookups took each latency, in ms (exact; a run has at most as many
     /// distinct latencies as lookups, and with constant delays only a few).
     pub latency_ms: std::collections::BTreeMap<u64, u64>,
+    /// With a latency topology, how many of those lookups had each latency stretch, in
+    /// thousandths: the latency over the round trip between the querier and the true owner,
+    /// rounded to the nearest thousandth (lookups whose querier and true owner share a host
+    /// have none).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub stretch_milli: std::collections::BTreeMap<u64, u64>,
     /// Whether lookups for the same key at about the same time named the same owner: computed
     /// once, when the run ends, from every answered lookup's key, start and owner (see
     /// [`Consistency`]); [`add`](LookupStats::add) leaves it alone.
@@ -263,6 +273,16 @@ impl LookupStats {
             *self.latency_ms.entry(latency.as_ms()).or_default() += 1;
         }
         bump(&mut self.timeouts, timeouts);
+    }
+
+    /// Counts the stretch of a lookup answered by an owner that took `latency`, whose querier
+    /// and true owner are `round_trip` apart (nothing when they share a host).
+    pub fn add_stretch(&mut self, latency: SimDuration, round_trip: SimDuration) {
+        let (l, r) = (latency.as_ms() as u128, round_trip.as_ms() as u128);
+        if r > 0 {
+            let milli = ((l * 2000 + r) / (2 * r)) as u64;
+            *self.stretch_milli.entry(milli).or_default() += 1;
+        }
     }
 
     /// Lookups that ended.
@@ -500,6 +520,9 @@ pub struct Summary {
     pub latency_ms_mean: Option<f64>,
     /// Median, 95th and 99th percentile (nearest rank) of the same latencies, in ms.
     pub latency_ms_p50_p95_p99: Option<(u64, u64, u64)>,
+    /// With a latency topology, the latency stretch of the same lookups (those whose querier
+    /// and true owner are different hosts).
+    pub stretch: Option<StretchStats>,
     /// 1st and 99th percentile of timed-out forwards per lookup, over all lookups.
     pub timeouts_p1_p99: Option<(u32, u32)>,
     /// Stored entries per live physical peer at the end (see [`RunResult::load`]).
@@ -514,6 +537,31 @@ pub struct Summary {
     /// The same without lookup traffic: what keeping the overlay (joins, maintenance, pings,
     /// stores) costs.
     pub maintenance_bytes_per_peer_s: Option<f64>,
+}
+
+/// Mean and nearest-rank percentiles of lookups' latency stretch (latency over the round trip
+/// between querier and true owner), from thousandths.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StretchStats {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+impl StretchStats {
+    /// The statistics of a histogram of stretches in thousandths; `None` when it is empty.
+    pub fn of(milli: &std::collections::BTreeMap<u64, u64>) -> Option<StretchStats> {
+        let n: u64 = milli.values().sum();
+        let sum: u128 = milli.iter().map(|(&s, &c)| s as u128 * c as u128).sum();
+        (n > 0).then(|| StretchStats {
+            mean: sum as f64 / n as f64 / 1000.0,
+            p50: percentile_of_map(milli, 50) as f64 / 1000.0,
+            p95: percentile_of_map(milli, 95) as f64 / 1000.0,
+        })
+    }
 }
 
 /// Mean and nearest-rank percentiles of the entries per peer.
@@ -590,6 +638,7 @@ impl Summary {
                 let at = |p| percentile_of_map(&st.latency_ms, p);
                 (at(50), at(95), at(99))
             }),
+            stretch: StretchStats::of(&st.stretch_milli),
             timeouts_p1_p99: (st.count() > 0).then(|| {
                 (percentile_of_counts(&st.timeouts, 1), percentile_of_counts(&st.timeouts, 99))
             }),

@@ -3,13 +3,15 @@
 //!
 //! Owns message latency and loss. It draws from the run's network stream only, so a different
 //! latency or loss never changes peer IDs, churn or the workload; without loss it draws nothing
-//! for it, so a lossless run is the same run as before loss existed.
+//! for it, so a lossless run is the same run as before loss existed. With the plane topology
+//! ([`Plane`]) each host's place comes from the topology stream instead, by host number, and
+//! the network stream gives only the jitter and the losses.
 
-use crate::config::Latency;
+use crate::config::{Latency, Plane};
 use crate::protocol::PeerIdx;
-use crate::rng::Rng;
+use crate::rng::{Purpose, Rng, stream};
 use crate::time::SimDuration;
-use rand::RngExt;
+use rand::{Rng as _, RngExt};
 
 /// Delivery delays for one run.
 #[derive(Debug)]
@@ -17,13 +19,19 @@ pub struct Network {
     latency: Latency,
     loss: f64,
     rng: Rng,
+    /// The hosts' places when the latency model is the plane.
+    topology: Option<Topology>,
 }
 
 impl Network {
-    /// A lossless network with the given latency model, drawing from `rng` (the run's network
-    /// stream).
-    pub fn new(latency: Latency, rng: Rng) -> Self {
-        Network { latency, loss: 0.0, rng }
+    /// A lossless network with the given latency model, drawing from the stream `purpose` of
+    /// the run seeded with `seed` (and, for the plane, placing hosts from its topology stream).
+    pub fn new(latency: Latency, seed: u64, purpose: Purpose) -> Self {
+        let topology = match latency {
+            Latency::Plane(plane) => Some(Topology::new(plane, seed)),
+            _ => None,
+        };
+        Network { latency, loss: 0.0, rng: stream(seed, purpose), topology }
     }
 
     /// The same network dropping each message with probability `loss` (in [0, 1)).
@@ -39,21 +47,131 @@ impl Network {
         self.loss > 0.0 && self.rng.random_bool(self.loss)
     }
 
-    /// One-way delay of a message from `from` to `to`. A peer reaches itself instantly.
-    pub fn delay(&mut self, from: PeerIdx, to: PeerIdx) -> SimDuration {
+    /// One-way delay of a message from `from` to `to`, which run on the hosts `host` gives
+    /// (asked only with a topology). A peer reaches itself instantly, and with a topology so
+    /// does a host.
+    #[inline]
+    pub fn delay(
+        &mut self,
+        from: PeerIdx,
+        to: PeerIdx,
+        host: impl Fn(PeerIdx) -> u32,
+    ) -> SimDuration {
         if from == to {
             return SimDuration::ZERO;
         }
-        self.draw()
+        match &mut self.topology {
+            None => self.draw(),
+            Some(topology) => {
+                let (a, b) = (host(from), host(to));
+                if a == b {
+                    return SimDuration::ZERO;
+                }
+                let base = topology.one_way(a, b);
+                let jitter = topology.plane.jitter.as_ms();
+                if jitter == 0 {
+                    base
+                } else {
+                    SimDuration(base.as_ms() + self.rng.random_range(0..=jitter))
+                }
+            }
+        }
     }
 
-    /// One-way delay of a message between two different peers.
+    /// The round trip between hosts `a` and `b` without jitter (0 for one host), if the network
+    /// has a topology: what a lookup's latency is compared with (its stretch).
+    pub fn round_trip(&mut self, a: u32, b: u32) -> Option<SimDuration> {
+        let topology = self.topology.as_mut()?;
+        Some(if a == b {
+            SimDuration::ZERO
+        } else {
+            SimDuration(topology.one_way(a, b).as_ms() * 2)
+        })
+    }
+
+    /// One-way delay of a message between two different peers, with no topology.
     pub fn draw(&mut self) -> SimDuration {
         match self.latency {
             Latency::Constant(d) => d,
             Latency::Uniform { min, max } => {
                 SimDuration(self.rng.random_range(min.as_ms()..=max.as_ms()))
             }
+            Latency::Plane(_) => unreachable!("a delay in the plane is between two hosts"),
+        }
+    }
+}
+
+/// Where each host sits in the plane: a point and an access delay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Place {
+    /// Coordinates, in ms of propagation delay from a corner of the square.
+    pub x: f64,
+    /// See `x`.
+    pub y: f64,
+    /// The host's access delay.
+    pub access: SimDuration,
+}
+
+/// The hosts' places in a [`Plane`]. Host h's place comes from words 4h .. 4h + 3 of the
+/// run's topology stream (x, y, access delay, one word unused), so it depends on nothing but the
+/// seed and h; places are drawn on first use and kept.
+#[derive(Debug)]
+pub struct Topology {
+    plane: Plane,
+    seed: u64,
+    places: Vec<Place>,
+}
+
+/// Words of the topology stream per host.
+const WORDS_PER_HOST: u128 = 4;
+
+impl Topology {
+    /// The plane's hosts for the run seeded with `seed`.
+    pub fn new(plane: Plane, seed: u64) -> Self {
+        Topology { plane, seed, places: Vec::new() }
+    }
+
+    /// Host `h`'s place.
+    pub fn place(&mut self, h: u32) -> Place {
+        let h = h as usize;
+        if h >= self.places.len() {
+            self.draw_places(h + 1);
+        }
+        self.places[h]
+    }
+
+    /// One-way latency between two distinct hosts, without jitter: the distance between their
+    /// points, rounded to whole ms, plus both access delays.
+    pub fn one_way(&mut self, a: u32, b: u32) -> SimDuration {
+        let (p, q) = (self.place(a), self.place(b));
+        let (dx, dy) = (p.x - q.x, p.y - q.y);
+        // Basic operations and the square root are correctly rounded in IEEE 754: the same
+        // bytes on every machine.
+        let distance = (dx * dx + dy * dy).sqrt().round() as u64;
+        SimDuration(distance + p.access.as_ms() + q.access.as_ms())
+    }
+
+    /// Draws the places of hosts up to `len` (exclusive), continuing the stream where the
+    /// last drawn host ended.
+    #[cold]
+    fn draw_places(&mut self, len: usize) {
+        let mut rng = stream(self.seed, Purpose::Topology);
+        rng.set_word_pos(self.places.len() as u128 * WORDS_PER_HOST);
+        let side = self.plane.side.as_ms() as f64;
+        let (min, max) = (self.plane.access_min.as_ms(), self.plane.access_max.as_ms());
+        // A 32-bit word scaled to [0, 1): exact in an f64.
+        let unit = |w: u32| w as f64 / (1u64 << 32) as f64;
+        self.places.reserve(len - self.places.len());
+        while self.places.len() < len {
+            let (wx, wy, wa, _) = (rng.next_u32(), rng.next_u32(), rng.next_u32(), rng.next_u32());
+            // min + floor(wa · (max - min + 1) / 2^32): every whole ms of the range, with a
+            // bias below 2^-20 for any range of ms that fits in this model.
+            let access = min + ((wa as u64 * (max - min + 1)) >> 32);
+            self.places.push(Place {
+                x: unit(wx) * side,
+                y: unit(wy) * side,
+                access: SimDuration(access),
+            });
         }
     }
 }
@@ -61,36 +179,99 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Purpose, stream};
 
     #[test]
     fn uniform_stays_in_range_and_self_is_instant() {
         let lat = Latency::Uniform { min: SimDuration(10), max: SimDuration(20) };
-        let mut n = Network::new(lat, stream(1, Purpose::Network));
+        let mut n = Network::new(lat, 1, Purpose::Network);
         let mut seen = [false; 11];
         for _ in 0..2000 {
-            let d = n.delay(PeerIdx(0), PeerIdx(1)).as_ms();
+            let d = n.delay(PeerIdx(0), PeerIdx(1), |p| p.0).as_ms();
             assert!((10..=20).contains(&d));
             seen[(d - 10) as usize] = true;
         }
         assert!(seen.iter().all(|&s| s), "every value in the range occurs");
-        assert_eq!(n.delay(PeerIdx(3), PeerIdx(3)), SimDuration::ZERO);
+        assert_eq!(n.delay(PeerIdx(3), PeerIdx(3), |p| p.0), SimDuration::ZERO);
     }
 
     #[test]
     fn loss_drops_its_share_and_no_loss_draws_nothing() {
         let lat = Latency::Uniform { min: SimDuration(10), max: SimDuration(20) };
-        let mut lossy = Network::new(lat, stream(1, Purpose::Network)).with_loss(0.2);
+        let mut lossy = Network::new(lat, 1, Purpose::Network).with_loss(0.2);
         let dropped = (0..100_000).filter(|_| lossy.dropped()).count();
         // Binomial(10^5, 0.2): standard deviation 126.
         assert!((19_500..20_500).contains(&dropped), "{dropped}");
         // Without loss the stream is untouched: the latencies are those of a network that
         // never asked.
-        let mut plain = Network::new(lat, stream(1, Purpose::Network));
-        let mut asked = Network::new(lat, stream(1, Purpose::Network));
+        let mut plain = Network::new(lat, 1, Purpose::Network);
+        let mut asked = Network::new(lat, 1, Purpose::Network);
         for _ in 0..1000 {
             assert!(!asked.dropped());
             assert_eq!(asked.draw(), plain.draw());
         }
+    }
+
+    fn plane(jitter: u64) -> Plane {
+        Plane {
+            side: SimDuration(150),
+            access_min: SimDuration(1),
+            access_max: SimDuration(20),
+            jitter: SimDuration(jitter),
+        }
+    }
+
+    #[test]
+    fn a_host_place_depends_on_its_number_alone() {
+        let mut in_order = Topology::new(plane(0), 9);
+        let ahead: Vec<Place> = (0..50).map(|h| in_order.place(h)).collect();
+        // Reached out of order (a late joiner first), every place is the same.
+        let mut scattered = Topology::new(plane(0), 9);
+        for h in [49, 3, 17, 0, 48] {
+            assert_eq!(scattered.place(h), ahead[h as usize]);
+        }
+        for p in &ahead {
+            assert!((0.0..150.0).contains(&p.x) && (0.0..150.0).contains(&p.y), "{p:?}");
+            assert!((1..=20).contains(&p.access.as_ms()), "{p:?}");
+        }
+        let other_seed: Vec<Place> =
+            (0..50).map(|h| Topology::new(plane(0), 10).place(h)).collect();
+        assert_ne!(ahead, other_seed);
+    }
+
+    #[test]
+    fn plane_latency_is_distance_plus_both_access_delays() {
+        let mut t = Topology::new(plane(0), 4);
+        let (p, q) = (t.place(2), t.place(7));
+        let distance = ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt().round() as u64;
+        let expected = distance + p.access.as_ms() + q.access.as_ms();
+        assert_eq!(t.one_way(2, 7).as_ms(), expected);
+        assert_eq!(t.one_way(7, 2).as_ms(), expected, "symmetric");
+        // Through the network: host of peer i is i / 2 (two virtual nodes per host).
+        let mut n = Network::new(Latency::Plane(plane(0)), 4, Purpose::Network);
+        let host = |p: PeerIdx| p.0 / 2;
+        assert_eq!(n.delay(PeerIdx(4), PeerIdx(14), host).as_ms(), expected);
+        assert_eq!(n.delay(PeerIdx(4), PeerIdx(5), host), SimDuration::ZERO, "same host");
+        assert_eq!(n.round_trip(2, 7), Some(SimDuration(2 * expected)));
+        assert_eq!(n.round_trip(3, 3), Some(SimDuration::ZERO));
+        let mut constant = Network::new(Latency::Constant(SimDuration(50)), 4, Purpose::Network);
+        assert_eq!(constant.round_trip(2, 7), None);
+        // Mean one-way latency over many pairs: 0.5214 · 150 + 2 · 10.5 = 99.2 ms.
+        let pairs = 20_000u32;
+        let sum: u64 = (0..pairs).map(|i| t.one_way(2 * i, 2 * i + 1).as_ms()).sum();
+        let mean = sum as f64 / pairs as f64;
+        assert!((mean - 99.2).abs() < 1.0, "mean one-way latency {mean}");
+    }
+
+    #[test]
+    fn jitter_adds_up_to_its_bound_from_the_network_stream() {
+        let mut t = Topology::new(plane(0), 4);
+        let base = t.one_way(0, 1).as_ms();
+        let mut n = Network::new(Latency::Plane(plane(5)), 4, Purpose::Network);
+        let mut seen = [false; 6];
+        for _ in 0..500 {
+            let extra = n.delay(PeerIdx(0), PeerIdx(1), |p| p.0).as_ms() - base;
+            seen[extra as usize] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "every jitter in 0 ..= 5 occurs");
     }
 }

@@ -39,6 +39,9 @@ pub enum Purpose {
     SwarmNetwork = 8,
     /// A swarm's peers as overlay members: their IDs and the members they join through.
     SwarmOverlay = 9,
+    /// Where each host sits in a latency topology (`network.latency = "plane"`), drawn by host
+    /// number at a fixed position of the stream.
+    Topology = 10,
 }
 
 /// The generator for `purpose` in the run seeded with `seed`.

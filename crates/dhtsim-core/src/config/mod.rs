@@ -351,6 +351,29 @@ pub enum Latency {
         /// Longest latency (`>= min`).
         max: SimDuration,
     },
+    /// Hosts placed in a plane (a synthetic topology, as OverSim's simple underlay): the
+    /// latency between two hosts is their distance plus both access delays, plus jitter.
+    Plane(Plane),
+}
+
+/// A synthetic latency topology: each host (a physical peer; its virtual nodes share it) gets a
+/// point drawn uniformly in a square and an access delay, from the run's topology stream, by
+/// host number, so a host's place does not depend on when it was created or on any other
+/// draw. The one-way latency between two distinct hosts is the Euclidean distance between their
+/// points rounded to whole milliseconds, plus both access delays, plus a per-message jitter
+/// drawn from the network stream; a host reaches itself instantly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plane {
+    /// Side of the square, in milliseconds of one-way propagation delay.
+    pub side: SimDuration,
+    /// Shortest access delay of a host (its last mile, paid on every message it sends or
+    /// receives).
+    pub access_min: SimDuration,
+    /// Longest access delay of a host (`>= access_min`).
+    pub access_max: SimDuration,
+    /// Largest extra delay of a message: each draws a whole number of ms in `0 ..= jitter`
+    /// (no draw when 0).
+    pub jitter: SimDuration,
 }
 
 /// Message delivery.

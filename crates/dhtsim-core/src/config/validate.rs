@@ -13,7 +13,8 @@ impl Config {
     /// - at least one peer; random peers fit the space (at most `min(2^m, 2^32 - 1)`); listed
     ///   IDs are inside the space and distinct (`population.peers`, `population.ids`);
     /// - a ring formed by joins draws its peers at random (`population.bootstrap`);
-    /// - a uniform latency has `min <= max` (`network.latency_max_ms`);
+    /// - a uniform latency has `min <= max` (`network.latency_max_ms`), a plane's access delays
+    ///   too (`network.access_max_ms`);
     /// - per-peer lookups have a positive interval and no lookup count; keys drawn from stored
     ///   files need files; a Zipf exponent is at least 0 (`workload.*`);
     /// - scripted events happen before the end of the run and name IDs of the space
@@ -27,6 +28,7 @@ impl Config {
     /// - a ring formed by joins needs maintenance and has no virtual nodes;
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
     ///   space (`overlay.virtual_nodes`);
+    /// - a swarm does not use the plane topology (`network.latency`);
     /// - samples have a positive interval (`output.sample_s`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check_window()?;
@@ -43,6 +45,11 @@ impl Config {
 
     fn check_swarm(&self) -> Result<(), ConfigError> {
         let Some(s) = &self.swarm else { return Ok(()) };
+        if matches!(self.network.latency, Latency::Plane(_)) {
+            let msg = "a swarm's messages use the constant or uniform model: \
+                       `latency = \"plane\"` is not supported with [swarm] yet";
+            return fail("network.latency", msg);
+        }
         if s.pieces == 0 {
             return fail("swarm.pieces", "must be at least 1");
         }
@@ -168,6 +175,13 @@ impl Config {
             let msg =
                 format!("must be at least latency_min_ms ({}), got {}", min.as_ms(), max.as_ms());
             return fail("network.latency_max_ms", msg);
+        }
+        if let Latency::Plane(p) = self.network.latency
+            && p.access_min > p.access_max
+        {
+            let (min, max) = (p.access_min.as_ms(), p.access_max.as_ms());
+            let msg = format!("must be at least access_min_ms ({min}), got {max}");
+            return fail("network.access_max_ms", msg);
         }
         let loss = self.network.loss;
         if !(0.0..1.0).contains(&loss) {

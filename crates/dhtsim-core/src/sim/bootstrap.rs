@@ -153,7 +153,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             hosts,
             next_host,
             oracle,
-            network: Network::new(cfg.network.latency, stream(seed, Purpose::Network))
+            network: Network::new(cfg.network.latency, seed, Purpose::Network)
                 .with_loss(cfg.network.loss),
             workload,
             id_rng,

@@ -127,7 +127,7 @@ impl<P: Protocol> Simulation<'_, P> {
     /// Peer `peer` (alive, not joined) sends its join query to `via`.
     pub(super) fn start_join(&mut self, now: SimTime, peer: PeerIdx, via: PeerIdx) {
         let id = self.peers.me(peer).id;
-        let op = self.recorder.started(now, id, id, OpKind::Join(peer));
+        let op = self.recorder.started(now, (id, peer), id, OpKind::Join(peer));
         let via_ref = self.peers.me(via);
         self.peers.get_mut(&self.params, peer).join(&self.params, via_ref, op, &mut self.out);
         self.apply(now, peer);

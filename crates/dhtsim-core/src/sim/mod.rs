@@ -465,7 +465,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             Request::Store { .. } => OpKind::Store,
         };
         let peer = self.peers.get_mut(&self.params, origin);
-        let op = self.recorder.started(now, peer.me().id, key, kind);
+        let op = self.recorder.started(now, (peer.me().id, origin), key, kind);
         if let Some(tag) = tag {
             self.recorder.tag(op, tag);
         }
@@ -542,7 +542,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                             continue;
                         }
                     }
-                    let delay = self.network.delay(from, to.idx);
+                    let hosts = &self.hosts;
+                    let delay = self.network.delay(from, to.idx, |p| hosts[p.0 as usize]);
                     self.engine.schedule_in(
                         delay,
                         Event::Deliver { to: to.idx, from: sender, sent: now, msg },
@@ -612,7 +613,12 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             Report::Answered(op, answered) => {
                 self.recorder.answered(op, at, from, answered, &mut self.oracle)
             }
-            Report::Ended(op) => self.recorder.ended(now, op),
+            Report::Ended(op) => {
+                let (network, hosts) = (&mut self.network, &self.hosts);
+                self.recorder.ended(now, op, |a, b| {
+                    network.round_trip(hosts[a.0 as usize], hosts[b.0 as usize])
+                })
+            }
             Report::Resolved { op, by, hops, answered } => {
                 self.recorder.resolved(op, by, hops);
                 self.recorder.answered(op, by, None, answered, &mut self.oracle)

@@ -39,6 +39,8 @@ struct AnswerSeen {
     owner: Option<RingId>,
     /// The true owner of the key then.
     true_owner: RingId,
+    /// Its address, when the ring had a member.
+    true_owner_idx: Option<PeerIdx>,
     /// Whether the key had been stored by then.
     was_stored: bool,
     answered: Answered,
@@ -56,6 +58,8 @@ pub(super) struct OpState {
     done: bool,
     start: SimTime,
     origin: RingId,
+    /// The querier's address.
+    origin_idx: PeerIdx,
     key: RingId,
     hops: u32,
     timeouts: u32,
@@ -198,7 +202,7 @@ impl Recorder {
     pub(super) fn started(
         &mut self,
         now: SimTime,
-        origin: RingId,
+        (origin, origin_idx): (RingId, PeerIdx),
         key: RingId,
         kind: OpKind,
     ) -> OpId {
@@ -213,6 +217,7 @@ impl Recorder {
             done: false,
             start: now,
             origin,
+            origin_idx,
             key,
             hops: 0,
             timeouts: 0,
@@ -279,23 +284,31 @@ impl Recorder {
         // lookups ask for a finger's ID and are nearly all answered by that finger, so this skips
         // the search of the ring (6 % of that benchmark at 10^6 peers, cache misses in the
         // oracle's blocks) for nearly every lookup.
-        let true_owner = if by == op.key && by_idx.is_some_and(|i| oracle.is_member(i)) {
-            by
-        } else if oracle.is_empty() {
-            op.key
-        } else {
-            oracle.owner(op.key).0
+        let (true_owner, true_owner_idx) = match by_idx {
+            Some(i) if by == op.key && oracle.is_member(i) => (by, Some(i)),
+            _ if oracle.is_empty() => (op.key, None),
+            _ => {
+                let (id, idx) = oracle.owner(op.key);
+                (id, Some(idx))
+            }
         };
         let owner = (answered != Answered::Failed).then_some(by);
         let was_stored = oracle.is_stored(op.key);
         if answered == Answered::Stored {
             oracle.note_stored(op.key);
         }
-        op.answer = Some(AnswerSeen { owner, true_owner, was_stored, answered });
+        op.answer = Some(AnswerSeen { owner, true_owner, true_owner_idx, was_stored, answered });
     }
 
     /// The operation is over: its answer reached the querier or was lost with it.
-    pub(super) fn ended(&mut self, now: SimTime, op_id: OpId) {
+    /// `round_trip` gives the round trip between two peers' hosts when the network has a
+    /// topology.
+    pub(super) fn ended(
+        &mut self,
+        now: SimTime,
+        op_id: OpId,
+        round_trip: impl FnOnce(PeerIdx, PeerIdx) -> Option<SimDuration>,
+    ) {
         let slot = op_id.0 as usize;
         if self.ops[slot].done {
             return;
@@ -303,7 +316,7 @@ impl Recorder {
         let op = &mut self.ops[slot];
         op.done = true;
         let path = std::mem::take(&mut op.path);
-        let AnswerSeen { owner, true_owner, was_stored, answered } =
+        let AnswerSeen { owner, true_owner, true_owner_idx, was_stored, answered } =
             op.answer.take().expect("answered before it ended");
         let (outcome, values) = match answered {
             Answered::Failed => (Outcome::Failed, Vec::new()),
@@ -344,6 +357,12 @@ impl Recorder {
                 }
                 let latency = now - op.start;
                 self.stats.add(op.hops, op.timeouts, latency, outcome);
+                let round_trip = true_owner_idx.and_then(|owner| round_trip(op.origin_idx, owner));
+                if let Some(rtt) = round_trip
+                    && outcome != Outcome::Failed
+                {
+                    self.stats.add_stretch(latency, rtt);
+                }
                 if let Some(owner) = owner {
                     let answer = OwnerAnswer { key: op.key, start: op.start, owner };
                     let ops = &self.ops;
@@ -360,6 +379,7 @@ impl Recorder {
                         hops: op.hops,
                         timeouts: op.timeouts,
                         latency,
+                        round_trip,
                         outcome,
                         values,
                         path,
@@ -472,14 +492,14 @@ mod tests {
     fn a_lookup_is_measured_from_its_reports_alone() {
         let mut oracle = oracle();
         let mut rec = Recorder::new(true, true, SimDuration(1000), Vec::new());
-        let op = rec.started(SimTime(5), RingId(10), RingId(15), OpKind::Lookup);
+        let op = rec.started(SimTime(5), (RingId(10), PeerIdx(0)), RingId(15), OpKind::Lookup);
         rec.reached(op, RingId(10));
         rec.timed_out(op);
         rec.reached(op, RingId(20));
         rec.answered(op, RingId(20), None, Answered::Owner { values: Some(vec![]) }, &mut oracle);
         assert_eq!(rec.in_flight(), 1);
-        rec.ended(SimTime(105), op);
-        rec.ended(SimTime(205), op); // a second end is ignored
+        rec.ended(SimTime(105), op, |_, _| None);
+        rec.ended(SimTime(205), op, |_, _| None); // a second end is ignored
         assert_eq!(rec.in_flight(), 0);
         let done = rec.finish(SimTime::ZERO, 32);
         let l = &done.lookups[0];
@@ -493,14 +513,14 @@ mod tests {
     fn a_wrong_owner_a_missing_value_and_a_failure_are_told_apart() {
         let mut oracle = oracle();
         let mut rec = Recorder::new(true, false, SimDuration(1000), Vec::new());
-        let store = rec.started(SimTime(0), RingId(10), RingId(15), OpKind::Store);
+        let store = rec.started(SimTime(0), (RingId(10), PeerIdx(0)), RingId(15), OpKind::Store);
         rec.answered(store, RingId(20), None, Answered::Stored, &mut oracle);
-        rec.ended(SimTime(1), store);
+        rec.ended(SimTime(1), store, |_, _| None);
         assert!(oracle.is_stored(RingId(15)), "a store reported as stored is noted");
         let mut outcome = |by: u64, answered: Answered| {
-            let op = rec.started(SimTime(2), RingId(10), RingId(15), OpKind::Lookup);
+            let op = rec.started(SimTime(2), (RingId(10), PeerIdx(0)), RingId(15), OpKind::Lookup);
             rec.answered(op, RingId(by), None, answered, &mut oracle);
-            rec.ended(SimTime(3), op);
+            rec.ended(SimTime(3), op, |_, _| None);
         };
         outcome(10, Answered::Owner { values: Some(vec![RingId(7)]) });
         outcome(20, Answered::Owner { values: Some(vec![]) });
@@ -517,9 +537,10 @@ mod tests {
         let mut oracle = oracle();
         let mut rec = Recorder::new(false, false, SimDuration(1000), Vec::new());
         for (start, by) in [(0, 20), (400, 20), (900, 10), (2000, 20)] {
-            let op = rec.started(SimTime(start), RingId(10), RingId(15), OpKind::Lookup);
+            let op =
+                rec.started(SimTime(start), (RingId(10), PeerIdx(0)), RingId(15), OpKind::Lookup);
             rec.answered(op, RingId(by), None, Answered::Owner { values: None }, &mut oracle);
-            rec.ended(SimTime(start + 50), op);
+            rec.ended(SimTime(start + 50), op, |_, _| None);
         }
         let done = rec.finish(SimTime::ZERO, 32);
         assert!(done.lookups.is_empty());

@@ -494,7 +494,7 @@ impl<O: Overlay> Driver<O> {
             swarm: Swarm::new(cfg.clone()),
             engine: Engine::new(),
             rng: stream(seed, Purpose::Swarm),
-            network: Network::new(settings.latency, stream(seed, Purpose::SwarmNetwork)),
+            network: Network::new(settings.latency, seed, Purpose::SwarmNetwork),
             sample: settings.sample,
             samples: Vec::new(),
             arrived: 0,
@@ -628,7 +628,7 @@ impl<O: Overlay> Driver<O> {
                         Addr::Peer(p) => PeerIdx(p),
                         Addr::Tracker => PeerIdx(u32::MAX),
                     };
-                    let delay = self.network.delay(addr(from), addr(to));
+                    let delay = self.network.delay(addr(from), addr(to), |p| p.0);
                     (now + delay, Ev::Deliver { from, to, msg })
                 }
                 Cmd::Have { peer, piece } => (now + self.network.draw(), Ev::Have { peer, piece }),

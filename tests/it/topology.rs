@@ -1,0 +1,129 @@
+//! The plane latency topology (issue 21): a lookup's latency is the sum of the latencies of the
+//! links its messages took, each link the distance between two hosts plus their access delays;
+//! its stretch compares that with the round trip between querier and owner.
+
+use super::*;
+use dhtsim_core::config::Plane;
+use dhtsim_core::network::Topology;
+use dhtsim_core::time::SimDuration;
+use std::collections::BTreeMap;
+
+const SEED: u64 = 11;
+
+/// A static ring in the default plane (150 ms square, access delays 1 ..= 20 ms, no jitter).
+fn static_ring(lookup: &str) -> String {
+    format!(
+        "name = \"plane\"\nseed = {SEED}\nid_bits = 32\nduration_s = 600\n\
+         [population]\npeers = 300\n\
+         [overlay]\nfingers = true\nlookup = \"{lookup}\"\n\
+         [network]\nlatency = \"plane\"\n\
+         [workload]\nlookups = 3000\n\
+         [output]\nlookups = true\npaths = true\npeers = true\n"
+    )
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> u64 {
+    row[key].parse().unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+/// The run's lookups, and the one-way latency (no jitter) between two peer IDs: on a static
+/// ring peer i (in ID order) is host i.
+fn lookups_and_links(lookup: &str) -> (Vec<BTreeMap<String, String>>, impl FnMut(u64, u64) -> u64) {
+    let (_d, out) = run_text(&static_ring(lookup), &[]);
+    let mut ids: Vec<u64> =
+        read_csv(&out.join("peers.csv")).iter().map(|r| num(r, "peer")).collect();
+    ids.sort_unstable();
+    let plane = Plane {
+        side: SimDuration(150),
+        access_min: SimDuration(1),
+        access_max: SimDuration(20),
+        jitter: SimDuration(0),
+    };
+    let mut topology = Topology::new(plane, SEED);
+    let link = move |a: u64, b: u64| {
+        let host = |id: u64| ids.binary_search(&id).expect("a peer's ID") as u32;
+        if a == b { 0 } else { topology.one_way(host(a), host(b)).as_ms() }
+    };
+    (read_csv(&out.join("lookups.csv")), link)
+}
+
+fn path(row: &BTreeMap<String, String>) -> Vec<u64> {
+    row["path"].split(' ').map(|id| id.parse().expect("an ID")).collect()
+}
+
+#[test]
+fn a_recursive_lookups_latency_is_the_sum_of_its_links() {
+    // The query goes along the path, origin first; the owner answers the origin directly.
+    let (rows, mut link) = lookups_and_links("recursive");
+    let (mut measured, mut summed) = (0, 0);
+    for r in &rows {
+        assert_eq!(r["outcome"], "ok");
+        let p = path(r);
+        let legs: u64 = p.windows(2).map(|w| link(w[0], w[1])).sum();
+        let want = legs + link(*p.last().unwrap(), p[0]);
+        assert_eq!(num(r, "latency_ms"), want, "{r:?}");
+        measured += num(r, "latency_ms");
+        summed += want;
+        let (origin, owner) = (num(r, "origin"), num(r, "true_owner"));
+        assert_eq!(num(r, "rtt_ms"), 2 * link(origin, owner), "{r:?}");
+    }
+    assert_eq!(measured, summed, "mean latency = mean of the path sums");
+    // The links are not all alike: a latency is not hops × a constant.
+    let per_message: std::collections::BTreeSet<u64> = rows
+        .iter()
+        .filter(|r| num(r, "hops") == 1 && r["origin"] != r["owner"])
+        .map(|r| num(r, "latency_ms"))
+        .collect();
+    assert!(per_message.len() > 5, "{per_message:?}");
+}
+
+#[test]
+fn an_iterative_lookups_latency_is_a_round_trip_to_each_peer_it_asks() {
+    // The querier asks each peer of the path in turn and waits for its reply.
+    let (rows, mut link) = lookups_and_links("iterative");
+    for r in &rows {
+        assert_eq!(r["outcome"], "ok");
+        let p = path(r);
+        let want: u64 = p[1..].iter().map(|&asked| 2 * link(p[0], asked)).sum();
+        assert_eq!(num(r, "latency_ms"), want, "{r:?}");
+    }
+}
+
+#[test]
+fn stretch_is_latency_over_the_round_trip_to_the_true_owner() {
+    let (_d, out) = run_text(&static_ring("recursive"), &[]);
+    let s = &read_csv(&out.join("summary.csv"))[0];
+    // Nearest-rank median of the per-lookup ratios, in thousandths, from lookups.csv.
+    let mut milli: Vec<u64> = read_csv(&out.join("lookups.csv"))
+        .iter()
+        .filter(|r| num(r, "rtt_ms") > 0)
+        .map(|r| (2000 * num(r, "latency_ms") + num(r, "rtt_ms")) / (2 * num(r, "rtt_ms")))
+        .collect();
+    milli.sort_unstable();
+    let median = milli[milli.len().div_ceil(2) - 1];
+    assert_eq!(s["stretch_p50"].parse::<f64>().unwrap(), median as f64 / 1000.0);
+    let mean = milli.iter().sum::<u64>() as f64 / milli.len() as f64 / 1000.0;
+    assert_eq!(s["stretch_mean"].parse::<f64>().unwrap(), mean);
+    // Fingers on 300 peers: about 4 hops plus the answer, each as long as a direct link on
+    // average, over 2 direct links: a median stretch between 1.5 and 4.
+    let p50: f64 = s["stretch_p50"].parse().unwrap();
+    assert!((1.5..4.0).contains(&p50), "{p50}");
+    // latency.csv and the latency CDF are written; the hop histogram is unchanged in form.
+    assert!(out.join("latency.csv").exists() && out.join("plots/latency_cdf.svg").exists());
+}
+
+#[test]
+fn jitter_keeps_runs_reproducible_and_a_constant_latency_writes_no_latency_table() {
+    let text = static_ring("recursive")
+        .replace("latency = \"plane\"", "latency = \"plane\"\njitter_ms = 7");
+    let (_a, one) = run_text(&text, &[]);
+    let (_b, two) = run_text(&text, &[]);
+    for f in ["summary.csv", "lookups.csv", "latency.csv", "plots/latency_cdf.svg"] {
+        assert_eq!(std::fs::read(one.join(f)).unwrap(), std::fs::read(two.join(f)).unwrap(), "{f}");
+    }
+    let (_c, constant) = run_text(&text.replace("latency = \"plane\"\njitter_ms = 7", ""), &[]);
+    assert!(!constant.join("latency.csv").exists());
+    let header = std::fs::read_to_string(constant.join("lookups.csv")).unwrap();
+    assert!(!header.lines().next().unwrap().contains("rtt_ms"));
+    assert!(!std::fs::read_to_string(constant.join("summary.csv")).unwrap().contains("stretch"));
+}
