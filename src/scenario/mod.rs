@@ -886,6 +886,10 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         r.int(&t, "rpc_timeout_ms", 1, u32::MAX as i128)
             .map_or(defaults::RPC_TIMEOUT_MS, |v| v as u64),
     );
+    let max_attempts = dhtsim_core::config::defaults::MAX_RPC_ATTEMPTS as i128;
+    let rpc_attempts = r
+        .int(&t, "rpc_attempts", 1, max_attempts)
+        .map_or(dhtsim_core::config::defaults::RPC_ATTEMPTS, |v| v as u32);
     let virtual_nodes =
         r.int(&t, "virtual_nodes", 1, 1024).map_or(defaults::VIRTUAL_NODES, |v| v as u32);
     if protocol == ProtocolKind::Kademlia {
@@ -941,6 +945,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         maintenance: maintain.then_some(Maintenance { stabilize, fix_finger, check_predecessor }),
         timer_jitter,
         rpc_timeout,
+        rpc_attempts,
         virtual_nodes,
     }
 }

@@ -211,6 +211,7 @@ pub(crate) fn keys() -> Vec<Key> {
         ("timer_exponential", Ty::Bool, "true"),
         ("repair_retries", Ty::Int(0, U32), "0"),
         ("rpc_timeout_ms", Ty::Int(1, U32), "500"),
+        ("rpc_attempts", Ty::Int(1, 16), "2"),
         ("virtual_nodes", Ty::Int(1, 1024), "2"),
     ];
     for &(k, ty, valid) in overlay {

@@ -62,6 +62,7 @@ impl Config {
                     maintenance: None,
                     timer_jitter: false,
                     rpc_timeout: defaults::RPC_TIMEOUT,
+                    rpc_attempts: defaults::RPC_ATTEMPTS,
                     virtual_nodes: defaults::VIRTUAL_NODES,
                 },
                 network: NetworkConfig { latency: Latency::Constant(defaults::LATENCY), loss: 0.0 },
@@ -236,6 +237,12 @@ impl ConfigBuilder {
     /// How long a sender waits for a message to a departed peer.
     pub fn rpc_timeout(mut self, timeout: SimDuration) -> Self {
         self.cfg.overlay.rpc_timeout = timeout;
+        self
+    }
+
+    /// How many times in all a sender sends an unanswered message (1 to 16).
+    pub fn rpc_attempts(mut self, attempts: u32) -> Self {
+        self.cfg.overlay.rpc_attempts = attempts;
         self
     }
 

@@ -145,6 +145,10 @@ pub mod defaults {
     pub const REPLICATION: u32 = 1;
     /// `overlay.rpc_timeout_ms`.
     pub const RPC_TIMEOUT: SimDuration = SimDuration(500);
+    /// `overlay.rpc_attempts`: a message is sent once (a timeout is a death, SPEC §4).
+    pub const RPC_ATTEMPTS: u32 = 1;
+    /// The most `overlay.rpc_attempts`.
+    pub const MAX_RPC_ATTEMPTS: u32 = 16;
     /// `overlay.virtual_nodes`.
     pub const VIRTUAL_NODES: u32 = 1;
     /// `network.latency_ms` (constant latency).
@@ -333,6 +337,10 @@ pub struct OverlayConfig {
     pub timer_jitter: bool,
     /// How long a sender waits for a message to a departed peer before giving up on it.
     pub rpc_timeout: SimDuration,
+    /// How many times in all a sender sends a message that gets no answer, one `rpc_timeout`
+    /// apart, before it takes the receiver for dead (1 to 16; 1 sends it once). A message the
+    /// network drops is sent again; one to a departed peer costs every attempt.
+    pub rpc_attempts: u32,
     /// Ring nodes each physical peer runs (`>= 1`; Chord's virtual nodes). With `v > 1` a random
     /// population of `n` peers puts `n·v` nodes on the ring, each an independent Chord node;
     /// a peer's load is the sum of its nodes' loads.

@@ -23,7 +23,7 @@ impl Config {
     ///   before the end of the run, trace rows before the end of the run and inside the space
     ///   (`churn.*`, `churn.trace` with the row's index);
     /// - successor lists of at least 1, replication from 1 to `successors + 1`, positive
-    ///   maintenance periods, at least 1 virtual node (`overlay.*`);
+    ///   maintenance periods, 1 to 16 RPC attempts, at least 1 virtual node (`overlay.*`);
     /// - `own_fingers` keys need fingers (`workload.keys`);
     /// - a ring formed by joins needs maintenance and has no virtual nodes;
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
@@ -316,6 +316,11 @@ impl Config {
                 o.successors as u64 + 1
             );
             return fail("overlay.replication", msg);
+        }
+        if !(1..=defaults::MAX_RPC_ATTEMPTS).contains(&o.rpc_attempts) {
+            let msg =
+                format!("must be from 1 to {}, got {}", defaults::MAX_RPC_ATTEMPTS, o.rpc_attempts);
+            return fail("overlay.rpc_attempts", msg);
         }
         if let Some(m) = o.maintenance {
             let periods = [

@@ -38,7 +38,7 @@ use crate::kademlia::Node;
 use crate::metrics::{RunResult, Snapshot};
 use crate::network::Network;
 use crate::oracle::Oracle;
-use crate::protocol::{Command, CommandOf, PeerIdx, PeerRef, Protocol, Report, Request};
+use crate::protocol::{Command, CommandOf, PeerIdx, PeerRef, Protocol, Report, Request, Wire};
 use crate::ring::RingId;
 use crate::rng::Rng;
 use crate::time::{SimDuration, SimTime};
@@ -51,8 +51,9 @@ use std::collections::VecDeque;
 /// Every kind of event a run processes.
 #[derive(Debug)]
 enum Event<P: Protocol> {
-    /// A message from `from`, sent at `sent`, arrives at peer `to`.
-    Deliver { to: PeerIdx, from: PeerRef, sent: SimTime, msg: P::Message },
+    /// A message from `from`, sent at `sent`, arrives at peer `to`; its sender would send it
+    /// `retries` more times (`overlay.rpc_attempts`) if `to` did not answer.
+    Deliver { to: PeerIdx, from: PeerRef, sent: SimTime, retries: u8, msg: P::Message },
     /// A message `sender` sent to `dead` was not acknowledged within the RPC timeout.
     Undeliverable { sender: PeerIdx, dead: PeerRef, msg: P::Message },
     /// The network dropped reply `msg` from `replier` to `waiter`: the RPC timeout of the
@@ -257,7 +258,9 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             self.cfg.check_every_event && !matches!(event, Event::Sample)
         };
         match event {
-            Event::Deliver { to, from, sent, msg } => self.deliver(now, to, from, sent, msg),
+            Event::Deliver { to, from, sent, retries, msg } => {
+                self.deliver(now, to, from, (sent, retries), msg)
+            }
             Event::Undeliverable { sender, dead, msg } => {
                 self.undeliverable(now, sender, dead, msg)
             }
@@ -478,15 +481,20 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         now: SimTime,
         to: PeerIdx,
         from: PeerRef,
-        sent: SimTime,
+        (sent, retries): (SimTime, u8),
         msg: P::Message,
     ) {
         if !self.alive[to.0 as usize] {
             let receiver = self.peers.me(to);
-            // Lost: the sender notices when its RPC timeout expires.
+            // Lost: the sender notices when the RPC timeout of its last attempt expires, each
+            // attempt one more message.
             P::lost(&msg, &mut self.out);
             self.apply_reports(now, receiver.id);
-            let at = (sent + self.cfg.overlay.rpc_timeout).max(now);
+            for _ in 0..retries {
+                self.recorder.message_sent(P::wire(&msg));
+            }
+            let waited = self.cfg.overlay.rpc_timeout.as_ms() * (retries as u64 + 1);
+            let at = (sent + SimDuration(waited)).max(now);
             self.engine
                 .schedule_at(at, Event::Undeliverable { sender: from.idx, dead: receiver, msg });
             return;
@@ -534,19 +542,23 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         for cmd in out.drain(..) {
             match cmd {
                 Command::Send { to, msg } => {
+                    let (mut sent, mut retries) = (now, self.retries());
                     if from != to.idx {
                         let wire = P::wire(&msg);
-                        self.recorder.message_sent(wire);
-                        if self.network.dropped() {
-                            self.drop_message(now, sender, to, wire.reply, msg);
-                            continue;
+                        match self.transmit(now, wire) {
+                            Ok(attempt) => (sent, retries) = attempt,
+                            Err(last) => {
+                                self.drop_message(last, sender, to, wire.reply, msg);
+                                continue;
+                            }
                         }
                     }
                     let hosts = &self.hosts;
                     let delay = self.network.delay(from, to.idx, |p| hosts[p.0 as usize]);
+                    let at = SimDuration(sent.since(now).as_ms() + delay.as_ms());
                     self.engine.schedule_in(
-                        delay,
-                        Event::Deliver { to: to.idx, from: sender, sent: now, msg },
+                        at,
+                        Event::Deliver { to: to.idx, from: sender, sent, retries, msg },
                     );
                 }
                 Command::SetTimer { after, timer } => {
@@ -558,6 +570,33 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             }
         }
         self.restore_out(out);
+    }
+
+    /// Sends a message of kind `wire` between two peers at `now`, again each time the network
+    /// drops it, up to `overlay.rpc_attempts` times in all, one RPC timeout apart: the time of
+    /// the attempt that gets through and the retries left after it, or, if every attempt was
+    /// dropped, the time of the last. Each attempt is a message; without loss this is one
+    /// message and no draw.
+    #[inline]
+    fn transmit(&mut self, now: SimTime, wire: Wire) -> Result<(SimTime, u8), SimTime> {
+        let (mut sent, mut retries) = (now, self.retries());
+        self.recorder.message_sent(wire);
+        while self.network.dropped() {
+            self.recorder.message_dropped();
+            if retries == 0 {
+                return Err(sent);
+            }
+            retries -= 1;
+            sent += self.cfg.overlay.rpc_timeout;
+            self.recorder.message_sent(wire);
+        }
+        Ok((sent, retries))
+    }
+
+    /// How many times a sender sends a message again before it gives up on its receiver.
+    #[inline]
+    fn retries(&self) -> u8 {
+        (self.cfg.overlay.rpc_attempts - 1) as u8
     }
 
     /// The network drops `msg` from `sender` to `to`: one RPC timeout later, the sender of a
@@ -572,7 +611,6 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         reply: bool,
         msg: P::Message,
     ) {
-        self.recorder.message_dropped();
         let at = now + self.cfg.overlay.rpc_timeout;
         let event = if reply {
             Event::ReplyLost { waiter: to.idx, replier: sender, msg }
