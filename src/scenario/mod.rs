@@ -1428,16 +1428,18 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
         "plane" => Latency::Plane(plane),
         _ => Latency::Constant(constant),
     };
-    let loss = match r.number(&t, "loss") {
+    let mut share = |key| match r.number(&t, key) {
         Some((x, node)) if !(0.0..1.0).contains(&x) => {
             let msg = format!("must be at least 0 and less than 1, got {}", num(x));
-            r.error(&t, "loss", node, msg);
+            r.error(&t, key, node, msg);
             0.0
         }
         Some((x, _)) => x,
         None => 0.0,
     };
-    NetworkConfig { latency, loss }
+    let loss = share("loss");
+    let unreachable = share("unreachable");
+    NetworkConfig { latency, loss, unreachable }
 }
 
 /// Reads `[workload]`; `window_s` is the measured window, `peers` the bootstrap population.

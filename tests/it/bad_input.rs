@@ -328,4 +328,6 @@ fn loss_outside_zero_to_one() {
         rejects(&text, 4, Some("network.loss"), needle);
     }
     rejects("seed = 1\n[network]\nloss = \"high\"\n", 3, Some("network.loss"), "number");
+    let unreachable = "seed = 1\n[network]\nunreachable = 1\n";
+    rejects(unreachable, 3, Some("network.unreachable"), "less than 1, got 1");
 }

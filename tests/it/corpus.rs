@@ -275,6 +275,8 @@ pub(crate) fn keys() -> Vec<Key> {
     add("network.jitter_ms", Ty::Int(0, U32), format!("{plane}jitter_ms = @\n"), "5");
     let loss = num(0.0, true, 1.0, false);
     add("network.loss", loss, "[network]\nloss = @\n".into(), "0.1");
+    let share = num(0.0, true, 1.0, false);
+    add("network.unreachable", share, "[network]\nunreachable = @\n".into(), "0.1");
     // [workload]
     let w = "duration_s = 10\n[workload]\n";
     add("workload.lookups", Ty::Int(0, U64), format!("{w}lookups = @\n"), "10");

@@ -196,4 +196,9 @@ fn the_explorer_refuses_loss() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("network.loss") && err.contains("delivers every message"), "{err}");
+    let text = "[population]\nids = [1, 12, 25]\n[network]\nunreachable = 0.5\n";
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let o = dhtsim(dir.path(), &["explore", "s.toml", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("network.unreachable"), "{}", stderr(&o));
 }

@@ -1,6 +1,7 @@
 //! The plane latency topology (issue 21): a lookup's latency is the sum of the latencies of the
 //! links its messages took, each link the distance between two hosts plus their access delays;
-//! its stretch compares that with the round trip between querier and owner.
+//! its stretch compares that with the round trip between querier and owner. And unreachable
+//! hosts, which get only the replies to their own requests.
 
 use super::*;
 use dhtsim_core::config::Plane;
@@ -126,4 +127,48 @@ fn jitter_keeps_runs_reproducible_and_a_constant_latency_writes_no_latency_table
     let header = std::fs::read_to_string(constant.join("lookups.csv")).unwrap();
     assert!(!header.lines().next().unwrap().contains("rtt_ms"));
     assert!(!std::fs::read_to_string(constant.join("summary.csv")).unwrap().contains("stretch"));
+}
+
+/// A static network of 300 peers, a share `unreachable` of them behind NAT.
+fn with_unreachable(protocol: &str, unreachable: f64) -> String {
+    format!(
+        "name = \"nat\"\nseed = {SEED}\nid_bits = 32\nduration_s = 600\n\
+         [population]\npeers = 300\n\
+         [overlay]\nprotocol = \"{protocol}\"\n{}\
+         [network]\nlatency_ms = 50\nunreachable = {unreachable}\n\
+         [workload]\nlookups = 3000\n\
+         [output]\nlookups = true\npeers = true\n",
+        if protocol == "chord" { "fingers = true\nsuccessors = 4\n" } else { "" }
+    )
+}
+
+#[test]
+fn a_lookup_fails_exactly_when_its_owner_is_unreachable() {
+    // docs/validation.md, "Unreachable peers": a request sent to a peer behind NAT is lost, so
+    // no query reaches an unreachable owner; the lookup ends at a reachable peer that believes
+    // it owns the key (Chord: the owner's successor, by the rule after a dead predecessor;
+    // Kademlia: the closest peer that answered), unless the querier is the owner. Every other
+    // lookup is routed around the unreachable peers to its owner. Host h is unreachable when word 4h + 3 of the topology
+    // stream is below 0.3 × 2^32; on a static ring peer i (in ID order) is host i.
+    for protocol in ["chord", "kademlia"] {
+        let (_d, out) = run_text(&with_unreachable(protocol, 0.3), &[]);
+        let mut ids: Vec<u64> =
+            read_csv(&out.join("peers.csv")).iter().map(|r| num(r, "peer")).collect();
+        ids.sort_unstable();
+        let mut hosts = Topology::new(Plane::POINT, SEED).with_unreachable(0.3);
+        let unreachable = (0..ids.len() as u32).filter(|&h| !hosts.place(h).reachable).count();
+        assert!((60..120).contains(&unreachable), "{unreachable} of 300 unreachable");
+        let mut reachable = |id: u64| hosts.place(ids.binary_search(&id).unwrap() as u32).reachable;
+        let (mut ok, mut wrong) = (0, 0);
+        for r in &read_csv(&out.join("lookups.csv")) {
+            // A querier that owns the key answers itself, reachable or not.
+            let owner_reachable = reachable(num(r, "true_owner")) || r["origin"] == r["true_owner"];
+            let want = if owner_reachable { "ok" } else { "wrong_owner" };
+            assert_eq!(r["outcome"], want, "{protocol}: {r:?}");
+            if owner_reachable { ok += 1 } else { wrong += 1 }
+        }
+        assert!(ok > 1000 && wrong > 300, "{protocol}: {ok} ok, {wrong} wrong");
+        let s = &read_csv(&out.join("summary.csv"))[0];
+        assert!(num(s, "timeouts") > 0, "{protocol}");
+    }
 }

@@ -19,19 +19,48 @@ pub struct Network {
     latency: Latency,
     loss: f64,
     rng: Rng,
-    /// The hosts' places when the latency model is the plane.
+    /// The hosts' places and reachability, when the latency model is the plane or some
+    /// hosts are unreachable.
     topology: Option<Topology>,
+    /// Whether delays come from the topology (the plane).
+    plane: bool,
 }
 
 impl Network {
     /// A lossless network with the given latency model, drawing from the stream `purpose` of
     /// the run seeded with `seed` (and, for the plane, placing hosts from its topology stream).
     pub fn new(latency: Latency, seed: u64, purpose: Purpose) -> Self {
-        let topology = match latency {
-            Latency::Plane(plane) => Some(Topology::new(plane, seed)),
-            _ => None,
+        let (topology, plane) = match latency {
+            Latency::Plane(plane) => (Some(Topology::new(plane, seed)), true),
+            _ => (None, false),
         };
-        Network { latency, loss: 0.0, rng: stream(seed, purpose), topology }
+        Network { latency, loss: 0.0, rng: stream(seed, purpose), topology, plane }
+    }
+
+    /// The same network with the share `unreachable` (in [0, 1)) of its hosts behind a NAT or a
+    /// firewall, drawn per host from the topology stream (run seeded with `seed`).
+    pub fn with_unreachable(self, unreachable: f64, seed: u64) -> Self {
+        debug_assert!(
+            (0.0..1.0).contains(&unreachable),
+            "unreachable {unreachable} outside [0, 1)"
+        );
+        if unreachable == 0.0 {
+            return self;
+        }
+        let topology = self.topology.unwrap_or_else(|| Topology::new(Plane::POINT, seed));
+        Network { topology: Some(topology.with_unreachable(unreachable)), ..self }
+    }
+
+    /// Whether some hosts are unreachable.
+    #[inline]
+    pub fn has_unreachable(&self) -> bool {
+        self.topology.as_ref().is_some_and(|t| t.unreachable_below > 0)
+    }
+
+    /// Whether host `h` accepts only the replies to its own requests: a request or one-way
+    /// message sent to it is lost.
+    pub fn is_unreachable(&mut self, h: u32) -> bool {
+        self.has_unreachable() && !self.topology.as_mut().is_some_and(|t| t.place(h).reachable)
     }
 
     /// The same network dropping each message with probability `loss` (in [0, 1)).
@@ -61,8 +90,7 @@ impl Network {
             return SimDuration::ZERO;
         }
         match &mut self.topology {
-            None => self.draw(),
-            Some(topology) => {
+            Some(topology) if self.plane => {
                 let (a, b) = (host(from), host(to));
                 if a == b {
                     return SimDuration::ZERO;
@@ -75,13 +103,14 @@ impl Network {
                     SimDuration(base.as_ms() + self.rng.random_range(0..=jitter))
                 }
             }
+            _ => self.draw(),
         }
     }
 
     /// The round trip between hosts `a` and `b` without jitter (0 for one host), if the network
     /// has a topology: what a lookup's latency is compared with (its stretch).
     pub fn round_trip(&mut self, a: u32, b: u32) -> Option<SimDuration> {
-        let topology = self.topology.as_mut()?;
+        let topology = self.topology.as_mut().filter(|_| self.plane)?;
         Some(if a == b {
             SimDuration::ZERO
         } else {
@@ -110,16 +139,21 @@ pub struct Place {
     pub y: f64,
     /// The host's access delay.
     pub access: SimDuration,
+    /// Whether the host accepts messages it did not ask for (`network.unreachable`).
+    pub reachable: bool,
 }
 
 /// The hosts' places in a [`Plane`]. Host h's place comes from words 4h .. 4h + 3 of the
-/// run's topology stream (x, y, access delay, one word unused), so it depends on nothing but the
+/// run's topology stream (x, y, access delay, reachability), so it depends on nothing but the
 /// seed and h; places are drawn on first use and kept.
 #[derive(Debug)]
 pub struct Topology {
     plane: Plane,
     seed: u64,
     places: Vec<Place>,
+    /// A host is unreachable when its fourth word is below this (the unreachable share of
+    /// 2^32; 0 when every host is reachable).
+    unreachable_below: u64,
 }
 
 /// Words of the topology stream per host.
@@ -128,7 +162,14 @@ const WORDS_PER_HOST: u128 = 4;
 impl Topology {
     /// The plane's hosts for the run seeded with `seed`.
     pub fn new(plane: Plane, seed: u64) -> Self {
-        Topology { plane, seed, places: Vec::new() }
+        Topology { plane, seed, places: Vec::new(), unreachable_below: 0 }
+    }
+
+    /// The same hosts with the share `unreachable` of them unreachable.
+    pub fn with_unreachable(self, unreachable: f64) -> Self {
+        debug_assert!(self.places.is_empty(), "set before any host is placed");
+        let unreachable_below = (unreachable * (1u64 << 32) as f64) as u64;
+        Topology { unreachable_below, ..self }
     }
 
     /// Host `h`'s place.
@@ -163,7 +204,7 @@ impl Topology {
         let unit = |w: u32| w as f64 / (1u64 << 32) as f64;
         self.places.reserve(len - self.places.len());
         while self.places.len() < len {
-            let (wx, wy, wa, _) = (rng.next_u32(), rng.next_u32(), rng.next_u32(), rng.next_u32());
+            let (wx, wy, wa, wr) = (rng.next_u32(), rng.next_u32(), rng.next_u32(), rng.next_u32());
             // min + floor(wa · (max - min + 1) / 2^32): every whole ms of the range, with a
             // bias below 2^-20 for any range of ms that fits in this model.
             let access = min + ((wa as u64 * (max - min + 1)) >> 32);
@@ -171,6 +212,7 @@ impl Topology {
                 x: unit(wx) * side,
                 y: unit(wy) * side,
                 access: SimDuration(access),
+                reachable: (wr as u64) >= self.unreachable_below,
             });
         }
     }

@@ -65,7 +65,11 @@ impl Config {
                     rpc_attempts: defaults::RPC_ATTEMPTS,
                     virtual_nodes: defaults::VIRTUAL_NODES,
                 },
-                network: NetworkConfig { latency: Latency::Constant(defaults::LATENCY), loss: 0.0 },
+                network: NetworkConfig {
+                    latency: Latency::Constant(defaults::LATENCY),
+                    loss: 0.0,
+                    unreachable: 0.0,
+                },
                 workload: WorkloadConfig {
                     lookups: 0,
                     keys: KeyDist::Uniform,
@@ -249,6 +253,12 @@ impl ConfigBuilder {
     /// Ring nodes each physical peer runs.
     pub fn virtual_nodes(mut self, v: u32) -> Self {
         self.cfg.overlay.virtual_nodes = v;
+        self
+    }
+
+    /// The share of hosts that accept only replies to their own requests.
+    pub fn unreachable(mut self, share: f64) -> Self {
+        self.cfg.network.unreachable = share;
         self
     }
 

@@ -384,6 +384,17 @@ pub struct Plane {
     pub jitter: SimDuration,
 }
 
+impl Plane {
+    /// Every host at one point with no access delay: the topology of a network whose hosts
+    /// differ only in reachability.
+    pub const POINT: Plane = Plane {
+        side: SimDuration::ZERO,
+        access_min: SimDuration::ZERO,
+        access_max: SimDuration::ZERO,
+        jitter: SimDuration::ZERO,
+    };
+}
+
 /// Message delivery.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkConfig {
@@ -392,6 +403,10 @@ pub struct NetworkConfig {
     /// The probability that a message between two distinct peers is dropped, in [0, 1): its
     /// sender (for a reply, the peer that awaited it) sees a timeout, as with a dead peer.
     pub loss: f64,
+    /// The share of hosts, in [0, 1), behind a NAT or a firewall: they send requests and get
+    /// the replies, but a request or one-way message sent to them is lost (a timeout for its
+    /// sender, on every attempt).
+    pub unreachable: f64,
 }
 
 /// Where the keys of generated lookups come from.

@@ -28,7 +28,8 @@ impl Config {
     /// - a ring formed by joins needs maintenance and has no virtual nodes;
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
     ///   space (`overlay.virtual_nodes`);
-    /// - a swarm does not use the plane topology (`network.latency`);
+    /// - a swarm has no unreachable peers and does not use the plane topology
+    ///   (`network.unreachable`, `network.latency`);
     /// - samples have a positive interval (`output.sample_s`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check_window()?;
@@ -45,6 +46,11 @@ impl Config {
 
     fn check_swarm(&self) -> Result<(), ConfigError> {
         let Some(s) = &self.swarm else { return Ok(()) };
+        if self.network.unreachable > 0.0 {
+            let msg = "a swarm's peers connect to each other directly: unreachable peers are not \
+                       supported with [swarm] yet";
+            return fail("network.unreachable", msg);
+        }
         if matches!(self.network.latency, Latency::Plane(_)) {
             let msg = "a swarm's messages use the constant or uniform model: \
                        `latency = \"plane\"` is not supported with [swarm] yet";
@@ -183,9 +189,12 @@ impl Config {
             let msg = format!("must be at least access_min_ms ({min}), got {max}");
             return fail("network.access_max_ms", msg);
         }
-        let loss = self.network.loss;
-        if !(0.0..1.0).contains(&loss) {
-            return fail("network.loss", format!("must be at least 0 and less than 1, got {loss}"));
+        for (key, share) in
+            [("network.loss", self.network.loss), ("network.unreachable", self.network.unreachable)]
+        {
+            if !(0.0..1.0).contains(&share) {
+                return fail(key, format!("must be at least 0 and less than 1, got {share}"));
+            }
         }
         Ok(())
     }

@@ -154,7 +154,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             next_host,
             oracle,
             network: Network::new(cfg.network.latency, seed, Purpose::Network)
-                .with_loss(cfg.network.loss),
+                .with_loss(cfg.network.loss)
+                .with_unreachable(cfg.network.unreachable, seed),
             workload,
             id_rng,
             churn_rng: stream(seed, Purpose::Churn),

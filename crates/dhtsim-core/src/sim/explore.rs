@@ -753,6 +753,10 @@ where
         let msg = "the explorer delivers every message: leave it at 0 for `dhtsim explore`";
         return Err(ConfigError::new("network.loss", msg));
     }
+    if cfg.network.unreachable > 0.0 {
+        let msg = "the explorer delivers every message: leave it at 0 for `dhtsim explore`";
+        return Err(ConfigError::new("network.unreachable", msg));
+    }
     let mut sim = Simulation::<P>::new(cfg, seed)?;
     let start = World::initial(&mut sim);
     let params = &sim.params;

@@ -545,7 +545,10 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                     let (mut sent, mut retries) = (now, self.retries());
                     if from != to.idx {
                         let wire = P::wire(&msg);
-                        match self.transmit(now, wire) {
+                        let blocked = !wire.reply
+                            && self.network.has_unreachable()
+                            && self.unsolicited_blocked(from, to.idx);
+                        match self.transmit(now, wire, blocked) {
                             Ok(attempt) => (sent, retries) = attempt,
                             Err(last) => {
                                 self.drop_message(last, sender, to, wire.reply, msg);
@@ -576,12 +579,18 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     /// drops it, up to `overlay.rpc_attempts` times in all, one RPC timeout apart: the time of
     /// the attempt that gets through and the retries left after it, or, if every attempt was
     /// dropped, the time of the last. Each attempt is a message; without loss this is one
-    /// message and no draw.
+    /// message and no draw. A message `blocked` (unsolicited, to an unreachable host) is
+    /// dropped on every attempt, with no draw.
     #[inline]
-    fn transmit(&mut self, now: SimTime, wire: Wire) -> Result<(SimTime, u8), SimTime> {
+    fn transmit(
+        &mut self,
+        now: SimTime,
+        wire: Wire,
+        blocked: bool,
+    ) -> Result<(SimTime, u8), SimTime> {
         let (mut sent, mut retries) = (now, self.retries());
         self.recorder.message_sent(wire);
-        while self.network.dropped() {
+        while blocked || self.network.dropped() {
             self.recorder.message_dropped();
             if retries == 0 {
                 return Err(sent);
@@ -591,6 +600,14 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             self.recorder.message_sent(wire);
         }
         Ok((sent, retries))
+    }
+
+    /// Whether a request or one-way message from `from` to `to` is lost because `to`'s host
+    /// is unreachable (`network.unreachable`; between two nodes of one host nothing is lost).
+    #[cold]
+    fn unsolicited_blocked(&mut self, from: PeerIdx, to: PeerIdx) -> bool {
+        let (a, b) = (self.hosts[from.0 as usize], self.hosts[to.0 as usize]);
+        a != b && self.network.is_unreachable(b)
     }
 
     /// How many times a sender sends a message again before it gives up on its receiver.
