@@ -1,11 +1,12 @@
 //! The network model: how long a message takes from one peer to another, and whether it
 //! arrives at all.
 //!
-//! Owns message latency and loss. It draws from the run's network stream only, so a different
-//! latency or loss never changes peer IDs, churn or the workload; without loss it draws nothing
-//! for it, so a lossless run is the same run as before loss existed. With the plane topology
-//! ([`Plane`]) each host's place comes from the topology stream instead, by host number, and
-//! the network stream gives only the jitter and the losses.
+//! Owns message latency, loss and reachability. It draws from the run's network stream only, so
+//! a different latency or loss never changes peer IDs, churn or the workload; without loss it
+//! draws nothing for it, so a lossless run is the same run as before loss existed. With the
+//! plane topology ([`Plane`]) or unreachable hosts, each host's place and reachability come
+//! from the topology stream instead, by host number, and the network stream gives only the
+//! jitter and the losses.
 
 use crate::config::{Latency, Plane};
 use crate::protocol::PeerIdx;
@@ -315,5 +316,29 @@ mod tests {
             seen[extra as usize] = true;
         }
         assert!(seen.iter().all(|&s| s), "every jitter in 0 ..= 5 occurs");
+    }
+
+    #[test]
+    fn unreachable_hosts_are_their_share_whatever_the_plane() {
+        let mut point = Topology::new(Plane::POINT, 8).with_unreachable(0.3);
+        let mut plane = Topology::new(plane(3), 8).with_unreachable(0.3);
+        let n = 20_000u32;
+        let mut unreachable = 0;
+        for h in 0..n {
+            let r = point.place(h).reachable;
+            assert_eq!(r, plane.place(h).reachable, "host {h}");
+            unreachable += u32::from(!r);
+        }
+        // Binomial(20,000, 0.3): standard deviation 65.
+        assert!((5_740..6_260).contains(&unreachable), "{unreachable}");
+        let mut none = Topology::new(Plane::POINT, 8);
+        assert!((0..1000).all(|h| none.place(h).reachable));
+        let mut net = Network::new(Latency::Constant(SimDuration(50)), 8, Purpose::Network);
+        assert!(!net.has_unreachable() && !net.is_unreachable(5));
+        let mut net = net.with_unreachable(0.3, 8);
+        assert!(net.has_unreachable());
+        assert_eq!(net.is_unreachable(5), !point.place(5).reachable);
+        assert_eq!(net.round_trip(1, 2), None, "reachability alone is no topology");
+        assert_eq!(net.delay(PeerIdx(1), PeerIdx(2), |p| p.0), SimDuration(50));
     }
 }
