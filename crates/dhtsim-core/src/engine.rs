@@ -154,6 +154,8 @@ impl<E> Engine<E> {
     /// Removes the earliest event, advances the clock to its time, and returns both.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let time = self.peek_time()?;
+        // The first pop of a millisecond: nothing of its bucket has been asked for yet.
+        let fresh = time != self.now || self.popped == 0;
         if time != self.now {
             self.now = time;
             // The window now reaches further: bring in the far events it covers, in order.
@@ -173,12 +175,22 @@ impl<E> Engine<E> {
         } else {
             // The next pops are most likely this bucket's next events, in slots written long ago
             // (a timer, or a message sent 50 ms back): start loading them now, while the caller
-            // handles this one, instead of stalling on them then. Two ahead, so that the caller
-            // can look at the next one through `next_now` without waiting for it.
-            prefetch(&self.slots[next as usize]);
+            // handles this one, instead of stalling on them then. Three ahead, so that the caller
+            // can look at the next two through `next_two_now` without waiting for them: each
+            // slot is asked for three pops before its own (the two before it by the previous
+            // pops, unless this one starts the bucket), and its link is read two pops after.
+            if fresh {
+                prefetch(&self.slots[next as usize]);
+            }
             let after = self.slots[next as usize].next;
             if after != NIL {
-                prefetch(&self.slots[after as usize]);
+                if fresh {
+                    prefetch(&self.slots[after as usize]);
+                }
+                let third = self.slots[after as usize].next;
+                if third != NIL {
+                    prefetch(&self.slots[third as usize]);
+                }
             }
         }
         self.free.push(slot);
@@ -194,6 +206,22 @@ impl<E> Engine<E> {
         match self.head[(self.now.as_ms() & MASK) as usize] {
             NIL => None,
             slot => self.slots[slot as usize].event.as_ref(),
+        }
+    }
+
+    /// The events the next two [`Engine::pop`]s return, each if it is due at the current time
+    /// (see [`Engine::next_now`]): a hint for prefetching two events ahead.
+    pub fn next_two_now(&self) -> (Option<&E>, Option<&E>) {
+        match self.head[(self.now.as_ms() & MASK) as usize] {
+            NIL => (None, None),
+            slot => {
+                let first = &self.slots[slot as usize];
+                let second = match first.next {
+                    NIL => None,
+                    next => self.slots[next as usize].event.as_ref(),
+                };
+                (first.event.as_ref(), second)
+            }
         }
     }
 
@@ -269,11 +297,24 @@ impl<E> Engine<E> {
 /// and for callers that know which state the next event will touch ([`Engine::next_now`]).
 #[inline]
 pub fn prefetch<T>(value: &T) {
+    prefetch_bytes((value as *const T).cast::<u8>(), std::mem::size_of::<T>());
+}
+
+/// [`prefetch`] of the elements of a slice (of at most its first `max_lines` cache lines), for
+/// state on the heap that the next event will read.
+#[inline]
+pub fn prefetch_slice<T>(values: &[T], max_lines: usize) {
+    prefetch_bytes(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values).min(max_lines * 64));
+}
+
+/// Asks the CPU to start loading the cache lines of the `size` bytes at `start`.
+#[inline]
+fn prefetch_bytes(start: *const u8, size: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        let start = (value as *const T).cast::<i8>();
+        let start = start.cast::<i8>();
         let first_line = start.wrapping_sub(start as usize % 64);
-        let lines = (start as usize % 64 + std::mem::size_of::<T>()).div_ceil(64);
+        let lines = (start as usize % 64 + size).div_ceil(64);
         for line in 0..lines {
             // SAFETY: SSE is part of every x86_64 target, and a prefetch neither faults nor
             // changes memory, whatever the address.
@@ -285,7 +326,7 @@ pub fn prefetch<T>(value: &T) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    let _ = (start, size);
 }
 
 #[cfg(test)]

@@ -292,10 +292,10 @@ pub fn estimate(cfg: &Config) -> Footprint {
         0.0
     };
     let state = if kademlia { size_of::<Node>() } else { size_of::<Peer>() };
-    // Successor lists: built exactly at bootstrap, rebuilt one longer by stabilization.
+    // Successor lists: inside the peer up to 4 entries (stabilization never makes one longer
+    // than r), a block of their own beyond.
     let r = if kademlia { 0.0 } else { cfg.overlay.successors.max(1) as f64 };
-    let succs =
-        block((r + if maintained && !kademlia { 1.0 } else { 0.0 }) * size_of::<PeerRef>() as f64);
+    let succs = if r <= 4.0 { 0.0 } else { block(r * size_of::<PeerRef>() as f64) };
     // Fingers: exact at bootstrap; grown by inserts once the ring changes. Peers that join
     // set one finger per repair (round-robin from finger 0, the first ones all the successor).
     let full = if cfg.overlay.fingers { distinct_fingers(live, bits) } else { 0.0 };

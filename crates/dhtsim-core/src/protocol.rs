@@ -263,6 +263,12 @@ pub trait Protocol: Sized + Debug {
     /// Stores in this peer whatever it still consults in the shared ring, so that its state can
     /// be inspected on its own (snapshots, checks, tests).
     fn own_state(&mut self, _params: &Self::Params) {}
+    /// Hints that this peer's next event will soon read the state it keeps outside itself (on
+    /// the heap): starts loading what that event needs, as [`crate::engine::prefetch`] does.
+    /// `delivered` is the message the event delivers (`None` for a timer or any other event).
+    /// No effect on results.
+    #[inline]
+    fn prefetch_state(&self, _delivered: Option<&Self::Message>) {}
     /// A new peer that is about to join.
     fn joining(me: PeerRef) -> Self;
     /// The periodic timers of a member and their periods (the simulation staggers the first

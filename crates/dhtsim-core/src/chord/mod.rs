@@ -354,6 +354,11 @@ impl Protocol for Peer {
         peer
     }
 
+    #[inline]
+    fn prefetch_state(&self, delivered: Option<&Message>) {
+        Peer::prefetch_state(self, delivered)
+    }
+
     fn joining(me: PeerRef) -> Peer {
         Peer::joining(me)
     }

@@ -40,7 +40,9 @@ pub struct Peer {
     pred: Option<PeerRef>,
     /// Successor list, nearest first, at most r long. Before joining: empty, then the peers the
     /// join answer named, nearest first, while the first is checked (see `check_join_candidate`).
-    succs: Vec<PeerRef>,
+    /// Inline up to four entries: nearly every event reads it, and on the heap it was a cache
+    /// miss of its own (and a TLB miss) behind the miss on the peer.
+    succs: Succs,
     fingers: FingerTable,
     cache: ShortcutCache,
     entries: Store,
@@ -58,6 +60,9 @@ pub struct Peer {
     via: Option<PeerRef>,
 }
 
+/// A successor list, inline up to r = 4 (a longer one spills to the heap).
+type Succs = smallvec::SmallVec<[PeerRef; 4]>;
+
 /// How many times a joiner sends its join to its well-known peer before it gives up, when the
 /// network may drop messages.
 pub const JOIN_ATTEMPTS: u32 = 4;
@@ -67,7 +72,7 @@ impl Peer {
     /// first (itself, for both, when alone).
     pub fn new(me: PeerRef, pred: Option<PeerRef>, succs: Vec<PeerRef>) -> Self {
         assert!(!succs.is_empty(), "a ring member always has a successor");
-        Peer { succs, pred, joined: true, ..Peer::joining(me) }
+        Peer { succs: Succs::from_vec(succs), pred, joined: true, ..Peer::joining(me) }
     }
 
     /// A peer that is not part of the ring yet: call [`Peer::join`].
@@ -75,7 +80,7 @@ impl Peer {
         Peer {
             me,
             pred: None,
-            succs: Vec::new(),
+            succs: Succs::new(),
             fingers: FingerTable::default(),
             cache: ShortcutCache::default(),
             entries: Store::default(),
@@ -84,6 +89,34 @@ impl Peer {
             checking_pred: false,
             held: Vec::new(),
             via: None,
+        }
+    }
+
+    /// Starts loading what this peer keeps on the heap and its next event will read (that
+    /// event delivers `delivered`, or is a timer or a failure notice when `None`): the finger
+    /// table, unless the message is one of maintenance that never reads it, and the successor
+    /// list if it is too long to be inline. Each is a cache miss of its own, behind the miss on
+    /// the peer itself.
+    #[inline]
+    pub(super) fn prefetch_state(&self, delivered: Option<&Message>) {
+        if self.succs.spilled() {
+            crate::engine::prefetch_slice(&self.succs, 1);
+        }
+        let maintenance = matches!(
+            delivered,
+            Some(
+                Message::StabilizeReq
+                    | Message::StabilizeResp { .. }
+                    | Message::Notify
+                    | Message::Ping
+                    | Message::Pong
+                    | Message::Entries(_)
+                    | Message::FetchRange { .. }
+            )
+        );
+        let fingers = self.fingers.entries();
+        if !maintenance && !fingers.is_empty() {
+            crate::engine::prefetch_slice(fingers, 8);
         }
     }
 
@@ -185,7 +218,7 @@ impl Peer {
     /// checker catch it.
     #[cfg(any(test, feature = "test-support"))]
     pub fn corrupt_successors(&mut self, succs: Vec<PeerRef>) {
-        self.succs = succs;
+        self.succs = Succs::from_vec(succs);
     }
 
     /// Arms the periodic timers (for a bootstrap member; a joiner arms them when it joins).
@@ -251,7 +284,7 @@ impl Peer {
         }
         if let Some(p) = pred {
             let msg =
-                Message::Leaving { pred: None, succs: self.succs.clone(), entries: Vec::new() };
+                Message::Leaving { pred: None, succs: self.succs.to_vec(), entries: Vec::new() };
             out.push(Command::Send { to: p, msg });
         }
     }
@@ -372,7 +405,7 @@ impl Peer {
         }
         let had_pred = self.pred;
         let had_succ = self.succ();
-        let replicas_before = self.replicas(params).to_vec();
+        let replicas_before = Succs::from_slice(self.replicas(params));
         self.forget(to.idx, out);
         if had_pred != self.pred {
             self.push_replicas(params, out);
@@ -782,7 +815,7 @@ impl Peer {
                 // The successor the answer names, then its successors: candidates, nearest
                 // first, until one has answered (Zave: never adopt a successor unchecked; it
                 // may have died since it answered).
-                self.succs = found;
+                self.succs = Succs::from_vec(found);
                 if params.original && !self.joined {
                     // As published: the successor found is adopted at once, alone; the list
                     // fills at the next stabilization.
@@ -844,7 +877,7 @@ impl Peer {
             .chain(their_succs.iter().copied())
             .filter(inside)
             .min_by_key(|x| space.dist(self.me.id, x.id));
-        let old_replicas: Vec<PeerRef> = self.replicas(params).to_vec();
+        let old_replicas = Succs::from_slice(self.replicas(params));
         // Rebuilt in place: every stabilization round comes here, so no allocation.
         let mut succs = std::mem::take(&mut self.succs);
         succs.clear();
@@ -854,18 +887,25 @@ impl Peer {
         // is dead); kept, it would put the list out of ring order (OrderedSuccessorLists,
         // found by `dhtsim explore`).
         for &s in their_succs.iter().take_while(|s| s.idx != self.me.idx) {
+            // Never past r: a fifth entry would move an inline list to the heap for a moment.
+            if succs.len() >= params.successors {
+                break;
+            }
             if !succs.iter().any(|x| x.idx == s.idx) {
                 succs.push(s);
             }
         }
         succs.truncate(params.successors);
+        if succs.spilled() {
+            succs.shrink_to_fit(); // back inline once a join's longer candidate list is gone
+        }
         self.succs = succs;
         self.refresh_replicas(params, &old_replicas, out);
         if let Some(x) = closest {
             if params.original && their_pred.is_some_and(|p| p.idx == x.idx) {
                 // As published: `successor = x` unchecked, and x is the one notified.
+                self.succs.truncate(params.successors - 1);
                 self.succs.insert(0, x);
-                self.succs.truncate(params.successors);
                 out.push(Command::Send { to: x, msg: Message::Notify });
                 if !self.joined {
                     self.complete_join(params, out);
@@ -991,9 +1031,9 @@ impl Peer {
         entries: Entries,
         out: &mut Vec<Command>,
     ) {
-        let replicas_before = self.replicas(params).to_vec();
+        let replicas_before = Succs::from_slice(self.replicas(params));
         if let Some(i) = self.succs.iter().position(|s| s.idx == from.idx) {
-            let mut succs: Vec<PeerRef> = self.succs[..i].to_vec();
+            let mut succs = Succs::from_slice(&self.succs[..i]);
             for s in their_succs.into_iter().chain(self.succs[i + 1..].iter().copied()) {
                 if s.idx != self.me.idx
                     && s.idx != from.idx

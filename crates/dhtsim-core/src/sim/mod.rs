@@ -242,8 +242,18 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             return false;
         }
         let Some((now, event)) = self.engine.pop() else { return false };
-        if let Some(next) = self.engine.next_now() {
-            self.prefetch_peer_of(next);
+        // A pipeline of hints, while this event is handled: the state of the peer the event
+        // after next goes to (and whether it is alive), and what the next event's peer (whose
+        // state was asked for while the previous event was handled) keeps on the heap.
+        let (next, after) = self.engine.next_two_now();
+        if let Some((after, _)) = after.and_then(peer_of) {
+            self.peers.prefetch(after);
+            if let Some(alive) = self.alive.get(after.0 as usize) {
+                crate::engine::prefetch(alive);
+            }
+        }
+        if let Some((next, delivered)) = next.and_then(peer_of) {
+            self.peers.prefetch_state(next, delivered);
         }
         self.handle(now, event);
         true
@@ -415,17 +425,6 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     }
 
     // ----- operations and messages -----
-
-    /// Starts loading the state of the peer that `event` will touch, while this event is handled:
-    /// with 10^5 peers and more, that state is rarely in cache. A hint; results do not change.
-    fn prefetch_peer_of(&self, event: &Event<P>) {
-        let peer = match event {
-            Event::Deliver { to, .. } => to,
-            Event::Timer { peer, .. } | Event::PeerLookup(peer) => peer,
-            _ => return,
-        };
-        self.peers.prefetch(*peer);
-    }
 
     /// Starts a lookup the workload generated. A finger target is resolved from the origin's own
     /// finger table; one that is the origin itself starts nothing, as in SimGrid's benchmark.
@@ -786,6 +785,22 @@ fn timer_interval(
         SimDuration(rng.random_range(ms / 2..=ms + ms / 2))
     } else {
         period
+    }
+}
+
+/// The peer whose state `event` will touch, for prefetching it while earlier events are handled:
+/// with 10^5 peers and more, that state is rarely in cache. A hint; results do not change.
+/// With it, the message the event delivers to that peer, if it delivers one.
+#[inline]
+fn peer_of<P: Protocol>(event: &Event<P>) -> Option<(PeerIdx, Option<&P::Message>)> {
+    match event {
+        Event::Deliver { to, msg, .. } => Some((*to, Some(msg))),
+        Event::Timer { peer, .. } | Event::PeerLookup(peer) | Event::Depart(peer) => {
+            Some((*peer, None))
+        }
+        Event::Undeliverable { sender, .. } => Some((*sender, None)),
+        Event::ReplyLost { waiter, .. } => Some((*waiter, None)),
+        _ => None,
     }
 }
 

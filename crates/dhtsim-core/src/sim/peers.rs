@@ -133,6 +133,15 @@ impl<P: Protocol> PeerTable<P> {
         }
     }
 
+    /// Hints that the state peer `idx` keeps on the heap will be needed soon
+    /// ([`Protocol::prefetch_state`]); its own state should have been prefetched a while ago.
+    #[inline]
+    pub(crate) fn prefetch_state(&self, idx: PeerIdx, delivered: Option<&P::Message>) {
+        if let Some(p) = self.get(idx) {
+            p.prefetch_state(delivered);
+        }
+    }
+
     /// Position in `built` of peer `i`'s state, if it is built (and exists).
     #[inline]
     fn position(&self, i: usize) -> Option<usize> {
