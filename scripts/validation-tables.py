@@ -595,6 +595,19 @@ def latency_plane():
                   "stretch p50", "stretch p95"], body)
 
 
+def nat(scenario):
+    body = []
+    for r in rows(scenario):
+        body.append([
+            r["variant"], r["network.unreachable"], pm(r, "hops_mean"),
+            f"{100 * float(r['ok_rate']):.1f} %", f"{100 * float(r['wrong_owner_rate']):.1f} %",
+            f"{100 * float(r['failed_rate']):.1f} %", f(r["timeouts_per_lookup"]),
+            f(r["messages_per_lookup"], 1), f(r["latency_ms_mean"], 0),
+        ])
+    return table(["variant", "f", "hops mean ± CI", "ok", "wrong owner", "failed",
+                  "timeouts per lookup", "messages per lookup", "latency mean, ms"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -611,6 +624,8 @@ TABLES = {
     "kademlia-churn": kademlia_churn,
     "swarm-fluid": swarm_fluid,
     "latency-plane": latency_plane,
+    "nat-clients": lambda: nat("nat-clients"),
+    "nat-churn": lambda: nat("nat-churn"),
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

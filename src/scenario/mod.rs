@@ -260,8 +260,16 @@ pub fn from_text_with(
         }
         let mut r = Reader::new(file, text, inputs);
         let (config, _) = read_config(&mut r, &point_doc, stem);
+        // The rules that depend on a run's seed, reported after the point's other errors.
+        let seeded = config
+            .as_ref()
+            .and_then(|c| seeds.iter().find_map(|&s| dhtsim_core::sim::check_seed(c, s).err()))
+            .map(|e| locate_config_error(&r, &point_doc, None, e));
         let point_warnings: Vec<String> =
             r.finish(&point_doc)?.iter().map(InputError::as_warning).collect();
+        if let Some(e) = seeded {
+            return Err(e);
+        }
         warnings = Some(match warnings {
             None => point_warnings,
             Some(w) => w.into_iter().filter(|x| point_warnings.contains(x)).collect(),
@@ -890,6 +898,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let rpc_attempts = r
         .int(&t, "rpc_attempts", 1, max_attempts)
         .map_or(dhtsim_core::config::defaults::RPC_ATTEMPTS, |v| v as u32);
+    let client_mode = r.bool(&t, "client_mode", false);
     let virtual_nodes =
         r.int(&t, "virtual_nodes", 1, 1024).map_or(defaults::VIRTUAL_NODES, |v| v as u32);
     if protocol == ProtocolKind::Kademlia {
@@ -946,6 +955,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         timer_jitter,
         rpc_timeout,
         rpc_attempts,
+        client_mode,
         virtual_nodes,
     }
 }

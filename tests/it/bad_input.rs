@@ -331,3 +331,14 @@ fn loss_outside_zero_to_one() {
     let unreachable = "seed = 1\n[network]\nunreachable = 1\n";
     rejects(unreachable, 3, Some("network.unreachable"), "less than 1, got 1");
 }
+
+#[test]
+fn clients_with_no_peer_to_serve_them_or_in_a_ring_formed_by_joins() {
+    // With seed 1, the three hosts' draws all fall below 0.99: every peer would be a client.
+    let text = "seed = 1\n[population]\npeers = 3\n[overlay]\nclient_mode = true\n\
+                [network]\nunreachable = 0.99\n";
+    rejects(text, 7, Some("network.unreachable"), "with seed 1, all 3 peers drew an unreachable");
+    let joins = "seed = 1\n[population]\npeers = 30\nbootstrap = \"joins\"\n[overlay]\n\
+                 client_mode = true\n[network]\nunreachable = 0.2\n";
+    rejects(joins, 6, Some("overlay.client_mode"), "not supported with `population.bootstrap");
+}

@@ -212,6 +212,7 @@ pub(crate) fn keys() -> Vec<Key> {
         ("repair_retries", Ty::Int(0, U32), "0"),
         ("rpc_timeout_ms", Ty::Int(1, U32), "500"),
         ("rpc_attempts", Ty::Int(1, 16), "2"),
+        ("client_mode", Ty::Bool, "true"),
         ("virtual_nodes", Ty::Int(1, 1024), "2"),
     ];
     for &(k, ty, valid) in overlay {

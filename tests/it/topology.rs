@@ -131,15 +131,62 @@ fn jitter_keeps_runs_reproducible_and_a_constant_latency_writes_no_latency_table
 
 /// A static network of 300 peers, a share `unreachable` of them behind NAT.
 fn with_unreachable(protocol: &str, unreachable: f64) -> String {
+    network(protocol, "peers = 300", unreachable, false)
+}
+
+/// A static network of `population`, a share `unreachable` of its peers behind NAT, in client
+/// mode if `clients`.
+fn network(protocol: &str, population: &str, unreachable: f64, clients: bool) -> String {
     format!(
         "name = \"nat\"\nseed = {SEED}\nid_bits = 32\nduration_s = 600\n\
-         [population]\npeers = 300\n\
-         [overlay]\nprotocol = \"{protocol}\"\n{}\
+         [population]\n{population}\n\
+         [overlay]\nprotocol = \"{protocol}\"\nclient_mode = {clients}\n{}\
          [network]\nlatency_ms = 50\nunreachable = {unreachable}\n\
          [workload]\nlookups = 3000\n\
          [output]\nlookups = true\npeers = true\n",
         if protocol == "chord" { "fingers = true\nsuccessors = 4\n" } else { "" }
     )
+}
+
+/// The mean of column `key` over `rows`.
+fn mean(rows: &[BTreeMap<String, String>], key: &str) -> f64 {
+    rows.iter().map(|r| num(r, key) as f64).sum::<f64>() / rows.len() as f64
+}
+
+#[test]
+fn clients_stay_out_of_routing_tables_and_lookups_route_as_among_the_servers_alone() {
+    // docs/validation.md, "Unreachable peers": in client mode an unreachable peer is in no
+    // table and owns no key, so no request is ever sent to one (no timeout), every lookup ends
+    // at the owner among the servers, and hops are those of a fully reachable network of the
+    // servers alone (the same IDs, no NAT), within sampling error.
+    for protocol in ["chord", "kademlia"] {
+        let (_d, out) = run_text(&network(protocol, "peers = 300", 0.3, true), &[]);
+        let mut ids: Vec<u64> =
+            read_csv(&out.join("peers.csv")).iter().map(|r| num(r, "peer")).collect();
+        ids.sort_unstable();
+        let mut hosts = Topology::new(Plane::POINT, SEED).with_unreachable(0.3);
+        let servers: Vec<u64> =
+            (0..ids.len()).filter(|&i| hosts.place(i as u32).reachable).map(|i| ids[i]).collect();
+        let lookups = read_csv(&out.join("lookups.csv"));
+        let from_clients =
+            lookups.iter().filter(|r| servers.binary_search(&num(r, "origin")).is_err()).count();
+        assert!(from_clients > 600, "{protocol}: {from_clients} lookups from clients");
+        for r in &lookups {
+            assert_eq!(r["outcome"], "ok", "{protocol}: {r:?}");
+            assert!(servers.binary_search(&num(r, "true_owner")).is_ok(), "{protocol}: {r:?}");
+        }
+        let s = &read_csv(&out.join("summary.csv"))[0];
+        assert_eq!(num(s, "timeouts"), 0, "{protocol}");
+
+        let list = servers.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let alone = network(protocol, &format!("ids = [{list}]"), 0.0, false);
+        let (_d, out) = run_text(&alone, &[]);
+        let reachable = read_csv(&out.join("lookups.csv"));
+        let (a, b) = (mean(&lookups, "hops"), mean(&reachable, "hops"));
+        // Hops have a standard deviation near 1.2 (Chord) and 0.8 (Kademlia): the standard
+        // error of a difference of two means of 3,000 is about 0.03.
+        assert!((a - b).abs() < 0.15, "{protocol}: {a:.3} hops with clients, {b:.3} without");
+    }
 }
 
 #[test]

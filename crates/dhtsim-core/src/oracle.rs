@@ -47,8 +47,8 @@ impl Oracle {
         }
     }
 
-    /// An oracle over the live peers `(id, address)` (distinct IDs) of which only `members` have
-    /// joined the ring so far; the others are joining.
+    /// An oracle over the live peers `(id, address)` (distinct IDs) of which only `members` are
+    /// on the ring; the others are joining, or are clients that never will be.
     pub fn forming(mut peers: Vec<(RingId, PeerIdx)>, mut members: Vec<(RingId, PeerIdx)>) -> Self {
         peers.sort_unstable();
         members.sort_unstable();

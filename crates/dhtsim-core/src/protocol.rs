@@ -30,13 +30,27 @@ use std::fmt::Debug;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeerIdx(pub u32);
 
-/// What one peer knows about another: where to send, and the ring position.
+/// What one peer knows about another: where to send, the ring position, and whether it serves
+/// the overlay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PeerRef {
     /// Address.
     pub idx: PeerIdx,
     /// Ring identifier.
     pub id: RingId,
+    /// It runs in client mode (`overlay.client_mode`, for a peer behind NAT): it sends requests
+    /// and gets their answers but serves nobody, so no peer keeps it as a contact and it owns no
+    /// key. As a libp2p peer tells its connections which protocols it serves, every message
+    /// carries this with its sender. (It fills padding: a reference is still 16 bytes.)
+    pub client: bool,
+}
+
+impl PeerRef {
+    /// The reference of a peer that serves the overlay (any peer outside client mode).
+    #[inline]
+    pub const fn new(idx: PeerIdx, id: RingId) -> Self {
+        PeerRef { idx, id, client: false }
+    }
 }
 
 /// Identifies one measured operation (lookup, store or join) of a run; a protocol's own upkeep
@@ -244,8 +258,16 @@ pub trait Protocol: Sized + Debug {
     /// The peers of the network at time zero, one per ID in `ids`, addressed by position (peer
     /// i has ID `ids[i]`). Without `forming` the IDs are ascending and every peer starts with the
     /// state a converged network would have; with `forming` they are in the order the peers
-    /// start, the first alone a member and the others about to join.
-    fn bootstrap(params: &Self::Params, ids: &[RingId], forming: bool) -> Vec<Self>;
+    /// start, the first alone a member and the others about to join. `clients` is empty, or (only
+    /// without `forming`) holds a flag per ID: peer i runs in client mode ([`PeerRef::client`]),
+    /// so the converged network is that of the other peers, and peer i has the state a client
+    /// that joined it long ago would have.
+    fn bootstrap(
+        params: &Self::Params,
+        ids: &[RingId],
+        clients: &[bool],
+        forming: bool,
+    ) -> Vec<Self>;
     /// Offers the ascending IDs of a converged network at time zero, kept unchanged for the
     /// whole run, for peers to consult rather than copy; returns whether [`Protocol::derive`]
     /// then builds one bootstrap peer without building the others, so that the simulation may
@@ -254,11 +276,11 @@ pub trait Protocol: Sized + Debug {
         false
     }
     /// Peer `i` of the converged network of the ascending `ids`: the state
-    /// `bootstrap(params, ids, false)[i]` has, possibly still consulting the shared ring
+    /// `bootstrap(params, ids, &[], false)[i]` has, possibly still consulting the shared ring
     /// ([`Protocol::own_state`] stores it). Building every peer to keep one is the fallback; a
     /// protocol whose [`Protocol::share_ring`] is true builds only that one.
     fn derive(params: &Self::Params, ids: &[RingId], i: usize) -> Self {
-        Self::bootstrap(params, ids, false).swap_remove(i)
+        Self::bootstrap(params, ids, &[], false).swap_remove(i)
     }
     /// Stores in this peer whatever it still consults in the shared ring, so that its state can
     /// be inspected on its own (snapshots, checks, tests).

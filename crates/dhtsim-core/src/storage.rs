@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn new_replicas_are_those_not_there_before() {
-        let p = |i: u32| PeerRef { idx: PeerIdx(i), id: id(i as u64) };
+        let p = |i: u32| PeerRef::new(PeerIdx(i), id(i as u64));
         assert_eq!(new_replicas(&[p(1), p(2), p(3)], &[p(2)]), vec![p(1), p(3)]);
         assert!(new_replicas(&[p(2)], &[p(2), p(5)]).is_empty());
     }

@@ -27,7 +27,7 @@ impl std::fmt::Debug for StaticRing {
 
 impl StaticRing {
     fn at(&self, i: usize) -> PeerRef {
-        PeerRef { idx: PeerIdx(i as u32), id: self.0[i] }
+        PeerRef::new(PeerIdx(i as u32), self.0[i])
     }
 
     /// The first peer at or after `key`, wrapping.

@@ -317,8 +317,13 @@ impl Protocol for Peer {
 
     /// The true ring: every peer knows its predecessor, its r successors and (with fingers) its
     /// exact finger table. Forming: the first peer is a ring of one, the others start joining.
-    fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Peer> {
-        let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
+    /// Peers in client mode (`clients`) are on no other peer's ring: each knows its r
+    /// successors and the true fingers of its ID among the others, and has no predecessor.
+    fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: bool) -> Vec<Peer> {
+        if clients.iter().any(|&c| c) {
+            return bootstrap_with_clients(params, ids, clients);
+        }
+        let at = |i: usize| PeerRef::new(PeerIdx(i as u32), ids[i]);
         (0..ids.len())
             .map(|i| match forming {
                 false => Peer::derive(params, ids, i),
@@ -339,7 +344,7 @@ impl Protocol for Peer {
 
     fn derive(params: &Params, ids: &[RingId], i: usize) -> Peer {
         let n = ids.len();
-        let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
+        let at = |i: usize| PeerRef::new(PeerIdx(i as u32), ids[i]);
         let r = params.successors.clamp(1, n.saturating_sub(1).max(1));
         let succs = (1..=r).map(|k| at((i + k) % n)).collect();
         let mut peer = Peer::new(at(i), Some(at((i + n - 1) % n)), succs);
@@ -572,6 +577,37 @@ impl Protocol for Peer {
     fn health(params: &Params, peers: &[Peer], alive: &[bool], oracle: &Oracle) -> Health {
         check::check(params.space, peers, alive, oracle, params.fingers)
     }
+}
+
+/// [`Protocol::bootstrap`] of a converged ring with peers in client mode: the ring is that of
+/// the other peers (the servers), which know nothing of the clients.
+fn bootstrap_with_clients(params: &Params, ids: &[RingId], clients: &[bool]) -> Vec<Peer> {
+    let servers: Vec<usize> = (0..ids.len()).filter(|&i| !clients[i]).collect();
+    let ring: Vec<RingId> = servers.iter().map(|&i| ids[i]).collect();
+    let n = ring.len();
+    let server = |j: usize| PeerRef::new(PeerIdx(servers[j % n] as u32), ring[j % n]);
+    (0..ids.len())
+        .map(|i| {
+            let me = PeerRef { client: clients[i], ..PeerRef::new(PeerIdx(i as u32), ids[i]) };
+            // A server is at j; a client's ID lies between servers j - 1 and j.
+            let j = ring.partition_point(|&x| x < me.id);
+            let mut peer = if me.client {
+                let r = params.successors.clamp(1, n);
+                Peer::new(me, None, (0..r).map(|k| server(j + k)).collect())
+            } else {
+                let r = params.successors.clamp(1, n.saturating_sub(1).max(1));
+                Peer::new(me, Some(server(j + n - 1)), (1..=r).map(|k| server(j + k)).collect())
+            };
+            if params.fingers {
+                let fingers = (0..params.space.bits()).map(|b| {
+                    let start = params.space.add(me.id, 1u64 << b);
+                    server(crate::ring::successor_index(&ring, start))
+                });
+                peer.set_fingers(params.space, fingers);
+            }
+            peer
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -267,8 +267,8 @@ impl Peer {
     /// Leaves gracefully: the successor gets the owned entries and the predecessor; the
     /// predecessor gets the successor list. The simulation removes the peer afterwards.
     pub fn leave(&mut self, out: &mut Vec<Command>) {
-        if !self.joined {
-            return; // nobody knows it yet
+        if !self.joined || self.me.client {
+            return; // nobody knows it (yet, or ever: a client is on nobody's ring)
         }
         let succ = self.succ().filter(|s| s.idx != self.me.idx);
         let pred = self.pred.filter(|p| p.idx != self.me.idx);
@@ -775,10 +775,13 @@ impl Peer {
                 // Copies of the keys the joiner is about to own: (pred, joiner].
                 let joiner = q.querier.id;
                 let space = params.space;
-                let entries = self.entries.select(|k| match self.pred {
-                    Some(p) if p.idx != self.me.idx => space.in_open_closed(k, p.id, joiner),
-                    _ => !space.in_open_closed(k, joiner, self.me.id),
-                });
+                let entries = match self.pred {
+                    _ if q.querier.client => Vec::new(), // a client owns nothing
+                    Some(p) if p.idx != self.me.idx => {
+                        self.entries.select(|k| space.in_open_closed(k, p.id, joiner))
+                    }
+                    _ => self.entries.select(|k| !space.in_open_closed(k, joiner, self.me.id)),
+                };
                 Reply::Successor { succs, entries }
             }
             Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me], entries: Vec::new() },
@@ -938,7 +941,8 @@ impl Peer {
     }
 
     fn on_notify(&mut self, params: &Params, from: PeerRef, out: &mut Vec<Command>) {
-        if from.idx == self.me.idx {
+        // A client is no peer's predecessor: it serves nobody.
+        if from.idx == self.me.idx || from.client {
             return;
         }
         match self.pred {

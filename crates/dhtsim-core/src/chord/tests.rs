@@ -6,7 +6,7 @@ use crate::ring::{IdSpace, RingId};
 use crate::time::SimDuration;
 
 fn r(idx: u32, id: u64) -> PeerRef {
-    PeerRef { idx: PeerIdx(idx), id: RingId(id) }
+    PeerRef::new(PeerIdx(idx), RingId(id))
 }
 
 fn params() -> Params {
@@ -576,7 +576,7 @@ fn without_retries_a_timed_out_forward_fails_the_lookup() {
 #[test]
 fn entries_in_counts_holders_over_a_wrapping_range() {
     let space = IdSpace::new(6).expect("valid");
-    let me = PeerRef { idx: PeerIdx(0), id: RingId(5) };
+    let me = PeerRef::new(PeerIdx(0), RingId(5));
     let mut p = Peer::new(me, Some(me), vec![me]);
     for (k, h) in [(1, 10), (1, 11), (5, 10), (6, 10), (40, 10), (63, 10)] {
         p.entries_mut().insert(RingId(k), RingId(h));
@@ -777,4 +777,66 @@ fn a_lost_stabilization_answer_or_pong_is_a_successor_or_predecessor_that_did_no
     out.clear();
     p.handle_reply_lost(&params(), r(2, 13), Message::Pong, &mut out);
     assert_eq!(p.pred(), None, "13 is taken for dead");
+}
+
+/// A client (`overlay.client_mode`) is nobody's predecessor: its notify is ignored where a
+/// server's at the same place is acted on; it leaves without a word; the successor answering its
+/// join hands it no keys.
+#[test]
+fn a_client_is_nobodys_predecessor_owns_nothing_and_leaves_silently() {
+    let params = maint();
+    let client = PeerRef { client: true, ..r(7, 30) };
+    let mut p32 = Peer::new(r(4, 32), Some(r(3, 25)), vec![r(5, 40)]);
+    p32.entries_mut().insert(RingId(28), RingId(1));
+    let mut out = Vec::new();
+    p32.handle_message(&params, client, Message::Notify, &mut out);
+    assert_eq!((p32.pred(), out.len()), (Some(r(3, 25)), 0), "ignored");
+    p32.handle_message(&params, r(7, 30), Message::Notify, &mut out);
+    assert!(p32.pred() == Some(r(7, 30)) || !out.is_empty(), "a server's notify is acted on");
+
+    let join_entries = |querier: PeerRef| {
+        let mut p32 = Peer::new(r(4, 32), Some(r(3, 25)), vec![r(5, 40)]);
+        p32.entries_mut().insert(RingId(28), RingId(1));
+        let mut out = Vec::new();
+        let q = Query { kind: Op::Join, key: querier.id, querier, ..query(30, 1) };
+        p32.handle_message(&params, querier, Message::Query(q), &mut out);
+        match &sends(&out)[..] {
+            [(30, Message::Answer(Answer { reply: Reply::Successor { entries, .. }, .. }))] => {
+                entries.len()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(join_entries(r(7, 30)), 1, "a server joining gets the keys of (25, 30]");
+    assert_eq!(join_entries(client), 0, "a client gets none");
+
+    for (me, words) in [(client, 0), (r(7, 30), 1)] {
+        let mut p = Peer::new(me, None, vec![r(4, 32), r(5, 40)]);
+        let mut out = Vec::new();
+        p.leave(&mut out);
+        assert_eq!(sends(&out).len(), words, "{me:?} leaving");
+    }
+}
+
+/// A converged ring with clients: the servers' ring skips them; a client knows the servers
+/// after it and the fingers of its ID among them, and has no predecessor.
+#[test]
+fn a_converged_ring_with_clients_is_the_servers_ring() {
+    let params = Params { fingers: true, ..params() };
+    // The lecture ring's IDs; 13 and 40 are clients.
+    let ids: Vec<RingId> = [1, 8, 13, 25, 32, 40, 52].into_iter().map(RingId).collect();
+    let clients = [false, false, true, false, false, true, false];
+    let peers = <Peer as Protocol>::bootstrap(&params, &ids, &clients, false);
+    let at = |i: usize| PeerRef { client: clients[i], ..r(i as u32, ids[i].0) };
+    for (i, p) in peers.iter().enumerate() {
+        assert_eq!(p.me(), at(i));
+        let linked: Vec<u64> = p.successors().iter().chain(p.fingers()).map(|s| s.id.0).collect();
+        assert!(!linked.contains(&13) && !linked.contains(&40), "{i}: {linked:?}");
+    }
+    assert_eq!(peers[1].successors(), &[at(3), at(4)], "8's successors skip 13");
+    assert_eq!(peers[6].pred(), Some(at(4)), "52's predecessor skips 40");
+    assert_eq!((peers[2].pred(), peers[2].successors()), (None, &[at(3), at(4)][..]));
+    // 40's fingers: successors of 41, 42, 44, 48, 56 and 8 (mod 64) among the servers.
+    let fingers: Vec<u64> = peers[5].fingers().iter().map(|f| f.id.0).collect();
+    assert_eq!(fingers, vec![52, 1, 8]);
 }

@@ -63,6 +63,7 @@ impl Config {
                     timer_jitter: false,
                     rpc_timeout: defaults::RPC_TIMEOUT,
                     rpc_attempts: defaults::RPC_ATTEMPTS,
+                    client_mode: false,
                     virtual_nodes: defaults::VIRTUAL_NODES,
                 },
                 network: NetworkConfig {
@@ -247,6 +248,12 @@ impl ConfigBuilder {
     /// How many times in all a sender sends an unanswered message (1 to 16).
     pub fn rpc_attempts(mut self, attempts: u32) -> Self {
         self.cfg.overlay.rpc_attempts = attempts;
+        self
+    }
+
+    /// Whether unreachable peers run in client mode.
+    pub fn client_mode(mut self, on: bool) -> Self {
+        self.cfg.overlay.client_mode = on;
         self
     }
 

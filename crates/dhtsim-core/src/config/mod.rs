@@ -341,10 +341,23 @@ pub struct OverlayConfig {
     /// apart, before it takes the receiver for dead (1 to 16; 1 sends it once). A message the
     /// network drops is sent again; one to a departed peer costs every attempt.
     pub rpc_attempts: u32,
+    /// Peers whose host is unreachable (`network.unreachable`) run in client mode
+    /// ([`crate::protocol::PeerRef::client`]): they look keys up but serve nobody, so no peer
+    /// keeps them as contacts and they own no key (the oracle's ring is that of the others), as
+    /// the IPFS DHT does with peers that AutoNAT finds undialable. Off: they are learned like
+    /// any other peer, and requests to them are lost.
+    pub client_mode: bool,
     /// Ring nodes each physical peer runs (`>= 1`; Chord's virtual nodes). With `v > 1` a random
     /// population of `n` peers puts `n·v` nodes on the ring, each an independent Chord node;
     /// a peer's load is the sum of its nodes' loads.
     pub virtual_nodes: u32,
+}
+
+impl Config {
+    /// Whether some peers may run in client mode: unreachable peers, and the switch on.
+    pub fn has_clients(&self) -> bool {
+        self.overlay.client_mode && self.network.unreachable > 0.0
+    }
 }
 
 /// One-way message latency.

@@ -297,6 +297,17 @@ fn each_rule_rejects_what_breaks_it_and_names_its_key() {
         ),
         (
             |c| {
+                c.bootstrap = Bootstrap::Joins;
+                c.overlay.maintenance = Some(defaults::MAINTENANCE);
+                c.overlay.client_mode = true;
+                c.network.unreachable = 0.2;
+            },
+            "overlay.client_mode",
+            None,
+            "clients are not supported with `population.bootstrap = \"joins\"`",
+        ),
+        (
+            |c| {
                 c.population = ids(&[1, 2, 3]);
                 c.overlay.virtual_nodes = 2;
             },

@@ -25,7 +25,7 @@ impl Config {
     /// - successor lists of at least 1, replication from 1 to `successors + 1`, positive
     ///   maintenance periods, 1 to 16 RPC attempts, at least 1 virtual node (`overlay.*`);
     /// - `own_fingers` keys need fingers (`workload.keys`);
-    /// - a ring formed by joins needs maintenance and has no virtual nodes;
+    /// - a ring formed by joins needs maintenance and has no virtual nodes or clients;
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
     ///   space (`overlay.virtual_nodes`);
     /// - a swarm has no unreachable peers and does not use the plane topology
@@ -419,6 +419,11 @@ impl Config {
             if o.virtual_nodes > 1 {
                 let msg = "not supported with `population.bootstrap = \"joins\"`";
                 return fail("overlay.virtual_nodes", msg);
+            }
+            if o.client_mode && self.network.unreachable > 0.0 {
+                let msg = "clients are not supported with `population.bootstrap = \"joins\"` \
+                           yet (the ring forms from peers that serve)";
+                return fail("overlay.client_mode", msg);
             }
         }
         if o.virtual_nodes > 1 {

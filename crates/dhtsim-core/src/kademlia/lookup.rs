@@ -158,7 +158,7 @@ mod tests {
     use crate::protocol::PeerIdx;
 
     fn p(id: u64) -> PeerRef {
-        PeerRef { idx: PeerIdx(id as u32), id: RingId(id) }
+        PeerRef::new(PeerIdx(id as u32), RingId(id))
     }
 
     #[test]

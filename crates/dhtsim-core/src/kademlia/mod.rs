@@ -119,8 +119,8 @@ impl Protocol for Node {
         }
     }
 
-    fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Node> {
-        node::bootstrap(params, ids, forming)
+    fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: bool) -> Vec<Node> {
+        node::bootstrap(params, ids, clients, forming)
     }
 
     fn joining(me: PeerRef) -> Node {

@@ -173,7 +173,10 @@ impl Node {
         let me = self.me;
         let closest = l.answered_peers().next().copied();
         let (by, hops) = match closest {
-            Some(c) if distance(c.peer.id, l.target) < distance(me.id, l.target) => (c.peer, c.hop),
+            // A client owns nothing: it ends at the closest server that answered.
+            Some(c) if me.client || distance(c.peer.id, l.target) < distance(me.id, l.target) => {
+                (c.peer, c.hop)
+            }
             Some(_) => (me, 0),
             None if l.timeouts == 0 => (me, 0),
             None => {
@@ -235,8 +238,10 @@ impl Node {
     ) {
         let key = l.target;
         let mut at: Vec<PeerRef> = l.answered_peers().map(|c| c.peer).collect();
-        let mine = at.partition_point(|p| distance(p.id, key) < distance(self.me.id, key));
-        at.insert(mine, self.me);
+        if !self.me.client {
+            let mine = at.partition_point(|p| distance(p.id, key) < distance(self.me.id, key));
+            at.insert(mine, self.me);
+        }
         at.truncate(params.replication);
         for p in at {
             if p == self.me {
@@ -282,7 +287,10 @@ impl Node {
         msg: Message,
         out: &mut Vec<Command>,
     ) {
-        if matches!(msg, Message::Ping | Message::Pong) {
+        if from.client {
+            // A client serves nobody: it is never a contact (its answers, Pong included, are
+            // for its own requests).
+        } else if matches!(msg, Message::Ping | Message::Pong) {
             if msg == Message::Pong {
                 self.table.ping_answered(from.id);
             }
@@ -466,50 +474,80 @@ fn resolved(op: OpId, by: RingId, hops: u32, answered: Answered) -> Command {
 /// every peer in its range when there are at most k, and otherwise k of them chosen uniformly
 /// at random by a generator seeded with the peer's ID and i (deterministic, and independent of
 /// every other choice of the run), as a network whose buckets had filled long ago from random
-/// traffic would. Forming: peer 0 alone is a member; the others are about to join.
-pub fn bootstrap(params: &Params, ids: &[RingId], forming: bool) -> Vec<Node> {
-    let at = |i: usize| PeerRef { idx: PeerIdx(i as u32), id: ids[i] };
+/// traffic would. Peers in client mode (`clients`) are in no table; each has a table of the
+/// others filled the same way. Forming: peer 0 alone is a member; the others are about to join.
+pub fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: bool) -> Vec<Node> {
+    let at = |i: usize| PeerRef::new(PeerIdx(i as u32), ids[i]);
     if forming {
         return (0..ids.len()).map(|i| Node::new(at(i), i == 0, Table::new(ids[i]))).collect();
     }
-    let k = params.k;
-    let mut chosen: Vec<usize> = Vec::with_capacity(k);
-    let mut contacts = Vec::new();
+    // Reused from peer to peer: a million tables are built.
+    let mut buf = (Vec::with_capacity(params.k), Vec::new());
+    if clients.iter().any(|&c| c) {
+        let servers: Vec<usize> = (0..ids.len()).filter(|&i| !clients[i]).collect();
+        let server_ids: Vec<RingId> = servers.iter().map(|&i| ids[i]).collect();
+        let server = |j: usize| at(servers[j]);
+        return (0..ids.len())
+            .map(|i| {
+                let j = server_ids.partition_point(|&x| x < ids[i]);
+                let me = PeerRef { client: clients[i], ..at(i) };
+                // A server is at j; a client's ID falls between j - 1 and j.
+                let right = if me.client { j } else { j + 1 };
+                let table =
+                    converged_table(params, &server_ids, server, ids[i], (j, right), &mut buf);
+                Node::new(me, true, table)
+            })
+            .collect();
+    }
     (0..ids.len())
         .map(|i| {
-            let me = ids[i];
-            contacts.clear();
-            // Bucket b's IDs are the aligned block of 2^(b+1) IDs around `me` less the block of
-            // 2^b: one side of it. Both block edges move outward as b grows, so each is found
-            // by galloping from the last (a few probes near `me`, not a search of every ID).
-            let (mut left, mut right) = (i, i + 1);
-            for b in 0..params.space.bits() {
-                let (lo, hi) = bucket_range(me, b);
-                let (a, z) = if lo > me {
-                    let z = gallop_up(ids, right, |x| x <= hi);
-                    (std::mem::replace(&mut right, z), z)
-                } else {
-                    let a = gallop_down(ids, left, |x| x >= lo);
-                    (a, std::mem::replace(&mut left, a))
-                };
-                let count = z - a;
-                if count <= k {
-                    contacts.extend((a..z).map(at));
-                    continue;
-                }
-                // Floyd's sampling of k distinct positions out of `count`.
-                let mut rng = SplitMix::new(me.0.rotate_left(7) ^ u64::from(b) ^ 0x7461_626C_6573);
-                chosen.clear();
-                for j in count - k..count {
-                    let t = rng.below(j as u64 + 1) as usize;
-                    chosen.push(if chosen.contains(&t) { j } else { t });
-                }
-                chosen.sort_unstable();
-                contacts.extend(chosen.iter().map(|&j| at(a + j)));
-            }
-            Node::new(at(i), true, Table::with(me, &contacts))
+            let table = converged_table(params, ids, at, ids[i], (i, i + 1), &mut buf);
+            Node::new(at(i), true, table)
         })
         .collect()
+}
+
+/// The table a converged network gives the peer with ID `me` among the peers of the ascending
+/// `ids` (addressed by `at`), where `ids[..left]` are below `me` and `ids[right..]` above it;
+/// `(chosen, contacts)` are scratch space.
+fn converged_table(
+    params: &Params,
+    ids: &[RingId],
+    at: impl Fn(usize) -> PeerRef,
+    me: RingId,
+    (mut left, mut right): (usize, usize),
+    (chosen, contacts): &mut (Vec<usize>, Vec<PeerRef>),
+) -> Table {
+    let k = params.k;
+    contacts.clear();
+    // Bucket b's IDs are the aligned block of 2^(b+1) IDs around `me` less the block of 2^b:
+    // one side of it. Both block edges move outward as b grows, so each is found by galloping
+    // from the last (a few probes near `me`, not a search of every ID).
+    for b in 0..params.space.bits() {
+        let (lo, hi) = bucket_range(me, b);
+        let (a, z) = if lo > me {
+            let z = gallop_up(ids, right, |x| x <= hi);
+            (std::mem::replace(&mut right, z), z)
+        } else {
+            let a = gallop_down(ids, left, |x| x >= lo);
+            (a, std::mem::replace(&mut left, a))
+        };
+        let count = z - a;
+        if count <= k {
+            contacts.extend((a..z).map(&at));
+            continue;
+        }
+        // Floyd's sampling of k distinct positions out of `count`.
+        let mut rng = SplitMix::new(me.0.rotate_left(7) ^ u64::from(b) ^ 0x7461_626C_6573);
+        chosen.clear();
+        for j in count - k..count {
+            let t = rng.below(j as u64 + 1) as usize;
+            chosen.push(if chosen.contains(&t) { j } else { t });
+        }
+        chosen.sort_unstable();
+        contacts.extend(chosen.iter().map(|&j| at(a + j)));
+    }
+    Table::with(me, contacts)
 }
 
 /// The end of the run of `ids[from..]` (sorted) that satisfies `below` (true up to some point,
@@ -609,4 +647,58 @@ fn scc_count(peers: &[Node], members: &[(RingId, PeerIdx)], alive: &[bool]) -> u
         }
     })
     .scc_count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::IdSpace;
+
+    fn params() -> Params {
+        let space = IdSpace::new(6).unwrap();
+        Params { space, k: 2, alpha: 1, replication: 1, retries: 0, refresh: None, republish: None }
+    }
+
+    fn p(idx: u32, id: u64) -> PeerRef {
+        PeerRef::new(PeerIdx(idx), RingId(id))
+    }
+
+    /// A request makes its sender a contact, unless it is a client (`overlay.client_mode`);
+    /// either way it is answered.
+    #[test]
+    fn a_client_is_answered_but_never_becomes_a_contact() {
+        for client in [true, false] {
+            let mut node = Node::new(p(0, 0), true, Table::new(RingId(0)));
+            let from = PeerRef { client, ..p(1, 9) };
+            let mut out = Vec::new();
+            let find = Message::FindNode { lookup: 0, target: RingId(9), traffic: Traffic::Lookup };
+            node.handle_message(&params(), from, find, &mut out);
+            node.handle_message(&params(), from, Message::Ping, &mut out);
+            assert_eq!(node.table().len(), usize::from(!client), "client: {client}");
+            assert_eq!(out.len(), 2, "a Nodes answer and a Pong");
+        }
+    }
+
+    /// A converged network with clients: no table holds a client; a client's table holds the
+    /// servers a server at its place would hold.
+    #[test]
+    fn a_converged_network_with_clients_is_the_servers_network() {
+        let ids: Vec<RingId> = [1, 8, 13, 25, 32, 40, 52].into_iter().map(RingId).collect();
+        let clients = [false, false, true, false, false, true, false];
+        let nodes = bootstrap(&params(), &ids, &clients, false);
+        let servers: Vec<RingId> = [1, 8, 25, 32, 52].into_iter().map(RingId).collect();
+        let alone = bootstrap(&params(), &servers, &[], false);
+        for (i, node) in nodes.iter().enumerate() {
+            assert_eq!(node.me().client, clients[i]);
+            let mut known = Vec::new();
+            node.table().closest(RingId(0), 64, &mut known);
+            assert!(known.iter().all(|c| !c.client && c.id != RingId(13) && c.id != RingId(40)));
+            if let Ok(j) = servers.binary_search(&ids[i]) {
+                let mut want = Vec::new();
+                alone[j].table().closest(RingId(0), 64, &mut want);
+                let of = |v: &[PeerRef]| v.iter().map(|c| c.id).collect::<Vec<_>>();
+                assert_eq!(of(&known), of(&want), "server {}", ids[i].0);
+            }
+        }
+    }
 }

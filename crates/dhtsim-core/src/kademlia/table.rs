@@ -108,7 +108,7 @@ impl Table {
 
     /// The contact at position `i`.
     fn at(&self, i: usize) -> PeerRef {
-        PeerRef { idx: self.idxs[i], id: self.ids[i] }
+        PeerRef::new(self.idxs[i], self.ids[i])
     }
 
     /// The contacts of bucket `b`, least recently seen first.
@@ -312,7 +312,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn p(id: u64) -> PeerRef {
-        PeerRef { idx: PeerIdx(id as u32), id: RingId(id) }
+        PeerRef::new(PeerIdx(id as u32), RingId(id))
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn draw_ids(space: IdSpace, n: u64, rng: &mut Rng) -> Vec<RingId> {
 
 /// Whether nothing in a run of `cfg` reaches every peer before its messages do: no maintenance
 /// timers, no periodic lookups per peer, no ring-health samples or checks, no snapshots, no
-/// scripted schedule. Its bootstrap peers can then be built on first touch (`super::peers`), for
+/// scripted schedule, no clients. Its bootstrap peers can then be built on first touch (`super::peers`), for
 /// any protocol that can build one alone.
 pub(crate) fn builds_on_touch(cfg: &Config) -> bool {
     cfg.overlay.maintenance.is_none()
@@ -58,6 +58,27 @@ pub(crate) fn builds_on_touch(cfg: &Config) -> bool {
         && !cfg.stop_on_violation
         && cfg.schedule.is_empty()
         && cfg.bootstrap == Bootstrap::Ring
+        && !cfg.has_clients()
+}
+
+/// The rules of a run of `cfg` that depend on its seed, beyond [`Config::validate`]: with clients
+/// (`overlay.client_mode`), at least one of its peers must have a reachable host, or no peer
+/// would serve (`network.unreachable`).
+pub fn check_seed(cfg: &Config, seed: u64) -> Result<(), ConfigError> {
+    if !cfg.has_clients() {
+        return Ok(());
+    }
+    let mut network = Network::new(cfg.network.latency, seed, Purpose::Network)
+        .with_unreachable(cfg.network.unreachable, seed);
+    let hosts = cfg.population.len();
+    if (0..hosts).any(|h| !network.is_unreachable(h as u32)) {
+        return Ok(());
+    }
+    let msg = format!(
+        "with seed {seed}, all {hosts} peers drew an unreachable host, so in client mode none \
+         would serve: lower the share or add peers"
+    );
+    Err(ConfigError::new("network.unreachable", msg))
 }
 
 /// Shuffles `v` uniformly (Fisher-Yates, from the end) with draws from `rng`.
@@ -76,6 +97,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     /// [`Config::validate`].
     pub fn new(cfg: &'c Config, seed: u64) -> Result<Self, ConfigError> {
         cfg.validate()?;
+        check_seed(cfg, seed)?;
         let space = cfg.space;
         let mut id_rng = stream(seed, Purpose::PeerIds);
         let v = cfg.overlay.virtual_nodes.max(1) as u64;
@@ -101,6 +123,14 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         }
         let next_host = (ids.len() as u64).div_ceil(v) as u32;
         let n = ids.len();
+        let mut network = Network::new(cfg.network.latency, seed, Purpose::Network)
+            .with_loss(cfg.network.loss)
+            .with_unreachable(cfg.network.unreachable, seed);
+        // Node i runs in client mode when its host is unreachable (and the switch is on).
+        let clients: Vec<bool> = match cfg.has_clients() {
+            true => hosts.iter().map(|&h| network.is_unreachable(h)).collect(),
+            false => Vec::new(),
+        };
         let mut params = P::params(cfg, n);
         // A static ring's IDs, shared by the peer table and the protocol, or `None`.
         let ring: Option<std::sync::Arc<[RingId]>> =
@@ -125,11 +155,15 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let peers = if let Some(ring) = ring {
             PeerTable::lazy(ring)
         } else {
-            PeerTable::dense(P::bootstrap(&params, &ids, forming))
+            PeerTable::dense(P::bootstrap(&params, &ids, &clients, forming))
         };
         let members = if forming { 1 } else { n };
         let mut oracle = if forming {
             Oracle::forming(all, vec![(peers.me(PeerIdx(0)).id, PeerIdx(0))])
+        } else if !clients.is_empty() {
+            // Clients are alive but own nothing: the ring is that of the other peers.
+            let servers = all.iter().filter(|(_, i)| !clients[i.0 as usize]).copied().collect();
+            Oracle::forming(all, servers)
         } else {
             Oracle::new(all)
         };
@@ -153,9 +187,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
             hosts,
             next_host,
             oracle,
-            network: Network::new(cfg.network.latency, seed, Purpose::Network)
-                .with_loss(cfg.network.loss)
-                .with_unreachable(cfg.network.unreachable, seed),
+            network,
             workload,
             id_rng,
             churn_rng: stream(seed, Purpose::Churn),

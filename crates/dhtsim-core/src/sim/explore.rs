@@ -360,7 +360,7 @@ where
                     return;
                 }
                 let idx = PeerIdx(self.peers.len() as u32);
-                self.peers.push(P::joining(PeerRef { idx, id: peer }));
+                self.peers.push(P::joining(PeerRef::new(idx, peer)));
                 self.alive.push(true);
                 self.oracle.add_alive(peer, idx);
                 let op = self.next_op();
@@ -994,7 +994,7 @@ mod tests {
         // every Always property holds; 20's stabilization will repair it, so it has not
         // settled. Lookups still find 20 (30 knows 20 precedes it and sends the query back).
         let mut skipped = w.clone();
-        let p = |i: u32, id: u64| PeerRef { idx: PeerIdx(i), id: RingId(id) };
+        let p = |i: u32, id: u64| PeerRef::new(PeerIdx(i), RingId(id));
         skipped.peers[0] = Peer::new(p(0, 10), Some(p(2, 30)), vec![p(2, 30)]);
         assert!(skipped.violations(&sim.params).is_empty());
         assert!(!skipped.settled(&cfg, &sim.params));

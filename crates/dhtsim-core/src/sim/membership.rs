@@ -102,7 +102,9 @@ impl<P: Protocol> Simulation<'_, P> {
     /// Creates a peer with ID `id` that joins through `via`.
     pub(super) fn spawn(&mut self, now: SimTime, id: RingId, via: PeerIdx) -> PeerIdx {
         let idx = PeerIdx(u32::try_from(self.peers.len()).expect("fewer than 2^32 peers"));
-        let me = PeerRef { idx, id };
+        // A new peer has a new host, which may be unreachable.
+        let client = self.cfg.has_clients() && self.network.is_unreachable(self.next_host);
+        let me = PeerRef { client, ..PeerRef::new(idx, id) };
         self.peers.push(P::joining(me));
         self.alive.push(true);
         self.oracle.add_alive(id, idx);
@@ -134,8 +136,10 @@ impl<P: Protocol> Simulation<'_, P> {
     }
 
     pub(super) fn joined(&mut self, now: SimTime, peer: PeerIdx) {
-        let id = self.peers.me(peer).id;
-        self.oracle.insert(id, peer);
+        let me = self.peers.me(peer);
+        if !me.client {
+            self.oracle.insert(me.id, peer); // a client is on nobody's ring
+        }
         self.recorder.joined(now, peer);
         if self.embedded {
             self.notices.push(Notice::Joined(peer));

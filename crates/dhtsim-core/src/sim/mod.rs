@@ -26,7 +26,7 @@ mod recorder;
 mod tests;
 
 pub(crate) use bootstrap::builds_on_touch;
-pub use bootstrap::draw_ids;
+pub use bootstrap::{check_seed, draw_ids};
 pub(crate) use embed::Notice;
 pub(crate) use recorder::{OP_BYTES, OWNER_ANSWER_BYTES};
 

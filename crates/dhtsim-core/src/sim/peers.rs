@@ -61,7 +61,7 @@ impl<P: Protocol> PeerTable<P> {
     pub(crate) fn me(&self, idx: PeerIdx) -> PeerRef {
         let i = idx.0 as usize;
         match self.ring.get(i) {
-            Some(&id) => PeerRef { idx, id },
+            Some(&id) => PeerRef::new(idx, id),
             None => self.built[self.position(i).expect("a joiner is built")].me(),
         }
     }
