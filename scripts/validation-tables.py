@@ -608,6 +608,18 @@ def nat(scenario):
                   "timeouts per lookup", "messages per lookup", "latency mean, ms"], body)
 
 
+def latency_proximity():
+    body = []
+    for r in rows("latency-proximity"):
+        body.append([
+            r["variant"], r["population.peers"], r["overlay.proximity"], pm(r, "hops_mean"),
+            pm(r, "latency_ms_mean", 0), f(r["latency_ms_p50"], 0), f(r["latency_ms_p95"], 0),
+            f(r["stretch_p50"]),
+        ])
+    return table(["variant", "N", "candidates x", "hops mean ± CI", "latency mean ± CI, ms",
+                  "latency p50, ms", "latency p95, ms", "stretch p50"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -626,6 +638,7 @@ TABLES = {
     "latency-plane": latency_plane,
     "nat-clients": lambda: nat("nat-clients"),
     "nat-churn": lambda: nat("nat-churn"),
+    "latency-proximity": latency_proximity,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

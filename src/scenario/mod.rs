@@ -899,6 +899,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         .int(&t, "rpc_attempts", 1, max_attempts)
         .map_or(dhtsim_core::config::defaults::RPC_ATTEMPTS, |v| v as u32);
     let client_mode = r.bool(&t, "client_mode", false);
+    let proximity = r.int(&t, "proximity", 0, 1 << 16).map_or(0, |v| v as u32);
     let virtual_nodes =
         r.int(&t, "virtual_nodes", 1, 1024).map_or(defaults::VIRTUAL_NODES, |v| v as u32);
     if protocol == ProtocolKind::Kademlia {
@@ -956,6 +957,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         rpc_timeout,
         rpc_attempts,
         client_mode,
+        proximity,
         virtual_nodes,
     }
 }

@@ -342,3 +342,12 @@ fn clients_with_no_peer_to_serve_them_or_in_a_ring_formed_by_joins() {
                  client_mode = true\n[network]\nunreachable = 0.2\n";
     rejects(joins, 6, Some("overlay.client_mode"), "not supported with `population.bootstrap");
 }
+
+#[test]
+fn proximity_without_distances_or_with_tables_that_change() {
+    let text = "seed = 1\n[overlay]\nfingers = true\nproximity = 16\n";
+    rejects(text, 4, Some("overlay.proximity"), "set `network.latency = \"plane\"`");
+    let churn = "seed = 1\n[overlay]\nproximity = 16\nmaintenance = true\n\
+                 [network]\nlatency = \"plane\"\n";
+    rejects(churn, 3, Some("overlay.proximity"), "not supported with maintenance");
+}

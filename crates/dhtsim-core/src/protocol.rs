@@ -30,6 +30,32 @@ use std::fmt::Debug;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeerIdx(pub u32);
 
+/// The network at time zero besides its IDs, as [`Protocol::bootstrap`] builds it.
+pub struct Start<'a> {
+    /// The peers start joining (the first alone a member), rather than converged.
+    pub forming: bool,
+    /// Empty, or a flag per ID: peer i runs in client mode ([`PeerRef::client`]), so the
+    /// converged network is that of the other peers, and peer i has the state a client that
+    /// joined it long ago would have.
+    pub clients: &'a [bool],
+    /// With proximity neighbour selection (`overlay.proximity`): the round trip in ms between
+    /// peers i and j, as peers that have exchanged messages for long would have measured it. A
+    /// converged table then holds, of the candidates for each entry, the nearest.
+    pub round_trip: Option<&'a mut dyn FnMut(usize, usize) -> u64>,
+}
+
+impl Start<'_> {
+    /// A converged network of peers that all serve, with no proximity selection.
+    pub fn converged() -> Self {
+        Start { forming: false, clients: &[], round_trip: None }
+    }
+
+    /// A network whose peers start joining.
+    pub fn forming() -> Self {
+        Start { forming: true, ..Start::converged() }
+    }
+}
+
 /// What one peer knows about another: where to send, the ring position, and whether it serves
 /// the overlay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -258,16 +284,9 @@ pub trait Protocol: Sized + Debug {
     /// The peers of the network at time zero, one per ID in `ids`, addressed by position (peer
     /// i has ID `ids[i]`). Without `forming` the IDs are ascending and every peer starts with the
     /// state a converged network would have; with `forming` they are in the order the peers
-    /// start, the first alone a member and the others about to join. `clients` is empty, or (only
-    /// without `forming`) holds a flag per ID: peer i runs in client mode ([`PeerRef::client`]),
-    /// so the converged network is that of the other peers, and peer i has the state a client
-    /// that joined it long ago would have.
-    fn bootstrap(
-        params: &Self::Params,
-        ids: &[RingId],
-        clients: &[bool],
-        forming: bool,
-    ) -> Vec<Self>;
+    /// start, the first alone a member and the others about to join. What else the network at
+    /// time zero is ([`Start`]: clients, latencies) only applies without `forming`.
+    fn bootstrap(params: &Self::Params, ids: &[RingId], start: Start<'_>) -> Vec<Self>;
     /// Offers the ascending IDs of a converged network at time zero, kept unchanged for the
     /// whole run, for peers to consult rather than copy; returns whether [`Protocol::derive`]
     /// then builds one bootstrap peer without building the others, so that the simulation may
@@ -276,11 +295,11 @@ pub trait Protocol: Sized + Debug {
         false
     }
     /// Peer `i` of the converged network of the ascending `ids`: the state
-    /// `bootstrap(params, ids, &[], false)[i]` has, possibly still consulting the shared ring
+    /// `bootstrap(params, ids, Start::converged())[i]` has, possibly still consulting the shared ring
     /// ([`Protocol::own_state`] stores it). Building every peer to keep one is the fallback; a
     /// protocol whose [`Protocol::share_ring`] is true builds only that one.
     fn derive(params: &Self::Params, ids: &[RingId], i: usize) -> Self {
-        Self::bootstrap(params, ids, &[], false).swap_remove(i)
+        Self::bootstrap(params, ids, Start::converged()).swap_remove(i)
     }
     /// Stores in this peer whatever it still consults in the shared ring, so that its state can
     /// be inspected on its own (snapshots, checks, tests).

@@ -19,7 +19,9 @@ use crate::check::{self, Health};
 use crate::config::{ChordVariant, Config, LookupStyle};
 use crate::oracle::Oracle;
 pub use crate::protocol::Maintenance;
-use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request, Traffic, Wire};
+use crate::protocol::{
+    Answered, OpId, PeerIdx, PeerRef, Protocol, Report, Request, Start, Traffic, Wire,
+};
 use crate::ring::{IdSpace, RingId};
 pub use crate::storage::Entries;
 use crate::storage::Store;
@@ -263,6 +265,9 @@ pub struct Params {
     pub learn_from_timeouts: bool,
     /// Copies of each entry: the owner and its next `replication - 1` successors.
     pub replication: usize,
+    /// Proximity neighbour selection at bootstrap: finger i is the nearest of the first
+    /// `proximity` peers of its interval (`overlay.proximity`; 0 or 1: the first).
+    pub proximity: usize,
     /// Periodic maintenance, or `None` for a static network.
     pub maintenance: Option<Maintenance>,
     /// The ring at time zero, when the simulation builds its peers on first touch: their finger
@@ -310,6 +315,7 @@ impl Protocol for Peer {
             original: overlay.chord_variant == ChordVariant::Sigcomm2001,
             learn_from_timeouts: overlay.learn_from_timeouts,
             replication: overlay.replication as usize,
+            proximity: overlay.proximity as usize,
             maintenance: overlay.maintenance,
             ring: None,
         }
@@ -317,20 +323,23 @@ impl Protocol for Peer {
 
     /// The true ring: every peer knows its predecessor, its r successors and (with fingers) its
     /// exact finger table. Forming: the first peer is a ring of one, the others start joining.
-    /// Peers in client mode (`clients`) are on no other peer's ring: each knows its r
-    /// successors and the true fingers of its ID among the others, and has no predecessor.
-    fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: bool) -> Vec<Peer> {
-        if clients.iter().any(|&c| c) {
-            return bootstrap_with_clients(params, ids, clients);
-        }
+    /// Peers in client mode (`start.clients`) are on no other peer's ring: each knows its r
+    /// successors and the fingers of its ID among the others, and has no predecessor. With
+    /// proximity selection each finger is the nearest of its candidates.
+    fn bootstrap(params: &Params, ids: &[RingId], start: Start<'_>) -> Vec<Peer> {
         let at = |i: usize| PeerRef::new(PeerIdx(i as u32), ids[i]);
-        (0..ids.len())
-            .map(|i| match forming {
-                false => Peer::derive(params, ids, i),
-                true if i == 0 => Peer::new(at(0), Some(at(0)), vec![at(0)]),
-                true => Peer::joining(at(i)),
-            })
-            .collect()
+        if start.forming {
+            return (0..ids.len())
+                .map(|i| match i {
+                    0 => Peer::new(at(0), Some(at(0)), vec![at(0)]),
+                    _ => Peer::joining(at(i)),
+                })
+                .collect();
+        }
+        if start.clients.iter().any(|&c| c) || start.round_trip.is_some() {
+            return bootstrap_selected(params, ids, start.clients, start.round_trip);
+        }
+        (0..ids.len()).map(|i| Peer::derive(params, ids, i)).collect()
     }
 
     fn share_ring(params: &mut Params, ring: &std::sync::Arc<[RingId]>) -> bool {
@@ -579,16 +588,23 @@ impl Protocol for Peer {
     }
 }
 
-/// [`Protocol::bootstrap`] of a converged ring with peers in client mode: the ring is that of
-/// the other peers (the servers), which know nothing of the clients.
-fn bootstrap_with_clients(params: &Params, ids: &[RingId], clients: &[bool]) -> Vec<Peer> {
-    let servers: Vec<usize> = (0..ids.len()).filter(|&i| !clients[i]).collect();
+/// [`Protocol::bootstrap`] of a converged ring with peers in client mode (`clients`, empty
+/// when none) or proximity selection (`round_trip`): the ring is that of the other peers (the
+/// servers), which know nothing of the clients; a finger is the nearest of its candidates.
+fn bootstrap_selected(
+    params: &Params,
+    ids: &[RingId],
+    clients: &[bool],
+    mut round_trip: Option<&mut dyn FnMut(usize, usize) -> u64>,
+) -> Vec<Peer> {
+    let is_client = |i: usize| clients.get(i).copied().unwrap_or(false);
+    let servers: Vec<usize> = (0..ids.len()).filter(|&i| !is_client(i)).collect();
     let ring: Vec<RingId> = servers.iter().map(|&i| ids[i]).collect();
     let n = ring.len();
     let server = |j: usize| PeerRef::new(PeerIdx(servers[j % n] as u32), ring[j % n]);
     (0..ids.len())
         .map(|i| {
-            let me = PeerRef { client: clients[i], ..PeerRef::new(PeerIdx(i as u32), ids[i]) };
+            let me = PeerRef { client: is_client(i), ..PeerRef::new(PeerIdx(i as u32), ids[i]) };
             // A server is at j; a client's ID lies between servers j - 1 and j.
             let j = ring.partition_point(|&x| x < me.id);
             let mut peer = if me.client {
@@ -599,11 +615,26 @@ fn bootstrap_with_clients(params: &Params, ids: &[RingId], clients: &[bool]) -> 
                 Peer::new(me, Some(server(j + n - 1)), (1..=r).map(|k| server(j + k)).collect())
             };
             if params.fingers {
-                let fingers = (0..params.space.bits()).map(|b| {
-                    let start = params.space.add(me.id, 1u64 << b);
-                    server(crate::ring::successor_index(&ring, start))
-                });
-                peer.set_fingers(params.space, fingers);
+                let space = params.space;
+                let fingers: Vec<PeerRef> = (0..space.bits())
+                    .map(|b| {
+                        let first = crate::ring::successor_index(&ring, space.add(me.id, 1 << b));
+                        // The candidates: the first `proximity` servers of the interval
+                        // [me + 2^b, me + 2^(b+1)); none there, the first server past it.
+                        let inside = |k: &usize| {
+                            let d = space.dist(me.id, ring[(first + k) % n]) as u128;
+                            d >= 1 << b && d < 2 << b
+                        };
+                        let nearest = match round_trip.as_mut() {
+                            Some(rtt) => (0..params.proximity.min(n))
+                                .take_while(inside)
+                                .min_by_key(|k| (rtt(i, servers[(first + k) % n]), *k)),
+                            None => None,
+                        };
+                        server(first + nearest.unwrap_or(0))
+                    })
+                    .collect();
+                peer.set_fingers(space, fingers);
             }
             peer
         })

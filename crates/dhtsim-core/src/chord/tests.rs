@@ -28,6 +28,7 @@ fn params() -> Params {
         original: false,
         learn_from_timeouts: true,
         replication: 1,
+        proximity: 0,
         maintenance: None,
         ring: None,
     }
@@ -826,7 +827,8 @@ fn a_converged_ring_with_clients_is_the_servers_ring() {
     // The lecture ring's IDs; 13 and 40 are clients.
     let ids: Vec<RingId> = [1, 8, 13, 25, 32, 40, 52].into_iter().map(RingId).collect();
     let clients = [false, false, true, false, false, true, false];
-    let peers = <Peer as Protocol>::bootstrap(&params, &ids, &clients, false);
+    let start = Start { clients: &clients, ..Start::converged() };
+    let peers = <Peer as Protocol>::bootstrap(&params, &ids, start);
     let at = |i: usize| PeerRef { client: clients[i], ..r(i as u32, ids[i].0) };
     for (i, p) in peers.iter().enumerate() {
         assert_eq!(p.me(), at(i));
@@ -839,4 +841,44 @@ fn a_converged_ring_with_clients_is_the_servers_ring() {
     // 40's fingers: successors of 41, 42, 44, 48, 56 and 8 (mod 64) among the servers.
     let fingers: Vec<u64> = peers[5].fingers().iter().map(|f| f.id.0).collect();
     assert_eq!(fingers, vec![52, 1, 8]);
+}
+
+/// Proximity selection at bootstrap: finger b is the nearest of the first `proximity` peers of
+/// its interval [me + 2^b, me + 2^(b+1)), the earliest among equals; with an empty interval,
+/// the first peer past it, as without selection.
+#[test]
+fn a_proximity_finger_is_the_nearest_of_the_first_peers_of_its_interval() {
+    let params = Params { fingers: true, proximity: 3, ..params() };
+    let ids: Vec<RingId> = [1, 8, 13, 25, 32, 40, 52, 56, 60].into_iter().map(RingId).collect();
+    // Round trips: by the distance between the two positions' squares mod 7 (any fixed
+    // function of the two addresses will do).
+    let mut rtt = |i: usize, j: usize| ((i * i + j * j) % 7) as u64;
+    let start = Start { round_trip: Some(&mut rtt), ..Start::converged() };
+    let peers = <Peer as Protocol>::bootstrap(&params, &ids, start);
+    let rtt = |i: usize, j: usize| ((i * i + j * j) % 7) as u64;
+    let space = params.space;
+    for (i, p) in peers.iter().enumerate() {
+        let mut want = Vec::new();
+        for b in 0..space.bits() {
+            let inside = |j: &usize| {
+                let d = space.dist(ids[i], ids[*j]) as u128;
+                d >= 1 << b && d < 2 << b
+            };
+            let first = crate::ring::successor_index(&ids, space.add(ids[i], 1 << b));
+            let candidates: Vec<usize> =
+                (0..3).map(|k| (first + k) % ids.len()).take_while(inside).collect();
+            let pick = candidates.iter().copied().min_by_key(|&j| rtt(i, j)).unwrap_or(first);
+            if pick != i && want.last() != Some(&ids[pick].0) {
+                want.push(ids[pick].0);
+            }
+        }
+        let got: Vec<u64> = p.fingers().iter().map(|f| f.id.0).collect();
+        assert_eq!(got, want, "peer {}", ids[i].0);
+    }
+    // Peer 1's finger 5 (interval [33, 65)): 40, 52 and 56 are the candidates (60 is 4th),
+    // at round trips 4, 1 and 0: 56, where the exact finger is 40.
+    let f = |j: usize| rtt(0, j);
+    assert_eq!((f(5), f(6), f(7)), (4, 1, 0));
+    assert_eq!(peers[0].fingers().last().map(|x| x.id.0), Some(56));
+    assert!(!peers[0].fingers().iter().any(|x| x.id.0 == 40));
 }

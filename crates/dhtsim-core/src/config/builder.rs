@@ -64,6 +64,7 @@ impl Config {
                     rpc_timeout: defaults::RPC_TIMEOUT,
                     rpc_attempts: defaults::RPC_ATTEMPTS,
                     client_mode: false,
+                    proximity: 0,
                     virtual_nodes: defaults::VIRTUAL_NODES,
                 },
                 network: NetworkConfig {
@@ -254,6 +255,12 @@ impl ConfigBuilder {
     /// Whether unreachable peers run in client mode.
     pub fn client_mode(mut self, on: bool) -> Self {
         self.cfg.overlay.client_mode = on;
+        self
+    }
+
+    /// Candidates per routing-table entry for proximity neighbour selection (0: off).
+    pub fn proximity(mut self, candidates: u32) -> Self {
+        self.cfg.overlay.proximity = candidates;
         self
     }
 

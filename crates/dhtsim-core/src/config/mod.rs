@@ -347,6 +347,12 @@ pub struct OverlayConfig {
     /// the IPFS DHT does with peers that AutoNAT finds undialable. Off: they are learned like
     /// any other peer, and requests to them are lost.
     pub client_mode: bool,
+    /// Proximity neighbour selection: each entry of a converged routing table is the nearest
+    /// (by round trip) of this many candidates; 0 or 1, off. Chord: finger i is the nearest of
+    /// the first `proximity` peers of its interval [me + 2^i, me + 2^(i+1)); Kademlia: bucket b
+    /// holds the k nearest of `proximity` peers of its range drawn at random (all of them when
+    /// fewer). Needs the plane topology and a static network bootstrapped converged.
+    pub proximity: u32,
     /// Ring nodes each physical peer runs (`>= 1`; Chord's virtual nodes). With `v > 1` a random
     /// population of `n` peers puts `n·v` nodes on the ring, each an independent Chord node;
     /// a peer's load is the sum of its nodes' loads.

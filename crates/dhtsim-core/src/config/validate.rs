@@ -420,10 +420,27 @@ impl Config {
                 let msg = "not supported with `population.bootstrap = \"joins\"`";
                 return fail("overlay.virtual_nodes", msg);
             }
+            if o.proximity > 1 {
+                let msg = "proximity selection applies to a converged network's tables: not \
+                           supported with `population.bootstrap = \"joins\"` yet";
+                return fail("overlay.proximity", msg);
+            }
             if o.client_mode && self.network.unreachable > 0.0 {
                 let msg = "clients are not supported with `population.bootstrap = \"joins\"` \
                            yet (the ring forms from peers that serve)";
                 return fail("overlay.client_mode", msg);
+            }
+        }
+        if o.proximity > 1 {
+            if !matches!(self.network.latency, Latency::Plane(_)) {
+                let msg = "proximity selection needs distances: set `network.latency = \"plane\"`";
+                return fail("overlay.proximity", msg);
+            }
+            if o.maintenance.is_some() || !matches!(self.churn.model, ChurnModel::None) {
+                let msg = "proximity selection applies to the tables of a converged network at \
+                           time zero, which repairs and joins would not keep: not supported with \
+                           maintenance or a churn model yet";
+                return fail("overlay.proximity", msg);
             }
         }
         if o.virtual_nodes > 1 {

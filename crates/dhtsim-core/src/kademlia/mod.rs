@@ -18,7 +18,7 @@ pub use table::{Seen, Table};
 use crate::check::Health;
 use crate::config::Config;
 use crate::oracle::Oracle;
-use crate::protocol::{PeerRef, Protocol, Request, Traffic, Wire};
+use crate::protocol::{PeerRef, Protocol, Request, Start, Traffic, Wire};
 use crate::ring::{IdSpace, RingId};
 use crate::storage::Store;
 use crate::time::SimDuration;
@@ -99,6 +99,9 @@ pub struct Params {
     pub refresh: Option<SimDuration>,
     /// Republish period, with maintenance.
     pub republish: Option<SimDuration>,
+    /// Proximity neighbour selection at bootstrap: a bucket holds the k nearest of this many
+    /// peers of its range drawn at random (`overlay.proximity`; at most k: k at random).
+    pub proximity: usize,
 }
 
 impl Protocol for Node {
@@ -116,11 +119,12 @@ impl Protocol for Node {
             retries: o.retries.unwrap_or(u32::MAX),
             refresh: o.maintenance.map(|_| o.kademlia.refresh),
             republish: o.maintenance.map(|_| o.kademlia.republish),
+            proximity: o.proximity as usize,
         }
     }
 
-    fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: bool) -> Vec<Node> {
-        node::bootstrap(params, ids, clients, forming)
+    fn bootstrap(params: &Params, ids: &[RingId], start: Start<'_>) -> Vec<Node> {
+        node::bootstrap(params, ids, start)
     }
 
     fn joining(me: PeerRef) -> Node {

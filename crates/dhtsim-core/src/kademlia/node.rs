@@ -12,7 +12,7 @@ use super::table::{Seen, Table};
 use super::{Message, Params, Timer};
 use crate::check::Health;
 use crate::oracle::Oracle;
-use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Report, Request, Traffic};
+use crate::protocol::{Answered, OpId, PeerIdx, PeerRef, Report, Request, Start, Traffic};
 use crate::ring::RingId;
 use crate::storage::Store;
 use crate::xor::{self, SplitMix, bucket_range, distance};
@@ -470,38 +470,44 @@ fn resolved(op: OpId, by: RingId, hops: u32, answered: Answered) -> Command {
     Command::Report(Report::Resolved { op, by, hops, answered })
 }
 
-/// The peers of a network at time zero. Converged (not `forming`): each peer's bucket i holds
-/// every peer in its range when there are at most k, and otherwise k of them chosen uniformly
-/// at random by a generator seeded with the peer's ID and i (deterministic, and independent of
-/// every other choice of the run), as a network whose buckets had filled long ago from random
-/// traffic would. Peers in client mode (`clients`) are in no table; each has a table of the
-/// others filled the same way. Forming: peer 0 alone is a member; the others are about to join.
-pub fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: bool) -> Vec<Node> {
+/// The peers of a network at time zero. Converged (not `start.forming`): each peer's bucket i
+/// holds every peer in its range when there are at most k, and otherwise k of them chosen
+/// uniformly at random by a generator seeded with the peer's ID and i (deterministic, and
+/// independent of every other choice of the run), as a network whose buckets had filled long
+/// ago from random traffic would; with proximity selection, the k nearest of `proximity` chosen
+/// so. Peers in client mode (`start.clients`) are in no table; each has a table of the others
+/// filled the same way. Forming: peer 0 alone is a member; the others are about to join.
+pub fn bootstrap(params: &Params, ids: &[RingId], start: Start<'_>) -> Vec<Node> {
     let at = |i: usize| PeerRef::new(PeerIdx(i as u32), ids[i]);
-    if forming {
+    if start.forming {
         return (0..ids.len()).map(|i| Node::new(at(i), i == 0, Table::new(ids[i]))).collect();
     }
     // Reused from peer to peer: a million tables are built.
     let mut buf = (Vec::with_capacity(params.k), Vec::new());
-    if clients.iter().any(|&c| c) {
-        let servers: Vec<usize> = (0..ids.len()).filter(|&i| !clients[i]).collect();
+    let Start { clients, mut round_trip, .. } = start;
+    if clients.iter().any(|&c| c) || round_trip.is_some() {
+        let is_client = |i: usize| clients.get(i).copied().unwrap_or(false);
+        let servers: Vec<usize> = (0..ids.len()).filter(|&i| !is_client(i)).collect();
         let server_ids: Vec<RingId> = servers.iter().map(|&i| ids[i]).collect();
+        let servers = &servers[..];
         let server = |j: usize| at(servers[j]);
-        return (0..ids.len())
-            .map(|i| {
-                let j = server_ids.partition_point(|&x| x < ids[i]);
-                let me = PeerRef { client: clients[i], ..at(i) };
-                // A server is at j; a client's ID falls between j - 1 and j.
-                let right = if me.client { j } else { j + 1 };
-                let table =
-                    converged_table(params, &server_ids, server, ids[i], (j, right), &mut buf);
-                Node::new(me, true, table)
-            })
-            .collect();
+        let mut nodes = Vec::with_capacity(ids.len());
+        for (i, &id) in ids.iter().enumerate() {
+            let j = server_ids.partition_point(|&x| x < id);
+            let me = PeerRef { client: is_client(i), ..at(i) };
+            // A server is at j; a client's ID falls between j - 1 and j.
+            let right = if me.client { j } else { j + 1 };
+            let mut near = round_trip.as_mut().map(|rtt| move |s: usize| rtt(i, servers[s]));
+            let near = near.as_mut().map(|f| f as &mut dyn FnMut(usize) -> u64);
+            let bounds = (j, right);
+            let table = converged_table(params, &server_ids, server, id, bounds, near, &mut buf);
+            nodes.push(Node::new(me, true, table));
+        }
+        return nodes;
     }
     (0..ids.len())
         .map(|i| {
-            let table = converged_table(params, ids, at, ids[i], (i, i + 1), &mut buf);
+            let table = converged_table(params, ids, at, ids[i], (i, i + 1), None, &mut buf);
             Node::new(at(i), true, table)
         })
         .collect()
@@ -509,16 +515,20 @@ pub fn bootstrap(params: &Params, ids: &[RingId], clients: &[bool], forming: boo
 
 /// The table a converged network gives the peer with ID `me` among the peers of the ascending
 /// `ids` (addressed by `at`), where `ids[..left]` are below `me` and `ids[right..]` above it;
-/// `(chosen, contacts)` are scratch space.
+/// `near` is its round trip to `ids[j]`, for proximity selection; `(chosen, contacts)` are
+/// scratch space.
 fn converged_table(
     params: &Params,
     ids: &[RingId],
     at: impl Fn(usize) -> PeerRef,
     me: RingId,
     (mut left, mut right): (usize, usize),
+    mut near: Option<&mut dyn FnMut(usize) -> u64>,
     (chosen, contacts): &mut (Vec<usize>, Vec<PeerRef>),
 ) -> Table {
     let k = params.k;
+    // Candidates per bucket: k, or more to pick the nearest k from.
+    let drawn = if near.is_some() { params.proximity.max(k) } else { k };
     contacts.clear();
     // Bucket b's IDs are the aligned block of 2^(b+1) IDs around `me` less the block of 2^b:
     // one side of it. Both block edges move outward as b grows, so each is found by galloping
@@ -537,12 +547,21 @@ fn converged_table(
             contacts.extend((a..z).map(&at));
             continue;
         }
-        // Floyd's sampling of k distinct positions out of `count`.
-        let mut rng = SplitMix::new(me.0.rotate_left(7) ^ u64::from(b) ^ 0x7461_626C_6573);
         chosen.clear();
-        for j in count - k..count {
-            let t = rng.below(j as u64 + 1) as usize;
-            chosen.push(if chosen.contains(&t) { j } else { t });
+        if count <= drawn {
+            chosen.extend(0..count);
+        } else {
+            // Floyd's sampling of `drawn` distinct positions out of `count`.
+            let mut rng = SplitMix::new(me.0.rotate_left(7) ^ u64::from(b) ^ 0x7461_626C_6573);
+            for j in count - drawn..count {
+                let t = rng.below(j as u64 + 1) as usize;
+                chosen.push(if chosen.contains(&t) { j } else { t });
+            }
+        }
+        if let Some(rtt) = near.as_mut() {
+            // The k nearest, the earlier drawn first among equals; then in ID order.
+            chosen.sort_by_cached_key(|&j| rtt(a + j));
+            chosen.truncate(k);
         }
         chosen.sort_unstable();
         contacts.extend(chosen.iter().map(|&j| at(a + j)));
@@ -656,7 +675,17 @@ mod tests {
 
     fn params() -> Params {
         let space = IdSpace::new(6).unwrap();
-        Params { space, k: 2, alpha: 1, replication: 1, retries: 0, refresh: None, republish: None }
+        let (refresh, republish) = (None, None);
+        Params {
+            space,
+            k: 2,
+            alpha: 1,
+            replication: 1,
+            retries: 0,
+            refresh,
+            republish,
+            proximity: 0,
+        }
     }
 
     fn p(idx: u32, id: u64) -> PeerRef {
@@ -685,9 +714,9 @@ mod tests {
     fn a_converged_network_with_clients_is_the_servers_network() {
         let ids: Vec<RingId> = [1, 8, 13, 25, 32, 40, 52].into_iter().map(RingId).collect();
         let clients = [false, false, true, false, false, true, false];
-        let nodes = bootstrap(&params(), &ids, &clients, false);
+        let nodes = bootstrap(&params(), &ids, Start { clients: &clients, ..Start::converged() });
         let servers: Vec<RingId> = [1, 8, 25, 32, 52].into_iter().map(RingId).collect();
-        let alone = bootstrap(&params(), &servers, &[], false);
+        let alone = bootstrap(&params(), &servers, Start::converged());
         for (i, node) in nodes.iter().enumerate() {
             assert_eq!(node.me().client, clients[i]);
             let mut known = Vec::new();

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::metrics::PeerRecord;
 use crate::network::Network;
 use crate::oracle::Oracle;
-use crate::protocol::{PeerIdx, Protocol};
+use crate::protocol::{PeerIdx, Protocol, Start};
 use crate::ring::{IdSpace, RingId};
 use crate::rng::{Purpose, Rng, stream};
 use crate::time::{SimDuration, SimTime};
@@ -47,7 +47,7 @@ pub fn draw_ids(space: IdSpace, n: u64, rng: &mut Rng) -> Vec<RingId> {
 
 /// Whether nothing in a run of `cfg` reaches every peer before its messages do: no maintenance
 /// timers, no periodic lookups per peer, no ring-health samples or checks, no snapshots, no
-/// scripted schedule, no clients. Its bootstrap peers can then be built on first touch (`super::peers`), for
+/// scripted schedule, no clients, no proximity selection. Its bootstrap peers can then be built on first touch (`super::peers`), for
 /// any protocol that can build one alone.
 pub(crate) fn builds_on_touch(cfg: &Config) -> bool {
     cfg.overlay.maintenance.is_none()
@@ -59,6 +59,7 @@ pub(crate) fn builds_on_touch(cfg: &Config) -> bool {
         && cfg.schedule.is_empty()
         && cfg.bootstrap == Bootstrap::Ring
         && !cfg.has_clients()
+        && cfg.overlay.proximity <= 1
 }
 
 /// The rules of a run of `cfg` that depend on its seed, beyond [`Config::validate`]: with clients
@@ -155,7 +156,16 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let peers = if let Some(ring) = ring {
             PeerTable::lazy(ring)
         } else {
-            PeerTable::dense(P::bootstrap(&params, &ids, &clients, forming))
+            let mut round_trip = |i: usize, j: usize| {
+                network.round_trip(hosts[i], hosts[j]).expect("proximity needs the plane").as_ms()
+            };
+            let start = Start {
+                forming,
+                clients: &clients,
+                round_trip: (cfg.overlay.proximity > 1)
+                    .then_some(&mut round_trip as &mut dyn FnMut(usize, usize) -> u64),
+            };
+            PeerTable::dense(P::bootstrap(&params, &ids, start))
         };
         let members = if forming { 1 } else { n };
         let mut oracle = if forming {
