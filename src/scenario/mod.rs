@@ -14,9 +14,9 @@ use dhtsim_core::churn::{
     Arrivals, ChurnConfig, ChurnModel, MassFailure, SessionDist, TraceEvent, TraceKind,
 };
 use dhtsim_core::config::{
-    Action, Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency,
-    LookupStyle, NetworkConfig, OverlayConfig, Plane, Population, ProtocolKind, ScheduledStep,
-    ScriptedEvent, WorkloadConfig,
+    Action, Bootstrap, ChordVariant, Config, ConfigError, HostMapping, KademliaConfig, KeyDist,
+    Latency, LatencyMatrix, LookupStyle, NetworkConfig, OverlayConfig, Plane, Population,
+    ProtocolKind, ScheduledStep, ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -26,6 +26,7 @@ use dhtsim_core::workload::file_key;
 pub use error::InputError;
 use reader::{Reader, Table, num};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A scenario ready to run: every run of its sweep, validated.
 #[derive(Clone, Debug)]
@@ -1157,7 +1158,8 @@ fn check_joins(r: &mut Reader<'_>, top: &Table<'_>, churn: &ChurnConfig, initial
     }
 }
 
-/// A churn trace as read: where it came from and the line of each event, for messages.
+/// An input file as read (a churn trace, a latency matrix): where it came from, and for a
+/// trace the line of each event, for messages.
 struct TraceSource {
     /// The file as named in messages.
     shown: String,
@@ -1412,7 +1414,7 @@ fn check_membership(
 
 fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     let t = r.table(top, "network", "network");
-    let model = r.choice(&t, "latency", &["constant", "uniform", "plane"]);
+    let model = r.choice(&t, "latency", &["constant", "uniform", "plane", "matrix"]);
     let ms = |r: &mut Reader<'_>, key, default| {
         r.int(&t, key, 0, u32::MAX as i128).map_or(SimDuration(default), |v| SimDuration(v as u64))
     };
@@ -1426,11 +1428,21 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
         jitter: ms(r, "jitter_ms", 0),
     };
     let model_name = model.unwrap_or("constant");
+    let mapping = match r.choice(&t, "matrix_hosts", &["exact", "modulo", "random"]) {
+        Some("modulo") => HostMapping::Modulo,
+        Some("random") => HostMapping::Random,
+        _ => HostMapping::Exact,
+    };
+    let matrix_path = r.string(&t, "matrix");
     const PLANE_KEYS: [&str; 4] = ["plane_ms", "access_min_ms", "access_max_ms", "jitter_ms"];
+    const MATRIX_KEYS: [&str; 2] = ["matrix", "matrix_hosts"];
+    const CONSTANT: [&str; 1] = ["latency_ms"];
+    const UNIFORM: [&str; 2] = ["latency_min_ms", "latency_max_ms"];
     let unused: Vec<&'static str> = match model_name {
-        "uniform" => [&["latency_ms"][..], &PLANE_KEYS].concat(),
-        "plane" => vec!["latency_ms", "latency_min_ms", "latency_max_ms"],
-        _ => [&["latency_min_ms", "latency_max_ms"][..], &PLANE_KEYS].concat(),
+        "uniform" => [&CONSTANT[..], &PLANE_KEYS, &MATRIX_KEYS].concat(),
+        "plane" => [&CONSTANT[..], &UNIFORM, &MATRIX_KEYS].concat(),
+        "matrix" => [&CONSTANT[..], &UNIFORM, &PLANE_KEYS].concat(),
+        _ => [&UNIFORM[..], &PLANE_KEYS, &MATRIX_KEYS].concat(),
     };
     for key in unused {
         r.ignored(&t, key, &format!("has no effect with `latency = \"{model_name}\"`"));
@@ -1438,6 +1450,16 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     let latency = match model_name {
         "uniform" => Latency::Uniform { min, max },
         "plane" => Latency::Plane(plane),
+        "matrix" => match matrix_path {
+            Some(path) => read_matrix(r, &t, path, mapping)
+                .map_or(Latency::Constant(constant), |m| Latency::Matrix(Arc::new(m))),
+            None => {
+                let msg = "`latency = \"matrix\"` needs `matrix`, a CSV file of round trips in \
+                           ms, one row per host";
+                r.table_error(&t, "matrix", msg.into());
+                Latency::Constant(constant)
+            }
+        },
         _ => Latency::Constant(constant),
     };
     let mut share = |key| match r.number(&t, key) {
@@ -1452,6 +1474,93 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     let loss = share("loss");
     let unreachable = share("unreachable");
     NetworkConfig { latency, loss, unreachable }
+}
+
+/// Reads a latency matrix (`network.matrix`): CSV, one row per host, each row the round trips
+/// in ms from that host to every host (the diagonal is what two peers mapped onto one host
+/// take); blank lines and lines starting with `#` are skipped. Every row has as many entries as
+/// there are rows, each a number at least 0. The one-way latency is half the round trip,
+/// rounded to the nearest ms (halves up). Relative paths are relative to the scenario file.
+fn read_matrix(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    path: &str,
+    mapping: HostMapping,
+) -> Option<LatencyMatrix> {
+    let (shown, text) = match r.inputs().read("network.matrix", path, file::MAX_TRACE_BYTES) {
+        Ok(read) => read,
+        Err(e) if e.location.is_some() => {
+            r.push(e); // a bad byte, at its line in the file
+            return None;
+        }
+        Err(e) => {
+            let node = r.get(t, "matrix").expect("read above");
+            r.error(t, "matrix", node, format!("{}: {}", e.file, e.message));
+            return None;
+        }
+    };
+    let source = TraceSource { shown, text: text.clone(), lines: Vec::new() };
+    let mut one_way: Vec<u32> = Vec::new();
+    let (mut hosts, mut rows, mut last_line) = (0usize, 0usize, 0usize);
+    for (i, raw) in text.lines().enumerate() {
+        let row = raw.trim();
+        if row.is_empty() || row.starts_with('#') {
+            continue;
+        }
+        last_line = i + 1;
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if rows == 0 {
+            hosts = fields.len();
+            one_way.reserve(hosts * hosts);
+        }
+        let problem = if fields.len() != hosts {
+            Some(format!(
+                "row {} has {} round trips, expected {hosts} (one per host, as the first row has)",
+                rows + 1,
+                fields.len()
+            ))
+        } else if rows == hosts {
+            Some(format!(
+                "more rows than the {hosts} hosts each row names: expected a square matrix"
+            ))
+        } else {
+            fields.iter().enumerate().find_map(|(j, f)| match f.parse::<f64>() {
+                _ if f.is_empty() => Some(format!("entry {} (host {j}) is missing", j + 1)),
+                Ok(x) if x.is_finite() && x >= 0.0 && x < u32::MAX as f64 => {
+                    one_way.push((x / 2.0).round() as u32);
+                    None
+                }
+                Ok(x) if x < 0.0 => Some(format!(
+                    "entry {} (host {j}): a round trip cannot be negative, got {f}",
+                    j + 1
+                )),
+                _ => Some(format!(
+                    "entry {} (host {j}): expected a round trip in ms (a number at least 0), \
+                     found \"{f}\"",
+                    j + 1
+                )),
+            })
+        };
+        if let Some(msg) = problem {
+            r.push(source.error(i + 1, msg));
+            return None;
+        }
+        rows += 1;
+    }
+    if rows == 0 || rows != hosts {
+        let msg = format!(
+            "{rows} rows of {hosts} round trips: expected a square matrix, one row per host"
+        );
+        match last_line {
+            0 => {
+                let node = r.get(t, "matrix").expect("read above");
+                r.error(t, "matrix", node, format!("{}: {msg}", source.shown));
+            }
+            line => r.push(source.error(line, msg)),
+        }
+        return None;
+    }
+    Some(LatencyMatrix { hosts: hosts as u32, one_way, mapping })
 }
 
 /// Reads `[workload]`; `window_s` is the measured window, `peers` the bootstrap population.

@@ -351,3 +351,48 @@ fn proximity_without_distances_or_with_tables_that_change() {
                  [network]\nlatency = \"plane\"\n";
     rejects(churn, 3, Some("overlay.proximity"), "not supported with maintenance");
 }
+
+#[test]
+fn a_latency_matrix_with_missing_or_negative_entries_or_too_few_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = |extra: &str| {
+        format!(
+            "seed = 1\n[population]\npeers = 3\n[network]\nlatency = \"matrix\"\n\
+             matrix = \"m.csv\"\n{extra}"
+        )
+    };
+    let good = "0,10,20\n10,0,30\n20,30,0\n";
+    let cases: Vec<(String, &str, &str, &str)> = vec![
+        (net(""), "0,10,20\n10,,30\n20,30,0\n", "m.csv:2:", "entry 2 (host 1) is missing"),
+        (net(""), "0,10,20\n10,0\n20,30,0\n", "m.csv:2:", "row 2 has 2 round trips, expected 3"),
+        (net(""), "# ms\n0,10,20\n10,0,-30\n20,30,0\n", "m.csv:3:", "cannot be negative, got -30"),
+        (net(""), "0,10,20\n10,0,x\n20,30,0\n", "m.csv:2:", "found \"x\""),
+        (net(""), "0,10,20\n10,0,30\n", "m.csv:2:", "2 rows of 3 round trips"),
+        (
+            net(""),
+            "0,1\n1,0\n",
+            "s.toml:",
+            "the run has 3 peers (joiners included) and the matrix 2 hosts",
+        ),
+        (
+            net("[churn]\nmodel = \"exponential\"\n").replace("peers = 3", "peers = 8"),
+            good,
+            "s.toml:",
+            "a churn model adds peers as it runs",
+        ),
+        ("seed = 1\n[network]\nlatency = \"matrix\"\n".into(), good, "s.toml:2:", "needs `matrix`"),
+        (net("").replace("m.csv", "gone.csv"), good, "s.toml:6:", "gone.csv"),
+        (net("[swarm]\npieces = 4\n"), good, "s.toml:", "not supported with [swarm]"),
+    ];
+    for (text, matrix, at, want) in cases {
+        std::fs::write(dir.path().join("s.toml"), &text).unwrap();
+        std::fs::write(dir.path().join("m.csv"), matrix).unwrap();
+        let o = dhtsim(dir.path(), &["run", "s.toml"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {err}");
+        assert!(err.starts_with(&format!("error: {at}")), "{text}: wants {at}: {err}");
+        assert!(err.contains(want), "{text}: wants {want:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!dir.path().join("results").exists(), "no results left behind");
+    }
+}

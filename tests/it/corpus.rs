@@ -244,7 +244,7 @@ pub(crate) fn keys() -> Vec<Key> {
     add("overlay.refresh_s", positive_s(), format!("{kad}refresh_s = @\n"), "3600");
     add("overlay.republish_s", positive_s(), format!("{kad}republish_s = @\n"), "3600");
     // [network]
-    let latency = Ty::Choice(&["constant", "uniform", "plane"]);
+    let latency = Ty::Choice(&["constant", "uniform", "plane", "matrix"]);
     add("network.latency", latency, "[network]\nlatency = @\n".into(), "\"constant\"");
     add("network.latency_ms", Ty::Int(0, U32), "[network]\nlatency_ms = @\n".into(), "50");
     let uniform = "[network]\nlatency = \"uniform\"\n";
@@ -275,6 +275,16 @@ pub(crate) fn keys() -> Vec<Key> {
         "20",
     );
     add("network.jitter_ms", Ty::Int(0, U32), format!("{plane}jitter_ms = @\n"), "5");
+    let matrix = "[network]\nlatency = \"matrix\"\n";
+    add(
+        "network.matrix",
+        Ty::Str,
+        format!("{matrix}matrix_hosts = \"modulo\"\nmatrix = @\n"),
+        "\"t.csv\"",
+    );
+    let hosts = Ty::Choice(&["exact", "modulo", "random"]);
+    let mapped = format!("{matrix}matrix = \"t.csv\"\nmatrix_hosts = @\n");
+    add("network.matrix_hosts", hosts, mapped, "\"modulo\"");
     let loss = num(0.0, true, 1.0, false);
     add("network.loss", loss, "[network]\nloss = @\n".into(), "0.1");
     let share = num(0.0, true, 1.0, false);
@@ -497,6 +507,9 @@ pub(crate) fn keys() -> Vec<Key> {
     );
     for k in v.iter_mut().filter(|k| k.known == "churn.trace") {
         k.trace = Some("at_ms,kind,peer\n1000,crash,1\n");
+    }
+    for k in v.iter_mut().filter(|k| k.known.starts_with("network.matrix")) {
+        k.trace = Some("0,10\n10,0\n"); // the matrix file, t.csv
     }
     // A delivery is the second step: the timer that sends the message comes first.
     for k in v.iter_mut().filter(|k| {

@@ -268,3 +268,82 @@ fn kademlias_proximity_picks_among_more_than_k_or_changes_nothing() {
     assert!((f(&near, "hops_mean") - f(&plain, "hops_mean")).abs() < 0.05, "{near:?}");
     assert!(f(&near, "latency_ms_mean") < f(&plain, "latency_ms_mean"), "{near:?}");
 }
+
+/// Runs `scenario` in a fresh directory holding `files` (name, text) beside it.
+fn run_with_files(scenario: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.toml"), scenario).expect("write scenario");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write input");
+    }
+    let o = dhtsim(dir.path(), &["run", "s.toml", "--out", "out", "--quiet"]);
+    assert!(o.status.success(), "dhtsim failed: {}", stderr(&o));
+    let out = dir.path().join("out");
+    (dir, out)
+}
+
+/// The round trips of the default plane's first `hosts` hosts for seed [`SEED`], as a matrix
+/// file: one row per host.
+fn plane_as_matrix(hosts: u32) -> String {
+    let plane = Plane {
+        side: SimDuration(150),
+        access_min: SimDuration(1),
+        access_max: SimDuration(20),
+        jitter: SimDuration(0),
+    };
+    let mut topology = Topology::new(plane, SEED);
+    let mut text = String::from("# round trips in ms\n");
+    for a in 0..hosts {
+        let row: Vec<String> = (0..hosts)
+            .map(|b| if a == b { 0 } else { 2 * topology.one_way(a, b).as_ms() })
+            .map(|rtt| rtt.to_string())
+            .collect();
+        text += &row.join(",");
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn a_latency_matrix_of_the_planes_round_trips_is_the_same_run_as_the_plane() {
+    // docs/scenario.md, "A latency matrix": one-way latency is half the file's round trip. A
+    // matrix written from the plane's hosts (even round trips) gives every lookup the latency,
+    // round trip and stretch it had in the plane, to the byte, for both lookup styles; the
+    // manifest records the file with its hash, and `reproduce` re-runs from it alone.
+    let matrix = plane_as_matrix(300);
+    for lookup in ["recursive", "iterative"] {
+        let (_a, plane) = run_text(&static_ring(lookup), &[]);
+        let text = static_ring(lookup)
+            .replace("latency = \"plane\"", "latency = \"matrix\"\nmatrix = \"king.csv\"");
+        let (dir, out) = run_with_files(&text, &[("king.csv", &matrix)]);
+        for file in ["lookups.csv", "summary.csv", "latency.csv"] {
+            let (a, b) = (std::fs::read(plane.join(file)), std::fs::read(out.join(file)));
+            assert!(a.unwrap() == b.unwrap(), "{lookup}: {file} differs");
+        }
+        let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"network.matrix\"") && manifest.contains("\"sha256\""));
+        std::fs::remove_file(dir.path().join("king.csv")).unwrap();
+        let o = dhtsim(dir.path(), &["reproduce", "out", "--quiet"]);
+        assert!(o.status.success(), "reproduce without the file: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_matrix_maps_more_peers_onto_its_hosts_by_a_rule_and_reproducibly() {
+    // 300 peers on a 40-host matrix: "modulo" puts peer-host h on row h mod 40, "random" on a
+    // row drawn for it; each is reproducible, and they differ.
+    let matrix = plane_as_matrix(40);
+    let mut latencies = Vec::new();
+    for rule in ["modulo", "random"] {
+        let text = static_ring("recursive").replace(
+            "latency = \"plane\"",
+            &format!("latency = \"matrix\"\nmatrix = \"m.csv\"\nmatrix_hosts = \"{rule}\""),
+        );
+        let (_d, a) = run_with_files(&text, &[("m.csv", &matrix)]);
+        let (_e, b) = run_with_files(&text, &[("m.csv", &matrix)]);
+        let bytes = std::fs::read(a.join("lookups.csv")).unwrap();
+        assert!(bytes == std::fs::read(b.join("lookups.csv")).unwrap(), "{rule}: same bytes");
+        latencies.push(bytes);
+    }
+    assert!(latencies[0] != latencies[1], "the two rules place hosts differently");
+}

@@ -211,6 +211,7 @@ pub fn mean_latency_ms(cfg: &Config) -> f64 {
                 + (p.access_min.as_ms() + p.access_max.as_ms()) as f64
                 + p.jitter.as_ms() as f64 / 2.0
         }
+        Latency::Matrix(ref m) => m.mean_one_way_ms(),
     }
 }
 
@@ -352,10 +353,11 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let join_paths = if cfg.record_paths { joined * grown(hops + 1.0, 8) } else { 0.0 };
     let peer_results = nodes * size_of::<PeerRecord>() as f64 + join_paths;
     // With a topology, each host's place, drawn as the run reaches it.
+    let hosts = nodes / cfg.overlay.virtual_nodes.max(1) as f64;
     let places = match cfg.network.latency {
-        Latency::Plane(_) => {
-            let hosts = nodes / cfg.overlay.virtual_nodes.max(1) as f64;
-            grown(hosts, size_of::<crate::network::Place>())
+        Latency::Plane(_) => grown(hosts, size_of::<crate::network::Place>()),
+        Latency::Matrix(ref m) => {
+            grown(hosts, size_of::<crate::network::Place>()) + 4.0 * (m.hosts as f64).powi(2)
         }
         _ => 0.0,
     };

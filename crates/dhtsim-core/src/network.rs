@@ -6,13 +6,15 @@
 //! draws nothing for it, so a lossless run is the same run as before loss existed. With the
 //! plane topology ([`Plane`]) or unreachable hosts, each host's place and reachability come
 //! from the topology stream instead, by host number, and the network stream gives only the
-//! jitter and the losses.
+//! jitter and the losses. A latency matrix ([`LatencyMatrix`]) is a topology too: each host's
+//! place is then its row of the matrix.
 
-use crate::config::{Latency, Plane};
+use crate::config::{HostMapping, Latency, LatencyMatrix, Plane};
 use crate::protocol::PeerIdx;
 use crate::rng::{Purpose, Rng, stream};
 use crate::time::SimDuration;
 use rand::{Rng as _, RngExt};
+use std::sync::Arc;
 
 /// Delivery delays for one run.
 #[derive(Debug)]
@@ -23,7 +25,7 @@ pub struct Network {
     /// The hosts' places and reachability, when the latency model is the plane or some
     /// hosts are unreachable.
     topology: Option<Topology>,
-    /// Whether delays come from the topology (the plane).
+    /// Whether delays come from the topology (the plane or a matrix).
     plane: bool,
 }
 
@@ -31,8 +33,9 @@ impl Network {
     /// A lossless network with the given latency model, drawing from the stream `purpose` of
     /// the run seeded with `seed` (and, for the plane, placing hosts from its topology stream).
     pub fn new(latency: Latency, seed: u64, purpose: Purpose) -> Self {
-        let (topology, plane) = match latency {
-            Latency::Plane(plane) => (Some(Topology::new(plane, seed)), true),
+        let (topology, plane) = match &latency {
+            Latency::Plane(plane) => (Some(Topology::new(*plane, seed)), true),
+            Latency::Matrix(m) => (Some(Topology::new(Plane::POINT, seed).with_matrix(m)), true),
             _ => (None, false),
         };
         Network { latency, loss: 0.0, rng: stream(seed, purpose), topology, plane }
@@ -126,12 +129,15 @@ impl Network {
             Latency::Uniform { min, max } => {
                 SimDuration(self.rng.random_range(min.as_ms()..=max.as_ms()))
             }
-            Latency::Plane(_) => unreachable!("a delay in the plane is between two hosts"),
+            Latency::Plane(_) | Latency::Matrix(_) => {
+                unreachable!("a delay in a topology is between two hosts")
+            }
         }
     }
 }
 
-/// Where each host sits in the plane: a point and an access delay.
+/// Where each host sits in the plane: a point and an access delay (or its row of a latency
+/// matrix).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Place {
     /// Coordinates, in ms of propagation delay from a corner of the square.
@@ -142,6 +148,8 @@ pub struct Place {
     pub access: SimDuration,
     /// Whether the host accepts messages it did not ask for (`network.unreachable`).
     pub reachable: bool,
+    /// With a latency matrix, the matrix's host this one is (0 otherwise).
+    pub row: u32,
 }
 
 /// The hosts' places in a [`Plane`]. Host h's place comes from words 4h .. 4h + 3 of the
@@ -155,6 +163,8 @@ pub struct Topology {
     /// A host is unreachable when its fourth word is below this (the unreachable share of
     /// 2^32; 0 when every host is reachable).
     unreachable_below: u64,
+    /// A latency matrix that gives the latencies instead of the plane.
+    matrix: Option<Arc<LatencyMatrix>>,
 }
 
 /// Words of the topology stream per host.
@@ -163,7 +173,14 @@ const WORDS_PER_HOST: u128 = 4;
 impl Topology {
     /// The plane's hosts for the run seeded with `seed`.
     pub fn new(plane: Plane, seed: u64) -> Self {
-        Topology { plane, seed, places: Vec::new(), unreachable_below: 0 }
+        Topology { plane, seed, places: Vec::new(), unreachable_below: 0, matrix: None }
+    }
+
+    /// The same hosts, their latencies read from `matrix` instead of the plane: host h is the
+    /// matrix's host its mapping gives (drawn from h's first word for a random mapping).
+    pub fn with_matrix(self, matrix: &Arc<LatencyMatrix>) -> Self {
+        debug_assert!(self.places.is_empty(), "set before any host is placed");
+        Topology { matrix: Some(matrix.clone()), ..self }
     }
 
     /// The same hosts with the share `unreachable` of them unreachable.
@@ -186,6 +203,9 @@ impl Topology {
     /// points, rounded to whole ms, plus both access delays.
     pub fn one_way(&mut self, a: u32, b: u32) -> SimDuration {
         let (p, q) = (self.place(a), self.place(b));
+        if let Some(m) = &self.matrix {
+            return m.one_way(p.row, q.row);
+        }
         let (dx, dy) = (p.x - q.x, p.y - q.y);
         // Basic operations and the square root are correctly rounded in IEEE 754: the same
         // bytes on every machine.
@@ -209,11 +229,21 @@ impl Topology {
             // min + floor(wa · (max - min + 1) / 2^32): every whole ms of the range, with a
             // bias below 2^-20 for any range of ms that fits in this model.
             let access = min + ((wa as u64 * (max - min + 1)) >> 32);
+            let h = self.places.len() as u32;
+            let row = match self.matrix.as_deref() {
+                None => 0,
+                Some(m) => match m.mapping {
+                    HostMapping::Exact => h,
+                    HostMapping::Modulo => h % m.hosts,
+                    HostMapping::Random => ((wx as u64 * m.hosts as u64) >> 32) as u32,
+                },
+            };
             self.places.push(Place {
                 x: unit(wx) * side,
                 y: unit(wy) * side,
                 access: SimDuration(access),
                 reachable: (wr as u64) >= self.unreachable_below,
+                row,
             });
         }
     }
@@ -240,13 +270,13 @@ mod tests {
     #[test]
     fn loss_drops_its_share_and_no_loss_draws_nothing() {
         let lat = Latency::Uniform { min: SimDuration(10), max: SimDuration(20) };
-        let mut lossy = Network::new(lat, 1, Purpose::Network).with_loss(0.2);
+        let mut lossy = Network::new(lat.clone(), 1, Purpose::Network).with_loss(0.2);
         let dropped = (0..100_000).filter(|_| lossy.dropped()).count();
         // Binomial(10^5, 0.2): standard deviation 126.
         assert!((19_500..20_500).contains(&dropped), "{dropped}");
         // Without loss the stream is untouched: the latencies are those of a network that
         // never asked.
-        let mut plain = Network::new(lat, 1, Purpose::Network);
+        let mut plain = Network::new(lat.clone(), 1, Purpose::Network);
         let mut asked = Network::new(lat, 1, Purpose::Network);
         for _ in 0..1000 {
             assert!(!asked.dropped());
@@ -340,5 +370,30 @@ mod tests {
         assert_eq!(net.is_unreachable(5), !point.place(5).reachable);
         assert_eq!(net.round_trip(1, 2), None, "reachability alone is no topology");
         assert_eq!(net.delay(PeerIdx(1), PeerIdx(2), |p| p.0), SimDuration(50));
+    }
+
+    #[test]
+    fn a_matrix_gives_its_row_and_column_by_each_mapping() {
+        // One-way latencies of 3 hosts (half their round trips).
+        let one_way = vec![0, 5, 10, 6, 1, 15, 11, 16, 2];
+        let matrix = |mapping| {
+            let m = LatencyMatrix { hosts: 3, one_way: one_way.clone(), mapping };
+            Network::new(Latency::Matrix(Arc::new(m)), 9, Purpose::Network)
+        };
+        let mut exact = matrix(HostMapping::Exact);
+        assert_eq!(exact.delay(PeerIdx(0), PeerIdx(2), |p| p.0), SimDuration(10));
+        assert_eq!(exact.delay(PeerIdx(2), PeerIdx(0), |p| p.0), SimDuration(11), "as given");
+        assert_eq!(exact.round_trip(1, 2), Some(SimDuration(30)), "twice the one-way");
+        let mut modulo = matrix(HostMapping::Modulo);
+        // Hosts 4 and 5 are rows 1 and 2; hosts 3 and 6 are both row 0, its diagonal.
+        assert_eq!(modulo.delay(PeerIdx(4), PeerIdx(5), |p| p.0), SimDuration(15));
+        assert_eq!(modulo.delay(PeerIdx(3), PeerIdx(6), |p| p.0), SimDuration(0));
+        // Random: each host's row from its first word of the topology stream, so the same
+        // for every network of the seed, and every row is used.
+        let (mut a, mut b) = (matrix(HostMapping::Random), matrix(HostMapping::Random));
+        let rows: Vec<u32> = (0..60).map(|h| a.topology.as_mut().unwrap().place(h).row).collect();
+        let again: Vec<u32> = (0..60).map(|h| b.topology.as_mut().unwrap().place(h).row).collect();
+        assert_eq!(rows, again);
+        assert!((0..3).all(|r| rows.contains(&r)), "{rows:?}");
     }
 }

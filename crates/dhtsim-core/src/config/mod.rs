@@ -351,7 +351,7 @@ pub struct OverlayConfig {
     /// (by round trip) of this many candidates; 0 or 1, off. Chord: finger i is the nearest of
     /// the first `proximity` peers of its interval [me + 2^i, me + 2^(i+1)); Kademlia: bucket b
     /// holds the k nearest of `proximity` peers of its range drawn at random (all of them when
-    /// fewer). Needs the plane topology and a static network bootstrapped converged.
+    /// fewer). Needs a topology (the plane or a matrix) and a static network bootstrapped converged.
     pub proximity: u32,
     /// Ring nodes each physical peer runs (`>= 1`; Chord's virtual nodes). With `v > 1` a random
     /// population of `n` peers puts `n·v` nodes on the ring, each an independent Chord node;
@@ -367,7 +367,7 @@ impl Config {
 }
 
 /// One-way message latency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Latency {
     /// Every message takes exactly this long.
     Constant(SimDuration),
@@ -381,6 +381,65 @@ pub enum Latency {
     /// Hosts placed in a plane (a synthetic topology, as OverSim's simple underlay): the
     /// latency between two hosts is their distance plus both access delays, plus jitter.
     Plane(Plane),
+    /// Latencies measured between real hosts, read from a file (`network.matrix`).
+    Matrix(std::sync::Arc<LatencyMatrix>),
+}
+
+impl Latency {
+    /// Whether latencies come from hosts' places (the plane or a matrix): the network then has
+    /// round trips between peers, for stretch and proximity selection.
+    pub fn has_topology(&self) -> bool {
+        matches!(self, Latency::Plane(_) | Latency::Matrix(_))
+    }
+}
+
+/// A latency matrix: the one-way latency between every two of its hosts, and how the run's
+/// hosts (its physical peers, numbered as they are created) map onto them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LatencyMatrix {
+    /// Hosts of the matrix.
+    pub hosts: u32,
+    /// One-way latency in ms from host a to host b at `a * hosts + b`: half the round trip the
+    /// file gives, rounded to the nearest ms (halves up).
+    pub one_way: Vec<u32>,
+    /// How the run's hosts map onto the matrix's.
+    pub mapping: HostMapping,
+}
+
+impl LatencyMatrix {
+    /// The one-way latency from matrix host `a` to matrix host `b`.
+    #[inline]
+    pub fn one_way(&self, a: u32, b: u32) -> SimDuration {
+        SimDuration(self.one_way[a as usize * self.hosts as usize + b as usize] as u64)
+    }
+
+    /// The mean one-way latency between two distinct hosts, ms.
+    pub fn mean_one_way_ms(&self) -> f64 {
+        let h = self.hosts as usize;
+        let pairs = (h * h).saturating_sub(h).max(1);
+        let total: u64 = (0..h)
+            .flat_map(|a| (0..h).filter(move |&b| b != a).map(move |b| (a, b)))
+            .map(|(a, b)| self.one_way[a * h + b] as u64)
+            .sum();
+        total as f64 / pairs as f64
+    }
+}
+
+impl std::fmt::Debug for LatencyMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LatencyMatrix({} hosts, {:?})", self.hosts, self.mapping)
+    }
+}
+
+/// How a run's hosts map onto a latency matrix's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostMapping {
+    /// Host h is the matrix's host h: the run may have no more hosts than the matrix.
+    Exact,
+    /// Host h is the matrix's host h mod H.
+    Modulo,
+    /// Host h is a matrix host drawn uniformly at random for it, from the topology stream.
+    Random,
 }
 
 /// A synthetic latency topology: each host (a physical peer; its virtual nodes share it) gets a

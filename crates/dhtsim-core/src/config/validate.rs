@@ -2,7 +2,7 @@
 //! [`ConfigError`] that names the scenario key a broken rule concerns.
 
 use super::*;
-use crate::churn::{Arrivals, ChurnModel, SessionDist};
+use crate::churn::{Arrivals, ChurnModel, SessionDist, TraceKind};
 use std::fmt;
 
 impl Config {
@@ -51,9 +51,9 @@ impl Config {
                        supported with [swarm] yet";
             return fail("network.unreachable", msg);
         }
-        if matches!(self.network.latency, Latency::Plane(_)) {
+        if self.network.latency.has_topology() {
             let msg = "a swarm's messages use the constant or uniform model: \
-                       `latency = \"plane\"` is not supported with [swarm] yet";
+                       `latency = \"plane\"` or `\"matrix\"` is not supported with [swarm] yet";
             return fail("network.latency", msg);
         }
         if s.pieces == 0 {
@@ -188,6 +188,39 @@ impl Config {
             let (min, max) = (p.access_min.as_ms(), p.access_max.as_ms());
             let msg = format!("must be at least access_min_ms ({min}), got {max}");
             return fail("network.access_max_ms", msg);
+        }
+        if let Latency::Matrix(m) = &self.network.latency
+            && m.mapping == HostMapping::Exact
+        {
+            // Hosts are the physical peers, one more per join.
+            let joins = |n: usize| n as u64;
+            let scripted = self.events.iter().filter(|e| matches!(e.action, Action::Join { .. }));
+            let hosts = match &self.churn.model {
+                ChurnModel::None => Some(self.population.len() + joins(scripted.count())),
+                ChurnModel::Trace(events) => {
+                    let traced = events.iter().filter(|e| e.kind == TraceKind::Join).count();
+                    Some(self.population.len() + joins(scripted.count() + traced))
+                }
+                _ => None,
+            };
+            let rule = "set `matrix_hosts = \"modulo\"` or `\"random\"` to map several onto one";
+            match hosts {
+                None => {
+                    let msg = format!(
+                        "a churn model adds peers as it runs, and the matrix has {} hosts: {rule}",
+                        m.hosts
+                    );
+                    return fail("network.matrix_hosts", msg);
+                }
+                Some(n) if n > m.hosts as u64 => {
+                    let msg = format!(
+                        "the run has {n} peers (joiners included) and the matrix {} hosts: {rule}",
+                        m.hosts
+                    );
+                    return fail("network.matrix_hosts", msg);
+                }
+                Some(_) => {}
+            }
         }
         for (key, share) in
             [("network.loss", self.network.loss), ("network.unreachable", self.network.unreachable)]
@@ -432,8 +465,9 @@ impl Config {
             }
         }
         if o.proximity > 1 {
-            if !matches!(self.network.latency, Latency::Plane(_)) {
-                let msg = "proximity selection needs distances: set `network.latency = \"plane\"`";
+            if !self.network.latency.has_topology() {
+                let msg = "proximity selection needs distances: set `network.latency = \"plane\"` \
+                           or `\"matrix\"`";
                 return fail("overlay.proximity", msg);
             }
             if o.maintenance.is_some() || !matches!(self.churn.model, ChurnModel::None) {

@@ -69,7 +69,7 @@ pub fn check_seed(cfg: &Config, seed: u64) -> Result<(), ConfigError> {
     if !cfg.has_clients() {
         return Ok(());
     }
-    let mut network = Network::new(cfg.network.latency, seed, Purpose::Network)
+    let mut network = Network::new(cfg.network.latency.clone(), seed, Purpose::Network)
         .with_unreachable(cfg.network.unreachable, seed);
     let hosts = cfg.population.len();
     if (0..hosts).any(|h| !network.is_unreachable(h as u32)) {
@@ -124,7 +124,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         }
         let next_host = (ids.len() as u64).div_ceil(v) as u32;
         let n = ids.len();
-        let mut network = Network::new(cfg.network.latency, seed, Purpose::Network)
+        let mut network = Network::new(cfg.network.latency.clone(), seed, Purpose::Network)
             .with_loss(cfg.network.loss)
             .with_unreachable(cfg.network.unreachable, seed);
         // Node i runs in client mode when its host is unreachable (and the switch is on).

@@ -218,7 +218,7 @@ pub fn run_with_overlay<P: Protocol>(cfg: &Config, seed: u64) -> Result<RunResul
         rejoins: 0,
     };
     let settings = RunSettings {
-        latency: cfg.network.latency,
+        latency: cfg.network.latency.clone(),
         duration: cfg.duration,
         sample: cfg.sample.unwrap_or(SimDuration::from_ms(10_000)),
     };
@@ -494,7 +494,7 @@ impl<O: Overlay> Driver<O> {
             swarm: Swarm::new(cfg.clone()),
             engine: Engine::new(),
             rng: stream(seed, Purpose::Swarm),
-            network: Network::new(settings.latency, seed, Purpose::SwarmNetwork),
+            network: Network::new(settings.latency.clone(), seed, Purpose::SwarmNetwork),
             sample: settings.sample,
             samples: Vec::new(),
             arrived: 0,
