@@ -1183,6 +1183,31 @@ impl TraceSource {
     }
 }
 
+/// The text of the input file that key `key` of section `section` (table `t`) names as `path`,
+/// with its name for messages; `None` once an error is reported (a bad byte at its line in the
+/// file, anything else at the key).
+fn read_input(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    section: &str,
+    key: &'static str,
+    path: &str,
+) -> Option<(String, std::rc::Rc<str>)> {
+    let known = format!("{section}.{key}");
+    match r.inputs().read(&known, path, file::MAX_TRACE_BYTES) {
+        Ok(read) => Some(read),
+        Err(e) if e.location.is_some() => {
+            r.push(e);
+            None
+        }
+        Err(e) => {
+            let node = r.get(t, key).expect("read by the caller");
+            r.error(t, key, node, format!("{}: {}", e.file, e.message));
+            None
+        }
+    }
+}
+
 /// Reads a churn trace: CSV with header `at_ms,kind,peer`, kind one of join, leave or crash,
 /// times never going backwards (and before the end of the run: `Config::validate`). Relative
 /// paths are relative to the scenario file.
@@ -1192,18 +1217,7 @@ fn read_trace(
     path: &str,
     space: IdSpace,
 ) -> Option<(Vec<TraceEvent>, TraceSource)> {
-    let (shown, text) = match r.inputs().read("churn.trace", path, self::file::MAX_TRACE_BYTES) {
-        Ok(read) => read,
-        Err(e) if e.location.is_some() => {
-            r.push(e); // a bad byte, at its line in the trace
-            return None;
-        }
-        Err(e) => {
-            let node = r.get(t, "trace").expect("read above");
-            r.error(t, "trace", node, format!("{}: {}", e.file, e.message));
-            return None;
-        }
-    };
+    let (shown, text) = read_input(r, t, "churn", "trace", path)?;
     let mut source = TraceSource { shown, text, lines: Vec::new() };
     let mut events = Vec::new();
     let mut last = 0u64;
@@ -1487,18 +1501,7 @@ fn read_matrix(
     path: &str,
     mapping: HostMapping,
 ) -> Option<LatencyMatrix> {
-    let (shown, text) = match r.inputs().read("network.matrix", path, file::MAX_TRACE_BYTES) {
-        Ok(read) => read,
-        Err(e) if e.location.is_some() => {
-            r.push(e); // a bad byte, at its line in the file
-            return None;
-        }
-        Err(e) => {
-            let node = r.get(t, "matrix").expect("read above");
-            r.error(t, "matrix", node, format!("{}: {}", e.file, e.message));
-            return None;
-        }
-    };
+    let (shown, text) = read_input(r, t, "network", "matrix", path)?;
     let source = TraceSource { shown, text: text.clone(), lines: Vec::new() };
     let mut one_way: Vec<u32> = Vec::new();
     let (mut hosts, mut rows, mut last_line) = (0usize, 0usize, 0usize);

@@ -11,6 +11,14 @@ use std::collections::BTreeMap;
 
 const SEED: u64 = 11;
 
+/// The plane's defaults (docs/scenario.md), without jitter.
+const DEFAULT_PLANE: Plane = Plane {
+    side: SimDuration(150),
+    access_min: SimDuration(1),
+    access_max: SimDuration(20),
+    jitter: SimDuration(0),
+};
+
 /// A static ring in the default plane (150 ms square, access delays 1 ..= 20 ms, no jitter).
 fn static_ring(lookup: &str) -> String {
     format!(
@@ -34,13 +42,7 @@ fn lookups_and_links(lookup: &str) -> (Vec<BTreeMap<String, String>>, impl FnMut
     let mut ids: Vec<u64> =
         read_csv(&out.join("peers.csv")).iter().map(|r| num(r, "peer")).collect();
     ids.sort_unstable();
-    let plane = Plane {
-        side: SimDuration(150),
-        access_min: SimDuration(1),
-        access_max: SimDuration(20),
-        jitter: SimDuration(0),
-    };
-    let mut topology = Topology::new(plane, SEED);
+    let mut topology = Topology::new(DEFAULT_PLANE, SEED);
     let link = move |a: u64, b: u64| {
         let host = |id: u64| ids.binary_search(&id).expect("a peer's ID") as u32;
         if a == b { 0 } else { topology.one_way(host(a), host(b)).as_ms() }
@@ -285,13 +287,7 @@ fn run_with_files(scenario: &str, files: &[(&str, &str)]) -> (tempfile::TempDir,
 /// The round trips of the default plane's first `hosts` hosts for seed [`SEED`], as a matrix
 /// file: one row per host.
 fn plane_as_matrix(hosts: u32) -> String {
-    let plane = Plane {
-        side: SimDuration(150),
-        access_min: SimDuration(1),
-        access_max: SimDuration(20),
-        jitter: SimDuration(0),
-    };
-    let mut topology = Topology::new(plane, SEED);
+    let mut topology = Topology::new(DEFAULT_PLANE, SEED);
     let mut text = String::from("# round trips in ms\n");
     for a in 0..hosts {
         let row: Vec<String> = (0..hosts)
