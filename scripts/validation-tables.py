@@ -608,6 +608,18 @@ def nat(scenario):
                   "timeouts per lookup", "messages per lookup", "latency mean, ms"], body)
 
 
+def nat_swarm():
+    body = []
+    for r in rows("nat-swarm", "summary.csv"):
+        body.append([
+            r["network.unreachable"], r["seed"], r["completed"],
+            f(float(r["download_ms_mean"]) / 1000, 0), f(float(r["download_ms_p50"]) / 1000, 0),
+            f(float(r["download_ms_p95"]) / 1000, 0),
+        ])
+    return table(["f", "seed", "leechers completed (of 1,000)", "download mean, s",
+                  "download p50, s", "download p95, s"], body)
+
+
 def latency_proximity():
     body = []
     for r in rows("latency-proximity"):
@@ -639,6 +651,7 @@ TABLES = {
     "nat-clients": lambda: nat("nat-clients"),
     "nat-churn": lambda: nat("nat-churn"),
     "latency-proximity": latency_proximity,
+    "nat-swarm": nat_swarm,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

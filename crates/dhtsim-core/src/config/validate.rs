@@ -46,9 +46,9 @@ impl Config {
 
     fn check_swarm(&self) -> Result<(), ConfigError> {
         let Some(s) = &self.swarm else { return Ok(()) };
-        if self.network.unreachable > 0.0 {
-            let msg = "a swarm's peers connect to each other directly: unreachable peers are not \
-                       supported with [swarm] yet";
+        if self.network.unreachable > 0.0 && s.discovery.dht() {
+            let msg = "unreachable peers in a swarm are supported with tracker discovery only \
+                       (`swarm.discovery = \"tracker\"`) yet";
             return fail("network.unreachable", msg);
         }
         if self.network.latency.has_topology() {

@@ -36,6 +36,9 @@ use crate::time::{SimDuration, SimTime};
 pub struct RunSettings {
     /// Latency of the swarm's messages.
     pub latency: Latency,
+    /// The share of peers behind a NAT (`network.unreachable`): a connection request sent to one
+    /// is lost, so it connects only to peers it asks itself, and only reachable ones.
+    pub unreachable: f64,
     /// End of the run (it ends earlier once every leecher has arrived and none is left).
     pub duration: SimTime,
     /// Sample interval of the swarm's population.
@@ -219,6 +222,7 @@ pub fn run_with_overlay<P: Protocol>(cfg: &Config, seed: u64) -> Result<RunResul
     };
     let settings = RunSettings {
         latency: cfg.network.latency.clone(),
+        unreachable: cfg.network.unreachable,
         duration: cfg.duration,
         sample: cfg.sample.unwrap_or(SimDuration::from_ms(10_000)),
     };
@@ -494,7 +498,8 @@ impl<O: Overlay> Driver<O> {
             swarm: Swarm::new(cfg.clone()),
             engine: Engine::new(),
             rng: stream(seed, Purpose::Swarm),
-            network: Network::new(settings.latency.clone(), seed, Purpose::SwarmNetwork),
+            network: Network::new(settings.latency.clone(), seed, Purpose::SwarmNetwork)
+                .with_unreachable(settings.unreachable, seed),
             sample: settings.sample,
             samples: Vec::new(),
             arrived: 0,
@@ -623,6 +628,13 @@ impl<O: Overlay> Driver<O> {
     fn apply(&mut self, now: SimTime, out: Vec<Cmd>) {
         for c in out {
             let (at, ev) = match c {
+                Cmd::Send { to: Addr::Peer(q), msg: Msg::Hello { .. }, .. }
+                    if self.network.has_unreachable() && self.network.is_unreachable(q) =>
+                {
+                    // Behind a NAT: the connection request is lost, and its sender gives up on
+                    // it when its connect timer fires.
+                    continue;
+                }
                 Cmd::Send { from, to, msg } => {
                     let addr = |a: Addr| match a {
                         Addr::Peer(p) => PeerIdx(p),
@@ -681,6 +693,7 @@ mod tests {
     fn settings() -> RunSettings {
         RunSettings {
             latency: Latency::Constant(SimDuration::from_ms(50)),
+            unreachable: 0.0,
             duration: SimTime(10_000_000),
             sample: SimDuration::from_ms(10_000),
         }
@@ -781,6 +794,42 @@ mod tests {
         let down: u64 = recs.iter().map(|p| p.bytes_down).sum();
         assert_eq!(up, down);
         assert!((1..=20).all(|p| d.swarm.flows.downloads(p).is_empty()));
+    }
+
+    #[test]
+    fn a_peer_behind_a_nat_connects_only_to_reachable_peers_it_asks_itself() {
+        // Half the hosts are unreachable: a hello sent to one is lost, so every connection is
+        // accepted (welcomed) by a reachable peer, and two peers behind NATs never connect;
+        // the NATed leechers still complete through the reachable ones.
+        let cfg = config(20, 1, 40);
+        let settings = RunSettings { unreachable: 0.5, ..settings() };
+        let topology = |seed| {
+            crate::network::Topology::new(crate::config::Plane::POINT, seed).with_unreachable(0.5)
+        };
+        // A seed whose seeder (peer 0) is reachable.
+        let seed = (1..).find(|&s| topology(s).place(0).reachable).expect("some seed");
+        let mut hosts = topology(seed);
+        let reachable: Vec<bool> = (0..41).map(|h| hosts.place(h).reachable).collect();
+        let natted = reachable.iter().filter(|&&r| !r).count();
+        assert!((10..31).contains(&natted) && reachable[0], "{reachable:?}");
+        let mut d = Driver::new(&cfg, &settings, seed, NoOverlay);
+        d.schedule(seed);
+        let (mut welcomes, mut lost_hellos) = (0, 0);
+        let mut watch = |c: &Cmd| match c {
+            Cmd::Send { from: Addr::Peer(f), msg: Msg::Welcome { .. }, .. } => {
+                assert!(reachable[*f as usize], "{f} is behind a NAT and accepted a connection");
+                welcomes += 1;
+            }
+            Cmd::Send { to: Addr::Peer(t), msg: Msg::Hello { .. }, .. } => {
+                lost_hellos += usize::from(!reachable[*t as usize]);
+            }
+            _ => {}
+        };
+        while d.step(SimTime(10_000_000), &mut watch).is_some() {}
+        assert!(welcomes > 40 && lost_hellos > 0, "{welcomes} welcomes, {lost_hellos} lost");
+        let done =
+            d.swarm.records().enumerate().filter(|(i, p)| !reachable[*i] && p.complete.is_some());
+        assert_eq!(done.count(), natted, "every leecher behind a NAT completes");
     }
 
     #[test]
