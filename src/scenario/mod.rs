@@ -900,7 +900,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         .int(&t, "rpc_attempts", 1, max_attempts)
         .map_or(dhtsim_core::config::defaults::RPC_ATTEMPTS, |v| v as u32);
     let client_mode = r.bool(&t, "client_mode", false);
-    let proximity = r.int(&t, "proximity", 0, 1 << 16).map_or(0, |v| v as u32);
+    let proximity = r.int(&t, "proximity", 0, 1024).map_or(0, |v| v as u32);
     let virtual_nodes =
         r.int(&t, "virtual_nodes", 1, 1024).map_or(defaults::VIRTUAL_NODES, |v| v as u32);
     if protocol == ProtocolKind::Kademlia {
@@ -1514,7 +1514,11 @@ fn read_matrix(
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
         if rows == 0 {
             hosts = fields.len();
-            one_way.reserve(hosts * hosts);
+            // Room for the whole matrix only if the file can hold it (an entry takes at least
+            // two bytes): a first row of a million entries must not reserve 4 TB.
+            if hosts * hosts <= text.len() / 2 {
+                one_way.reserve(hosts * hosts);
+            }
         }
         let problem = if fields.len() != hosts {
             Some(format!(

@@ -362,6 +362,7 @@ fn a_latency_matrix_with_missing_or_negative_entries_or_too_few_hosts() {
         )
     };
     let good = "0,10,20\n10,0,30\n20,30,0\n";
+    let one_line = format!("{}0\n", "0,".repeat(999_999));
     let cases: Vec<(String, &str, &str, &str)> = vec![
         (net(""), "0,10,20\n10,,30\n20,30,0\n", "m.csv:2:", "entry 2 (host 1) is missing"),
         (net(""), "0,10,20\n10,0\n20,30,0\n", "m.csv:2:", "row 2 has 2 round trips, expected 3"),
@@ -383,6 +384,8 @@ fn a_latency_matrix_with_missing_or_negative_entries_or_too_few_hosts() {
         ("seed = 1\n[network]\nlatency = \"matrix\"\n".into(), good, "s.toml:2:", "needs `matrix`"),
         (net("").replace("m.csv", "gone.csv"), good, "s.toml:6:", "gone.csv"),
         (net("[swarm]\npieces = 4\n"), good, "s.toml:", "not supported with [swarm]"),
+        // A flattened matrix: its first row alone promises 10^12 entries (4 TB).
+        (net(""), one_line.as_str(), "m.csv:1:", "1 rows of 1000000 round trips"),
     ];
     for (text, matrix, at, want) in cases {
         std::fs::write(dir.path().join("s.toml"), &text).unwrap();

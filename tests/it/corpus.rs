@@ -213,7 +213,7 @@ pub(crate) fn keys() -> Vec<Key> {
         ("rpc_timeout_ms", Ty::Int(1, U32), "500"),
         ("rpc_attempts", Ty::Int(1, 16), "2"),
         ("client_mode", Ty::Bool, "true"),
-        ("proximity", Ty::Int(0, 65536), "1"),
+        ("proximity", Ty::Int(0, 1024), "1"),
         ("virtual_nodes", Ty::Int(1, 1024), "2"),
     ];
     for &(k, ty, valid) in overlay {

@@ -343,3 +343,38 @@ fn a_matrix_maps_more_peers_onto_its_hosts_by_a_rule_and_reproducibly() {
     }
     assert!(latencies[0] != latencies[1], "the two rules place hosts differently");
 }
+
+#[test]
+fn under_churn_no_lookup_ends_at_a_client() {
+    // Clients join, stabilize, repair and leave under churn with maintenance; none may ever
+    // answer as an owner (Chord: not even one that lost every successor), for both protocols.
+    for protocol in ["chord", "kademlia"] {
+        let text = format!(
+            "name = \"nat\"\nseed = {SEED}\nid_bits = 32\nduration_s = 1800\nwarmup_s = 300\n\
+             [population]\npeers = 300\n\
+             [overlay]\nprotocol = \"{protocol}\"\nclient_mode = true\nmaintenance = true\n{}\
+             [network]\nlatency_ms = 50\nunreachable = 0.3\n\
+             [churn]\nmodel = \"exponential\"\nsession_mean_s = 600\ncrash_fraction = 0.5\n\
+             [workload]\nper_peer_interval_s = 60\n\
+             [output]\nlookups = true\npeers = true\n",
+            if protocol == "chord" { "fingers = true\nsuccessors = 1\n" } else { "" }
+        );
+        let (_d, out) = run_text(&text, &[]);
+        let mut hosts = Topology::new(Plane::POINT, SEED).with_unreachable(0.3);
+        let clients: std::collections::BTreeSet<u64> = read_csv(&out.join("peers.csv"))
+            .iter()
+            .filter(|r| !hosts.place(num(r, "host") as u32).reachable)
+            .map(|r| num(r, "peer"))
+            .collect();
+        assert!(clients.len() > 100, "{protocol}: {} clients came and went", clients.len());
+        let lookups = read_csv(&out.join("lookups.csv"));
+        let from_clients = lookups.iter().filter(|r| clients.contains(&num(r, "origin"))).count();
+        assert!(from_clients > 1000, "{protocol}: {from_clients} lookups from clients");
+        for r in &lookups {
+            if !r["owner"].is_empty() {
+                assert!(!clients.contains(&num(r, "owner")), "{protocol}: {r:?}");
+            }
+            assert!(!clients.contains(&num(r, "true_owner")), "{protocol}: {r:?}");
+        }
+    }
+}

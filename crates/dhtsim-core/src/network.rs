@@ -112,13 +112,14 @@ impl Network {
     }
 
     /// The round trip between hosts `a` and `b` without jitter (0 for one host), if the network
-    /// has a topology: what a lookup's latency is compared with (its stretch).
+    /// has a topology: what a lookup's latency is compared with (its stretch). The way there
+    /// and the way back (the same in the plane; a matrix may give two).
     pub fn round_trip(&mut self, a: u32, b: u32) -> Option<SimDuration> {
         let topology = self.topology.as_mut().filter(|_| self.plane)?;
         Some(if a == b {
             SimDuration::ZERO
         } else {
-            SimDuration(topology.one_way(a, b).as_ms() * 2)
+            SimDuration(topology.one_way(a, b).as_ms() + topology.one_way(b, a).as_ms())
         })
     }
 
@@ -383,7 +384,7 @@ mod tests {
         let mut exact = matrix(HostMapping::Exact);
         assert_eq!(exact.delay(PeerIdx(0), PeerIdx(2), |p| p.0), SimDuration(10));
         assert_eq!(exact.delay(PeerIdx(2), PeerIdx(0), |p| p.0), SimDuration(11), "as given");
-        assert_eq!(exact.round_trip(1, 2), Some(SimDuration(30)), "twice the one-way");
+        assert_eq!(exact.round_trip(1, 2), Some(SimDuration(31)), "there (15) and back (16)");
         let mut modulo = matrix(HostMapping::Modulo);
         // Hosts 4 and 5 are rows 1 and 2; hosts 3 and 6 are both row 0, its diagonal.
         assert_eq!(modulo.delay(PeerIdx(4), PeerIdx(5), |p| p.0), SimDuration(15));

@@ -609,7 +609,9 @@ fn bootstrap_selected(
             let j = ring.partition_point(|&x| x < me.id);
             let mut peer = if me.client {
                 let r = params.successors.clamp(1, n);
-                Peer::new(me, None, (0..r).map(|k| server(j + k)).collect())
+                let mut client = Peer::new(me, None, (0..r).map(|k| server(j + k)).collect());
+                client.set_via(server(j)); // to join again through, should it get lost
+                client
             } else {
                 let r = params.successors.clamp(1, n.saturating_sub(1).max(1));
                 Peer::new(me, Some(server(j + n - 1)), (1..=r).map(|k| server(j + k)).collect())

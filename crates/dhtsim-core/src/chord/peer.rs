@@ -471,7 +471,7 @@ impl Peer {
                 // A closer successor candidate proved dead: the successor kept gets the notify
                 // that stabilization held back for the candidate (`on_stabilize_resp`).
                 if let Some(s) = self.succ().filter(|s| s.idx != self.me.idx) {
-                    out.push(Command::Send { to: s, msg: Message::Notify });
+                    self.notify(s, out);
                 }
             }
             _ => {}
@@ -638,7 +638,7 @@ impl Peer {
             Some(p) => space.in_open_closed(q.key, p.id, self.me.id),
             None => {
                 q.expect_owner && space.in_open_closed(q.key, q.lower, self.me.id)
-                    || self.succs.is_empty() && self.joined
+                    || self.succs.is_empty() && self.joined && !self.me.client
             }
         };
         if owner {
@@ -825,7 +825,7 @@ impl Peer {
                     self.succs.truncate(1);
                     match self.succ() {
                         Some(s) => {
-                            out.push(Command::Send { to: s, msg: Message::Notify });
+                            self.notify(s, out);
                             self.complete_join(params, out);
                         }
                         None => self.fail_held(out),
@@ -909,7 +909,7 @@ impl Peer {
                 // As published: `successor = x` unchecked, and x is the one notified.
                 self.succs.truncate(params.successors - 1);
                 self.succs.insert(0, x);
-                out.push(Command::Send { to: x, msg: Message::Notify });
+                self.notify(x, out);
                 if !self.joined {
                     self.complete_join(params, out);
                 }
@@ -933,10 +933,18 @@ impl Peer {
                 }
             }
         } else {
-            out.push(Command::Send { to: from, msg: Message::Notify });
+            self.notify(from, out);
         }
         if !self.joined {
             self.complete_join(params, out);
+        }
+    }
+
+    /// Tells `to` that this peer may be its predecessor, unless this peer is a client, which is
+    /// nobody's predecessor (`overlay.client_mode`).
+    fn notify(&self, to: PeerRef, out: &mut Vec<Command>) {
+        if !self.me.client {
+            out.push(Command::Send { to, msg: Message::Notify });
         }
     }
 
@@ -1158,15 +1166,23 @@ impl Peer {
     /// again through it and answers for nothing meanwhile; with none (a bootstrap member, or
     /// its well-known peer is dead too) it is alone on the ring: it owns every key, like the
     /// first peer of a ring (SPEC §2, "a single live peer owns every key"), and a joiner's
-    /// notify makes it a ring of two.
+    /// notify makes it a ring of two. A client is never alone on the ring, since it owns
+    /// nothing: it stays lost, its lookups failing, until it joins again.
     fn when_lost(&mut self, out: &mut Vec<Command>) {
         if !self.is_lost() {
             return;
         }
         match self.via.filter(|v| v.idx != self.me.idx) {
             Some(via) => self.join(via, OpId::MAINTENANCE, out),
+            None if self.me.client => {}
             None => self.set_pred(Some(self.me)),
         }
+    }
+
+    /// The peer this one joins through again should it lose every successor (a client at
+    /// bootstrap: its first successor at time zero).
+    pub(super) fn set_via(&mut self, via: PeerRef) {
+        self.via = Some(via);
     }
 
     /// With every successor gone, fall back on the nearest peer still known (a finger or a

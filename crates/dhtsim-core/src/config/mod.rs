@@ -348,7 +348,7 @@ pub struct OverlayConfig {
     /// any other peer, and requests to them are lost.
     pub client_mode: bool,
     /// Proximity neighbour selection: each entry of a converged routing table is the nearest
-    /// (by round trip) of this many candidates; 0 or 1, off. Chord: finger i is the nearest of
+    /// (by round trip) of this many candidates (up to 1,024); 0 or 1, off. Chord: finger i is the nearest of
     /// the first `proximity` peers of its interval [me + 2^i, me + 2^(i+1)); Kademlia: bucket b
     /// holds the k nearest of `proximity` peers of its range drawn at random (all of them when
     /// fewer). Needs a topology (the plane or a matrix) and a static network bootstrapped converged.

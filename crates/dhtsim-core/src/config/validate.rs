@@ -25,11 +25,16 @@ impl Config {
     /// - successor lists of at least 1, replication from 1 to `successors + 1`, positive
     ///   maintenance periods, 1 to 16 RPC attempts, at least 1 virtual node (`overlay.*`);
     /// - `own_fingers` keys need fingers (`workload.keys`);
-    /// - a ring formed by joins needs maintenance and has no virtual nodes or clients;
+    /// - a ring formed by joins needs maintenance and has no virtual nodes, clients or proximity
+    ///   selection;
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
     ///   space (`overlay.virtual_nodes`);
-    /// - a swarm has no unreachable peers and does not use the plane topology
-    ///   (`network.unreachable`, `network.latency`);
+    /// - a swarm has unreachable peers only with tracker discovery, and no topology (plane or
+    ///   matrix) (`network.unreachable`, `network.latency`);
+    /// - an exact latency matrix has a host for every peer the run can have, and no churn model
+    ///   (`network.matrix_hosts`);
+    /// - proximity selection needs a topology and a static network bootstrapped converged
+    ///   (`overlay.proximity`);
     /// - samples have a positive interval (`output.sample_s`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check_window()?;

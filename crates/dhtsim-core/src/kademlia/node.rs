@@ -178,7 +178,8 @@ impl Node {
                 (c.peer, c.hop)
             }
             Some(_) => (me, 0),
-            None if l.timeouts == 0 => (me, 0),
+            // A client owns nothing, even knowing nobody.
+            None if l.timeouts == 0 && !me.client => (me, 0),
             None => {
                 // Every contact it tried was gone.
                 self.fail(&l, out);
@@ -551,11 +552,18 @@ fn converged_table(
         if count <= drawn {
             chosen.extend(0..count);
         } else {
-            // Floyd's sampling of `drawn` distinct positions out of `count`.
+            // Floyd's sampling of `drawn` distinct positions out of `count`; beyond k (proximity,
+            // up to 1,024) a set answers which are taken, where a scan would be quadratic.
             let mut rng = SplitMix::new(me.0.rotate_left(7) ^ u64::from(b) ^ 0x7461_626C_6573);
+            let mut taken = BTreeSet::new();
             for j in count - drawn..count {
                 let t = rng.below(j as u64 + 1) as usize;
-                chosen.push(if chosen.contains(&t) { j } else { t });
+                let seen = if drawn > k { taken.contains(&t) } else { chosen.contains(&t) };
+                let pick = if seen { j } else { t };
+                if drawn > k {
+                    taken.insert(pick);
+                }
+                chosen.push(pick);
             }
         }
         if let Some(rtt) = near.as_mut() {
