@@ -116,11 +116,7 @@ impl Network {
     /// and the way back (the same in the plane; a matrix may give two).
     pub fn round_trip(&mut self, a: u32, b: u32) -> Option<SimDuration> {
         let topology = self.topology.as_mut().filter(|_| self.plane)?;
-        Some(if a == b {
-            SimDuration::ZERO
-        } else {
-            SimDuration(topology.one_way(a, b).as_ms() + topology.one_way(b, a).as_ms())
-        })
+        Some(if a == b { SimDuration::ZERO } else { topology.round_trip(a, b) })
     }
 
     /// One-way delay of a message between two different peers, with no topology.
@@ -212,6 +208,14 @@ impl Topology {
         // bytes on every machine.
         let distance = (dx * dx + dy * dy).sqrt().round() as u64;
         SimDuration(distance + p.access.as_ms() + q.access.as_ms())
+    }
+
+    /// The round trip between two distinct hosts, without jitter: there and back. The plane's
+    /// latencies are symmetric, so its way there is computed once; a matrix may give two.
+    pub fn round_trip(&mut self, a: u32, b: u32) -> SimDuration {
+        let there = self.one_way(a, b).as_ms();
+        let back = if self.matrix.is_some() { self.one_way(b, a).as_ms() } else { there };
+        SimDuration(there + back)
     }
 
     /// Draws the places of hosts up to `len` (exclusive), continuing the stream where the
