@@ -807,7 +807,7 @@ fn read_bootstrap(r: &mut Reader<'_>, top: &Table<'_>) -> Bootstrap {
 }
 
 /// Keys of `[overlay]` that only Chord reads.
-const CHORD_KEYS: [&str; 17] = [
+const CHORD_KEYS: [&str; 18] = [
     "iterative_repairs",
     "repair_retries",
     "fix_all_fingers",
@@ -821,6 +821,7 @@ const CHORD_KEYS: [&str; 17] = [
     "route_via_successors",
     "reactive_stabilization",
     "fingers_at_join",
+    "finger_hints",
     "stabilize_s",
     "fix_fingers_s",
     "check_predecessor_s",
@@ -874,6 +875,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     let route_via_successors = r.bool(&t, "route_via_successors", false);
     let reactive_stabilization = r.bool(&t, "reactive_stabilization", false);
     let fingers_at_join = r.bool(&t, "fingers_at_join", false);
+    let finger_hints = r.bool(&t, "finger_hints", false);
     let iterative_repairs = r.bool(&t, "iterative_repairs", false);
     let repair_retries = r.int(&t, "repair_retries", 0, u32::MAX as i128).map(|h| h as u32);
     let fix_all_fingers = r.bool(&t, "fix_all_fingers", false);
@@ -932,7 +934,9 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         }
     }
     if !fingers && protocol == ProtocolKind::Chord {
-        r.ignored(&t, "fingers_at_join", "has no effect without `fingers = true`");
+        for key in ["fingers_at_join", "finger_hints"] {
+            r.ignored(&t, key, "has no effect without `fingers = true`");
+        }
     }
     OverlayConfig {
         protocol,
@@ -948,6 +952,7 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
         route_via_successors,
         reactive_stabilization,
         fingers_at_join,
+        finger_hints,
         iterative_repairs,
         repair_retries,
         fix_all_fingers,

@@ -226,7 +226,7 @@ pub(crate) fn keys() -> Vec<Key> {
         "[overlay]\nfingers = true\nfingers_at_join = @\n".into(),
         "true",
     );
-    for k in ["iterative_repairs", "fix_all_fingers"] {
+    for k in ["iterative_repairs", "fix_all_fingers", "finger_hints"] {
         let known = format!("overlay.{k}").leak();
         add(known, Ty::Bool, format!("[overlay]\nfingers = true\n{k} = @\n"), "true");
     }

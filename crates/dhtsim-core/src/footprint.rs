@@ -305,7 +305,8 @@ pub fn estimate(cfg: &Config) -> Footprint {
         if churn { grown(full, finger) } else { block(full * finger as f64) };
     let repaired = match cfg.overlay.maintenance {
         _ if !cfg.overlay.fingers => 0.0,
-        _ if cfg.overlay.fingers_at_join => full,
+        // A joiner that looks up its table, or copies its successor's, holds about all of it.
+        _ if cfg.overlay.fingers_at_join || cfg.overlay.finger_hints => full,
         Some(m) => {
             let repairs = (duration_ms / m.fix_finger.as_ms().max(1) as f64).min(bits as f64);
             (repairs - (bits as f64 - full)).clamp(1.0, full)

@@ -184,6 +184,18 @@ impl FingerTable {
         }
     }
 
+    /// Replaces the entries of `me`'s table by `hints`, another peer's table (SIGCOMM 2001 §4.4:
+    /// a neighbour's fingers are close to one's own): any live peer routes correctly as a
+    /// shortcut, and each repair of finger i drops the hints it proves are no finger
+    /// ([`FingerTable::update`]). No finger counts as set.
+    pub(super) fn take_hints(&mut self, space: IdSpace, me: PeerRef, hints: &[PeerRef]) {
+        self.entries.clear();
+        self.entries.extend(hints.iter().copied().filter(|h| h.idx != me.idx));
+        self.entries.sort_by_key(|h| space.dist(me.id, h.id));
+        self.entries.dedup_by_key(|h| h.idx);
+        self.derived = false;
+    }
+
     /// The last entry strictly closer to `me` than distance `limit` (the best finger towards a
     /// key at that distance), if any.
     pub(super) fn last_before(&self, space: IdSpace, me: RingId, limit: u64) -> Option<PeerRef> {

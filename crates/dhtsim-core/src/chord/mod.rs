@@ -119,12 +119,21 @@ pub enum Reply {
     Successor {
         /// `from` followed by its successors.
         succs: Vec<PeerRef>,
-        /// For a join: the entries `from` holds in the joiner's new range, so the joiner can
-        /// answer for its keys the moment it joins.
-        entries: Entries,
+        /// For a join, what the joiner takes over (boxed: every event would grow with it).
+        welcome: Option<Box<Welcome>>,
     },
     /// The query could not be routed further (hop limit, or no live peer left to try).
     Failed,
+}
+
+/// What the owner of a joiner's ID hands the joiner with its answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Welcome {
+    /// The entries the owner holds in the joiner's new range, so the joiner can answer for its
+    /// keys the moment it joins.
+    pub entries: Entries,
+    /// With `finger_hints`: the owner's finger table, nearest first (empty otherwise).
+    pub hints: Vec<PeerRef>,
 }
 
 /// One step of an iterative lookup: the query as the peer named next must receive it.
@@ -245,6 +254,8 @@ pub struct Params {
     pub reactive_stabilization: bool,
     /// Look up the whole finger table on joining (see `OverlayConfig::fingers_at_join`).
     pub fingers_at_join: bool,
+    /// A joiner starts from its successor's finger table (see `OverlayConfig::finger_hints`).
+    pub finger_hints: bool,
     /// Finger repairs are iterative (see `OverlayConfig::iterative_repairs`).
     pub iterative_repairs: bool,
     /// Timeouts a finger repair may meet and go on (`u32::MAX`: no limit).
@@ -306,6 +317,7 @@ impl Protocol for Peer {
             route_via_successors: overlay.route_via_successors,
             reactive_stabilization: overlay.reactive_stabilization,
             fingers_at_join: overlay.fingers_at_join,
+            finger_hints: overlay.finger_hints,
             iterative_repairs: overlay.iterative_repairs,
             repair_retries: overlay.repair_retries.unwrap_or(u32::MAX),
             join_attempts: if cfg.network.loss > 0.0 { peer::JOIN_ATTEMPTS } else { 1 },
@@ -544,7 +556,12 @@ impl Protocol for Peer {
             Message::Answer(a) => {
                 let (ids, contacts) = match &a.reply {
                     Reply::Owner { values, .. } => (2 + values.len() as u32, 0),
-                    Reply::Successor { succs, entries: e } => (1 + entries(e), succs.len() as u32),
+                    Reply::Successor { succs, welcome } => match welcome.as_deref() {
+                        Some(Welcome { entries: e, hints }) => {
+                            (1 + entries(e), (succs.len() + hints.len()) as u32)
+                        }
+                        None => (1, succs.len() as u32),
+                    },
                     Reply::Stored { .. } | Reply::Failed => (1, 0),
                 };
                 w(of(&a.kind), true, ids, contacts)

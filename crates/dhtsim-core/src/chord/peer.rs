@@ -18,7 +18,9 @@ use super::cache::ShortcutCache;
 use super::fingers::{FingerTable, StaticRing};
 mod iterative;
 
-use super::{Answer, Command, Entries, Message, Op, Params, Query, Reply, SuccList, Timer};
+use super::{
+    Answer, Command, Entries, Message, Op, Params, Query, Reply, SuccList, Timer, Welcome,
+};
 use crate::protocol::{OpId, PeerIdx, PeerRef, Report};
 use crate::ring::{IdSpace, RingId};
 use crate::storage::{Store, new_replicas};
@@ -782,11 +784,23 @@ impl Peer {
                     }
                     _ => self.entries.select(|k| !space.in_open_closed(k, joiner, self.me.id)),
                 };
-                Reply::Successor { succs, entries }
+                let hints = match params.fingers && params.finger_hints {
+                    true => self.finger_hints(params, q.querier),
+                    false => Vec::new(),
+                };
+                Reply::Successor { succs, welcome: Some(Box::new(Welcome { entries, hints })) }
             }
-            Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me], entries: Vec::new() },
+            Op::FindFinger { .. } => Reply::Successor { succs: vec![self.me], welcome: None },
         };
         self.answer(&q, reply, out);
+    }
+
+    /// What this peer, answering the join of `joiner`, offers as its finger table: itself, then
+    /// its fingers other than the joiner (`finger_hints`).
+    fn finger_hints(&mut self, params: &Params, joiner: PeerRef) -> Vec<PeerRef> {
+        self.own_fingers(params);
+        let mine = self.fingers.entries().iter().copied();
+        std::iter::once(self.me).chain(mine).filter(|f| f.idx != joiner.idx).collect()
     }
 
     /// Sends `reply` to `q`'s querier; a measured operation's answer is reported as it leaves.
@@ -808,13 +822,18 @@ impl Peer {
                 self.cache.remember(a.from, range_start, params.cache_size);
             }
             // A joiner, or a lost member that joined again.
-            (Op::Join, Reply::Successor { succs, entries }) if !self.joined || self.is_lost() => {
+            (Op::Join, Reply::Successor { succs, welcome }) if !self.joined || self.is_lost() => {
+                let Welcome { entries, hints } = *welcome.unwrap_or_default();
                 let found: Vec<PeerRef> =
                     succs.into_iter().filter(|s| s.idx != self.me.idx).collect();
                 if self.joined && found.is_empty() {
                     return; // the answer named only this peer: it stays lost, and asks again
                 }
                 self.entries.insert_all(entries);
+                if !hints.is_empty() {
+                    self.own_fingers(params);
+                    self.fingers.take_hints(params.space, self.me, &hints);
+                }
                 // The successor the answer names, then its successors: candidates, nearest
                 // first, until one has answered (Zave: never adopt a successor unchecked; it
                 // may have died since it answered).

@@ -19,6 +19,7 @@ fn params() -> Params {
         route_via_successors: false,
         reactive_stabilization: false,
         fingers_at_join: false,
+        finger_hints: false,
         iterative_repairs: false,
         repair_retries: u32::MAX,
         join_attempts: 1,
@@ -383,7 +384,10 @@ fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
         from: r(4, 32),
         reply: Reply::Successor {
             succs: vec![r(4, 32), r(5, 40), r(6, 48)],
-            entries: vec![(RingId(20), vec![RingId(1)])],
+            welcome: Some(Box::new(Welcome {
+                entries: vec![(RingId(20), vec![RingId(1)])],
+                hints: Vec::new(),
+            })),
         },
     };
     j.handle_message(&params, r(4, 32), Message::Answer(accept), &mut out);
@@ -410,7 +414,7 @@ fn a_joiner_adopts_the_owner_once_it_has_answered_and_notifies_it() {
 
 /// The answer to a join: `succs[0]` owns the joiner's ID and lists its successors after it.
 fn join_answer(op: OpId, succs: Vec<PeerRef>) -> Message {
-    let reply = Reply::Successor { succs: succs.clone(), entries: Vec::new() };
+    let reply = Reply::Successor { succs: succs.clone(), welcome: Some(Box::default()) };
     Message::Answer(Answer { op, timeouts: 0, kind: Op::Join, from: succs[0], reply })
 }
 
@@ -802,8 +806,8 @@ fn a_client_is_nobodys_predecessor_owns_nothing_and_leaves_silently() {
         let q = Query { kind: Op::Join, key: querier.id, querier, ..query(30, 1) };
         p32.handle_message(&params, querier, Message::Query(q), &mut out);
         match &sends(&out)[..] {
-            [(30, Message::Answer(Answer { reply: Reply::Successor { entries, .. }, .. }))] => {
-                entries.len()
+            [(30, Message::Answer(Answer { reply: Reply::Successor { welcome, .. }, .. }))] => {
+                welcome.as_ref().expect("a join's answer").entries.len()
             }
             other => panic!("{other:?}"),
         }

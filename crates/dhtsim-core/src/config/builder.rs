@@ -54,6 +54,7 @@ impl Config {
                     route_via_successors: false,
                     reactive_stabilization: false,
                     fingers_at_join: false,
+                    finger_hints: false,
                     iterative_repairs: false,
                     repair_retries: None,
                     fix_all_fingers: false,
@@ -219,6 +220,12 @@ impl ConfigBuilder {
     /// A joiner looks up its whole finger table as soon as it has joined.
     pub fn fingers_at_join(mut self, on: bool) -> Self {
         self.cfg.overlay.fingers_at_join = on;
+        self
+    }
+
+    /// A joiner starts from its successor's finger table.
+    pub fn finger_hints(mut self, on: bool) -> Self {
+        self.cfg.overlay.finger_hints = on;
         self
     }
 

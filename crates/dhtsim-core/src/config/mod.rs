@@ -313,6 +313,10 @@ pub struct OverlayConfig {
     /// A joiner looks up its whole finger table as soon as it has joined (SIGCOMM 2001 §4.4),
     /// instead of leaving every finger to the periodic repair.
     pub fingers_at_join: bool,
+    /// A joiner takes the finger table of the peer that answered its join (its successor) as a
+    /// first guess of its own, as SIGCOMM 2001 §4.4 suggests: the entries are live peers ahead
+    /// of it, so they route correctly as shortcuts until repairs replace them.
+    pub finger_hints: bool,
     /// Finger repairs are iterative lookups by the repairing peer (SIGCOMM 2001's simulator
     /// "implements the protocols in an iterative style", §6.1), so that only the repairer
     /// learns of a dead peer it meets; `false` (default): recursive, and every forwarder that

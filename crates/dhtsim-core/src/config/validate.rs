@@ -425,6 +425,7 @@ impl Config {
             ("overlay.route_via_successors", o.route_via_successors),
             ("overlay.reactive_stabilization", o.reactive_stabilization),
             ("overlay.fingers_at_join", o.fingers_at_join),
+            ("overlay.finger_hints", o.finger_hints),
             ("overlay.iterative_repairs", o.iterative_repairs),
             ("overlay.repair_retries", o.repair_retries.is_some()),
             ("overlay.fix_all_fingers", o.fix_all_fingers),

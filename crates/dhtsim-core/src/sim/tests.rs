@@ -130,6 +130,61 @@ fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
 }
 
 #[test]
+fn with_finger_hints_a_joiner_starts_from_its_successors_table() {
+    let mut cfg = config(300, 0);
+    cfg.duration = SimTime(30_000);
+    maintained(&mut cfg);
+    let base = run(&cfg, 1).expect("valid");
+    let ids: Vec<RingId> = base.peers.iter().map(|p| p.id).collect();
+    let newcomer = RingId(ids[100].0 + 1);
+    cfg.population = Population::Explicit(ids);
+    cfg.events = vec![ScriptedEvent {
+        at: SimTime(1_000),
+        action: Action::Join { peer: newcomer, via: base.peers[0].id },
+    }];
+    for hints in [false, true] {
+        cfg.overlay.finger_hints = hints;
+        let mut sim = Simulation::<Peer>::new(&cfg, 1).expect("valid");
+        // Joined within seconds; the first periodic repair comes after 120 s.
+        sim.run_until(SimTime(10_000));
+        let all = sim.oracle().ids();
+        let succ = all[all.binary_search(&newcomer).unwrap() + 1];
+        let ids_of = |p: &Peer| p.fingers().iter().map(|f| f.id).collect::<Vec<_>>();
+        let got = ids_of(sim.peer_by_id(newcomer).unwrap());
+        if hints {
+            // The successor itself, then its table; none of it counts as a set finger.
+            let mut want = vec![succ];
+            want.extend(ids_of(sim.peer_by_id(succ).unwrap()));
+            want.retain(|&id| id != newcomer);
+            assert_eq!(got, want);
+            let params = sim.params().clone();
+            let joiner = sim.peer_by_id(newcomer).unwrap();
+            let unset = |i| joiner.own_finger(&params, i).map(|f| f.id) == Some(newcomer);
+            assert!((1..32).all(unset));
+        } else {
+            assert!(got.is_empty(), "{got:?}");
+        }
+    }
+}
+
+#[test]
+fn finger_hints_shorten_lookups_while_a_flash_crowd_ring_forms() {
+    // SimGrid's setting: every finger repair before 200 s is inside the successor gap, so
+    // without hints the fingers are useless and lookups walk successor pointers.
+    let mut cfg = flash_crowd(500, 200_000);
+    cfg.workload.per_peer_interval = Some(SimDuration(10_000));
+    let mut hops = Vec::new();
+    for hints in [false, true] {
+        cfg.overlay.finger_hints = hints;
+        let result = run(&cfg, 3).expect("valid");
+        let n = result.lookups.len() as f64;
+        assert!(n > 9_000.0, "{n}");
+        hops.push(result.lookups.iter().map(|l| l.hops as f64).sum::<f64>() / n);
+    }
+    assert!(hops[1] < 0.5 * hops[0], "mean hops without and with hints: {hops:?}");
+}
+
+#[test]
 fn a_join_through_a_peer_still_joining_waits_for_it() {
     let mut cfg = config(1, 0);
     cfg.population = Population::Explicit(vec![RingId(100)]);
