@@ -313,7 +313,15 @@ pub fn estimate(cfg: &Config) -> Footprint {
         }
         None => 1.0,
     };
-    let fingers_of_joiner = grown(repaired, finger);
+    // Under churn joiners come all along the run, and the later or shorter-lived ones have
+    // repaired fewer fingers.
+    let one_by_one = !cfg.overlay.fingers_at_join && !cfg.overlay.finger_hints;
+    let fingers_of_joiner = match cfg.overlay.maintenance {
+        Some(m) if cfg.overlay.fingers && one_by_one && churn => {
+            joiner_fingers(cfg, live, full, m.fix_finger.as_ms())
+        }
+        _ => grown(repaired, finger),
+    };
     let bootstrap_members = match cfg.bootstrap {
         Bootstrap::Ring => initial,
         Bootstrap::Joins => 1.0,
@@ -446,9 +454,9 @@ pub fn estimate(cfg: &Config) -> Footprint {
         grown(samples, size_of::<Sample>()) + snapshots + load + histogram + grown(8.0, 8);
 
     // A sample checks the ring: per member its position, successor, flags and the overlay
-    // graph (successor-list and finger edges, 16 bytes each), and the keys held.
+    // graph (successor-list and finger edges, a 4-byte target each), and the keys held.
     let sampling =
-        if samples > 0.0 { live * 64.0 + edges * 16.0 + nodes * 8.0 + entries * 8.0 } else { 0.0 };
+        if samples > 0.0 { live * 64.0 + edges * 4.0 + nodes * 8.0 + entries * 8.0 } else { 0.0 };
 
     let swarm = cfg.swarm.as_ref().map_or(0.0, |s| swarm_bytes(cfg, s));
 
@@ -465,6 +473,47 @@ pub fn estimate(cfg: &Config) -> Footprint {
         sampling: sampling as u64,
         large: large as u64,
     }
+}
+
+/// Expected bytes of the finger table a peer that joins during the run holds at its end, when
+/// its fingers are set one per repair (every `fix_ms`, round-robin from finger 0): after k
+/// repairs (k >= 1) it holds k - (m - `full`) distinct entries, at least one (the near fingers
+/// are all its successor), at most `full`, in a vector grown by pushes. Joins come evenly over the churn
+/// span; a joiner stays until the end or until it departs, at the run's departure rate per live
+/// peer (exponential lifetimes of mean `live` × span / departures). A departed peer keeps its
+/// table.
+fn joiner_fingers(cfg: &Config, live: f64, full: f64, fix_ms: u64) -> f64 {
+    let bits = cfg.space.bits() as usize;
+    let fix = fix_ms.max(1) as f64;
+    let entries = |k: usize| match k {
+        0 => 0.0,
+        _ => (k as f64 - (bits as f64 - full)).clamp(1.0, full),
+    };
+    let start = cfg.churn.start.as_ms() as f64;
+    let stop = (cfg.churn.stop.as_ms() as f64).min(cfg.duration.as_ms() as f64).max(start);
+    let end = cfg.duration.as_ms() as f64;
+    let departures = departures(cfg);
+    let mean_life =
+        if departures > 0.0 { live * (stop - start).max(1.0) / departures } else { 0.0 };
+    // P(still here x ms after joining), for a joiner that has `left` ms of the run ahead.
+    let survives = |x: f64, left: f64| match x > left {
+        true => 0.0,
+        false if mean_life > 0.0 => libm::exp(-x / mean_life),
+        false => 1.0,
+    };
+    const STEPS: usize = 64;
+    let mut total = 0.0;
+    for i in 0..STEPS {
+        let joined = start + (stop - start) * (i as f64 + 0.5) / STEPS as f64;
+        let left = end - joined;
+        // k repairs exactly: here at k repairs and not at k + 1 (or every finger repaired).
+        for k in 0..=bits {
+            let here = survives(k as f64 * fix, left);
+            let next = if k == bits { 0.0 } else { survives((k + 1) as f64 * fix, left) };
+            total += (here - next) * grown(entries(k), size_of::<PeerRef>());
+        }
+    }
+    total / STEPS as f64
 }
 
 /// Bytes a swarm's peers hold at the peak: per peer that ever joins (a departed peer keeps its
@@ -557,6 +606,47 @@ mod tests {
         let mut files = cfg(10_000, 0, false);
         files.workload.files = 100_000;
         assert!(estimate(&files).stored > 5_000_000);
+    }
+
+    #[test]
+    fn a_joiners_table_holds_the_fingers_its_lifetime_repaired() {
+        use crate::churn::{ChurnConfig, SessionDist};
+        use crate::time::SimTime;
+        // 10^4 peers, 32-bit IDs (13.6 distinct fingers), a repair every 30 s: a full table
+        // takes 32 repairs, 16 minutes.
+        let mut cfg = cfg(10_000, 0, true);
+        cfg.duration = SimTime(10 * 3_600_000);
+        let full = distinct_fingers(10_000.0, 32);
+        let table = |cfg: &Config| joiner_fingers(cfg, 10_000.0, full, 30_000);
+        let churn = |model, stop_h: u64| ChurnConfig {
+            model,
+            start: SimTime::ZERO,
+            stop: SimTime(stop_h * 3_600_000),
+            mass_failure: None,
+        };
+        // Joins only, all over within the first hour of ten: every joiner has every finger.
+        let joins = ChurnModel::Poisson {
+            join_rate_per_ms: 1e-3,
+            leave_rate_per_ms: 0.0,
+            crash_fraction: 0.0,
+        };
+        cfg.churn = churn(joins.clone(), 1);
+        assert_eq!(table(&cfg), grown(full, size_of::<PeerRef>()));
+        // Joins until the end: those of the last 16 minutes have not repaired every finger.
+        cfg.churn = churn(joins, 10);
+        let until_end = table(&cfg);
+        assert!(until_end < grown(full, size_of::<PeerRef>()), "{until_end}");
+        // One-hour sessions (bench-churn) and ten-minute ones: shorter lives, smaller tables.
+        let sessions = |minutes: f64| ChurnModel::Sessions {
+            session: SessionDist::Exponential { mean_ms: minutes * 60_000.0 },
+            arrivals: Arrivals::Steady,
+            crash_fraction: 0.5,
+        };
+        cfg.churn = churn(sessions(60.0), 10);
+        let hour = table(&cfg);
+        cfg.churn = churn(sessions(10.0), 10);
+        let ten_minutes = table(&cfg);
+        assert!(ten_minutes < 0.6 * hour && hour < until_end, "{ten_minutes} {hour}");
     }
 
     #[test]
