@@ -9,12 +9,14 @@
 
 use super::error::{InputError, Location};
 use crate::output::manifest::sha256_hex;
+use dhtsim_core::config::{HostMapping, LatencyMatrix};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Inputs up to this size are copied into the manifest, so results carry them.
 pub const EMBED_BYTES: usize = 1 << 20;
@@ -42,6 +44,9 @@ pub struct Inputs {
     /// Texts read so far with their names in messages, by path as written (a sweep reads its
     /// trace once).
     cache: RefCell<BTreeMap<String, (String, Rc<str>)>>,
+    /// Latency matrices parsed so far, by path as written and host mapping: the runs of a
+    /// sweep share one copy (H² entries each) instead of one per point.
+    matrices: RefCell<BTreeMap<(String, HostMapping), Arc<LatencyMatrix>>>,
     read: RefCell<Vec<InputFile>>,
 }
 
@@ -65,7 +70,29 @@ impl Inputs {
     }
 
     fn from_source(source: Source) -> Self {
-        Inputs { source, cache: RefCell::default(), read: RefCell::default() }
+        Inputs {
+            source,
+            cache: RefCell::default(),
+            matrices: RefCell::default(),
+            read: RefCell::default(),
+        }
+    }
+
+    /// The latency matrix at `path` with host mapping `mapping`, parsed once by `parse` (which
+    /// reports its own errors and gives `None` on one; a failure is not remembered).
+    pub fn matrix(
+        &self,
+        path: &str,
+        mapping: HostMapping,
+        parse: impl FnOnce() -> Option<LatencyMatrix>,
+    ) -> Option<Arc<LatencyMatrix>> {
+        let key = (path.to_string(), mapping);
+        if let Some(hit) = self.matrices.borrow().get(&key) {
+            return Some(hit.clone());
+        }
+        let parsed = Arc::new(parse()?);
+        self.matrices.borrow_mut().insert(key, parsed.clone());
+        Some(parsed)
     }
 
     /// Every input read so far, in the order first read.

@@ -26,7 +26,6 @@ use dhtsim_core::workload::file_key;
 pub use error::InputError;
 use reader::{Reader, Table, num};
 use std::path::Path;
-use std::sync::Arc;
 
 /// A scenario ready to run: every run of its sweep, validated.
 #[derive(Clone, Debug)]
@@ -1470,8 +1469,10 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
         "uniform" => Latency::Uniform { min, max },
         "plane" => Latency::Plane(plane),
         "matrix" => match matrix_path {
-            Some(path) => read_matrix(r, &t, path, mapping)
-                .map_or(Latency::Constant(constant), |m| Latency::Matrix(Arc::new(m))),
+            Some(path) => r
+                .inputs()
+                .matrix(path, mapping, || read_matrix(r, &t, path, mapping))
+                .map_or(Latency::Constant(constant), Latency::Matrix),
             None => {
                 let msg = "`latency = \"matrix\"` needs `matrix`, a CSV file of round trips in \
                            ms, one row per host";

@@ -345,6 +345,35 @@ fn a_matrix_maps_more_peers_onto_its_hosts_by_a_rule_and_reproducibly() {
 }
 
 #[test]
+fn a_sweep_reads_its_latency_matrix_once() {
+    // Every point of a sweep holds the same parsed matrix (H² entries), not a copy each; a
+    // second host mapping is parsed for itself.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("m.csv"), plane_as_matrix(40)).expect("write matrix");
+    let text = static_ring("recursive").replace(
+        "latency = \"plane\"",
+        "latency = \"matrix\"\nmatrix = \"m.csv\"\nmatrix_hosts = \"modulo\"",
+    ) + "[sweep]\nseeds = [1, 2, 3]\n\"network.matrix_hosts\" = [\"modulo\", \"random\"]\n";
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, text).expect("write scenario");
+    let scenario = dhtsim::scenario::load(&file, &[], None).expect("valid scenario");
+    let matrices: Vec<_> = scenario
+        .runs
+        .iter()
+        .map(|run| match &run.config.network.latency {
+            dhtsim_core::config::Latency::Matrix(m) => (m.mapping, std::sync::Arc::as_ptr(m)),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(matrices.len(), 6);
+    let distinct: std::collections::BTreeSet<_> = matrices.iter().map(|m| m.1).collect();
+    assert_eq!(distinct.len(), 2, "one matrix per host mapping: {matrices:?}");
+    assert!(
+        matrices.iter().all(|(rule, at)| matrices.iter().all(|(r, a)| (r == rule) == (a == at)))
+    );
+}
+
+#[test]
 fn under_churn_no_lookup_ends_at_a_client() {
     // Clients join, stabilize, repair and leave under churn with maintenance; none may ever
     // answer as an owner (Chord: not even one that lost every successor), for both protocols.

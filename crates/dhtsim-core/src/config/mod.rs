@@ -436,7 +436,7 @@ impl std::fmt::Debug for LatencyMatrix {
 }
 
 /// How a run's hosts map onto a latency matrix's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HostMapping {
     /// Host h is the matrix's host h: the run may have no more hosts than the matrix.
     Exact,
