@@ -586,6 +586,7 @@ fn read_config(r: &mut Reader<'_>, root: &doc::Node, stem: &str) -> (Option<Conf
     // Swarm peers join and leave the overlay.
     let membership_changes = membership_changes || swarm_dht;
     let overlay = read_overlay(r, &top, membership_changes);
+    warn_idle_network_switches(r, &top, &overlay, &network);
     let sample = match r.seconds(&out, "sample_s", true) {
         Some(0) => None,
         Some(ms) => Some(SimDuration(ms)),
@@ -1494,6 +1495,27 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     let loss = share("loss");
     let unreachable = share("unreachable");
     NetworkConfig { latency, loss, unreachable }
+}
+
+/// Warns of `[overlay]` switches that the network leaves without effect: client mode with every
+/// host reachable, and Chord's proximity selection without fingers to select.
+fn warn_idle_network_switches(
+    r: &mut Reader<'_>,
+    top: &Table<'_>,
+    overlay: &OverlayConfig,
+    network: &NetworkConfig,
+) {
+    let t = r.table(top, "overlay", "overlay");
+    if overlay.client_mode && network.unreachable == 0.0 {
+        let why = "has no effect without `network.unreachable`: clients are the unreachable \
+                   peers, and every peer is reachable";
+        r.ignored(&t, "client_mode", why);
+    }
+    if overlay.proximity > 1 && overlay.protocol == ProtocolKind::Chord && !overlay.fingers {
+        let why = "has no effect without `fingers = true`: Chord selects among candidates only \
+                   for its fingers";
+        r.ignored(&t, "proximity", why);
+    }
 }
 
 /// Reads a latency matrix (`network.matrix`): CSV, one row per host, each row the round trips

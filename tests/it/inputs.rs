@@ -188,6 +188,12 @@ fn settings_without_effect_are_warned_about() {
             "churn.arrival_rate_per_s",
             "steady arrivals",
         ),
+        ("[overlay]\nclient_mode = true\n", "overlay.client_mode", "network.unreachable"),
+        (
+            "[overlay]\nproximity = 8\n[network]\nlatency = \"plane\"\n",
+            "overlay.proximity",
+            "fingers = true",
+        ),
     ];
     for (section, key, needle) in cases {
         let text = format!("duration_s = 600\n[population]\npeers = 10\n{section}");
