@@ -315,12 +315,15 @@ pub fn estimate(cfg: &Config) -> Footprint {
     };
     // Under churn joiners come all along the run, and the later or shorter-lived ones have
     // repaired fewer fingers.
-    let one_by_one = !cfg.overlay.fingers_at_join && !cfg.overlay.finger_hints;
-    let fingers_of_joiner = match cfg.overlay.maintenance {
+    // (Those of `bootstrap = "joins"` join at time zero, and have the whole run.)
+    let one_by_one =
+        !cfg.overlay.fingers_at_join && !cfg.overlay.finger_hints && !cfg.overlay.fix_all_fingers;
+    let fingers_of_joiner = grown(repaired, finger);
+    let fingers_of_churn_joiner = match cfg.overlay.maintenance {
         Some(m) if cfg.overlay.fingers && one_by_one && churn => {
             joiner_fingers(cfg, live, full, m.fix_finger.as_ms())
         }
-        _ => grown(repaired, finger),
+        _ => fingers_of_joiner,
     };
     let bootstrap_members = match cfg.bootstrap {
         Bootstrap::Ring => initial,
@@ -331,10 +334,11 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let touched = built_on_touch(cfg);
     let built = touched.map_or(nodes, |t| t + joined);
     let fingers = match touched {
-        Some(_) => joined * fingers_of_joiner,
+        Some(_) => joined * fingers_of_churn_joiner,
         None => {
             bootstrap_members * fingers_at_bootstrap
-                + (nodes - bootstrap_members) * fingers_of_joiner
+                + (initial - bootstrap_members) * fingers_of_joiner
+                + joined * fingers_of_churn_joiner
         }
     };
     let shared_ring = if touched.is_some() {
@@ -478,10 +482,10 @@ pub fn estimate(cfg: &Config) -> Footprint {
 /// Expected bytes of the finger table a peer that joins during the run holds at its end, when
 /// its fingers are set one per repair (every `fix_ms`, round-robin from finger 0): after k
 /// repairs (k >= 1) it holds k - (m - `full`) distinct entries, at least one (the near fingers
-/// are all its successor), at most `full`, in a vector grown by pushes. Joins come evenly over the churn
-/// span; a joiner stays until the end or until it departs, at the run's departure rate per live
-/// peer (exponential lifetimes of mean `live` × span / departures). A departed peer keeps its
-/// table.
+/// are all its successor), at most `full`, in a vector grown by pushes. Joins come evenly over
+/// the churn span; a joiner stays until the end or until it departs, at the churn model's
+/// departure rate per live peer (exponential lifetimes: the mean session, `live` / the Poisson
+/// leave rate, or a trace's departures per live peer and ms). A departed peer keeps its table.
 fn joiner_fingers(cfg: &Config, live: f64, full: f64, fix_ms: u64) -> f64 {
     let bits = cfg.space.bits() as usize;
     let fix = fix_ms.max(1) as f64;
@@ -492,15 +496,19 @@ fn joiner_fingers(cfg: &Config, live: f64, full: f64, fix_ms: u64) -> f64 {
     let start = cfg.churn.start.as_ms() as f64;
     let stop = (cfg.churn.stop.as_ms() as f64).min(cfg.duration.as_ms() as f64).max(start);
     let end = cfg.duration.as_ms() as f64;
-    let departures = departures(cfg);
-    let mean_life =
-        if departures > 0.0 { live * (stop - start).max(1.0) / departures } else { 0.0 };
-    // P(still here x ms after joining), for a joiner that has `left` ms of the run ahead.
-    let survives = |x: f64, left: f64| match x > left {
-        true => 0.0,
-        false if mean_life > 0.0 => libm::exp(-x / mean_life),
-        false => 1.0,
+    let span = cfg.churn.stop.as_ms().saturating_sub(cfg.churn.start.as_ms()).max(1) as f64;
+    let mean_life = match &cfg.churn.model {
+        ChurnModel::Sessions { session, .. } => session.mean_ms(),
+        ChurnModel::Poisson { leave_rate_per_ms, .. } => live / leave_rate_per_ms,
+        ChurnModel::Trace(events) => {
+            let leaves = events.iter().filter(|e| e.kind != crate::churn::TraceKind::Join);
+            live * span / leaves.count() as f64
+        }
+        ChurnModel::None => f64::INFINITY,
     };
+    // P(still here x ms after joining), for a joiner that has `left` ms of the run ahead (1
+    // when nothing departs: x / ∞ = 0).
+    let survives = |x: f64, left: f64| if x > left { 0.0 } else { libm::exp(-x / mean_life) };
     const STEPS: usize = 64;
     let mut total = 0.0;
     for i in 0..STEPS {
@@ -647,6 +655,23 @@ mod tests {
         cfg.churn = churn(sessions(10.0), 10);
         let ten_minutes = table(&cfg);
         assert!(ten_minutes < 0.6 * hour && hour < until_end, "{ten_minutes} {hour}");
+        // Lifetimes are the sessions': churn that would go on past the end, a mass failure or
+        // scripted events do not shorten them.
+        cfg.churn = churn(sessions(60.0), 100);
+        assert_eq!(table(&cfg), hour);
+        cfg.churn = churn(sessions(60.0), 10);
+        cfg.churn.mass_failure =
+            Some(crate::churn::MassFailure { at: SimTime(3_600_000), fraction: 0.5 });
+        assert_eq!(table(&cfg), hour);
+        // Whole tables at once: as many entries as a ring of this size has fingers.
+        cfg.overlay.maintenance = Some(crate::protocol::Maintenance {
+            stabilize: crate::time::SimDuration(30_000),
+            fix_finger: crate::time::SimDuration(30_000),
+            check_predecessor: crate::time::SimDuration(30_000),
+        });
+        let one_by_one = estimate(&cfg).peers;
+        cfg.overlay.fix_all_fingers = true;
+        assert!(estimate(&cfg).peers > one_by_one);
     }
 
     #[test]

@@ -186,11 +186,17 @@ impl FingerTable {
 
     /// Replaces the entries of `me`'s table by `hints`, another peer's table (SIGCOMM 2001 §4.4:
     /// a neighbour's fingers are close to one's own): any live peer routes correctly as a
-    /// shortcut, and each repair of finger i drops the hints it proves are no finger
-    /// ([`FingerTable::update`]). No finger counts as set.
-    pub(super) fn take_hints(&mut self, space: IdSpace, me: PeerRef, hints: &[PeerRef]) {
+    /// shortcut (a dead one costs a timeout, like a dead finger), and each repair of finger i
+    /// drops the hints it proves are no finger ([`FingerTable::update`]). The fingers already
+    /// set stay set (none, for a peer joining for the first time).
+    pub(super) fn take_hints(
+        &mut self,
+        space: IdSpace,
+        me: PeerRef,
+        hints: impl IntoIterator<Item = PeerRef>,
+    ) {
         self.entries.clear();
-        self.entries.extend(hints.iter().copied().filter(|h| h.idx != me.idx));
+        self.entries.extend(hints.into_iter().filter(|h| h.idx != me.idx));
         self.entries.sort_by_key(|h| space.dist(me.id, h.id));
         self.entries.dedup_by_key(|h| h.idx);
         self.derived = false;
@@ -213,6 +219,23 @@ impl FingerTable {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn hints_are_taken_in_the_takers_order_without_itself_or_repeats() {
+        // 6-bit IDs: peer 10 takes the table of 40, its owner, in 40's order: 40 itself, then
+        // 41, 50, 8 (past zero) and 20 (between 10 and 40), and 10 itself and 50 again.
+        let space = IdSpace::new(6).unwrap();
+        let p = |i: u32, id: u64| PeerRef::new(PeerIdx(i), RingId(id));
+        let me = p(0, 10);
+        let mut t = FingerTable::default();
+        t.update(space, me, 5, p(9, 45));
+        let hints = [p(1, 40), p(2, 41), p(3, 50), p(4, 8), p(5, 20), me, p(3, 50)];
+        t.take_hints(space, me, hints);
+        let ids: Vec<u64> = t.entries().iter().map(|e| e.id.0).collect();
+        assert_eq!(ids, vec![20, 40, 41, 50, 8], "by distance from 10");
+        assert_eq!(t.finger(space, me, 5).id.0, 50, "finger 5 was set: now the first at 42+");
+        assert_eq!(t.finger(space, me, 4).id.0, 10, "finger 4 was never set");
+    }
 
     proptest! {
         /// A derived table reads exactly what the stored table of the same ring holds: the best

@@ -132,7 +132,8 @@ pub struct Welcome {
     /// The entries the owner holds in the joiner's new range, so the joiner can answer for its
     /// keys the moment it joins.
     pub entries: Entries,
-    /// With `finger_hints`: the owner's finger table, nearest first (empty otherwise).
+    /// With `finger_hints`: the owner's finger table without the joiner, nearest first (empty
+    /// otherwise); the owner itself is `succs[0]`.
     pub hints: Vec<PeerRef>,
 }
 
@@ -519,9 +520,15 @@ impl Protocol for Peer {
                         format!("owner of ({range_start}, {}], values {}", a.from.id, ids(values))
                     }
                     Reply::Stored { .. } => "stored".to_string(),
-                    Reply::Successor { succs, .. } => {
+                    Reply::Successor { succs, welcome } => {
                         let succs: Vec<RingId> = succs.iter().map(|s| s.id).collect();
-                        format!("successors {}", ids(&succs))
+                        let hints = match welcome.as_deref() {
+                            Some(w) if !w.hints.is_empty() => {
+                                format!(", {} finger hints", w.hints.len())
+                            }
+                            _ => String::new(),
+                        };
+                        format!("successors {}{hints}", ids(&succs))
                     }
                     Reply::Failed => "failed".to_string(),
                 };

@@ -795,12 +795,11 @@ impl Peer {
         self.answer(&q, reply, out);
     }
 
-    /// What this peer, answering the join of `joiner`, offers as its finger table: itself, then
-    /// its fingers other than the joiner (`finger_hints`).
+    /// What this peer, answering the join of `joiner`, offers as its finger table
+    /// (`finger_hints`): its fingers other than the joiner. A derived table is stored first.
     fn finger_hints(&mut self, params: &Params, joiner: PeerRef) -> Vec<PeerRef> {
         self.own_fingers(params);
-        let mine = self.fingers.entries().iter().copied();
-        std::iter::once(self.me).chain(mine).filter(|f| f.idx != joiner.idx).collect()
+        self.fingers.entries().iter().copied().filter(|f| f.idx != joiner.idx).collect()
     }
 
     /// Sends `reply` to `q`'s querier; a measured operation's answer is reported as it leaves.
@@ -814,6 +813,7 @@ impl Peer {
     }
 
     fn handle_answer(&mut self, params: &Params, a: Answer, out: &mut Vec<Command>) {
+        let from = a.from;
         match (a.kind, a.reply) {
             // (x, x] would claim the whole ring: only a lone peer owns that, and it needs no cache.
             (Op::Lookup, Reply::Owner { range_start, .. })
@@ -830,9 +830,11 @@ impl Peer {
                     return; // the answer named only this peer: it stays lost, and asks again
                 }
                 self.entries.insert_all(entries);
-                if !hints.is_empty() {
+                if params.fingers && params.finger_hints {
+                    // The owner itself (it sent its table without itself: it is `succs[0]`).
                     self.own_fingers(params);
-                    self.fingers.take_hints(params.space, self.me, &hints);
+                    let table = std::iter::once(from).chain(hints);
+                    self.fingers.take_hints(params.space, self.me, table);
                 }
                 // The successor the answer names, then its successors: candidates, nearest
                 // first, until one has answered (Zave: never adopt a successor unchecked; it

@@ -314,8 +314,8 @@ pub struct OverlayConfig {
     /// instead of leaving every finger to the periodic repair.
     pub fingers_at_join: bool,
     /// A joiner takes the finger table of the peer that answered its join (its successor) as a
-    /// first guess of its own, as SIGCOMM 2001 §4.4 suggests: the entries are live peers ahead
-    /// of it, so they route correctly as shortcuts until repairs replace them.
+    /// first guess of its own, as SIGCOMM 2001 §4.4 suggests: the entries are peers ahead of it,
+    /// so they route correctly as shortcuts until repairs replace them.
     pub finger_hints: bool,
     /// Finger repairs are iterative lookups by the repairing peer (SIGCOMM 2001's simulator
     /// "implements the protocols in an iterative style", §6.1), so that only the repairer
