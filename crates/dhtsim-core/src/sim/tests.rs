@@ -88,8 +88,9 @@ fn reactive_stabilization_builds_a_flash_crowd_ring_within_a_minute() {
     }
 }
 
-#[test]
-fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
+/// A maintained ring of 300 peers, and a newcomer just after its 101st peer that joins through
+/// the first at 1 s.
+fn one_join_into_a_maintained_ring() -> (Config, RingId) {
     let mut cfg = config(300, 0);
     cfg.duration = SimTime(30_000);
     maintained(&mut cfg);
@@ -101,6 +102,12 @@ fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
         at: SimTime(1_000),
         action: Action::Join { peer: newcomer, via: base.peers[0].id },
     }];
+    (cfg, newcomer)
+}
+
+#[test]
+fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
+    let (mut cfg, newcomer) = one_join_into_a_maintained_ring();
     for at_join in [false, true] {
         cfg.overlay.fingers_at_join = at_join;
         let mut sim = Simulation::<Peer>::new(&cfg, 1).expect("valid");
@@ -131,17 +138,7 @@ fn a_joiner_looks_up_its_whole_finger_table_with_fingers_at_join() {
 
 #[test]
 fn with_finger_hints_a_joiner_starts_from_its_successors_table() {
-    let mut cfg = config(300, 0);
-    cfg.duration = SimTime(30_000);
-    maintained(&mut cfg);
-    let base = run(&cfg, 1).expect("valid");
-    let ids: Vec<RingId> = base.peers.iter().map(|p| p.id).collect();
-    let newcomer = RingId(ids[100].0 + 1);
-    cfg.population = Population::Explicit(ids);
-    cfg.events = vec![ScriptedEvent {
-        at: SimTime(1_000),
-        action: Action::Join { peer: newcomer, via: base.peers[0].id },
-    }];
+    let (mut cfg, newcomer) = one_join_into_a_maintained_ring();
     for hints in [false, true] {
         cfg.overlay.finger_hints = hints;
         let mut sim = Simulation::<Peer>::new(&cfg, 1).expect("valid");
