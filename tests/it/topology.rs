@@ -374,6 +374,41 @@ fn a_sweep_reads_its_latency_matrix_once() {
 }
 
 #[test]
+fn a_join_through_an_unreachable_peer_fails_and_is_warned_about() {
+    // 20 peers, half behind NAT: a join query is nothing its receiver asked for, so a join
+    // through an unreachable well-known peer never arrives; the run says so for each.
+    let ids: Vec<u64> = (1..=20).map(|i| i * 1_000_000).collect();
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    let mut text = format!(
+        "name = \"nat-join\"\nseed = {SEED}\nid_bits = 32\nduration_s = 120\n\
+         [population]\nids = [{}]\n[overlay]\nmaintenance = true\n\
+         [network]\nlatency_ms = 50\nunreachable = 0.5\n[output]\npeers = true\n",
+        list.join(", ")
+    );
+    for (i, via) in ids.iter().enumerate() {
+        let (at, peer) = (1_000 * (i as u64 + 1), via + 1);
+        text += &format!("[[events]]\nat_ms = {at}\nkind = \"join\"\npeer = {peer}\nvia = {via}\n");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.toml"), &text).expect("write scenario");
+    let o = dhtsim(dir.path(), &["run", "s.toml", "--out", "out"]); // warnings need no --quiet
+    assert!(o.status.success(), "dhtsim failed: {}", stderr(&o));
+    let peers = read_csv(&dir.path().join("out").join("peers.csv"));
+    let mut hosts = Topology::new(Plane::POINT, SEED).with_unreachable(0.5);
+    let mut behind_nat = 0;
+    for via in &ids {
+        let host = |id: u64| peers.iter().find(|r| num(r, "peer") == id).map(|r| num(r, "host"));
+        let reachable = hosts.place(host(*via).expect("a member") as u32).reachable;
+        let joiner = peers.iter().find(|r| num(r, "peer") == via + 1).expect("spawned");
+        assert_eq!(!joiner["join_ms"].is_empty(), reachable, "join via {via}: {joiner:?}");
+        let warned = format!("well-known peer {via} is unreachable");
+        assert_eq!(stderr(&o).contains(&warned), !reachable, "via {via}: {}", stderr(&o));
+        behind_nat += !reachable as u32;
+    }
+    assert!((5..=15).contains(&behind_nat), "{behind_nat} of 20 behind NAT");
+}
+
+#[test]
 fn under_churn_no_lookup_ends_at_a_client() {
     // Clients join, stabilize, repair and leave under churn with maintenance; none may ever
     // answer as an owner (Chord: not even one that lost every successor), for both protocols.

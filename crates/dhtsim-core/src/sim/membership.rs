@@ -70,16 +70,23 @@ impl<P: Protocol> Simulation<'_, P> {
                 };
                 self.start_op(now, origin, key, request);
             }
-            Action::Join { peer, via } => {
-                let Some(via) = find(self, via) else {
+            Action::Join { peer, via: via_id } => {
+                let Some(via) = find(self, via_id) else {
                     self.warnings.push(format!(
-                        "{now}: well-known peer {via} is not alive; join of {peer} skipped"
+                        "{now}: well-known peer {via_id} is not alive; join of {peer} skipped"
                     ));
                     return;
                 };
                 if self.oracle.is_alive_id(peer) {
                     self.warnings.push(format!("{now}: ID {peer} is in use; join skipped"));
                     return;
+                }
+                // Nothing it did not ask for reaches a peer behind a NAT, a join query neither.
+                if self.network.is_unreachable(self.hosts[via.0 as usize]) {
+                    self.warnings.push(format!(
+                        "{now}: well-known peer {via_id} is unreachable (`network.unreachable`): \
+                         the join of {peer} through it cannot reach it, and fails"
+                    ));
                 }
                 self.spawn(now, peer, via);
             }
