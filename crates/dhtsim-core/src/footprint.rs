@@ -309,7 +309,7 @@ pub fn estimate(cfg: &Config) -> Footprint {
         _ if cfg.overlay.fingers_at_join || cfg.overlay.finger_hints => full,
         Some(m) => {
             let repairs = (duration_ms / m.fix_finger.as_ms().max(1) as f64).min(bits as f64);
-            (repairs - (bits as f64 - full)).clamp(1.0, full)
+            entries_after(repairs, bits, full)
         }
         None => 1.0,
     };
@@ -479,6 +479,13 @@ pub fn estimate(cfg: &Config) -> Footprint {
     }
 }
 
+/// Distinct entries of a table of m = `bits` fingers after `repairs` (at least one) repairs,
+/// round-robin from finger 0, on a ring where a full table has `full`: the first m - `full`
+/// repairs all find the successor.
+fn entries_after(repairs: f64, bits: u32, full: f64) -> f64 {
+    (repairs - (bits as f64 - full)).clamp(1.0, full)
+}
+
 /// Expected bytes of the finger table a peer that joins during the run holds at its end, when
 /// its fingers are set one per repair (every `fix_ms`, round-robin from finger 0): after k
 /// repairs (k >= 1) it holds k - (m - `full`) distinct entries, at least one (the near fingers
@@ -489,10 +496,7 @@ pub fn estimate(cfg: &Config) -> Footprint {
 fn joiner_fingers(cfg: &Config, live: f64, full: f64, fix_ms: u64) -> f64 {
     let bits = cfg.space.bits() as usize;
     let fix = fix_ms.max(1) as f64;
-    let entries = |k: usize| match k {
-        0 => 0.0,
-        _ => (k as f64 - (bits as f64 - full)).clamp(1.0, full),
-    };
+    let entries = |k: usize| if k == 0 { 0.0 } else { entries_after(k as f64, bits as u32, full) };
     let start = cfg.churn.start.as_ms() as f64;
     let stop = (cfg.churn.stop.as_ms() as f64).min(cfg.duration.as_ms() as f64).max(start);
     let end = cfg.duration.as_ms() as f64;

@@ -832,7 +832,7 @@ impl Peer {
                 self.entries.insert_all(entries);
                 if params.fingers && params.finger_hints {
                     // The owner itself (it sent its table without itself: it is `succs[0]`).
-                    self.own_fingers(params);
+                    // The hints replace the whole table: a derived one need not be stored.
                     let table = std::iter::once(from).chain(hints);
                     self.fingers.take_hints(params.space, self.me, table);
                 }
