@@ -632,6 +632,25 @@ def latency_proximity():
                   "latency p50, ms", "latency p95, ms", "stretch p50"], body)
 
 
+def lossy_links():
+    dropped = defaultdict(lambda: [0, 0])
+    for r in rows("lossy-links", "summary.csv"):
+        d = dropped[(r["variant"], r["overlay.rpc_attempts"])]
+        d[0] += int(r["messages_dropped"])
+        d[1] += int(r["messages"])
+    body = []
+    for r in rows("lossy-links"):
+        drops, messages = dropped[(r["variant"], r["overlay.rpc_attempts"])]
+        body.append([
+            r["variant"], r["overlay.rpc_attempts"], pm(r, "ok_rate", 1, 100),
+            f"{100 * float(r['wrong_owner_rate']):.1f} %", f"{100 * float(r['failed_rate']):.1f} %",
+            f(r["timeouts_per_lookup"]), f"{100 * drops / messages:.2f} %",
+            f(r["latency_ms_mean"], 0),
+        ])
+    return table(["variant", "attempts", "ok, % ± CI", "wrong owner", "failed",
+                  "timeouts per lookup", "messages dropped", "latency mean, ms"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -652,6 +671,7 @@ TABLES = {
     "nat-churn": lambda: nat("nat-churn"),
     "latency-proximity": latency_proximity,
     "nat-swarm": nat_swarm,
+    "lossy-links": lossy_links,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

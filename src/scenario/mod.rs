@@ -15,8 +15,8 @@ use dhtsim_core::churn::{
 };
 use dhtsim_core::config::{
     Action, Bootstrap, ChordVariant, Config, ConfigError, HostMapping, KademliaConfig, KeyDist,
-    Latency, LatencyMatrix, LookupStyle, NetworkConfig, OverlayConfig, Plane, Population,
-    ProtocolKind, ScheduledStep, ScriptedEvent, WorkloadConfig,
+    Latency, LatencyMatrix, LinkClass, LookupStyle, NetworkConfig, OverlayConfig, Plane,
+    Population, ProtocolKind, ScheduledStep, ScriptedEvent, WorkloadConfig,
 };
 use dhtsim_core::protocol::Maintenance;
 use dhtsim_core::ring::{IdSpace, RingId};
@@ -467,8 +467,9 @@ pub fn known_keys() -> Vec<String> {
     let step = doc::parse("", "[[schedule]]\n").expect("parses");
     let mut r4 = Reader::new("", "", &inputs);
     let _ = read_config(&mut r4, &step, "x");
-    // Likewise `[swarm]` and its capacity classes.
-    let swarm = doc::parse("", "[swarm]\nclasses = [{}]\n").expect("parses");
+    // Likewise `[swarm]` and its capacity classes, and the classes of access links.
+    let swarm =
+        doc::parse("", "[network]\nlinks = [{}]\n[swarm]\nclasses = [{}]\n").expect("parses");
     let mut r3 = Reader::new("", "", &inputs);
     let _ = read_config(&mut r3, &swarm, "x");
     let mut keys = r.known_keys();
@@ -1494,7 +1495,71 @@ fn read_network(r: &mut Reader<'_>, top: &Table<'_>) -> NetworkConfig {
     };
     let loss = share("loss");
     let unreachable = share("unreachable");
-    NetworkConfig { latency, loss, unreachable }
+    let links = read_links(r, &t, (model_name == "plane").then_some(&plane));
+    NetworkConfig { latency, loss, unreachable, links }
+}
+
+/// Reads the classes of access links (`network.links`): each an inline table with a `weight`
+/// (default 1), a `loss` in [0, 1) (default 0) and, in the `plane` if the latency model is one,
+/// `access_min_ms` and `access_max_ms` (defaults: the plane's).
+fn read_links(r: &mut Reader<'_>, t: &Table<'_>, plane: Option<&Plane>) -> Vec<LinkClass> {
+    let Some(items) = r.array(t, "links") else { return Vec::new() };
+    if items.is_empty() {
+        let msg = "expected at least one class, e.g. [{ weight = 4 }, { weight = 1, loss = 0.05 }]";
+        let node = r.get(t, "links").expect("read above");
+        r.error(t, "links", node, msg.into());
+    }
+    let paths: Vec<String> = (0..items.len()).map(|i| format!("network.links[{i}]")).collect();
+    let mut links = Vec::with_capacity(items.len());
+    for (item, path) in items.iter().zip(&paths) {
+        let c = Table { path, schema: "network.links", node: Some(item) };
+        if !matches!(item.kind, doc::Kind::Table(_)) {
+            let msg = format!(
+                "expected a table ({{ weight = 1, loss = 0.05 }}), found {}",
+                item.kind.type_name()
+            );
+            r.error(t, "links", item, msg);
+            continue;
+        }
+        let weight = r.int(&c, "weight", 1, u32::MAX as i128).map_or(1, |v| v as u32);
+        let loss = match r.number(&c, "loss") {
+            Some((x, node)) if !(0.0..1.0).contains(&x) => {
+                let msg = format!("must be at least 0 and less than 1, got {}", num(x));
+                r.error(&c, "loss", node, msg);
+                0.0
+            }
+            Some((x, _)) => x,
+            None => 0.0,
+        };
+        let ms = |r: &mut Reader<'_>, key| r.int(&c, key, 0, u32::MAX as i128);
+        let access = match (ms(r, "access_min_ms"), ms(r, "access_max_ms")) {
+            (None, None) => None,
+            (min, max) => {
+                let Some(plane) = plane else {
+                    let key = if min.is_some() { "access_min_ms" } else { "access_max_ms" };
+                    let node = r.get(&c, key).expect("given");
+                    let msg = "access delays are the plane's: they need `latency = \"plane\"`";
+                    r.error(&c, key, node, msg.into());
+                    continue;
+                };
+                let (lo, hi) = (plane.access_min.as_ms(), plane.access_max.as_ms());
+                let (min, max) = (min.map_or(lo, |v| v as u64), max.map_or(hi, |v| v as u64));
+                if min > max {
+                    let key = if r.get(&c, "access_max_ms").is_some() {
+                        "access_max_ms"
+                    } else {
+                        "access_min_ms"
+                    };
+                    let node = r.get(&c, key).expect("given");
+                    let msg = format!("access_min_ms ({min}) is more than access_max_ms ({max})");
+                    r.error(&c, key, node, msg);
+                }
+                Some((SimDuration(min), SimDuration(max)))
+            }
+        };
+        links.push(LinkClass { weight, loss, access });
+    }
+    links
 }
 
 /// Warns of `[overlay]` switches that the network leaves without effect: client mode with every

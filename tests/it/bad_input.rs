@@ -333,6 +333,32 @@ fn loss_outside_zero_to_one() {
 }
 
 #[test]
+fn classes_of_access_links_out_of_range_unknown_or_outside_the_plane() {
+    let links =
+        |classes: &str| format!("seed = 1\n[network]\nlatency = \"plane\"\nlinks = {classes}\n");
+    let cases = [
+        ("[{ loss = 1 }]", "network.links[0].loss", "less than 1, got 1"),
+        ("[{ weight = 2 }, { loss = -0.1 }]", "network.links[1].loss", "at least 0"),
+        ("[{ weight = 0 }]", "network.links[0].weight", "expected 1 to"),
+        ("[{ share = 0.5 }]", "network.links[0].share", "unknown key"),
+        (
+            "[{ access_min_ms = 30, access_max_ms = 10 }]",
+            "network.links[0].access_max_ms",
+            "more than",
+        ),
+        ("[]", "network.links", "at least one class"),
+        ("[0.5]", "network.links", "expected a table"),
+    ];
+    for (classes, key, needle) in cases {
+        rejects(&links(classes), 4, Some(key), needle);
+    }
+    let constant = "seed = 1\n[network]\nlinks = [{ weight = 1 }, { access_max_ms = 50 }]\n";
+    rejects(constant, 3, Some("network.links[1].access_max_ms"), "need `latency = \"plane\"`");
+    let swarm = "seed = 1\n[network]\nlinks = [{ loss = 0.1 }]\n[swarm]\nleechers = 5\n";
+    rejects(swarm, 3, Some("network.links"), "not supported with [swarm]");
+}
+
+#[test]
 fn clients_with_no_peer_to_serve_them_or_in_a_ring_formed_by_joins() {
     // With seed 1, the three hosts' draws all fall below 0.99: every peer would be a client.
     let text = "seed = 1\n[population]\npeers = 3\n[overlay]\nclient_mode = true\n\

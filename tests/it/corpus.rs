@@ -169,14 +169,10 @@ pub(crate) fn keys() -> Vec<Key> {
     let mut v = Vec::new();
     let mut add = |known: &'static str, ty: Ty, template: String, valid: &'static str| {
         let leaf = known.rsplit('.').next().unwrap();
-        let shown = match (known.strip_prefix("events."), known.strip_prefix("swarm.classes.")) {
-            (Some(k), _) => format!("events[0].{k}"),
-            (_, Some(k)) => format!("swarm.classes[0].{k}"),
-            _ => match known.strip_prefix("schedule.") {
-                Some(k) => format!("schedule[0].{k}"),
-                None => known.to_string(),
-            },
-        };
+        let indexed = ["events.", "swarm.classes.", "network.links.", "schedule."]
+            .iter()
+            .find_map(|p| known.strip_prefix(p).map(|k| format!("{}[0].{k}", &p[..p.len() - 1])));
+        let shown = indexed.unwrap_or_else(|| known.to_string());
         assert!(template.contains(&format!("{leaf} = @")), "{known}: template {template:?}");
         v.push(Key { known, shown, ty, template, valid, trace: None });
     };
@@ -289,6 +285,31 @@ pub(crate) fn keys() -> Vec<Key> {
     add("network.loss", loss, "[network]\nloss = @\n".into(), "0.1");
     let share = num(0.0, true, 1.0, false);
     add("network.unreachable", share, "[network]\nunreachable = @\n".into(), "0.1");
+    add(
+        "network.links",
+        Ty::Events,
+        "[network]\nlinks = @\n".into(),
+        "[{ weight = 2, loss = 0.1 }]",
+    );
+    add(
+        "network.links.weight",
+        Ty::Int(1, U32),
+        "[network]\nlinks = [{ weight = @ }]\n".into(),
+        "3",
+    );
+    add("network.links.loss", loss, "[network]\nlinks = [{ loss = @ }]\n".into(), "0.1");
+    add(
+        "network.links.access_min_ms",
+        Ty::Int(0, U32),
+        format!("{plane}links = [{{ access_max_ms = 4294967295, access_min_ms = @ }}]\n"),
+        "1",
+    );
+    add(
+        "network.links.access_max_ms",
+        Ty::Int(0, U32),
+        format!("{plane}links = [{{ access_min_ms = 0, access_max_ms = @ }}]\n"),
+        "20",
+    );
     // [workload]
     let w = "duration_s = 10\n[workload]\n";
     add("workload.lookups", Ty::Int(0, U64), format!("{w}lookups = @\n"), "10");

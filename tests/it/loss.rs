@@ -201,4 +201,53 @@ fn the_explorer_refuses_loss() {
     let o = dhtsim(dir.path(), &["explore", "s.toml", "--out", "x"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("network.unreachable"), "{}", stderr(&o));
+    let text = "[population]\nids = [1, 12, 25]\n[network]\nlinks = [{ loss = 0.1 }]\n";
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let o = dhtsim(dir.path(), &["explore", "s.toml", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("network.links"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_message_is_dropped_as_both_access_links_and_the_core_predict() {
+    // docs/validation.md, "Loss per class of access links": a message between two hosts gets
+    // through the core with probability 1 - loss and through each host's access link with
+    // 1 - its class's loss. With one class every pair of hosts is alike, so the drops are
+    // Binomial(messages, 1 - (1 - loss)(1 - l)^2), each one timeout on a static ring.
+    let (loss, l) = (0.02, 0.03);
+    let p = 1.0 - (1.0 - loss) * (1.0 - l) * (1.0 - l);
+    for lookup in ["recursive", "iterative"] {
+        let text = static_ring(lookup, loss).replace(
+            &format!("loss = {loss}\n"),
+            &format!("loss = {loss}\nlinks = [{{ loss = {l} }}]\n"),
+        );
+        let (_d, out) = run_text(&text, &[]);
+        let s = &read_csv(&out.join("summary.csv"))[0];
+        let (timeouts, messages) = (num(s, "timeouts"), num(s, "messages"));
+        assert_eq!(s["messages_dropped"], s["timeouts"], "{lookup}");
+        let z = (timeouts - p * messages) / (messages * p * (1.0 - p)).sqrt();
+        assert!(z.abs() < 4.0, "{lookup}: {timeouts} of {messages}, p = {p:.4}, z = {z:.2}");
+    }
+}
+
+#[test]
+fn lossless_link_classes_are_the_run_without_them_and_lossy_ones_reproduce() {
+    let plane = |links: &str| {
+        static_ring("recursive", 0.05)
+            .replace("latency_ms = 50\n", &format!("latency = \"plane\"\n{links}"))
+    };
+    let (_a, without) = run_text(&plane(""), &[]);
+    let (_b, lossless) = run_text(&plane("links = [{ weight = 3 }, { weight = 1 }]\n"), &[]);
+    assert!(results(&without) == results(&lossless), "lossless classes change nothing");
+    let lossy = plane("links = [{ weight = 3 }, { weight = 1, loss = 0.2 }]\n");
+    let (_c, once) = run_text(&lossy, &[]);
+    let (_d, again) = run_text(&lossy, &[]);
+    assert!(results(&once) == results(&again), "same seed, same bytes");
+    assert!(results(&once) != results(&without));
+    let (o, w) =
+        (&read_csv(&once.join("summary.csv"))[0], &read_csv(&without.join("summary.csv"))[0]);
+    assert!(
+        num(o, "messages_dropped") / num(o, "messages")
+            > num(w, "messages_dropped") / num(w, "messages")
+    );
 }

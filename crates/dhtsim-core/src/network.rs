@@ -7,9 +7,11 @@
 //! plane topology ([`Plane`]) or unreachable hosts, each host's place and reachability come
 //! from the topology stream instead, by host number, and the network stream gives only the
 //! jitter and the losses. A latency matrix ([`LatencyMatrix`]) is a topology too: each host's
-//! place is then its row of the matrix.
+//! place is then its row of the matrix. Classes of access links ([`LinkClass`]) give each host
+//! a loss (and in the plane its access delays), its class drawn from the links stream by host
+//! number.
 
-use crate::config::{HostMapping, Latency, LatencyMatrix, Plane};
+use crate::config::{HostMapping, Latency, LatencyMatrix, LinkClass, Plane};
 use crate::protocol::PeerIdx;
 use crate::rng::{Purpose, Rng, stream};
 use crate::time::SimDuration;
@@ -21,6 +23,10 @@ use std::sync::Arc;
 pub struct Network {
     latency: Latency,
     loss: f64,
+    /// Whether any message can be dropped (by `loss` or a lossy class of access links).
+    lossy: bool,
+    /// Per class of access links, the probability that it lets a message through.
+    keep: Vec<f64>,
     rng: Rng,
     /// The hosts' places and reachability, when the latency model is the plane or some
     /// hosts are unreachable.
@@ -38,7 +44,8 @@ impl Network {
             Latency::Matrix(m) => (Some(Topology::new(Plane::POINT, seed).with_matrix(m)), true),
             _ => (None, false),
         };
-        Network { latency, loss: 0.0, rng: stream(seed, purpose), topology, plane }
+        let rng = stream(seed, purpose);
+        Network { latency, loss: 0.0, lossy: false, keep: Vec::new(), rng, topology, plane }
     }
 
     /// The same network with the share `unreachable` (in [0, 1)) of its hosts behind a NAT or a
@@ -70,14 +77,42 @@ impl Network {
     /// The same network dropping each message with probability `loss` (in [0, 1)).
     pub fn with_loss(self, loss: f64) -> Self {
         debug_assert!((0.0..1.0).contains(&loss), "loss {loss} outside [0, 1)");
-        Network { loss, ..self }
+        Network { loss, lossy: self.lossy || loss > 0.0, ..self }
     }
 
-    /// Whether the next message between two distinct peers is dropped: one draw from the
-    /// network stream when there is loss, none otherwise.
+    /// The same network with its hosts on the classes of access links `links` (none: no
+    /// classes), each host's class drawn by weight from the links stream (run seeded with
+    /// `seed`).
+    pub fn with_links(self, links: &[LinkClass], seed: u64) -> Self {
+        if links.is_empty() {
+            return self;
+        }
+        let topology = self.topology.unwrap_or_else(|| Topology::new(Plane::POINT, seed));
+        let keep = links.iter().map(|c| 1.0 - c.loss).collect();
+        let lossy = self.lossy || links.iter().any(|c| c.loss > 0.0);
+        Network { topology: Some(topology.with_links(links)), keep, lossy, ..self }
+    }
+
+    /// Whether the next message between two distinct peers, on hosts `a` and `b`, is dropped:
+    /// one draw from the network stream when some message can be, none otherwise. Between
+    /// two hosts it crosses both access links, so it gets through with probability
+    /// (1 - `loss`) times each link's; between two nodes of one host, with 1 - `loss`.
     #[inline]
-    pub fn dropped(&mut self) -> bool {
-        self.loss > 0.0 && self.rng.random_bool(self.loss)
+    pub fn dropped(&mut self, a: u32, b: u32) -> bool {
+        if !self.lossy {
+            return false;
+        }
+        let p = match &mut self.topology {
+            Some(t) if !self.keep.is_empty() && a != b => {
+                let links =
+                    self.keep[t.place(a).class as usize] * self.keep[t.place(b).class as usize];
+                // Lossless links leave exactly `loss`, so its draws are those of a run
+                // without classes.
+                if links == 1.0 { self.loss } else { 1.0 - (1.0 - self.loss) * links }
+            }
+            _ => self.loss,
+        };
+        self.rng.random_bool(p)
     }
 
     /// One-way delay of a message from `from` to `to`, which run on the hosts `host` gives
@@ -147,6 +182,8 @@ pub struct Place {
     pub reachable: bool,
     /// With a latency matrix, the matrix's host this one is (0 otherwise).
     pub row: u32,
+    /// The class of the host's access link, an index into `network.links` (0 without classes).
+    pub class: u32,
 }
 
 /// The hosts' places in a [`Plane`]. Host h's place comes from words 4h .. 4h + 3 of the
@@ -162,6 +199,10 @@ pub struct Topology {
     unreachable_below: u64,
     /// A latency matrix that gives the latencies instead of the plane.
     matrix: Option<Arc<LatencyMatrix>>,
+    /// The classes of access links, if any: a host is on the first class whose entry here is
+    /// above its word of the links stream (the classes' cumulative shares of 2^32), with that
+    /// class's access delays (the plane's when `None`).
+    classes: Vec<(u64, Option<(SimDuration, SimDuration)>)>,
 }
 
 /// Words of the topology stream per host.
@@ -170,7 +211,8 @@ const WORDS_PER_HOST: u128 = 4;
 impl Topology {
     /// The plane's hosts for the run seeded with `seed`.
     pub fn new(plane: Plane, seed: u64) -> Self {
-        Topology { plane, seed, places: Vec::new(), unreachable_below: 0, matrix: None }
+        let (places, classes) = (Vec::new(), Vec::new());
+        Topology { plane, seed, places, unreachable_below: 0, matrix: None, classes }
     }
 
     /// The same hosts, their latencies read from `matrix` instead of the plane: host h is the
@@ -185,6 +227,24 @@ impl Topology {
         debug_assert!(self.places.is_empty(), "set before any host is placed");
         let unreachable_below = (unreachable * (1u64 << 32) as f64) as u64;
         Topology { unreachable_below, ..self }
+    }
+
+    /// The same hosts on the classes of access links `links`, each host on a class with
+    /// probability its weight over the classes' total.
+    pub fn with_links(self, links: &[LinkClass]) -> Self {
+        debug_assert!(self.places.is_empty(), "set before any host is placed");
+        let total: u64 = links.iter().map(|c| c.weight as u64).sum();
+        let mut cumulative = 0;
+        let classes = links
+            .iter()
+            .map(|c| {
+                cumulative += c.weight as u64;
+                // floor(cumulative · 2^32 / total): the last class ends at 2^32 exactly.
+                (((cumulative as u128) << 32) / total as u128) as u64
+            })
+            .zip(links.iter().map(|c| c.access))
+            .collect();
+        Topology { classes, ..self }
     }
 
     /// Host `h`'s place.
@@ -224,6 +284,8 @@ impl Topology {
     fn draw_places(&mut self, len: usize) {
         let mut rng = stream(self.seed, Purpose::Topology);
         rng.set_word_pos(self.places.len() as u128 * WORDS_PER_HOST);
+        let mut links = stream(self.seed, Purpose::Links);
+        links.set_word_pos(self.places.len() as u128);
         let side = self.plane.side.as_ms() as f64;
         let (min, max) = (self.plane.access_min.as_ms(), self.plane.access_max.as_ms());
         // A 32-bit word scaled to [0, 1): exact in an f64.
@@ -231,6 +293,16 @@ impl Topology {
         self.places.reserve(len - self.places.len());
         while self.places.len() < len {
             let (wx, wy, wa, wr) = (rng.next_u32(), rng.next_u32(), rng.next_u32(), rng.next_u32());
+            let (class, (min, max)) = match self.classes.is_empty() {
+                true => (0, (min, max)),
+                false => {
+                    let w = links.next_u32() as u64;
+                    let c = self.classes.iter().position(|&(below, _)| w < below);
+                    let c = c.expect("the last class ends at 2^32");
+                    let range = self.classes[c].1.map(|(a, b)| (a.as_ms(), b.as_ms()));
+                    (c as u32, range.unwrap_or((min, max)))
+                }
+            };
             // min + floor(wa · (max - min + 1) / 2^32): every whole ms of the range, with a
             // bias below 2^-20 for any range of ms that fits in this model.
             let access = min + ((wa as u64 * (max - min + 1)) >> 32);
@@ -249,6 +321,7 @@ impl Topology {
                 access: SimDuration(access),
                 reachable: (wr as u64) >= self.unreachable_below,
                 row,
+                class,
             });
         }
     }
@@ -276,7 +349,7 @@ mod tests {
     fn loss_drops_its_share_and_no_loss_draws_nothing() {
         let lat = Latency::Uniform { min: SimDuration(10), max: SimDuration(20) };
         let mut lossy = Network::new(lat.clone(), 1, Purpose::Network).with_loss(0.2);
-        let dropped = (0..100_000).filter(|_| lossy.dropped()).count();
+        let dropped = (0..100_000).filter(|_| lossy.dropped(0, 1)).count();
         // Binomial(10^5, 0.2): standard deviation 126.
         assert!((19_500..20_500).contains(&dropped), "{dropped}");
         // Without loss the stream is untouched: the latencies are those of a network that
@@ -284,9 +357,85 @@ mod tests {
         let mut plain = Network::new(lat.clone(), 1, Purpose::Network);
         let mut asked = Network::new(lat, 1, Purpose::Network);
         for _ in 0..1000 {
-            assert!(!asked.dropped());
+            assert!(!asked.dropped(0, 1));
             assert_eq!(asked.draw(), plain.draw());
         }
+    }
+
+    #[test]
+    fn a_message_crosses_both_access_links_and_each_may_drop_it() {
+        // Two classes, 3 hosts in 4 on the lossless one; `loss` on top of both.
+        let links = [
+            LinkClass { weight: 3, loss: 0.0, access: None },
+            LinkClass { weight: 1, loss: 0.3, access: None },
+        ];
+        let lat = Latency::Constant(SimDuration(50));
+        let mut net =
+            Network::new(lat.clone(), 3, Purpose::Network).with_loss(0.1).with_links(&links, 3);
+        let class = |net: &mut Network, h| net.topology.as_mut().unwrap().place(h).class;
+        let on = |net: &mut Network, c| (0..).find(|&h| class(net, h) == c).unwrap();
+        let (a, b) = (on(&mut net, 0), on(&mut net, 1));
+        let b2 = (b + 1..).find(|&h| class(&mut net, h) == 1).unwrap();
+        // Probability of getting through: (1 - loss) times each link's.
+        let n = 40_000;
+        for (x, y, keep) in [(a, a, 0.9), (a, b, 0.9 * 0.7), (b, b2, 0.9 * 0.7 * 0.7), (b, b, 0.9)]
+        {
+            let p = 1.0 - keep;
+            let dropped = (0..n).filter(|_| net.dropped(x, y)).count() as f64;
+            let z = (dropped - p * n as f64) / (n as f64 * p * (1.0 - p)).sqrt();
+            assert!(z.abs() < 4.0, "hosts {x}, {y}: {dropped} of {n}, p = {p:.3}, z = {z:.2}");
+        }
+        // Each host's class by weight, from its own word of the links stream.
+        let hosts = 20_000;
+        let lossy = (0..hosts).filter(|&h| class(&mut net, h) == 1).count();
+        // Binomial(20,000, 1/4): standard deviation 61.
+        assert!((4_750..5_250).contains(&lossy), "{lossy}");
+        let mut again = Network::new(lat, 3, Purpose::Network).with_links(&links, 3);
+        assert!((0..500).all(|h| class(&mut again, h) == class(&mut net, h)));
+    }
+
+    #[test]
+    fn lossless_classes_leave_the_draws_of_a_network_without_them() {
+        let links = [
+            LinkClass { weight: 1, loss: 0.0, access: None },
+            LinkClass { weight: 2, loss: 0.0, access: None },
+        ];
+        let lat = Latency::Plane(plane(4));
+        let mut classes =
+            Network::new(lat.clone(), 6, Purpose::Network).with_loss(0.05).with_links(&links, 6);
+        let mut plain = Network::new(lat.clone(), 6, Purpose::Network).with_loss(0.05);
+        for h in 0..300 {
+            assert_eq!(classes.dropped(h, h + 1), plain.dropped(h, h + 1));
+            let (p, q) = (PeerIdx(h), PeerIdx(h + 7));
+            assert_eq!(classes.delay(p, q, |p| p.0), plain.delay(p, q, |p| p.0));
+        }
+        // Without any loss, nothing is drawn.
+        let mut quiet = Network::new(lat.clone(), 6, Purpose::Network).with_links(&links, 6);
+        let mut untouched = Network::new(lat, 6, Purpose::Network);
+        for h in 0..300 {
+            assert!(!quiet.dropped(h, h + 1));
+            let (p, q) = (PeerIdx(h), PeerIdx(h + 7));
+            assert_eq!(quiet.delay(p, q, |p| p.0), untouched.delay(p, q, |p| p.0));
+        }
+    }
+
+    #[test]
+    fn a_class_gives_its_hosts_its_access_delays() {
+        let links = [
+            LinkClass { weight: 1, loss: 0.0, access: None },
+            LinkClass { weight: 1, loss: 0.0, access: Some((SimDuration(30), SimDuration(40))) },
+        ];
+        let mut t = Topology::new(plane(0), 2).with_links(&links);
+        let mut without = Topology::new(plane(0), 2);
+        let mut seen = [0; 2];
+        for h in 0..2000 {
+            let (p, q) = (t.place(h), without.place(h));
+            assert_eq!((p.x, p.y), (q.x, q.y), "classes move no host");
+            let range = if p.class == 0 { 1..=20 } else { 30..=40 };
+            assert!(range.contains(&p.access.as_ms()), "{p:?}");
+            seen[p.class as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 900), "{seen:?}");
     }
 
     fn plane(jitter: u64) -> Plane {

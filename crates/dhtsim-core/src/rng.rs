@@ -42,6 +42,9 @@ pub enum Purpose {
     /// Where each host sits in a latency topology (`network.latency = "plane"`), drawn by host
     /// number at a fixed position of the stream.
     Topology = 10,
+    /// Which class of access link each host is on (`network.links`), drawn by host number at
+    /// a fixed position of the stream.
+    Links = 11,
 }
 
 /// The generator for `purpose` in the run seeded with `seed`.

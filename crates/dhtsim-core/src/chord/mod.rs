@@ -321,7 +321,7 @@ impl Protocol for Peer {
             finger_hints: overlay.finger_hints,
             iterative_repairs: overlay.iterative_repairs,
             repair_retries: overlay.repair_retries.unwrap_or(u32::MAX),
-            join_attempts: if cfg.network.loss > 0.0 { peer::JOIN_ATTEMPTS } else { 1 },
+            join_attempts: if cfg.network.has_loss() { peer::JOIN_ATTEMPTS } else { 1 },
             fix_all_fingers: overlay.fix_all_fingers,
             fingers: overlay.fingers,
             iterative: overlay.lookup == LookupStyle::Iterative,

@@ -2,9 +2,9 @@
 //! when built.
 
 use super::{
-    Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency, LookupStyle,
-    NetworkConfig, OverlayConfig, Population, ProtocolKind, ScheduledStep, ScriptedEvent,
-    WorkloadConfig, defaults,
+    Bootstrap, ChordVariant, Config, ConfigError, KademliaConfig, KeyDist, Latency, LinkClass,
+    LookupStyle, NetworkConfig, OverlayConfig, Population, ProtocolKind, ScheduledStep,
+    ScriptedEvent, WorkloadConfig, defaults,
 };
 use crate::churn::ChurnConfig;
 use crate::protocol::Maintenance;
@@ -72,6 +72,7 @@ impl Config {
                     latency: Latency::Constant(defaults::LATENCY),
                     loss: 0.0,
                     unreachable: 0.0,
+                    links: Vec::new(),
                 },
                 workload: WorkloadConfig {
                     lookups: 0,
@@ -292,6 +293,12 @@ impl ConfigBuilder {
     /// The probability that a message is dropped (`network.loss`).
     pub fn loss(mut self, loss: f64) -> Self {
         self.cfg.network.loss = loss;
+        self
+    }
+
+    /// The classes of the hosts' access links (`network.links`).
+    pub fn links(mut self, links: Vec<LinkClass>) -> Self {
+        self.cfg.network.links = links;
         self
     }
 

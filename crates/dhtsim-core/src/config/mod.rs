@@ -489,6 +489,32 @@ pub struct NetworkConfig {
     /// the replies, but a request or one-way message sent to them is lost (a timeout for its
     /// sender, on every attempt).
     pub unreachable: f64,
+    /// The classes of the hosts' access links (`network.links`), each host on one: a message
+    /// between two hosts crosses both hosts' access links, and each may drop it. Empty: every
+    /// host's access link is lossless, its access delay the plane's.
+    pub links: Vec<LinkClass>,
+}
+
+impl NetworkConfig {
+    /// Whether some message can be dropped: by `loss`, or by a lossy class of access links.
+    pub fn has_loss(&self) -> bool {
+        self.loss > 0.0 || self.links.iter().any(|c| c.loss > 0.0)
+    }
+}
+
+/// A class of access links (`network.links`), as OverSim gives each host a channel type (an
+/// Ethernet line, a DSL line, each lossy or not): how many hosts are on it, the probability
+/// that it drops a message crossing it, and, in the plane, the access delays of its hosts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkClass {
+    /// The class's weight (at least 1): a host is on it with probability its weight over the
+    /// sum of the classes' weights (as a swarm's capacity classes).
+    pub weight: u32,
+    /// The probability, in [0, 1), that the link drops a message sent or received through it.
+    pub loss: f64,
+    /// In the plane: the shortest and longest access delay of the class's hosts (`None`: the
+    /// plane's `access_min ..= access_max`).
+    pub access: Option<(SimDuration, SimDuration)>,
 }
 
 /// Where the keys of generated lookups come from.

@@ -30,7 +30,10 @@ impl Config {
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
     ///   space (`overlay.virtual_nodes`);
     /// - a swarm has unreachable peers only with tracker discovery, and no topology (plane or
-    ///   matrix) (`network.unreachable`, `network.latency`);
+    ///   matrix) nor classes of access links (`network.unreachable`, `network.latency`,
+    ///   `network.links`);
+    /// - classes of access links have weights of at least 1, losses in [0, 1), and access
+    ///   delays in order and only in the plane (`network.links[i].*`);
     /// - an exact latency matrix has a host for every peer the run can have, and no churn model
     ///   (`network.matrix_hosts`);
     /// - proximity selection needs a topology and a static network bootstrapped converged
@@ -55,6 +58,11 @@ impl Config {
             let msg = "unreachable peers in a swarm are supported with tracker discovery only \
                        (`swarm.discovery = \"tracker\"`) yet";
             return fail("network.unreachable", msg);
+        }
+        if !self.network.links.is_empty() {
+            let msg = "a swarm's messages are never lost and take the constant or uniform \
+                       latency: classes of access links are not supported with [swarm] yet";
+            return fail("network.links", msg);
         }
         if self.network.latency.has_topology() {
             let msg = "a swarm's messages use the constant or uniform model: \
@@ -232,6 +240,33 @@ impl Config {
         {
             if !(0.0..1.0).contains(&share) {
                 return fail(key, format!("must be at least 0 and less than 1, got {share}"));
+            }
+        }
+        self.check_links()
+    }
+
+    /// The classes of access links: weights of at least 1, losses in [0, 1), access delays
+    /// only in the plane and in order.
+    fn check_links(&self) -> Result<(), ConfigError> {
+        for (i, c) in self.network.links.iter().enumerate() {
+            let key = |k: &str| format!("network.links[{i}].{k}");
+            if c.weight == 0 {
+                return fail(key("weight"), "must be at least 1");
+            }
+            if !(0.0..1.0).contains(&c.loss) {
+                let msg = format!("must be at least 0 and less than 1, got {}", c.loss);
+                return fail(key("loss"), msg);
+            }
+            if let Some((min, max)) = c.access {
+                if !matches!(self.network.latency, Latency::Plane(_)) {
+                    let msg = "access delays are the plane's: they need `latency = \"plane\"`";
+                    return fail(key("access_min_ms"), msg);
+                }
+                if min > max {
+                    let (min, max) = (min.as_ms(), max.as_ms());
+                    let msg = format!("must be at least access_min_ms ({min}), got {max}");
+                    return fail(key("access_max_ms"), msg);
+                }
             }
         }
         Ok(())

@@ -126,7 +126,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let n = ids.len();
         let mut network = Network::new(cfg.network.latency.clone(), seed, Purpose::Network)
             .with_loss(cfg.network.loss)
-            .with_unreachable(cfg.network.unreachable, seed);
+            .with_unreachable(cfg.network.unreachable, seed)
+            .with_links(&cfg.network.links, seed);
         // Node i runs in client mode when its host is unreachable (and the switch is on).
         let clients: Vec<bool> = match cfg.has_clients() {
             true => hosts.iter().map(|&h| network.is_unreachable(h)).collect(),

@@ -757,6 +757,11 @@ where
         let msg = "the explorer delivers every message: leave it at 0 for `dhtsim explore`";
         return Err(ConfigError::new("network.unreachable", msg));
     }
+    if cfg.network.has_loss() {
+        let msg = "the explorer delivers every message: no class of access links may lose one \
+                   for `dhtsim explore`";
+        return Err(ConfigError::new("network.links", msg));
+    }
     let mut sim = Simulation::<P>::new(cfg, seed)?;
     let start = World::initial(&mut sim);
     let params = &sim.params;
