@@ -651,6 +651,20 @@ def lossy_links():
                   "timeouts per lookup", "messages dropped", "latency mean, ms"], body)
 
 
+def kademlia_proximity():
+    body = []
+    for r in rows("kademlia-proximity"):
+        body.append([
+            r["variant"], r["population.peers"], r["overlay.alpha"], r["overlay.proximity"],
+            "on" if r["overlay.proximity_routing"] == "true" else "off", pm(r, "hops_mean"),
+            f(r["messages_per_lookup"], 1), pm(r, "latency_ms_mean", 0),
+            f(r["latency_ms_p50"], 0), f(r["latency_ms_p95"], 0),
+        ])
+    return table(["keys", "N", "α", "candidates x", "PRS", "hops mean ± CI",
+                  "messages per lookup", "latency mean ± CI, ms", "latency p50, ms",
+                  "latency p95, ms"], body)
+
+
 TABLES = {
     "path-length": path_length,
     "path-pdf": path_pdf,
@@ -672,6 +686,7 @@ TABLES = {
     "latency-proximity": latency_proximity,
     "nat-swarm": nat_swarm,
     "lossy-links": lossy_links,
+    "kademlia-proximity": kademlia_proximity,
 }
 
 MARK = re.compile(r"(<!-- table: ([a-z-]+) -->\n)(.*?)(<!-- end -->)", re.S)

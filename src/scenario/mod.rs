@@ -830,7 +830,7 @@ const CHORD_KEYS: [&str; 18] = [
 ];
 
 /// Keys of `[overlay]` that only Kademlia reads.
-const KADEMLIA_KEYS: [&str; 4] = ["k", "alpha", "refresh_s", "republish_s"];
+const KADEMLIA_KEYS: [&str; 5] = ["k", "alpha", "refresh_s", "republish_s", "proximity_routing"];
 
 fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -> OverlayConfig {
     let t = r.table(top, "overlay", "overlay");
@@ -858,7 +858,8 @@ fn read_overlay(r: &mut Reader<'_>, top: &Table<'_>, membership_changes: bool) -
     };
     let refresh = kad_period(r, "refresh_s");
     let republish = kad_period(r, "republish_s");
-    let kademlia = KademliaConfig { k, alpha, refresh, republish };
+    let proximity_routing = r.bool(&t, "proximity_routing", false);
+    let kademlia = KademliaConfig { k, alpha, refresh, republish, proximity_routing };
     let hop_limit = r.int(&t, "hop_limit", 1, u32::MAX as i128).map(|h| h as u32);
     let retries = r.int(&t, "retries", 0, u32::MAX as i128).map(|h| h as u32);
     let chord_variant = match r.choice(&t, "chord_variant", &["zave", "sigcomm2001"]) {

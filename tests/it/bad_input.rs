@@ -376,6 +376,12 @@ fn proximity_without_distances_or_with_tables_that_change() {
     let churn = "seed = 1\n[overlay]\nproximity = 16\nmaintenance = true\n\
                  [network]\nlatency = \"plane\"\n";
     rejects(churn, 3, Some("overlay.proximity"), "not supported with maintenance");
+    let kad = "seed = 1\n[overlay]\nprotocol = \"kademlia\"\nproximity_routing = true\n";
+    rejects(kad, 4, Some("overlay.proximity_routing"), "needs round trips");
+    let joins = format!("{kad}[network]\nlatency = \"plane\"\n[churn]\nmodel = \"exponential\"\n");
+    rejects(&joins, 4, Some("overlay.proximity_routing"), "not supported with joins or a churn");
+    let chord = "seed = 1\n[overlay]\nproximity_routing = true\n";
+    rejects(chord, 3, Some("overlay.proximity_routing"), "Kademlia setting");
 }
 
 #[test]

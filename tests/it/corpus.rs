@@ -239,6 +239,7 @@ pub(crate) fn keys() -> Vec<Key> {
     add("overlay.alpha", Ty::Int(1, 65535), format!("{kad}k = 65535\nalpha = @\n"), "3");
     add("overlay.refresh_s", positive_s(), format!("{kad}refresh_s = @\n"), "3600");
     add("overlay.republish_s", positive_s(), format!("{kad}republish_s = @\n"), "3600");
+    add("overlay.proximity_routing", Ty::Bool, format!("{kad}proximity_routing = @\n"), "false");
     // [network]
     let latency = Ty::Choice(&["constant", "uniform", "plane", "matrix"]);
     add("network.latency", latency, "[network]\nlatency = @\n".into(), "\"constant\"");

@@ -154,6 +154,16 @@ impl Network {
         Some(if a == b { SimDuration::ZERO } else { topology.round_trip(a, b) })
     }
 
+    /// The round trips between the peers whose hosts are `hosts` (peer i on `hosts[i]`), if
+    /// the network has a topology.
+    pub fn round_trips(&mut self, hosts: &[u32]) -> Option<RoundTrips> {
+        let topology = self.topology.as_mut().filter(|_| self.plane)?;
+        if let Some(&last) = hosts.iter().max() {
+            topology.place(last);
+        }
+        Some(RoundTrips { hosts: hosts.to_vec(), topology: topology.clone() })
+    }
+
     /// One-way delay of a message between two different peers, with no topology.
     pub fn draw(&mut self) -> SimDuration {
         match self.latency {
@@ -186,10 +196,28 @@ pub struct Place {
     pub class: u32,
 }
 
+/// The round trips between the peers of a network whose membership never changes, for a
+/// protocol to choose by at run time (`overlay.proximity_routing`): each peer's host, and every
+/// host's place. What a peer would know of its contacts from accurate network coordinates, as
+/// Vuze's DHT carried Vivaldi coordinates with each contact.
+#[derive(Debug)]
+pub struct RoundTrips {
+    hosts: Vec<u32>,
+    topology: Topology,
+}
+
+impl RoundTrips {
+    /// The round trip in ms between peers `i` and `j`, without jitter (0 on one host).
+    pub fn get(&self, i: PeerIdx, j: PeerIdx) -> u64 {
+        let (a, b) = (self.hosts[i.0 as usize], self.hosts[j.0 as usize]);
+        if a == b { 0 } else { self.topology.round_trip_placed(a, b).as_ms() }
+    }
+}
+
 /// The hosts' places in a [`Plane`]. Host h's place comes from words 4h .. 4h + 3 of the
 /// run's topology stream (x, y, access delay, reachability), so it depends on nothing but the
 /// seed and h; places are drawn on first use and kept.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Topology {
     plane: Plane,
     seed: u64,
@@ -259,7 +287,13 @@ impl Topology {
     /// One-way latency between two distinct hosts, without jitter: the distance between their
     /// points, rounded to whole ms, plus both access delays.
     pub fn one_way(&mut self, a: u32, b: u32) -> SimDuration {
-        let (p, q) = (self.place(a), self.place(b));
+        self.place(a.max(b));
+        self.one_way_placed(a, b)
+    }
+
+    /// [`Topology::one_way`] between two hosts already placed.
+    fn one_way_placed(&self, a: u32, b: u32) -> SimDuration {
+        let (p, q) = (self.places[a as usize], self.places[b as usize]);
         if let Some(m) = &self.matrix {
             return m.one_way(p.row, q.row);
         }
@@ -273,8 +307,14 @@ impl Topology {
     /// The round trip between two distinct hosts, without jitter: there and back. The plane's
     /// latencies are symmetric, so its way there is computed once; a matrix may give two.
     pub fn round_trip(&mut self, a: u32, b: u32) -> SimDuration {
-        let there = self.one_way(a, b).as_ms();
-        let back = if self.matrix.is_some() { self.one_way(b, a).as_ms() } else { there };
+        self.place(a.max(b));
+        self.round_trip_placed(a, b)
+    }
+
+    /// [`Topology::round_trip`] between two hosts already placed.
+    fn round_trip_placed(&self, a: u32, b: u32) -> SimDuration {
+        let there = self.one_way_placed(a, b).as_ms();
+        let back = if self.matrix.is_some() { self.one_way_placed(b, a).as_ms() } else { there };
         SimDuration(there + back)
     }
 

@@ -294,6 +294,13 @@ pub trait Protocol: Sized + Debug {
     fn share_ring(_params: &mut Self::Params, _ring: &std::sync::Arc<[RingId]>) -> bool {
         false
     }
+    /// Offers the round trips between the peers of a network whose membership never changes
+    /// (`overlay.proximity_routing`), for routing to choose by at run time.
+    fn share_round_trips(
+        _params: &mut Self::Params,
+        _round_trips: std::sync::Arc<crate::network::RoundTrips>,
+    ) {
+    }
     /// Peer `i` of the converged network of the ascending `ids`: the state
     /// `bootstrap(params, ids, Start::converged())[i]` has, possibly still consulting the shared ring
     /// ([`Protocol::own_state`] stores it). Building every peer to keep one is the fallback; a

@@ -42,6 +42,7 @@ impl Config {
                         alpha: defaults::ALPHA,
                         refresh: defaults::KADEMLIA_PERIOD,
                         republish: defaults::KADEMLIA_PERIOD,
+                        proximity_routing: false,
                     },
                     hop_limit: None,
                     retries: None,

@@ -37,7 +37,8 @@ impl Config {
     /// - an exact latency matrix has a host for every peer the run can have, and no churn model
     ///   (`network.matrix_hosts`);
     /// - proximity selection needs a topology and a static network bootstrapped converged
-    ///   (`overlay.proximity`);
+    ///   (`overlay.proximity`); proximity route selection a topology and no peer joining
+    ///   after time zero (`overlay.proximity_routing`);
     /// - samples have a positive interval (`output.sample_s`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check_window()?;
@@ -516,6 +517,23 @@ impl Config {
                            time zero, which repairs and joins would not keep: not supported with \
                            maintenance or a churn model yet";
                 return fail("overlay.proximity", msg);
+            }
+        }
+        if o.kademlia.proximity_routing && o.protocol == ProtocolKind::Kademlia {
+            let key = "overlay.proximity_routing";
+            if !self.network.latency.has_topology() {
+                let msg = "proximity route selection needs round trips: set \
+                           `network.latency = \"plane\"` or `\"matrix\"`";
+                return fail(key, msg);
+            }
+            let joins = self.events.iter().any(|e| matches!(e.action, Action::Join { .. }));
+            if self.bootstrap == Bootstrap::Joins
+                || joins
+                || !matches!(self.churn.model, ChurnModel::None)
+            {
+                let msg = "proximity route selection reads the round trips of the peers present \
+                           at time zero: not supported with joins or a churn model yet";
+                return fail(key, msg);
             }
         }
         if o.virtual_nodes > 1 {

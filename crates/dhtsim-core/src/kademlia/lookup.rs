@@ -5,7 +5,7 @@
 //! Pure bookkeeping: the peer (`node.rs`) sends the requests this module picks and feeds it the
 //! answers and timeouts.
 
-use crate::protocol::{OpId, PeerRef};
+use crate::protocol::{OpId, PeerIdx, PeerRef};
 use crate::ring::RingId;
 use crate::xor::distance;
 
@@ -94,9 +94,29 @@ impl Lookup {
         Lookup { id, op, target, goal, short, failed: Vec::new(), in_flight: 0, timeouts: 0 }
     }
 
-    /// The next contact to ask, marked asked: the closest fresh one among the k closest.
-    pub fn next_to_ask(&mut self, k: usize) -> Option<PeerRef> {
-        let c = self.short.iter_mut().take(k).find(|c| c.state == State::Fresh)?;
+    /// The next contact to ask, marked asked: the closest fresh one among the k closest, or
+    /// with a `round_trip` from the querier (proximity route selection), the fresh one among
+    /// the k closest with the shortest round trip, the closer to the target on a tie.
+    pub fn next_to_ask(
+        &mut self,
+        k: usize,
+        round_trip: Option<&dyn Fn(PeerIdx) -> u64>,
+    ) -> Option<PeerRef> {
+        let target = self.target;
+        let mut fresh = self.short.iter_mut().take(k).filter(|c| c.state == State::Fresh);
+        let c = match round_trip {
+            None => fresh.next()?,
+            Some(rt) => {
+                // Those that make the same progress as the closest: their distance to the
+                // target has the same highest bit.
+                let first = fresh.next()?;
+                let bits = distance(first.peer.id, target).leading_zeros();
+                let same =
+                    fresh.take_while(|c| distance(c.peer.id, target).leading_zeros() == bits);
+                // `min_by_key` keeps the first of equal keys: the closer to the target.
+                std::iter::once(first).chain(same).min_by_key(|c| rt(c.peer.idx))?
+            }
+        };
         c.state = State::Asked;
         self.in_flight += 1;
         Some(c.peer)
@@ -165,9 +185,9 @@ mod tests {
     fn hops_grow_by_one_per_answer_and_contacts_beyond_the_k_closest_move_up_on_a_timeout() {
         // Target 0, k = 2: distance = ID.
         let mut l = Lookup::new(1, OpId(0), RingId(0), Goal::Value, &[p(40), p(50)]);
-        assert_eq!(l.next_to_ask(2), Some(p(40)));
-        assert_eq!(l.next_to_ask(2), Some(p(50)));
-        assert_eq!(l.next_to_ask(2), None);
+        assert_eq!(l.next_to_ask(2, None), Some(p(40)));
+        assert_eq!(l.next_to_ask(2, None), Some(p(50)));
+        assert_eq!(l.next_to_ask(2, None), None);
         assert_eq!(l.answered(RingId(99), RingId(40), &[p(20), p(10), p(99)]), 1);
         // 10 and 20 (hop 2) are the two closest; the querier itself (99) is left out.
         let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
@@ -175,19 +195,46 @@ mod tests {
         assert_eq!(l.short[0].hop, 2);
         assert!(!l.is_done(2));
         l.timed_out(RingId(50));
-        assert_eq!(l.next_to_ask(2), Some(p(10)));
+        assert_eq!(l.next_to_ask(2, None), Some(p(10)));
         assert_eq!(l.answered(RingId(99), RingId(10), &[p(5), p(50)]), 2);
         // 50 failed and is never taken back; 5 enters at hop 3; 20 and 40 stay behind it.
         let ids: Vec<u64> = l.short.iter().map(|c| c.peer.id.0).collect();
         assert_eq!(ids, vec![5, 10, 20, 40]);
         assert_eq!(l.short[0].hop, 3);
-        assert_eq!(l.next_to_ask(2), Some(p(5)));
+        assert_eq!(l.next_to_ask(2, None), Some(p(5)));
         // 5 times out: 20, heard of but beyond the two closest until now, is asked.
         l.timed_out(RingId(5));
-        assert_eq!(l.next_to_ask(2), Some(p(20)));
+        assert_eq!(l.next_to_ask(2, None), Some(p(20)));
         l.answered(RingId(99), RingId(20), &[]);
         assert!(l.is_done(2));
         assert_eq!(l.answered_peers().next().unwrap().peer, p(10));
         assert_eq!(l.timeouts, 2);
+    }
+
+    #[test]
+    fn with_round_trips_the_nearest_of_equal_progress_is_asked_first() {
+        // Target 0, k = 4: distance = ID. 4 has highest bit 2; 8, 9, 10 and 12 bit 3.
+        let rt = |i: PeerIdx| match i.0 {
+            4 => 50,
+            8 => 40,
+            9 => 10,
+            10 => 20,
+            _ => 5,
+        };
+        let rt: &dyn Fn(PeerIdx) -> u64 = &rt;
+        let short = [p(4), p(8), p(9), p(10), p(12)];
+        let mut l = Lookup::new(1, OpId(0), RingId(0), Goal::Value, &short);
+        // 4 makes more progress than any other, so it goes first although it is the farthest.
+        assert_eq!(l.next_to_ask(4, Some(rt)), Some(p(4)));
+        // Then 8, 9 and 10, nearest first; 12 (5 ms) is beyond the 4 closest.
+        assert_eq!(l.next_to_ask(4, Some(rt)), Some(p(9)));
+        assert_eq!(l.next_to_ask(4, Some(rt)), Some(p(10)));
+        assert_eq!(l.next_to_ask(4, Some(rt)), Some(p(8)));
+        assert_eq!(l.next_to_ask(4, Some(rt)), None);
+        // A tie goes to the closer to the target, as without round trips.
+        let tie = |_: PeerIdx| 7;
+        let mut l = Lookup::new(2, OpId(0), RingId(0), Goal::Value, &short[1..]);
+        assert_eq!(l.next_to_ask(4, Some(&tie)), Some(p(8)));
+        assert_eq!(l.next_to_ask(4, None), Some(p(9)));
     }
 }

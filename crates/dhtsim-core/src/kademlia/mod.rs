@@ -17,6 +17,7 @@ pub use table::{Seen, Table};
 
 use crate::check::Health;
 use crate::config::Config;
+use crate::network::RoundTrips;
 use crate::oracle::Oracle;
 use crate::protocol::{PeerRef, Protocol, Request, Start, Traffic, Wire};
 use crate::ring::{IdSpace, RingId};
@@ -102,6 +103,9 @@ pub struct Params {
     /// Proximity neighbour selection at bootstrap: a bucket holds the k nearest of this many
     /// peers of its range drawn at random (`overlay.proximity`; at most k: k at random).
     pub proximity: usize,
+    /// Proximity route selection: the round trips between peers, by which a lookup picks whom
+    /// to ask next (`overlay.proximity_routing`; `None`: by distance to the target alone).
+    pub round_trips: Option<std::sync::Arc<crate::network::RoundTrips>>,
 }
 
 impl Protocol for Node {
@@ -120,7 +124,12 @@ impl Protocol for Node {
             refresh: o.maintenance.map(|_| o.kademlia.refresh),
             republish: o.maintenance.map(|_| o.kademlia.republish),
             proximity: o.proximity as usize,
+            round_trips: None,
         }
+    }
+
+    fn share_round_trips(params: &mut Params, round_trips: std::sync::Arc<RoundTrips>) {
+        params.round_trips = Some(round_trips);
     }
 
     fn bootstrap(params: &Params, ids: &[RingId], start: Start<'_>) -> Vec<Node> {

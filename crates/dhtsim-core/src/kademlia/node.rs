@@ -144,8 +144,11 @@ impl Node {
     /// Keeps up to alpha requests of lookup `i` in flight; ends it when it is done.
     fn drive(&mut self, params: &Params, i: usize, out: &mut Vec<Command>) {
         let l = &mut self.lookups[i];
+        let me = self.me.idx;
+        let round_trip = params.round_trips.as_deref().map(|r| move |p: PeerIdx| r.get(me, p));
         while l.in_flight < params.alpha {
-            let Some(to) = l.next_to_ask(params.k) else { break };
+            let nearest = round_trip.as_ref().map(|f| f as &dyn Fn(PeerIdx) -> u64);
+            let Some(to) = l.next_to_ask(params.k, nearest) else { break };
             let msg = match l.goal {
                 Goal::Value | Goal::Gather { .. } => {
                     Message::FindValue { lookup: l.id, key: l.target }
@@ -693,6 +696,7 @@ mod tests {
             refresh,
             republish,
             proximity: 0,
+            round_trips: None,
         }
     }
 

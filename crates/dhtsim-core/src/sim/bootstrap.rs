@@ -138,6 +138,10 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let ring: Option<std::sync::Arc<[RingId]>> =
             (!forming && builds_on_touch(cfg)).then(|| ids.as_slice().into());
         let ring = ring.filter(|ring| P::share_ring(&mut params, ring));
+        if cfg.overlay.kademlia.proximity_routing {
+            let round_trips = network.round_trips(&hosts).expect("validated: a topology");
+            P::share_round_trips(&mut params, std::sync::Arc::new(round_trips));
+        }
         let peer_records = ids
             .iter()
             .zip(&hosts)
