@@ -67,7 +67,7 @@ fn chord_messages(cfg: &Config) -> f64 {
 /// on the way (measured 27 to 126 per lookup in kademlia-path-length), each answered. A lookup
 /// of a stored key in a static network ends at the first value, once it reaches the
 /// `replication` peers that hold it: about ½·log2(N / replication) rounds of alpha queries
-/// (measured 5.3 to 22 per lookup in kademlia-proximity). Under churn many lookups meet lost
+/// (measured 5.0 to 22 per lookup in kademlia-proximity). Under churn many lookups meet lost
 /// values and timeouts, and the whole lookup is the better guess (lossy-links).
 fn kademlia_messages(cfg: &Config) -> f64 {
     let live = footprint::initial_nodes(cfg).max(2.0);

@@ -365,15 +365,21 @@ pub fn estimate(cfg: &Config) -> Footprint {
     let hops = mean_hops(cfg);
     let join_paths = if cfg.record_paths { joined * grown(hops + 1.0, 8) } else { 0.0 };
     let peer_results = nodes * size_of::<PeerRecord>() as f64 + join_paths;
-    // With a topology, each host's place, drawn as the run reaches it.
+    // With a topology, unreachable hosts or classes of links, each host's place, drawn as the
+    // run reaches it; with proximity route selection, a copy of them and each node's host.
     let hosts = nodes / cfg.overlay.virtual_nodes.max(1) as f64;
-    let places = match cfg.network.latency {
-        Latency::Plane(_) => grown(hosts, size_of::<crate::network::Place>()),
-        Latency::Matrix(ref m) => {
-            grown(hosts, size_of::<crate::network::Place>()) + 4.0 * (m.hosts as f64).powi(2)
-        }
+    let place = grown(hosts, size_of::<crate::network::Place>());
+    let placed = cfg.network.latency.has_topology()
+        || cfg.network.unreachable > 0.0
+        || !cfg.network.links.is_empty();
+    let matrix = match cfg.network.latency {
+        Latency::Matrix(ref m) => 4.0 * (m.hosts as f64).powi(2),
         _ => 0.0,
     };
+    let routing = cfg.overlay.kademlia.proximity_routing
+        && cfg.overlay.protocol == crate::config::ProtocolKind::Kademlia;
+    let places =
+        if placed { place } else { 0.0 } + matrix + if routing { place + 4.0 * nodes } else { 0.0 };
     let peers = nodes * per_node
         + built * per_built
         + shared_ring

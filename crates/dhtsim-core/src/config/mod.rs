@@ -272,9 +272,10 @@ pub struct KademliaConfig {
     /// Every stored entry is published again to the closest peers at this period (with
     /// maintenance), unless another peer republished it to this one meanwhile.
     pub republish: SimDuration,
-    /// Proximity route selection (`overlay.proximity_routing`): a lookup asks first, of the
-    /// contacts not yet asked among the k closest on its shortlist, the one with the shortest
-    /// round trip from the querier, rather than the one closest to the target.
+    /// Proximity route selection (`overlay.proximity_routing`): of the contacts not yet asked
+    /// among the k closest on its shortlist, a lookup considers those that make the same
+    /// progress as the closest one (the same highest bit of XOR distance to the target), and
+    /// asks the one with the shortest round trip from the querier first.
     pub proximity_routing: bool,
 }
 

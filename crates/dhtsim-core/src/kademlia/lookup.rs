@@ -95,8 +95,9 @@ impl Lookup {
     }
 
     /// The next contact to ask, marked asked: the closest fresh one among the k closest, or
-    /// with a `round_trip` from the querier (proximity route selection), the fresh one among
-    /// the k closest with the shortest round trip, the closer to the target on a tie.
+    /// with a `round_trip` from the querier (proximity route selection), of the fresh ones among
+    /// the k closest whose distance to the target has the same highest bit as the closest's,
+    /// the one with the shortest round trip (the closer to the target on a tie).
     pub fn next_to_ask(
         &mut self,
         k: usize,

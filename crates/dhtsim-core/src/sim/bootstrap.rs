@@ -138,7 +138,8 @@ impl<'c, P: Protocol> Simulation<'c, P> {
         let ring: Option<std::sync::Arc<[RingId]>> =
             (!forming && builds_on_touch(cfg)).then(|| ids.as_slice().into());
         let ring = ring.filter(|ring| P::share_ring(&mut params, ring));
-        if cfg.overlay.kademlia.proximity_routing {
+        if cfg.overlay.kademlia.proximity_routing && cfg.overlay.protocol == ProtocolKind::Kademlia
+        {
             let round_trips = network.round_trips(&hosts).expect("validated: a topology");
             P::share_round_trips(&mut params, std::sync::Arc::new(round_trips));
         }

@@ -506,3 +506,16 @@ fn a_chord_event_fits_one_128_byte_slot() {
     // entries) would make every pending event take three.
     assert!(std::mem::size_of::<Option<Event<Peer>>>() + 4 <= 128);
 }
+
+#[test]
+fn chord_leaves_kademlias_proximity_routing_alone() {
+    // The switch is Kademlia's (the scenario reader refuses it for Chord); a Chord config
+    // built with it on, without a topology, runs as without it.
+    let mut cfg = config(50, 0);
+    cfg.workload.lookups = 20;
+    let plain = run(&cfg, 1).expect("valid");
+    cfg.overlay.kademlia.proximity_routing = true;
+    let with = run(&cfg, 1).expect("valid");
+    assert_eq!(with.lookup_stats.hops_sum(), plain.lookup_stats.hops_sum());
+    assert_eq!(with.lookups.len(), plain.lookups.len());
+}
