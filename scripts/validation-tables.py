@@ -620,6 +620,19 @@ def nat_swarm():
                   "download p50, s", "download p95, s"], body)
 
 
+def nat_swarm_dht():
+    body = []
+    for r in rows("nat-swarm-dht", "summary.csv"):
+        secs = lambda k: f(float(r[k]) / 1000, 0) if r[k] else "—"
+        body.append([
+            r["variant"], r["network.unreachable"], r["seed"], r["completed"],
+            secs("download_ms_mean"), secs("download_ms_p95"), r["discovery_messages"],
+            r["timeouts"],
+        ])
+    return table(["variant", "f", "seed", "leechers completed (of 1,000)", "download mean, s",
+                  "download p95, s", "discovery messages", "DHT timeouts"], body)
+
+
 def latency_proximity():
     body = []
     for r in rows("latency-proximity"):
@@ -685,6 +698,7 @@ TABLES = {
     "nat-churn": lambda: nat("nat-churn"),
     "latency-proximity": latency_proximity,
     "nat-swarm": nat_swarm,
+    "nat-swarm-dht": nat_swarm_dht,
     "lossy-links": lossy_links,
     "kademlia-proximity": kademlia_proximity,
 }

@@ -431,10 +431,3 @@ fn a_latency_matrix_with_missing_or_negative_entries_or_too_few_hosts() {
         assert!(!dir.path().join("results").exists(), "no results left behind");
     }
 }
-
-#[test]
-fn unreachable_peers_in_a_swarm_that_finds_its_peers_in_the_dht() {
-    let text = "seed = 1\n[network]\nunreachable = 0.2\n[overlay]\nprotocol = \"kademlia\"\n\
-                [swarm]\npieces = 4\ndiscovery = \"dht\"\n";
-    rejects(text, 3, Some("network.unreachable"), "with tracker discovery only");
-}

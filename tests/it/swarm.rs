@@ -103,6 +103,33 @@ fn variants_see_the_same_arrivals_and_runs_are_reproducible_at_any_thread_count(
 }
 
 #[test]
+fn behind_nats_a_dht_in_client_mode_still_lets_every_leecher_find_the_swarm() {
+    // docs/validation.md, "Unreachable peers in a swarm": with DHT discovery a swarm peer runs
+    // on its DHT member's host. In client mode the members behind NATs stay out of routing
+    // tables, so the DHT keeps working and every leecher completes; runs stay reproducible.
+    let text = swarm(
+        "discovery = \"dht\"\n[sweep]\n\"network.unreachable\" = [0.0, 0.3]\n\
+         \"overlay.client_mode\" = [false, true]\n",
+    );
+    let (_a, once) = run_text(&text, &["--jobs", "1"]);
+    let (_b, again) = run_text(&text, &["--jobs", "2"]);
+    for f in ["summary.csv", "downloads.csv", "swarm.csv"] {
+        let (x, y) = (std::fs::read(once.join(f)).unwrap(), std::fs::read(again.join(f)).unwrap());
+        assert!(x == y, "{f} differs between runs");
+    }
+    let summary = rows(&once, "summary.csv");
+    for r in &summary {
+        let behind = r["network.unreachable"] == "0.3";
+        if !behind || r["overlay.client_mode"] == "true" {
+            assert_eq!(r["completed"], "20", "{r:?}");
+        }
+        if behind && r["overlay.client_mode"] == "false" {
+            assert!(ms(r, "timeouts").unwrap() > 0, "learned peers behind NATs time out: {r:?}");
+        }
+    }
+}
+
+#[test]
 fn leechers_abort_as_their_sessions_say() {
     // Leechers give up after 30 s on average (a third of them before their first piece could
     // finish): some leave incomplete, the others complete.

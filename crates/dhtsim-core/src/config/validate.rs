@@ -29,9 +29,8 @@ impl Config {
     ///   selection;
     /// - virtual nodes need a random population and no churn model, and the `n·v` nodes fit the
     ///   space (`overlay.virtual_nodes`);
-    /// - a swarm has unreachable peers only with tracker discovery, and no topology (plane or
-    ///   matrix) nor classes of access links (`network.unreachable`, `network.latency`,
-    ///   `network.links`);
+    /// - a swarm has no topology (plane or matrix) nor classes of access links
+    ///   (`network.latency`, `network.links`);
     /// - classes of access links have weights of at least 1, losses in [0, 1), and access
     ///   delays in order and only in the plane (`network.links[i].*`);
     /// - an exact latency matrix has a host for every peer the run can have, and no churn model
@@ -55,11 +54,6 @@ impl Config {
 
     fn check_swarm(&self) -> Result<(), ConfigError> {
         let Some(s) = &self.swarm else { return Ok(()) };
-        if self.network.unreachable > 0.0 && s.discovery.dht() {
-            let msg = "unreachable peers in a swarm are supported with tracker discovery only \
-                       (`swarm.discovery = \"tracker\"`) yet";
-            return fail("network.unreachable", msg);
-        }
         if !self.network.links.is_empty() {
             let msg = "a swarm's messages are never lost and take the constant or uniform \
                        latency: classes of access links are not supported with [swarm] yet";

@@ -56,12 +56,19 @@ impl<P: Protocol> Simulation<'_, P> {
         into.extend(self.recorder.ended_tagged.drain(..).map(Notice::Ended));
     }
 
-    /// A new peer, with an ID no live peer has, joins through a member; both are drawn from
-    /// `rng` (the caller's stream, so the overlay's own churn draws do not move). `None` when
-    /// the overlay has no member to join through.
+    /// Whether host `host` is behind a NAT (`network.unreachable`).
+    pub(crate) fn is_unreachable(&mut self, host: u32) -> bool {
+        self.network.is_unreachable(host)
+    }
+
+    /// A new peer on host `host` (from [`Simulation::new_host`]), with an ID no live peer has,
+    /// joins through a member, a reachable one when some hosts are behind a NAT; both are
+    /// drawn from `rng` (the caller's stream, so the overlay's own churn draws do not move).
+    /// `None` when the overlay has no member to join through.
     pub(crate) fn add_member(
         &mut self,
         now: SimTime,
+        host: u32,
         rng: &mut Rng,
         notices: &mut Vec<Notice>,
     ) -> Option<PeerIdx> {
@@ -75,10 +82,24 @@ impl<P: Protocol> Simulation<'_, P> {
                 break id;
             }
         };
-        let (via_id, via) = self.oracle.random_alive(rng);
-        let via =
-            if self.oracle.find(via_id).is_some() { via } else { self.oracle.owner(via_id).1 };
-        let idx = self.spawn(now, id, via);
+        // A live peer, or the member that owns its ID if it is still joining.
+        let mut draw = |sim: &Self| {
+            let (via_id, via) = sim.oracle.random_alive(rng);
+            if sim.oracle.find(via_id).is_some() { via } else { sim.oracle.owner(via_id).1 }
+        };
+        let mut via = draw(self);
+        if self.network.has_unreachable() {
+            // A peer bootstraps through one that accepts connections (as BitTorrent clients
+            // through a router of the DHT): a join query sent to a peer behind a NAT is lost.
+            // Drawn again, up to 1,000 times, until reachable.
+            for _ in 0..1000 {
+                if !self.network.is_unreachable(self.hosts[via.0 as usize]) {
+                    break;
+                }
+                via = draw(self);
+            }
+        }
+        let idx = self.spawn_on(now, id, via, host);
         self.take_notices(notices);
         Some(idx)
     }
@@ -96,9 +117,21 @@ impl<P: Protocol> Simulation<'_, P> {
         self.take_notices(notices);
     }
 
-    /// Whether `peer` is alive and a member.
+    /// Whether `peer` is alive and a member (a client in client mode: alive and joined, though
+    /// on nobody's ring).
     pub(crate) fn is_member(&self, peer: PeerIdx) -> bool {
-        self.alive[peer.0 as usize] && self.oracle.find(self.peers.me(peer).id) == Some(peer)
+        let me = self.peers.me(peer);
+        self.alive[peer.0 as usize]
+            && match me.client {
+                true => self.recorder.peers[peer.0 as usize].join.is_some(),
+                false => self.oracle.find(me.id) == Some(peer),
+            }
+    }
+
+    /// The host `peer` runs on, and whether it runs in client mode.
+    #[cfg(test)]
+    pub(crate) fn host_and_client(&self, peer: PeerIdx) -> (u32, bool) {
+        (self.hosts[peer.0 as usize], self.peers.me(peer).client)
     }
 
     /// The ring ID of `peer`.

@@ -108,9 +108,29 @@ impl<P: Protocol> Simulation<'_, P> {
 
     /// Creates a peer with ID `id` that joins through `via`.
     pub(super) fn spawn(&mut self, now: SimTime, id: RingId, via: PeerIdx) -> PeerIdx {
+        let host = self.new_host();
+        self.spawn_on(now, id, via, host)
+    }
+
+    /// A host no peer has run on yet. A model that drives the overlay (`embed`) takes one for
+    /// each of its peers, so that the overlay member a peer may become runs on the same host
+    /// and both models see it reachable or not alike.
+    pub(crate) fn new_host(&mut self) -> u32 {
+        self.next_host += 1;
+        self.next_host - 1
+    }
+
+    /// [`Simulation::spawn`] on host `host`, one that [`Simulation::new_host`] gave.
+    pub(super) fn spawn_on(
+        &mut self,
+        now: SimTime,
+        id: RingId,
+        via: PeerIdx,
+        host: u32,
+    ) -> PeerIdx {
         let idx = PeerIdx(u32::try_from(self.peers.len()).expect("fewer than 2^32 peers"));
         // A new peer has a new host, which may be unreachable.
-        let client = self.cfg.has_clients() && self.network.is_unreachable(self.next_host);
+        let client = self.cfg.has_clients() && self.network.is_unreachable(host);
         let me = PeerRef { client, ..PeerRef::new(idx, id) };
         self.peers.push(P::joining(me));
         self.alive.push(true);
@@ -122,11 +142,10 @@ impl<P: Protocol> Simulation<'_, P> {
             leave: None,
             join_hops: None,
             join_path: Vec::new(),
-            host: self.next_host,
+            host,
             keys: None,
         });
-        self.hosts.push(self.next_host);
-        self.next_host += 1;
+        self.hosts.push(host);
         let via_id = self.peers.me(via).id;
         self.note(now, format!("{id} is new and joins via {via_id}"));
         self.start_join(now, idx, via);

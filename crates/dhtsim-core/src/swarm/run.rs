@@ -202,31 +202,13 @@ pub fn run(cfg: &SwarmConfig, settings: &RunSettings, seed: u64) -> SwarmResult 
 /// overlay's (its lookups and stores include the swarm's DHT announces and searches).
 pub fn run_with_overlay<P: Protocol>(cfg: &Config, seed: u64) -> Result<RunResult, ConfigError> {
     let sc = cfg.swarm.as_ref().expect("a swarm scenario");
-    let mut sim = Simulation::<P>::new(cfg, seed)?;
-    sim.embed();
-    let iterative = cfg.overlay.protocol == ProtocolKind::Kademlia
-        || cfg.overlay.lookup == LookupStyle::Iterative;
-    let link = DhtLink {
-        sim,
-        rng: stream(seed, Purpose::SwarmOverlay),
-        dht: sc.discovery.dht(),
-        infohash: sc.infohash,
-        iterative,
-        node_of: Vec::new(),
-        swarm_of: BTreeMap::new(),
-        by_id: BTreeMap::new(),
-        waiting: BTreeSet::new(),
-        notices: Vec::new(),
-        not_joined: 0,
-        rejoins: 0,
-    };
     let settings = RunSettings {
         latency: cfg.network.latency.clone(),
         unreachable: cfg.network.unreachable,
         duration: cfg.duration,
         sample: cfg.sample.unwrap_or(SimDuration::from_ms(10_000)),
     };
-    let mut d = Driver::new(sc, &settings, seed, link);
+    let mut d = Driver::new(sc, &settings, seed, DhtLink::<P>::new(cfg, seed)?);
     d.schedule(seed);
     let swarm = d.run(settings.duration);
     let link = d.overlay;
@@ -280,6 +262,12 @@ trait Overlay {
         rng: &mut Rng,
         out: &mut Vec<Cmd>,
     );
+    /// Whether swarm peer `peer` is behind a NAT, when the overlay numbers the hosts (with DHT
+    /// discovery, each swarm peer runs on the host of its overlay member); `None`: the swarm's
+    /// own numbering (peer q on host q) applies.
+    fn unreachable(&mut self, _peer: u32) -> Option<bool> {
+        None
+    }
 }
 
 /// A swarm without an overlay (tracker discovery only).
@@ -317,6 +305,8 @@ struct DhtLink<'c, P: Protocol> {
     iterative: bool,
     /// Each swarm peer's overlay member.
     node_of: Vec<Option<PeerIdx>>,
+    /// Each swarm peer's host, in the overlay's numbering (with DHT discovery).
+    host_of: Vec<u32>,
     /// Each overlay member's swarm peer.
     swarm_of: BTreeMap<PeerIdx, u32>,
     /// Swarm peers by overlay ID, to map the holders a lookup finds.
@@ -334,7 +324,32 @@ struct DhtLink<'c, P: Protocol> {
 const STORE: u32 = 0;
 const LOOKUP: u32 = 1;
 
-impl<P: Protocol> DhtLink<'_, P> {
+impl<'c, P: Protocol> DhtLink<'c, P> {
+    /// The overlay of `cfg` (with a swarm) for the run seeded with `seed`, no swarm peer in it
+    /// yet.
+    fn new(cfg: &'c Config, seed: u64) -> Result<Self, ConfigError> {
+        let sc = cfg.swarm.as_ref().expect("a swarm scenario");
+        let mut sim = Simulation::<P>::new(cfg, seed)?;
+        sim.embed();
+        let iterative = cfg.overlay.protocol == ProtocolKind::Kademlia
+            || cfg.overlay.lookup == LookupStyle::Iterative;
+        Ok(DhtLink {
+            sim,
+            rng: stream(seed, Purpose::SwarmOverlay),
+            dht: sc.discovery.dht(),
+            infohash: sc.infohash,
+            iterative,
+            node_of: Vec::new(),
+            host_of: Vec::new(),
+            swarm_of: BTreeMap::new(),
+            by_id: BTreeMap::new(),
+            waiting: BTreeSet::new(),
+            notices: Vec::new(),
+            not_joined: 0,
+            rejoins: 0,
+        })
+    }
+
     /// Hands the overlay's notices to the swarm.
     fn handle_notices(&mut self, swarm: &mut Swarm, rng: &mut Rng, out: &mut Vec<Cmd>) {
         let now = self.sim.now();
@@ -388,7 +403,8 @@ impl<P: Protocol> DhtLink<'_, P> {
     /// Swarm peer `peer` joins the overlay as a new member; `false` when there is no member to
     /// join through.
     fn join(&mut self, now: SimTime, peer: u32) -> bool {
-        let Some(idx) = self.sim.add_member(now, &mut self.rng, &mut self.notices) else {
+        let host = self.host_of[peer as usize];
+        let Some(idx) = self.sim.add_member(now, host, &mut self.rng, &mut self.notices) else {
             return false;
         };
         self.node_of[peer as usize] = Some(idx);
@@ -430,6 +446,7 @@ impl<P: Protocol> Overlay for DhtLink<'_, P> {
         }
         debug_assert_eq!(self.node_of.len(), peer as usize);
         self.node_of.push(None);
+        self.host_of.push(self.sim.new_host());
         if !self.join(now, peer) {
             self.not_joined += 1;
         }
@@ -475,6 +492,11 @@ impl<P: Protocol> Overlay for DhtLink<'_, P> {
             self.join(now, peer);
         }
         self.handle_notices(swarm, rng, out);
+    }
+
+    fn unreachable(&mut self, peer: u32) -> Option<bool> {
+        let &host = self.host_of.get(peer as usize)?;
+        Some(self.sim.is_unreachable(host))
     }
 }
 
@@ -616,6 +638,12 @@ impl<O: Overlay> Driver<O> {
         }
     }
 
+    /// Whether swarm peer `q` is behind a NAT: by its overlay member's host with DHT
+    /// discovery, by its own number otherwise.
+    fn behind_nat(&mut self, q: u32) -> bool {
+        self.overlay.unreachable(q).unwrap_or_else(|| self.network.is_unreachable(q))
+    }
+
     /// `peer` leaves the swarm (and the overlay) now.
     fn depart(&mut self, now: SimTime, peer: u32, crash: bool, out: &mut Vec<Cmd>) {
         if !self.swarm.is_alive(peer) {
@@ -629,7 +657,7 @@ impl<O: Overlay> Driver<O> {
         for c in out {
             let (at, ev) = match c {
                 Cmd::Send { to: Addr::Peer(q), msg: Msg::Hello { .. }, .. }
-                    if self.network.has_unreachable() && self.network.is_unreachable(q) =>
+                    if self.network.has_unreachable() && self.behind_nat(q) =>
                 {
                     // Behind a NAT: the connection request is lost, and its sender gives up on
                     // it when its connect timer fires.
@@ -830,6 +858,46 @@ mod tests {
         let done =
             d.swarm.records().enumerate().filter(|(i, p)| !reachable[*i] && p.complete.is_some());
         assert_eq!(done.count(), natted, "every leecher behind a NAT completes");
+    }
+
+    #[test]
+    fn with_dht_discovery_a_swarm_peer_and_its_overlay_member_share_one_host() {
+        // 30 overlay peers, then a seeder and 20 leechers who join the overlay to find each
+        // other, half the hosts behind a NAT, in client mode: each swarm peer runs on its overlay
+        // member's host, so the member is a client exactly when the swarm peer is behind a NAT,
+        // and every connection is accepted by a reachable peer.
+        let mut cfg = Config::builder(30).unreachable(0.5).client_mode(true).build().unwrap();
+        cfg.swarm =
+            Some(SwarmConfig { discovery: super::super::Discovery::Dht, ..config(20, 1, 20) });
+        cfg.duration = SimTime(3_600_000);
+        let settings = RunSettings { unreachable: 0.5, ..settings() };
+        let sc = cfg.swarm.clone().unwrap();
+        let link = DhtLink::<crate::chord::Peer>::new(&cfg, 4).unwrap();
+        let mut d = Driver::new(&sc, &settings, 4, link);
+        d.schedule(4);
+        let mut welcomes = Vec::new();
+        let mut watch = |c: &Cmd| {
+            if let Cmd::Send { from: Addr::Peer(f), msg: Msg::Welcome { .. }, .. } = c {
+                welcomes.push(*f);
+            }
+        };
+        while d.step(SimTime(3_600_000), &mut watch).is_some() {}
+        let link = &mut d.overlay;
+        let mut natted = 0;
+        for (q, &host) in link.host_of.clone().iter().enumerate() {
+            let behind = link.sim.is_unreachable(host);
+            natted += usize::from(behind);
+            assert_eq!(link.unreachable(q as u32), Some(behind));
+            let idx = link.node_of[q].expect("every swarm peer found a member to join through");
+            assert_eq!(link.sim.host_and_client(idx), (host, behind), "swarm peer {q}");
+        }
+        assert!((3..18).contains(&natted), "{natted} of 21 behind a NAT");
+        assert!(welcomes.len() > 20, "{welcomes:?}");
+        for f in welcomes {
+            assert_eq!(d.overlay.unreachable(f), Some(false), "{f} accepted a connection");
+        }
+        let done = d.swarm.records().skip(1).filter(|p| p.complete.is_some()).count();
+        assert_eq!(done, 20, "every leecher completes through the reachable peers");
     }
 
     #[test]
