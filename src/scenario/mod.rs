@@ -1510,57 +1510,70 @@ fn read_links(r: &mut Reader<'_>, t: &Table<'_>, plane: Option<&Plane>) -> Vec<L
         let node = r.get(t, "links").expect("read above");
         r.error(t, "links", node, msg.into());
     }
-    let paths: Vec<String> = (0..items.len()).map(|i| format!("network.links[{i}]")).collect();
     let mut links = Vec::with_capacity(items.len());
-    for (item, path) in items.iter().zip(&paths) {
-        let c = Table { path, schema: "network.links", node: Some(item) };
-        if !matches!(item.kind, doc::Kind::Table(_)) {
-            let msg = format!(
-                "expected a table ({{ weight = 1, loss = 0.05 }}), found {}",
-                item.kind.type_name()
-            );
-            r.error(t, "links", item, msg);
-            continue;
-        }
-        let weight = r.int(&c, "weight", 1, u32::MAX as i128).map_or(1, |v| v as u32);
-        let loss = match r.number(&c, "loss") {
+    let example = "{ weight = 1, loss = 0.05 }";
+    each_table(r, t, ("links", "network.links"), items, example, |r, c| {
+        let weight = r.int(c, "weight", 1, u32::MAX as i128).map_or(1, |v| v as u32);
+        let loss = match r.number(c, "loss") {
             Some((x, node)) if !(0.0..1.0).contains(&x) => {
                 let msg = format!("must be at least 0 and less than 1, got {}", num(x));
-                r.error(&c, "loss", node, msg);
+                r.error(c, "loss", node, msg);
                 0.0
             }
             Some((x, _)) => x,
             None => 0.0,
         };
-        let ms = |r: &mut Reader<'_>, key| r.int(&c, key, 0, u32::MAX as i128);
+        let ms = |r: &mut Reader<'_>, key| r.int(c, key, 0, u32::MAX as i128);
         let access = match (ms(r, "access_min_ms"), ms(r, "access_max_ms")) {
             (None, None) => None,
             (min, max) => {
                 let Some(plane) = plane else {
                     let key = if min.is_some() { "access_min_ms" } else { "access_max_ms" };
-                    let node = r.get(&c, key).expect("given");
+                    let node = r.get(c, key).expect("given");
                     let msg = "access delays are the plane's: they need `latency = \"plane\"`";
-                    r.error(&c, key, node, msg.into());
-                    continue;
+                    r.error(c, key, node, msg.into());
+                    return;
                 };
                 let (lo, hi) = (plane.access_min.as_ms(), plane.access_max.as_ms());
                 let (min, max) = (min.map_or(lo, |v| v as u64), max.map_or(hi, |v| v as u64));
                 if min > max {
-                    let key = if r.get(&c, "access_max_ms").is_some() {
+                    let key = if r.get(c, "access_max_ms").is_some() {
                         "access_max_ms"
                     } else {
                         "access_min_ms"
                     };
-                    let node = r.get(&c, key).expect("given");
+                    let node = r.get(c, key).expect("given");
                     let msg = format!("access_min_ms ({min}) is more than access_max_ms ({max})");
-                    r.error(&c, key, node, msg);
+                    r.error(c, key, node, msg);
                 }
                 Some((SimDuration(min), SimDuration(max)))
             }
         };
         links.push(LinkClass { weight, loss, access });
-    }
+    });
     links
+}
+
+/// Reads each item of `items`, the list of inline tables under `key` of `t` whose known keys
+/// are registered under `schema` (`links = [{ ... }, ...]`), with `read` (the table named
+/// `schema[i]` in messages); an item that is not a table is an error that shows `example`.
+fn each_table(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    (key, schema): (&'static str, &'static str),
+    items: &[doc::Node],
+    example: &str,
+    mut read: impl FnMut(&mut Reader<'_>, &Table<'_>),
+) {
+    for (i, item) in items.iter().enumerate() {
+        if !matches!(item.kind, doc::Kind::Table(_)) {
+            let msg = format!("expected a table ({example}), found {}", item.kind.type_name());
+            r.error(t, key, item, msg);
+            continue;
+        }
+        let path = format!("{schema}[{i}]");
+        read(r, &Table { path: &path, schema, node: Some(item) });
+    }
 }
 
 /// Warns of `[overlay]` switches that the network leaves without effect: client mode with every
@@ -1822,22 +1835,13 @@ fn read_swarm(
             }
         }
         classes.clear();
-        let paths: Vec<String> = (0..items.len()).map(|i| format!("swarm.classes[{i}]")).collect();
-        for (item, path) in items.iter().zip(&paths) {
-            let c = Table { path, schema: "swarm.classes", node: Some(item) };
-            if !matches!(item.kind, doc::Kind::Table(_)) {
-                let msg = format!(
-                    "expected a table ({{ weight = 1, up_kbps = 1000, down_kbps = 8000 }}), found {}",
-                    item.kind.type_name()
-                );
-                r.error(&t, "classes", item, msg);
-                continue;
-            }
-            let weight = r.int(&c, "weight", 1, u32::MAX as i128).map_or(1, |v| v as u32);
-            let up_kbps = kbps(r, &c, "up_kbps", defaults::SWARM_UP_KBPS);
-            let down_kbps = kbps(r, &c, "down_kbps", defaults::SWARM_DOWN_KBPS);
+        let example = "{ weight = 1, up_kbps = 1000, down_kbps = 8000 }";
+        each_table(r, &t, ("classes", "swarm.classes"), items, example, |r, c| {
+            let weight = r.int(c, "weight", 1, u32::MAX as i128).map_or(1, |v| v as u32);
+            let up_kbps = kbps(r, c, "up_kbps", defaults::SWARM_UP_KBPS);
+            let down_kbps = kbps(r, c, "down_kbps", defaults::SWARM_DOWN_KBPS);
             classes.push(CapacityClass { weight, up_kbps, down_kbps });
-        }
+        });
     }
     let seeder = CapacityClass {
         weight: 1,
