@@ -64,7 +64,7 @@ impl<P: Protocol> Simulation<'_, P> {
     /// A new peer on host `host` (from [`Simulation::new_host`]), with an ID no live peer has,
     /// joins through a member, a reachable one when some hosts are behind a NAT; both are
     /// drawn from `rng` (the caller's stream, so the overlay's own churn draws do not move).
-    /// `None` when the overlay has no member to join through.
+    /// `None` when the overlay has no (reachable) member to join through.
     pub(crate) fn add_member(
         &mut self,
         now: SimTime,
@@ -91,10 +91,13 @@ impl<P: Protocol> Simulation<'_, P> {
         if self.network.has_unreachable() {
             // A peer bootstraps through one that accepts connections (as BitTorrent clients
             // through a router of the DHT): a join query sent to a peer behind a NAT is lost.
-            // Drawn again, up to 1,000 times, until reachable.
-            for _ in 0..1000 {
-                if !self.network.is_unreachable(self.hosts[via.0 as usize]) {
-                    break;
+            // Drawn again, up to 1,000 times, until reachable; if none is, it finds no member
+            // to join through.
+            let mut tries = 0;
+            while self.network.is_unreachable(self.hosts[via.0 as usize]) {
+                tries += 1;
+                if tries == 1000 {
+                    return None;
                 }
                 via = draw(self);
             }

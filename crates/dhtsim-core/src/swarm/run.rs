@@ -217,7 +217,7 @@ pub fn run_with_overlay<P: Protocol>(cfg: &Config, seed: u64) -> Result<RunResul
     result.end = result.end.max(swarm.end);
     if not_joined > 0 {
         result.warnings.push(format!(
-            "{not_joined} swarm peers found no overlay member to join through and could not use the DHT"
+            "{not_joined} swarm peers found no overlay member to join through (none, or none reachable among 1,000 drawn) and could not use the DHT"
         ));
     }
     if rejoins > 0 {
