@@ -93,17 +93,19 @@ impl Network {
         Network { topology: Some(topology.with_links(links)), keep, lossy, ..self }
     }
 
-    /// Whether the next message between two distinct peers, on hosts `a` and `b`, is dropped:
-    /// one draw from the network stream when some message can be, none otherwise. Between
-    /// two hosts it crosses both access links, so it gets through with probability
+    /// Whether the next message between two distinct peers `from` and `to`, which run on the
+    /// hosts `host` gives (asked only with classes of links, as [`Network::delay`] asks), is
+    /// dropped: one draw from the network stream when some message can be, none otherwise.
+    /// Between two hosts it crosses both access links, so it gets through with probability
     /// (1 - `loss`) times each link's; between two nodes of one host, with 1 - `loss`.
     #[inline]
-    pub fn dropped(&mut self, a: u32, b: u32) -> bool {
+    pub fn dropped(&mut self, from: PeerIdx, to: PeerIdx, host: impl Fn(PeerIdx) -> u32) -> bool {
         if !self.lossy {
             return false;
         }
         let p = match &mut self.topology {
-            Some(t) if !self.keep.is_empty() && a != b => {
+            Some(t) if !self.keep.is_empty() && host(from) != host(to) => {
+                let (a, b) = (host(from), host(to));
                 let links =
                     self.keep[t.place(a).class as usize] * self.keep[t.place(b).class as usize];
                 // Lossless links leave exactly `loss`, so its draws are those of a run
@@ -389,7 +391,8 @@ mod tests {
     fn loss_drops_its_share_and_no_loss_draws_nothing() {
         let lat = Latency::Uniform { min: SimDuration(10), max: SimDuration(20) };
         let mut lossy = Network::new(lat.clone(), 1, Purpose::Network).with_loss(0.2);
-        let dropped = (0..100_000).filter(|_| lossy.dropped(0, 1)).count();
+        let dropped =
+            (0..100_000).filter(|_| lossy.dropped(PeerIdx(0), PeerIdx(1), |p| p.0)).count();
         // Binomial(10^5, 0.2): standard deviation 126.
         assert!((19_500..20_500).contains(&dropped), "{dropped}");
         // Without loss the stream is untouched: the latencies are those of a network that
@@ -397,7 +400,7 @@ mod tests {
         let mut plain = Network::new(lat.clone(), 1, Purpose::Network);
         let mut asked = Network::new(lat, 1, Purpose::Network);
         for _ in 0..1000 {
-            assert!(!asked.dropped(0, 1));
+            assert!(!asked.dropped(PeerIdx(0), PeerIdx(1), |p| p.0));
             assert_eq!(asked.draw(), plain.draw());
         }
     }
@@ -421,7 +424,8 @@ mod tests {
         for (x, y, keep) in [(a, a, 0.9), (a, b, 0.9 * 0.7), (b, b2, 0.9 * 0.7 * 0.7), (b, b, 0.9)]
         {
             let p = 1.0 - keep;
-            let dropped = (0..n).filter(|_| net.dropped(x, y)).count() as f64;
+            let dropped =
+                (0..n).filter(|_| net.dropped(PeerIdx(x), PeerIdx(y), |p| p.0)).count() as f64;
             let z = (dropped - p * n as f64) / (n as f64 * p * (1.0 - p)).sqrt();
             assert!(z.abs() < 4.0, "hosts {x}, {y}: {dropped} of {n}, p = {p:.3}, z = {z:.2}");
         }
@@ -445,7 +449,8 @@ mod tests {
             Network::new(lat.clone(), 6, Purpose::Network).with_loss(0.05).with_links(&links, 6);
         let mut plain = Network::new(lat.clone(), 6, Purpose::Network).with_loss(0.05);
         for h in 0..300 {
-            assert_eq!(classes.dropped(h, h + 1), plain.dropped(h, h + 1));
+            let (p, q) = (PeerIdx(h), PeerIdx(h + 1));
+            assert_eq!(classes.dropped(p, q, |p| p.0), plain.dropped(p, q, |p| p.0));
             let (p, q) = (PeerIdx(h), PeerIdx(h + 7));
             assert_eq!(classes.delay(p, q, |p| p.0), plain.delay(p, q, |p| p.0));
         }
@@ -453,7 +458,7 @@ mod tests {
         let mut quiet = Network::new(lat.clone(), 6, Purpose::Network).with_links(&links, 6);
         let mut untouched = Network::new(lat, 6, Purpose::Network);
         for h in 0..300 {
-            assert!(!quiet.dropped(h, h + 1));
+            assert!(!quiet.dropped(PeerIdx(h), PeerIdx(h + 1), |p| p.0));
             let (p, q) = (PeerIdx(h), PeerIdx(h + 7));
             assert_eq!(quiet.delay(p, q, |p| p.0), untouched.delay(p, q, |p| p.0));
         }

@@ -547,8 +547,7 @@ impl<'c, P: Protocol> Simulation<'c, P> {
                         let blocked = !wire.reply
                             && self.network.has_unreachable()
                             && self.unsolicited_blocked(from, to.idx);
-                        let hosts = (self.hosts[from.0 as usize], self.hosts[to.idx.0 as usize]);
-                        match self.transmit(now, wire, blocked, hosts) {
+                        match self.transmit(now, wire, blocked, (from, to.idx)) {
                             Ok(attempt) => (sent, retries) = attempt,
                             Err(last) => {
                                 self.drop_message(last, sender, to, wire.reply, msg);
@@ -580,18 +579,19 @@ impl<'c, P: Protocol> Simulation<'c, P> {
     /// the attempt that gets through and the retries left after it, or, if every attempt was
     /// dropped, the time of the last. Each attempt is a message; without loss this is one
     /// message and no draw. A message `blocked` (unsolicited, to an unreachable host) is
-    /// dropped on every attempt, with no draw. `hosts` are the sender's and the receiver's.
+    /// dropped on every attempt, with no draw. `peers` are the sender and the receiver.
     #[inline]
     fn transmit(
         &mut self,
         now: SimTime,
         wire: Wire,
         blocked: bool,
-        (a, b): (u32, u32),
+        (from, to): (PeerIdx, PeerIdx),
     ) -> Result<(SimTime, u8), SimTime> {
         let (mut sent, mut retries) = (now, self.retries());
         self.recorder.message_sent(wire);
-        while blocked || self.network.dropped(a, b) {
+        let hosts = &self.hosts;
+        while blocked || self.network.dropped(from, to, |p| hosts[p.0 as usize]) {
             self.recorder.message_dropped();
             if retries == 0 {
                 return Err(sent);
